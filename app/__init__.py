@@ -1,0 +1,1 @@
+"""convlens server: the engine over HTTP, the explorer page and the demo mode."""

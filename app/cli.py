@@ -1,0 +1,76 @@
+"""The ``convlens`` command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import numpy as np
+
+import engine
+
+
+def _print_trace(args: argparse.Namespace) -> int:
+    config = engine.Config(input_size=args.input_size, kernel_size=args.kernel_size,
+                           filters=args.filters, pool_size=args.pool_size)
+    x, y, params = engine.seed_example(config, seed=args.seed)
+    if args.preset:
+        x, y = engine.preset(args.preset, config.input_size)
+    t = engine.trace(x, y, params, config)
+    np.set_printoptions(precision=4, suppress=True, linewidth=100)
+    shapes = config.shapes()
+
+    def show(name: str) -> None:
+        value = np.asarray(t[name])
+        label = f"{name} {shapes[name]}" if value.ndim else name
+        body = np.array2string(value, prefix="    ") if value.ndim else f"{float(value):.6g}"
+        print(f"{label}:\n    {body}" if value.ndim else f"{label} = {body}")
+
+    print(f"convlens: {config.n_params} trainable parameters, {config}")
+    print(f"lr = {args.lr}\n\n== inputs and parameters")
+    for name in ("X", "Y", "W1", "b1", "W2", "b2"):
+        show(name)
+    phase = None
+    for record in engine.step_records(t, args.lr):
+        if record["phase"] != phase:
+            phase = record["phase"]
+            print(f"\n== {phase}")
+        print(f"-- step {record['index'] + 1}: {record['text']}")
+        if record["latex_numbers"]:
+            print(f"   {record['latex_numbers']}")
+        if phase == "update":
+            value = engine.step_value(t, record["index"], args.lr)
+            print(f"new {record['writes']}:\n    {np.array2string(value, prefix='    ')}")
+        else:
+            show(record["writes"])
+    print("\n== also")
+    show("dX")
+    new = engine.sgd_step(params, t, args.lr)
+    print(f"\nloss on this example: {float(t['L']):.6g} before the update, "
+          f"{engine.loss(x, y, new, config):.6g} after")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="convlens", description=(
+        "See, number by number, how a small convolutional network learns."))
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    trace = commands.add_parser("trace", help="print every tensor of one training step")
+    for flag, default in (("input-size", 6), ("kernel-size", 3), ("filters", 1),
+                          ("pool-size", 2), ("seed", 0)):
+        trace.add_argument(f"--{flag}", type=int, default=default)
+    trace.add_argument("--lr", type=float, default=0.1)
+    trace.add_argument("--preset", choices=sorted(engine.PRESETS), default=None)
+    trace.set_defaults(run=_print_trace)
+
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except ValueError as exc:
+        print(f"convlens: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,78 @@
+"""convlens engine: the seed's CNN in NumPy, every tensor and gradient named as in the math.
+
+X (n,n) -> Z1 = Conv(X, W1) + b1 -> A1 = ReLU(Z1) -> P1 = MaxPool(A1) -> F = Flatten(P1)
+-> Z2 = F W2^T + b2 -> A2 = sigma(Z2) -> L = -Y log A2 - (1 - Y) log(1 - A2).
+
+Public API::
+
+    Config(input_size=6, kernel_size=3, filters=1, pool_size=2)
+    init_params(config, seed) -> {"W1", "b1", "W2", "b2"}
+    trace(x, y, params, config) -> {name: array} for every tensor and gradient, dX included
+    sgd_step(params, grads, lr) -> new params
+    train(xs, ys, params, config, *, lr, epochs, batch_size, seed) -> TrainResult
+    gradcheck(x, y, params, config) -> GradCheck
+    STEPS, step_records(trace, lr), step_value(trace, index, lr)
+    provenance(trace, name, index)
+    DATASETS, load_dataset(name, *, input_size, n, seed), sample_images(...)
+
+Imports only NumPy and the standard library.
+"""
+
+from .config import LIMITS, PARAM_NAMES, Config
+from .datasets import DATASETS, load_dataset, sample_images
+from .model import (
+    LR_MAX,
+    TRAIN_LIMITS,
+    GradCheck,
+    Trace,
+    TrainResult,
+    check_lr,
+    check_params,
+    check_x,
+    check_y,
+    gradcheck,
+    init_params,
+    loss,
+    predict,
+    sgd_step,
+    trace,
+    train,
+)
+from .presets import PRESETS, preset, seed_example
+from .provenance import provenance, winners
+from .steps import PHASES, STEPS, Step, step_records, step_value
+
+__all__ = [
+    "DATASETS",
+    "LIMITS",
+    "LR_MAX",
+    "PARAM_NAMES",
+    "PHASES",
+    "PRESETS",
+    "STEPS",
+    "TRAIN_LIMITS",
+    "Config",
+    "GradCheck",
+    "Step",
+    "Trace",
+    "TrainResult",
+    "check_lr",
+    "check_params",
+    "check_x",
+    "check_y",
+    "gradcheck",
+    "init_params",
+    "load_dataset",
+    "loss",
+    "predict",
+    "preset",
+    "provenance",
+    "sample_images",
+    "seed_example",
+    "sgd_step",
+    "step_records",
+    "step_value",
+    "trace",
+    "train",
+    "winners",
+]

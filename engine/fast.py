@@ -1,0 +1,349 @@
+"""The batched path: the same network as :mod:`engine.layers`, for many examples at once.
+
+At this network's size the cost is the number of NumPy calls (about half a microsecond
+each), not the arithmetic. So the training step is written to make few calls, with index
+tables computed once per configuration (:func:`plan_for`) and no ``*_along_axis`` helpers.
+
+**Parameters as one vector.** Training keeps the four tensors in one flat float64 vector
+``theta`` and the tensors are views of it, so the update is a single ``theta += step``.
+Its layout::
+
+    [ W1[0] (k*k), b1[0], W1[1], b1[1], ..., W1[K-1], b1[K-1],  W2 (D),  b2,  0 ]
+      \\_____________ Wb: (K, k*k+1), filter f's weights then its bias ___/
+
+Writing the bias after the weights is the "bias is a weight on a constant input 1" trick:
+every example gets a trailing 1 (``Xa`` = X flattened, then 1; :func:`augment`), so a
+patch of k*k pixels followed by that 1, dotted with a row of ``Wb``, is Z1 with b1 already
+added, and the same product gives db1 in the backward pass. The final 0 is a constant the
+convolution table points at where a pixel meets no weight; its step is always 0.
+
+**Only the pooled cells matter.** Cells of Z1 that fall in no pooling window (the dropped
+remainder) reach neither the loss nor any gradient, so training never computes them.
+Within a window, ReLU and max commute, so the window's winner is found on Z1 itself: where
+the maximum is > 0 it is the same cell as on A1 (the first maximum in row-major order), and
+where it is <= 0 the window gives F = 0 and passes no gradient, whichever cell wins.
+
+**One example** (:meth:`Trainer.step_one`, used for batch size 1): gather the example's
+patches of the pooled cells, window by window (``P``, (k*k+1, cells), one fancy index);
+``Z = Wb P``; the winners are an ``argmax`` of each window; the scalars Z2, A2, L and dZ2
+are plain Python floats (``math``); backward, dZ1 is zero but at the winners, and
+``dWb = dZ1 P^T``, one product.
+
+**A batch** (:meth:`Trainer.step_batch`): the convolution is one matrix product with the
+Toeplitz matrix of W1, built by one gather from ``theta``, and the batch sits on the LAST
+axis, so every elementwise call runs over long contiguous rows (NumPy is slow along short
+last axes: an argmax or max over a window of 4 costs ~10 ns per window). Rows of ``Z`` are
+ordered (cell in window, filter, window), so pooling is a few ``maximum`` calls over
+(filter, window, batch) slabs. Backward, ``Xa^T dZ1`` is one product and a ``bincount``
+folds it onto Wb.
+
+:func:`trace_batch` returns every tensor in the readable path's layout, batch axis first
+(the tests hold it to the readable path at 1e-12); :func:`grad_step` is one training step
+on parameters given as a dict.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from .config import Config
+
+
+@dataclass(frozen=True, eq=False)
+class Plan:
+    """Sizes and index tables for one configuration (see the module docstring).
+
+    "cells" are the pooled cells of one filter, p*p*q*q of them; D = K*q*q windows in all.
+    """
+
+    config: Config
+    K: int  # filters
+    kk1: int  # k*k + 1: one row of Wb, a patch and its constant 1
+    pp: int  # p*p, cells per window
+    cells: int  # q*q*p*p pooled cells per filter
+    D: int  # K*q*q windows, the length of F
+    n_params: int  # K*k*k + K + D + 1; theta has one more entry, the constant 0
+    w2: slice  # where W2 sits in theta (b2 is at n_params - 1, the 0 at n_params)
+    # One example: column j of ``Xa[patch]`` is the patch of pooled cell j = window * pp + c
+    # (c = cell inside the window, row-major), rows the k*k pixels then the constant 1.
+    patch: np.ndarray  # (kk1, cells) index into Xa
+    window_start: np.ndarray  # (D,) flat index of window (f, w)'s first cell in Z (K, cells)
+    # A batch: row r = (c, f, w) of the transposed Toeplitz matrix M^T, r = (c * K + f) * qq + w,
+    # column = a pixel of Xa or its 1; value = index into theta (n_params: the constant 0).
+    conv_T: np.ndarray  # (pp * D, n*n + 1)
+    # For trace_batch: the same matrix for every cell of Z1, in natural (f, i, j) order.
+    conv_all_T: np.ndarray  # (K*m*m, n*n + 1)
+
+
+@lru_cache(maxsize=64)
+def plan_for(config: Config) -> Plan:
+    n, k, K, p = config.input_size, config.kernel_size, config.filters, config.pool_size
+    m, q = config.conv_size, config.pooled_size
+    kk1, pp, qq = k * k + 1, p * p, q * q
+    D, zero = K * qq, config.n_params  # theta[zero] is the constant 0
+    pixels = n * n  # Xa[pixels] is the constant 1
+
+    def cell(w: int, c: int) -> tuple[int, int]:
+        """(i, j) in Z1 of cell c (row-major) of pooling window w (row-major)."""
+        (wi, wj), (r, s) = divmod(w, q), divmod(c, p)
+        return wi * p + r, wj * p + s
+
+    def conv_row(f: int, i: int, j: int) -> np.ndarray:
+        """Row of M^T for Z1[f, i, j]: which theta entry multiplies each entry of Xa."""
+        row = np.full(pixels + 1, zero, dtype=np.intp)
+        for a in range(k):
+            for b in range(k):
+                row[(i + a) * n + (j + b)] = f * kk1 + a * k + b
+        row[pixels] = f * kk1 + k * k  # the constant 1 meets b1[f]
+        return row
+
+    patch = np.empty((kk1, qq * pp), dtype=np.intp)
+    for w in range(qq):
+        for c in range(pp):
+            i, j = cell(w, c)
+            patch[:, w * pp + c] = [(i + a) * n + (j + b) for a in range(k) for b in range(k)]
+            patch[k * k, w * pp + c] = pixels
+    conv_T = np.array([conv_row(f, *cell(w, c))
+                       for c in range(pp) for f in range(K) for w in range(qq)])
+    conv_all_T = np.array([conv_row(f, i, j)
+                           for f in range(K) for i in range(m) for j in range(m)])
+    for table in (patch, conv_T, conv_all_T):
+        table.flags.writeable = False
+    start = K * kk1
+    return Plan(config, K, kk1, pp, qq * pp, D, zero, slice(start, start + D), patch,
+                np.arange(D) * pp, conv_T, conv_all_T)
+
+
+# --------------------------------------------------------------------- flat parameters
+def augment(Xf: np.ndarray) -> np.ndarray:
+    """Xa (B, n*n + 1): each flattened example followed by the constant 1 that meets b1."""
+    Xa = np.empty((Xf.shape[0], Xf.shape[1] + 1))
+    Xa[:, :-1] = Xf
+    Xa[:, -1] = 1.0
+    return Xa
+
+
+def pack(plan: Plan, params: dict[str, np.ndarray]) -> np.ndarray:
+    """theta: the four tensors in one new vector (layout in the module docstring)."""
+    K, kk1 = plan.K, plan.kk1
+    theta = np.zeros(plan.n_params + 1)
+    Wb = theta[: K * kk1].reshape(K, kk1)
+    Wb[:, :-1] = np.reshape(params["W1"], (K, kk1 - 1))
+    Wb[:, -1] = params["b1"]
+    theta[plan.w2] = np.reshape(params["W2"], -1)
+    theta[plan.n_params - 1] = params["b2"][0]
+    return theta
+
+
+def unpack(plan: Plan, theta: np.ndarray) -> dict[str, np.ndarray]:
+    """The four tensors of theta, as new arrays in the shapes of :mod:`engine.config`."""
+    c = plan.config
+    Wb = theta[: plan.K * plan.kk1].reshape(plan.K, plan.kk1)
+    return {
+        "W1": Wb[:, :-1].reshape(plan.K, c.kernel_size, c.kernel_size).copy(),
+        "b1": Wb[:, -1].copy(),
+        "W2": theta[plan.w2][None, :].copy(),
+        "b2": theta[plan.n_params - 1 : plan.n_params].copy(),
+    }
+
+
+# ------------------------------------------------------------------------ the batch path
+def _batch_forward(plan: Plan, theta: np.ndarray, Xa: np.ndarray) -> tuple:
+    """Forward pass of a batch Xa (B, n*n+1), batch on the last axis.
+
+    Returns Z (pp, D, B): Z1 at the pooled cells, Z[c, f*qq + w] = cell c of window w of
+    filter f; winner (pp, D, B) bool: the first maximum of each window, and only where that
+    maximum is > 0 (where a gradient passes); F (D, B) = P1 flattened; Z2 (B,).
+    """
+    B = Xa.shape[0]
+    Z = theta[plan.conv_T].dot(Xa.T).reshape(plan.pp, plan.D, B)
+    # Scan the cells of every window at once: `beats[c]` says cell c is larger than every
+    # cell before it, `best` is the maximum so far. The winner is the cell that equals the
+    # window's maximum and beats all cells before it: the first maximum.
+    beats = np.empty(Z.shape, dtype=bool)
+    beats[0] = True
+    best = Z[0]
+    for c in range(1, plan.pp):
+        np.greater(Z[c], best, out=beats[c])
+        best = np.maximum(best, Z[c])
+    winner = np.equal(Z, best, out=np.empty(Z.shape, dtype=bool))
+    winner &= beats
+    winner &= best > 0.0  # ReLU: no gradient through a window whose maximum is <= 0
+    F = np.maximum(best, 0.0)
+    Z2 = theta[plan.w2].dot(F) + theta[plan.n_params - 1]
+    return Z, winner, F, Z2
+
+
+def _batch_backward(plan: Plan, theta: np.ndarray, Xa: np.ndarray, winner: np.ndarray,
+                    F: np.ndarray, dZ2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Gradient of sum(dZ2 * Z2) with respect to theta, and dZ1 at the pooled cells.
+
+    dZ2 (B,) is the loss's gradient at Z2 (times any factor: training passes -lr times it,
+    which makes the result the step). Returns (g, dZ) with g shaped like theta (its last
+    entry, the constant 0, gets 0) and dZ (pp, D, B).
+    """
+    B = Xa.shape[0]
+    dF = theta[plan.w2][:, None] * dZ2  # (D, B), for F of every window
+    dZ = winner * dF  # max-pool routes dF to the winner; ReLU passes it where F > 0
+    # dM^T = dZ1 Xa (one product), then each entry of M is a theta entry: fold with bincount.
+    dMT = dZ.reshape(-1, B).dot(Xa)
+    g = np.bincount(plan.conv_T.ravel(), dMT.ravel(), minlength=plan.n_params + 1)
+    g[plan.w2] = F.dot(dZ2)
+    g[plan.n_params - 1] = np.add.reduce(dZ2)
+    g[plan.n_params] = 0.0
+    return g, dZ
+
+
+def _batch_loss(Z2: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per example: L = softplus(Z2) - Y Z2 and A2 - Y.
+
+    With s = Z2 if Y = 0 and -Z2 if Y = 1, L = softplus(s) and A2 - Y = +-sigma(s), where
+    sigma(s) = e^(s - softplus(s)) (never overflows: the exponent is <= 0).
+    """
+    sign = 1.0 - 2.0 * Y
+    s = sign * Z2
+    L = np.logaddexp(0.0, s)
+    return L, sign * np.exp(s - L)
+
+
+# ------------------------------------------------------------------------------ trainer
+class Trainer:
+    """Parameters as one flat vector, updated in place by the training steps.
+
+    ``W1``, ``b1``, ``W2``, ``b2`` are views of ``theta`` in the usual shapes (read them,
+    copy what you keep); :meth:`params` returns copies.
+    """
+
+    def __init__(self, plan: Plan, params: dict[str, np.ndarray]) -> None:
+        c, K = plan.config, plan.K
+        self.plan = plan
+        self.theta = pack(plan, params)
+        self.Wb = self.theta[: K * plan.kk1].reshape(K, plan.kk1)
+        self.W1 = self.Wb[:, :-1].reshape(K, c.kernel_size, c.kernel_size)
+        self.b1 = self.Wb[:, -1]
+        self.W2 = self.theta[plan.w2]
+        # The single-example step writes its step into these views of one buffer.
+        self._step = np.zeros_like(self.theta)
+        self._step_Wb = self._step[: K * plan.kk1].reshape(K, plan.kk1)
+        self._step_W2 = self._step[plan.w2]
+
+    def params(self) -> dict[str, np.ndarray]:
+        return unpack(self.plan, self.theta)
+
+    def step_one(self, xa: np.ndarray, y: float, lr: float) -> tuple[float, bool]:
+        """One SGD step on one example xa (n*n+1,) (see :func:`augment`), y 0.0 or 1.0.
+
+        Returns the loss before the step and whether the example was classified right
+        (A2 > 0.5 means class 1).
+        """
+        plan, theta, W2 = self.plan, self.theta, self.W2
+        P = xa[plan.patch]  # (k*k+1, cells): the patch of each pooled cell, window by window
+        Z = self.Wb.dot(P)  # (K, cells): Z1 at the pooled cells (b1 included)
+        cell = Z.reshape(plan.D, plan.pp).argmax(1) + plan.window_start  # first maxima
+        Fz = Z.take(cell)  # (D,) each window's maximum, before ReLU
+        on = np.heaviside(Fz, 0.0)  # 1 where Fz > 0: ReLU passes the value and the gradient
+        F = Fz * on
+        # The scalars, in Python floats: Z2, L = softplus(Z2) - y Z2, A2 = sigma(Z2).
+        z2 = float(W2.dot(F)) + theta.item(plan.n_params - 1)
+        if z2 >= 0:
+            e = math.exp(-z2)
+            a2, softplus = 1.0 / (1.0 + e), z2 + math.log1p(e)
+        else:
+            e = math.exp(z2)
+            a2, softplus = e / (1.0 + e), math.log1p(e)
+        # Backward, scaled by -lr so that what comes out is the step itself.
+        dz2 = -lr * (a2 - y)
+        np.multiply(F, dz2, out=self._step_W2)  # dW2 = dZ2 F
+        self._step[plan.n_params - 1] = dz2  # db2 = dZ2
+        dZ = np.zeros(Z.shape)  # dZ1: zero but at the winners, which get dF
+        dZ.put(cell, W2 * (on * dz2))  # dF = dZ2 W2, ReLU's mask applied
+        np.dot(dZ, P.T, out=self._step_Wb)  # [dW1 db1] = dZ1 P^T
+        theta += self._step
+        return softplus - y * z2, (z2 > 0) == (y > 0.5)
+
+    def step_batch(self, Xa: np.ndarray, Y: np.ndarray, lr: float) -> tuple[float, int]:
+        """One SGD step on a batch Xa (B, n*n+1), Y (B,), on the batch's mean loss.
+
+        Returns the batch's mean loss before the step and how many examples the old
+        parameters classified right.
+        """
+        _, winner, F, Z2 = _batch_forward(self.plan, self.theta, Xa)
+        L, dZ2 = _batch_loss(Z2, Y)
+        step, _ = _batch_backward(self.plan, self.theta, Xa, winner, F,
+                                  dZ2 * (-lr / Xa.shape[0]))
+        self.theta += step
+        return float(np.add.reduce(L)) / Xa.shape[0], int(np.count_nonzero((Z2 > 0) == (Y > 0.5)))
+
+
+# --------------------------------------------------------------------- public functions
+def grad_step(plan: Plan, Xf: np.ndarray, Y: np.ndarray, params: dict[str, np.ndarray],
+              lr: float) -> tuple[dict[str, np.ndarray], float, int]:
+    """One SGD step on a batch. Xf (B, n*n), Y (B,).
+
+    Returns the new params, the batch's mean loss before the step and how many of the batch
+    the old params classified correctly (A2 > 0.5 means class 1).
+    """
+    trainer = Trainer(plan, params)
+    Xa = augment(Xf)
+    if Xa.shape[0] == 1:
+        loss, right = trainer.step_one(Xa[0], float(Y[0]), lr)
+    else:
+        loss, right = trainer.step_batch(Xa, np.asarray(Y, dtype=np.float64), lr)
+    return trainer.params(), loss, int(right)
+
+
+def predict(plan: Plan, Xf: np.ndarray, params: dict[str, np.ndarray]) -> np.ndarray:
+    """A2 (B,) for a batch Xf (B, n*n)."""
+    *_, Z2 = _batch_forward(plan, pack(plan, params), augment(Xf))
+    return np.exp(-np.logaddexp(0.0, -Z2))  # sigma(Z2) = e^-softplus(-Z2): never overflows
+
+
+def trace_batch(X: np.ndarray, Y: np.ndarray, params: dict[str, np.ndarray],
+                config: Config) -> dict[str, np.ndarray]:
+    """Every tensor and gradient for a batch, batch axis first, in the readable layout.
+
+    The gradients are those of the batch's mean loss; L is that mean (a scalar). dW1, db1,
+    dW2 and db2 come from the training step's own backward pass; the tensors the training
+    step never forms (Z1 and A1 outside the windows, dA1, dX) are computed here.
+    """
+    plan = plan_for(config)
+    B, K, m, p, q = X.shape[0], config.filters, config.conv_size, config.pool_size, \
+        config.pooled_size
+    Y = np.asarray(Y, dtype=np.float64)
+    theta = pack(plan, params)
+    Xa = augment(X.reshape(B, -1))
+    _, winner, F, Z2 = _batch_forward(plan, theta, Xa)
+    L, dZ2 = _batch_loss(Z2, Y)
+    dZ2 = dZ2 / B
+    g, _ = _batch_backward(plan, theta, Xa, winner, F, dZ2)
+    grads = unpack(plan, g)
+    W2 = params["W2"]
+
+    # Z1 and A1 at every cell, and the pooling windows of A1 (K, q, q, p*p) per example.
+    MT = theta[plan.conv_all_T]  # (K*m*m, n*n+1)
+    Z1 = (Xa @ MT.T).reshape(B, K, m, m)
+    A1 = np.maximum(Z1, 0.0)
+    windows = (A1[:, :, : q * p, : q * p].reshape(B, K, q, p, q, p)
+               .transpose(0, 1, 2, 4, 3, 5).reshape(B, K, q, q, p * p))
+    # Max-pool sends dP1 to the first maximum of each window of A1 (even where that maximum
+    # is 0 and ReLU then blocks it), nothing to the other cells or the dropped remainder.
+    dF = dZ2[:, None] * W2  # (B, D)
+    routed = (windows.argmax(-1)[..., None] == np.arange(p * p)) * dF.reshape(B, K, q, q, 1)
+    dA1 = np.zeros((B, K, m, m))
+    dA1[:, :, : q * p, : q * p] = (routed.reshape(B, K, q, q, p, p)
+                                   .transpose(0, 1, 2, 4, 3, 5).reshape(B, K, q * p, q * p))
+    dZ1 = dA1 * (Z1 > 0)
+    dX = dZ1.reshape(B, -1) @ MT[:, :-1]  # the conv's input gradient: dZ1 M^T, without the 1
+
+    return {
+        "X": X, "W1": params["W1"], "b1": params["b1"], "Z1": Z1, "A1": A1,
+        "P1": F.T.reshape(B, K, q, q), "F": F.T.copy(), "W2": W2, "b2": params["b2"],
+        "Z2": Z2, "A2": np.exp(-np.logaddexp(0.0, -Z2)), "L": np.asarray(L.sum() / B), "Y": Y,
+        "dZ2": dZ2, "dW2": grads["W2"], "db2": grads["b2"], "dF": dF,
+        "dP1": dF.reshape(B, K, q, q), "dA1": dA1, "dZ1": dZ1, "dW1": grads["W1"],
+        "db1": grads["b1"], "dX": dX.reshape(X.shape),
+    }

@@ -1,0 +1,304 @@
+"""The ordered steps of one training iteration: the one source of truth for the sequence.
+
+The server serves this list and the page renders from it. Each step names the tensor it
+writes, the tensors it reads, its formula in the seed's notation (LaTeX), one plain sentence,
+and a function that substitutes the live numbers of a trace into the formula.
+
+Order: forward  Z1 A1 P1 F Z2 A2 L;
+       backward dA2 dZ2 dW2 db2 dF dP1 dA1 dZ1 dW1 db1 (the seed's order);
+       update   W1 b1 W2 b2.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from .layers import pool_windows
+from .model import Trace
+
+Tensors = Trace  # a trace: every tensor by name, and its config
+
+
+@dataclass(frozen=True)
+class Step:
+    phase: str  # "forward", "backward" or "update"
+    writes: str
+    reads: tuple[str, ...]
+    latex: str
+    text: str
+    numbers: Callable[[Tensors, float | None], str | None]
+
+
+# ------------------------------------------------------------------- number formatting
+def num(value: float, *, paren: bool = False) -> str:
+    """A number for a formula: 4 significant digits, LaTeX powers of ten, optional
+    parentheses around a negative value (for products)."""
+    value = float(value)
+    if value == 0:
+        return "0"
+    text = f"{value:.4g}"
+    if "e" in text:
+        mantissa, exponent = text.split("e")
+        text = rf"{mantissa} \times 10^{{{int(exponent)}}}"
+    return f"({text})" if paren and value < 0 else text
+
+
+def vec(values: np.ndarray) -> str:
+    return r"\left[" + ",\\ ".join(num(v) for v in np.ravel(values)) + r"\right]"
+
+
+def idx(index: tuple[int, ...], filters: int) -> str:
+    """A cell's subscript; the filter axis is shown only when there is more than one."""
+    shown = index if filters > 1 else index[1:]
+    return "[" + ",".join(str(i) for i in shown) + "]"
+
+
+FIT = 4  # a vector of at most this many numbers is written out on one line
+
+
+def _d(name: str) -> str:
+    return rf"\frac{{\partial L}}{{\partial {name}}}"
+
+
+# ---------------------------------------------------------- live numbers of each step
+def _z1(t: Tensors, lr: float | None) -> str:
+    K, k = t["W1"].shape[0], t["W1"].shape[-1]
+    s = float(np.sum(t["X"][:k, :k] * t["W1"][0]))
+    w = "W_1[0,a,b]" if K > 1 else "W_1[a,b]"
+    return (rf"Z_1{idx((0, 0, 0), K)} = \sum_{{a,b}} X[a,b]\,{w} + b_1"
+            rf" = {num(s)} + {num(t['b1'][0], paren=True)} = {num(t['Z1'][0, 0, 0])}")
+
+
+def _a1(t: Tensors, lr: float | None) -> str:
+    K = t["W1"].shape[0]
+    z = t["Z1"][0, 0, 0]
+    active = int(np.count_nonzero(t["Z1"] > 0))
+    return (rf"A_1{idx((0, 0, 0), K)} = \max({num(z)}, 0) = {num(t['A1'][0, 0, 0])}"
+            rf"\quad({active} \text{{ of }} {t['Z1'].size} \text{{ cells pass}})")
+
+
+def _p1(t: Tensors, lr: float | None) -> str:
+    K, p = t["W1"].shape[0], t.config.pool_size
+    window = pool_windows(t["A1"], p)[0, 0, 0]
+    return (rf"P_1{idx((0, 0, 0), K)} = \max({', '.join(num(v) for v in window)})"
+            rf" = {num(t['P1'][0, 0, 0])}")
+
+
+def _f(t: Tensors, lr: float | None) -> str | None:
+    return rf"F = {vec(t['F'])}" if t["F"].size <= 2 * FIT else None
+
+
+def _z2(t: Tensors, lr: float | None) -> str:
+    F, W2, b2 = t["F"], t["W2"][0], t["b2"][0]
+    if F.size <= FIT:
+        terms = " + ".join(f"{num(f, paren=True)} \\times {num(w, paren=True)}"
+                          for f, w in zip(F, W2))
+    else:
+        terms = num(float(F @ W2))
+    return rf"Z_2 = {terms} + {num(b2, paren=True)} = {num(t['Z2'])}"
+
+
+def _a2(t: Tensors, lr: float | None) -> str:
+    return rf"A_2 = \frac{{1}}{{1 + e^{{-{num(t['Z2'], paren=True)}}}}} = {num(t['A2'])}"
+
+
+def _l(t: Tensors, lr: float | None) -> str:
+    y, a = float(t["Y"]), float(t["A2"])
+    return (rf"L = -{num(y)} \log {num(a)} - (1 - {num(y)}) \log(1 - {num(a)})"
+            rf" = {num(t['L'])}")
+
+
+def _da2(t: Tensors, lr: float | None) -> str | None:
+    if not np.isfinite(t["dA2"]):
+        return None
+    y, a = float(t["Y"]), float(t["A2"])
+    return (rf"{_d('A_2')} = \frac{{{num(a)} - {num(y)}}}{{{num(a)}\,(1 - {num(a)})}}"
+            rf" = {num(t['dA2'])}")
+
+
+def _dz2(t: Tensors, lr: float | None) -> str:
+    return rf"{_d('Z_2')} = A_2 - Y = {num(t['A2'])} - {num(t['Y'])} = {num(t['dZ2'])}"
+
+
+def _dw2(t: Tensors, lr: float | None) -> str | None:
+    if t["F"].size > FIT:
+        return None
+    return rf"{_d('W_2')} = {num(t['dZ2'], paren=True)}\,{vec(t['F'])} = {vec(t['dW2'])}"
+
+
+def _db2(t: Tensors, lr: float | None) -> str:
+    return rf"{_d('b_2')} = A_2 - Y = {num(t['dZ2'])}"
+
+
+def _df(t: Tensors, lr: float | None) -> str | None:
+    if t["F"].size > FIT:
+        return None
+    return rf"{_d('F')} = {num(t['dZ2'], paren=True)}\,{vec(t['W2'])} = {vec(t['dF'])}"
+
+
+def _dp1(t: Tensors, lr: float | None) -> str | None:
+    q = t["P1"].shape[-1]
+    if t["F"].size > FIT:
+        return None
+    return rf"{_d('P_1')} = \mathrm{{reshape}}({vec(t['dF'])}, {q}\times{q})"
+
+
+def _first_route(t: Tensors) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
+    """The first pooling window's winner in A1, and that window's P1 cell."""
+    p = t.config.pool_size
+    win = int(pool_windows(t["A1"], p)[0, 0, 0].argmax())
+    return (0, win // p, win % p), (0, 0, 0)
+
+
+def _da1(t: Tensors, lr: float | None) -> str:
+    K = t["W1"].shape[0]
+    cell, pooled = _first_route(t)
+    routed = int(np.count_nonzero(t["dA1"]))
+    return (rf"{_d('A_1')}{idx(cell, K)} = {_d('P_1')}{idx(pooled, K)} = {num(t['dA1'][cell])}"
+            rf"\quad(\text{{{t['dA1'].size - routed} other cells get }} 0)")
+
+
+def _dz1(t: Tensors, lr: float | None) -> str:
+    K = t["W1"].shape[0]
+    cell, _ = _first_route(t)
+    gate = 1 if t["Z1"][cell] > 0 else 0
+    return (rf"{_d('Z_1')}{idx(cell, K)} = {num(t['dA1'][cell], paren=True)} \times {gate}"
+            rf" = {num(t['dZ1'][cell])}")
+
+
+def _dw1(t: Tensors, lr: float | None) -> str:
+    K, m = t["W1"].shape[0], t["Z1"].shape[-1]
+    dz, window = t["dZ1"][0], t["X"][:m, :m]
+    used = np.flatnonzero(dz)
+    if 0 < used.size <= FIT:
+        terms = " + ".join(
+            f"{num(window.flat[i], paren=True)} \\times {num(dz.flat[i], paren=True)}"
+            for i in used)
+    else:
+        terms = rf"\sum_{{i,j}} X[i,j]\,{_d('Z_1')}[i,j]"
+    return rf"{_d('W_1')}{idx((0, 0, 0), K)} = {terms} = {num(t['dW1'][0, 0, 0])}"
+
+
+def _db1(t: Tensors, lr: float | None) -> str:
+    K = t["W1"].shape[0]
+    used = t["dZ1"][0][t["dZ1"][0] != 0]
+    terms = " + ".join(num(v, paren=True) for v in used) if 0 < used.size <= FIT else (
+        rf"\sum_{{i,j}} {_d('Z_1')}[i,j]")
+    return rf"{_d('b_1')}{idx((0,), K) if K > 1 else ''} = {terms} = {num(t['db1'][0])}"
+
+
+def _update(name: str, latex_name: str) -> Callable[[Tensors, float | None], str | None]:
+    def numbers(t: Tensors, lr: float | None) -> str | None:
+        if lr is None:
+            return None
+        old, grad = np.ravel(t[name])[0], np.ravel(t["d" + name])[0]
+        shape = np.shape(t[name])
+        shown = shape[1:] if name == "W1" and shape[0] == 1 else shape
+        where = "" if t[name].size == 1 else "[" + ",".join("0" * len(shown)) + "]"
+        return (rf"{latex_name}{where} \leftarrow {num(old)} - {num(lr)} \times"
+                rf" {num(grad, paren=True)} = {num(old - lr * grad)}")
+    return numbers
+
+
+STEPS: tuple[Step, ...] = (
+    Step("forward", "Z1", ("X", "W1", "b1"), r"Z_1 = \mathrm{Conv}(X, W_1) + b_1",
+         "Slide the filter W1 over X: each cell of Z1 is the sum of one window of X times "
+         "W1, plus the bias b1.", _z1),
+    Step("forward", "A1", ("Z1",), r"A_1 = \mathrm{ReLU}(Z_1) = \max(Z_1, 0)",
+         "ReLU keeps the positive cells of Z1 and sets every negative one to zero.", _a1),
+    Step("forward", "P1", ("A1",), r"P_1 = \mathrm{MaxPool}(A_1)",
+         "Max-pooling keeps the largest value of each window of A1.", _p1),
+    Step("forward", "F", ("P1",), r"F = \mathrm{Flatten}(P_1)",
+         "Flatten lays the pooled cells out in one row, filter by filter, row by row.", _f),
+    Step("forward", "Z2", ("F", "W2", "b2"), r"Z_2 = F W_2^T + b_2",
+         "The dense layer weighs every feature by W2 and adds b2: one number, the logit.", _z2),
+    Step("forward", "A2", ("Z2",), r"A_2 = \sigma(Z_2) = \frac{1}{1 + e^{-Z_2}}",
+         "The sigmoid squashes the logit into a probability that the label is 1.", _a2),
+    Step("forward", "L", ("A2", "Y"), r"L = -Y \log A_2 - (1 - Y) \log(1 - A_2)",
+         "Binary cross-entropy: small when A2 is close to the label Y, large when it is "
+         "confidently wrong.", _l),
+    Step("backward", "dA2", ("A2", "Y"),
+         rf"{_d('A_2')} = -\frac{{Y}}{{A_2}} + \frac{{1 - Y}}{{1 - A_2}}"
+         r" = \frac{A_2 - Y}{A_2 (1 - A_2)}",
+         "How the loss changes with the predicted probability.", _da2),
+    Step("backward", "dZ2", ("dA2", "A2", "Y"),
+         rf"{_d('Z_2')} = {_d('A_2')} \times \frac{{\partial A_2}}{{\partial Z_2}}"
+         r" = \frac{A_2 - Y}{A_2 (1 - A_2)} \times A_2 (1 - A_2) = A_2 - Y",
+         "The sigmoid's derivative A2(1 - A2) cancels the denominator: the error at the "
+         "logit is simply A2 - Y.", _dz2),
+    Step("backward", "dW2", ("dZ2", "F"),
+         rf"{_d('W_2')} = {_d('Z_2')} \times \frac{{\partial Z_2}}{{\partial W_2}}"
+         r" = (A_2 - Y) F^T",
+         "Each dense weight's gradient is the error times the feature it multiplies.", _dw2),
+    Step("backward", "db2", ("dZ2",),
+         rf"{_d('b_2')} = {_d('Z_2')} \times \frac{{\partial Z_2}}{{\partial b_2}}"
+         r" = (A_2 - Y) \times 1",
+         "The bias adds 1 times itself to Z2, so its gradient is the error itself.", _db2),
+    Step("backward", "dF", ("dZ2", "W2"),
+         rf"{_d('F')} = {_d('Z_2')} \times \frac{{\partial Z_2}}{{\partial F}}"
+         r" = (A_2 - Y) W_2",
+         "The error flows back to each feature through the weight that feature met.", _df),
+    Step("backward", "dP1", ("dF",),
+         rf"{_d('P_1')} = {_d('F')} \times \frac{{\partial F}}{{\partial P_1}}"
+         rf" = \mathrm{{reshape}}\left({_d('F')}, P_1.\mathrm{{shape}}\right)",
+         "Flatten only moved numbers around, so its gradient is the same numbers put back "
+         "in the pooled grid.", _dp1),
+    Step("backward", "dA1", ("dP1", "A1"),
+         rf"{_d('A_1')}_{{mn}} = \begin{{cases}} {_d('P_1')}_{{xy}}"
+         r" & \text{if } A_{1,mn} \text{ is the max of its window} \\"
+         r" 0 & \text{otherwise} \end{cases}",
+         "Max-pooling passes each window's gradient to the cell that won the window (the "
+         "first maximum, reading row by row); every other cell gets zero.", _da1),
+    Step("backward", "dZ1", ("dA1", "Z1"),
+         rf"{_d('Z_1')} = {_d('A_1')} \odot \frac{{\partial A_1}}{{\partial Z_1}},\quad"
+         r" \frac{\partial A_1}{\partial Z_1} = \begin{cases} 1 & Z_1 > 0 \\"
+         r" 0 & Z_1 \le 0 \end{cases}",
+         "ReLU lets the gradient through where Z1 was positive and blocks it elsewhere.",
+         _dz1),
+    Step("backward", "dW1", ("dZ1", "X"),
+         rf"{_d('W_1')} = {_d('Z_1')} \times \frac{{\partial Z_1}}{{\partial W_1}}"
+         rf" = \mathrm{{Conv}}\left(X, {_d('Z_1')}\right)",
+         "Each filter weight's gradient sums, over every position, the X value it touched "
+         "times that position's gradient in dZ1.", _dw1),
+    Step("backward", "db1", ("dZ1",),
+         rf"{_d('b_1')} = \sum_{{i,j}} {_d('Z_1')}[i,j]",
+         "The conv bias is added at every position, so its gradient is the sum of dZ1.",
+         _db1),
+    Step("update", "W1", ("W1", "dW1"), rf"W_1 \leftarrow W_1 - \eta {_d('W_1')}",
+         "Gradient descent moves every filter weight a small step against its gradient.",
+         _update("W1", "W_1")),
+    Step("update", "b1", ("b1", "db1"), rf"b_1 \leftarrow b_1 - \eta {_d('b_1')}",
+         "The conv bias takes the same kind of step.", _update("b1", "b_1")),
+    Step("update", "W2", ("W2", "dW2"), rf"W_2 \leftarrow W_2 - \eta {_d('W_2')}",
+         "Every dense weight steps against its gradient.", _update("W2", "W_2")),
+    Step("update", "b2", ("b2", "db2"), rf"b_2 \leftarrow b_2 - \eta {_d('b_2')}",
+         "Last, the dense bias: after this the next forward pass uses the new parameters.",
+         _update("b2", "b_2")),
+)
+
+PHASES = ("forward", "backward", "update")
+
+
+def step_records(tensors: Tensors, lr: float | None = None) -> list[dict[str, object]]:
+    """Every step as a plain record with the live numbers of a trace substituted.
+
+    ``{index, phase, writes, reads, latex, latex_numbers, text}``; ``latex_numbers`` is None
+    where the numbers do not fit on a line (or, for the update, when no lr is given).
+    """
+    return [
+        {"index": i, "phase": s.phase, "writes": s.writes, "reads": list(s.reads),
+         "latex": s.latex, "latex_numbers": s.numbers(tensors, lr), "text": s.text}
+        for i, s in enumerate(STEPS)
+    ]
+
+
+def step_value(tensors: Tensors, index: int, lr: float) -> np.ndarray:
+    """The value step ``index`` writes: a trace's tensor, or for an update step the new
+    parameter P - lr * dP."""
+    step = STEPS[index]
+    if step.phase == "update":
+        return tensors[step.writes] - lr * tensors["d" + step.writes]
+    return tensors[step.writes]

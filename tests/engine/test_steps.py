@@ -1,0 +1,133 @@
+"""The ordered steps and the provenance of each element."""
+
+import numpy as np
+import pytest
+
+import engine
+from engine import Config
+
+SEQUENCE = ["Z1", "A1", "P1", "F", "Z2", "A2", "L",
+            "dA2", "dZ2", "dW2", "db2", "dF", "dP1", "dA1", "dZ1", "dW1", "db1",
+            "W1", "b1", "W2", "b2"]
+
+
+def example(config=Config(), seed=0, y=1):
+    rng = np.random.default_rng(seed)
+    params = engine.init_params(config, seed)
+    X = rng.random((config.input_size, config.input_size))
+    return engine.trace(X, y, params, config)
+
+
+def test_steps_follow_the_seed_order():
+    assert [s.writes for s in engine.STEPS] == SEQUENCE
+    phases = [s.phase for s in engine.STEPS]
+    assert phases == ["forward"] * 7 + ["backward"] * 10 + ["update"] * 4
+
+
+def test_every_step_reads_only_what_is_known_by_then():
+    known = {"X", "Y", "W1", "b1", "W2", "b2"}
+    for step in engine.STEPS:
+        assert set(step.reads) <= known, step.writes
+        if step.phase != "update":
+            known.add(step.writes)
+
+
+@pytest.mark.parametrize("config", [Config(), Config(input_size=10, kernel_size=3,
+                                                     filters=3, pool_size=2)], ids=str)
+def test_records_carry_live_numbers(config):
+    t = example(config)
+    records = engine.step_records(t, lr=0.5)
+    assert [r["index"] for r in records] == list(range(len(SEQUENCE)))
+    by_name = {r["writes"]: r for r in records if r["phase"] != "update"}
+    num = engine.steps.num
+    assert by_name["dZ2"]["latex_numbers"].endswith("= " + num(t["dZ2"]))
+    assert num(t["A2"]) in by_name["dZ2"]["latex_numbers"]
+    assert by_name["L"]["latex_numbers"].endswith(num(t["L"]))
+    assert by_name["Z1"]["latex_numbers"].endswith(num(t["Z1"][0, 0, 0]))
+    assert by_name["db1"]["latex_numbers"].endswith(num(t["db1"][0]))
+    assert by_name["dW1"]["latex_numbers"].endswith(num(t["dW1"][0, 0, 0]))
+    update_b2 = records[-1]
+    assert update_b2["latex_numbers"].endswith(num(t["b2"][0] - 0.5 * t["db2"][0]))
+    for r in records:
+        assert r["latex"] and r["text"].endswith(".")
+
+
+def test_update_numbers_need_a_learning_rate():
+    records = engine.step_records(example(), lr=None)
+    assert all(r["latex_numbers"] is None for r in records if r["phase"] == "update")
+
+
+def test_vectors_that_do_not_fit_are_not_written_out():
+    t = example(Config(input_size=10, kernel_size=3, filters=3, pool_size=2))  # D = 48
+    by_name = {r["writes"]: r for r in engine.step_records(t)}
+    assert by_name["dW2"]["latex_numbers"] is None
+    assert by_name["Z2"]["latex_numbers"].endswith(engine.steps.num(t["Z2"]))
+
+
+def test_step_value_is_the_tensor_or_the_new_parameter():
+    t = example()
+    assert engine.step_value(t, 0, 0.1) is t["Z1"]
+    new = engine.sgd_step({k: t[k] for k in engine.PARAM_NAMES}, t, 0.1)
+    np.testing.assert_array_equal(engine.step_value(t, 17, 0.1), new["W1"])
+    np.testing.assert_array_equal(engine.step_value(t, 20, 0.1), new["b2"])
+
+
+def test_num_formats_for_latex():
+    num = engine.steps.num
+    assert num(0.731) == "0.731"
+    assert num(-0.269, paren=True) == "(-0.269)"
+    assert num(1.5e-7) == r"1.5 \times 10^{-7}"
+    assert num(0.0) == "0"
+
+
+CONFIGS = [Config(), Config(input_size=9, kernel_size=2, filters=2, pool_size=3),
+           Config(input_size=7, kernel_size=3, filters=1, pool_size=1)]
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=str)
+def test_provenance_sums_reproduce_the_values(config):
+    t = example(config, seed=4)
+    params = {k: t[k] for k in engine.PARAM_NAMES}
+    K, m, q = config.filters, config.conv_size, config.pooled_size
+    for f in range(K):
+        for i in range(m):
+            for j in range(m):
+                z = engine.provenance(t, "Z1", (f, i, j))
+                assert sum(z["terms"]) + params["b1"][f] == pytest.approx(z["value"], abs=1e-12)
+                assert all(t["X"][r, c] is not None for r, c in z["X"])
+                a = engine.provenance(t, "dA1", (f, i, j))
+                if a["dP1"]:
+                    assert t["dP1"][tuple(a["dP1"][0])] == a["value"]
+                else:
+                    assert a["value"] == 0
+        for i in range(q):
+            for j in range(q):
+                p = engine.provenance(t, "P1", (f, i, j))
+                assert t["A1"][tuple(p["A1"][0])] == p["value"]
+                assert p["A1"][0] in p["window"]
+        for a in range(config.kernel_size):
+            for b in range(config.kernel_size):
+                d = engine.provenance(t, "dW1", (f, a, b))
+                assert sum(d["terms"]) == pytest.approx(d["value"], abs=1e-12)
+        d = engine.provenance(t, "db1", (f,))
+        assert sum(d["terms"]) == pytest.approx(d["value"], abs=1e-12)
+    n = config.input_size
+    for r in range(n):
+        for c in range(n):
+            d = engine.provenance(t, "dX", (r, c))
+            assert sum(d["terms"]) == pytest.approx(d["value"], abs=1e-12)
+
+
+def test_each_window_routes_to_exactly_one_cell():
+    t = example(Config(input_size=8, kernel_size=3, filters=2, pool_size=2), seed=2)
+    routed = [(f, i, j) for f in range(2) for i in range(6) for j in range(6)
+              if engine.provenance(t, "dA1", (f, i, j))["dP1"]]
+    assert len(routed) == 2 * 3 * 3
+
+
+def test_provenance_rejects_bad_requests():
+    t = example()
+    with pytest.raises(ValueError, match="outside Z1"):
+        engine.provenance(t, "Z1", (0, 4, 0))
+    with pytest.raises(ValueError, match="no provenance"):
+        engine.provenance(t, "L", ())
