@@ -105,7 +105,7 @@ def plan_for(config: Config) -> Plan:
     for w in range(qq):
         for c in range(pp):
             i, j = cell(w, c)
-            patch[:, w * pp + c] = [(i + a) * n + (j + b) for a in range(k) for b in range(k)]
+            patch[: k * k, w * pp + c] = [(i + a) * n + (j + b) for a in range(k) for b in range(k)]
             patch[k * k, w * pp + c] = pixels
     conv_T = np.array([conv_row(f, *cell(w, c))
                        for c in range(pp) for f in range(K) for w in range(qq)])

@@ -199,31 +199,33 @@ def train(xs: object, ys: object, params: Mapping[str, object], config: Config =
     batch_size = _check_int("batch_size", batch_size, *TRAIN_LIMITS["batch_size"])
     p = check_params(params, config)
 
-    plan = fast.plan_for(config)
+    # The parameters live in one flat vector that the steps update in place (engine.fast).
+    trainer = fast.Trainer(fast.plan_for(config), p)
     rng = np.random.default_rng(seed)
     N = X.shape[0]
-    Xf = X.reshape(N, -1)
+    Xa = fast.augment(X.reshape(N, -1))  # each example flattened, then a 1 (meets b1)
     losses, accuracy, kernels = np.empty(epochs), np.empty(epochs), [p["W1"]]
     for epoch in range(epochs):
         order = rng.permutation(N)
-        Xe, Ye = Xf[order], Y[order]
+        Xe, Ye = Xa[order], Y[order]
         total, right, batches = 0.0, 0, 0
         for start in range(0, N, batch_size):
-            p, batch_loss, batch_right = fast.grad_step(
-                plan, Xe[start : start + batch_size], Ye[start : start + batch_size], p, lr)
+            if batch_size == 1 or start + 1 == N:  # one example: the scalar step
+                batch_loss, batch_right = trainer.step_one(Xe[start], float(Ye[start]), lr)
+            else:
+                batch_loss, batch_right = trainer.step_batch(
+                    Xe[start : start + batch_size], Ye[start : start + batch_size], lr)
             total, right, batches = total + batch_loss, right + batch_right, batches + 1
         losses[epoch], accuracy[epoch] = total / batches, right / N
-        kernels.append(p["W1"])
-    return TrainResult(p, losses, accuracy, np.stack(kernels))
+        kernels.append(trainer.W1.copy())
+    return TrainResult(trainer.params(), losses, accuracy, np.stack(kernels))
 
 
 def predict(xs: object, params: Mapping[str, object], config: Config = Config()) -> np.ndarray:
     """A2 for each example of xs (N, n, n)."""
     X = np.asarray(xs, dtype=np.float64)
     p = check_params(params, config)
-    _, _, _, _, _, Z2 = fast._forward(fast.plan_for(config), X.reshape(X.shape[0], -1),
-                                      p["W1"], p["b1"], p["W2"], p["b2"])
-    return np.exp(-np.logaddexp(0.0, -Z2))
+    return fast.predict(fast.plan_for(config), X.reshape(X.shape[0], -1), p)
 
 
 # ------------------------------------------------------------------------ gradient check
