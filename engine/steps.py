@@ -107,7 +107,7 @@ def _a2(t: Tensors, lr: float | None) -> str:
 
 def _l(t: Tensors, lr: float | None) -> str:
     y, a = float(t["Y"]), float(t["A2"])
-    return (rf"L = -{num(y)} \log {num(a)} - (1 - {num(y)}) \log(1 - {num(a)})"
+    return (rf"L = -{num(y)}\,\log\,{num(a)} - (1 - {num(y)})\,\log(1 - {num(a)})"
             rf" = {num(t['L'])}")
 
 
@@ -217,7 +217,7 @@ STEPS: tuple[Step, ...] = (
          "The dense layer weighs every feature by W2 and adds b2: one number, the logit.", _z2),
     Step("forward", "A2", ("Z2",), r"A_2 = \sigma(Z_2) = \frac{1}{1 + e^{-Z_2}}",
          "The sigmoid squashes the logit into a probability that the label is 1.", _a2),
-    Step("forward", "L", ("A2", "Y"), r"L = -Y \log A_2 - (1 - Y) \log(1 - A_2)",
+    Step("forward", "L", ("A2", "Y"), r"L = -Y\,\log\,A_2 - (1 - Y)\,\log(1 - A_2)",
          "Binary cross-entropy: small when A2 is close to the label Y, large when it is "
          "confidently wrong.", _l),
     Step("backward", "dA2", ("A2", "Y"),
