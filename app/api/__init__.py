@@ -1,0 +1,1 @@
+"""The REST API: ``/api/...``, one router per resource in ``routes/``."""

@@ -1,0 +1,1 @@
+"""Thin routers: validate, call the engine, serialize."""

@@ -1,0 +1,89 @@
+"""Every error the API answers with, in one shape.
+
+Malformed input is a 422 whose body is FastAPI's ``{"detail": [{"loc", "msg", "type"}]}``:
+the location of the offending field (``["body", "x"]``) and what was expected. Requests
+that fail schema validation get it from :func:`validation_error`; the engine's and the
+app's own checks raise ``ValueError`` — :class:`InputError` when the field is known — and
+:func:`value_error` turns any of them into the same shape. The offending input is never
+echoed back: it may be a megabyte long, or hold a NaN that JSON cannot carry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+
+Loc = tuple[str | int, ...]
+
+
+class InputError(ValueError):
+    """A ValueError that knows which field of the request it is about."""
+
+    def __init__(self, loc: Sequence[str | int], msg: str, type_: str = "value_error") -> None:
+        super().__init__(msg)
+        self.loc: Loc = tuple(loc)
+        self.msg = msg
+        self.type = type_
+
+
+@contextmanager
+def field(*loc: str | int) -> Iterator[None]:
+    """Re-raise a ValueError from the block as an InputError about the field at ``loc``."""
+    try:
+        yield
+    except InputError:
+        raise
+    except ValueError as exc:
+        raise InputError(loc, str(exc)) from None
+
+
+def error_body(errors: list[dict[str, object]]) -> bytes:
+    return orjson.dumps({"detail": errors})
+
+
+def _json(status_code: int, body: bytes, headers: dict[str, str] | None = None) -> Response:
+    return Response(body, status_code=status_code, media_type="application/json",
+                    headers=headers)
+
+
+def _location(loc: object) -> list[str | int]:
+    return [part if isinstance(part, int | str) else str(part)
+            for part in (loc if isinstance(loc, list | tuple) else [loc])]
+
+
+async def validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = [{"loc": _location(e.get("loc", ())), "msg": str(e.get("msg", "")),
+               "type": str(e.get("type", "value_error"))} for e in exc.errors()]
+    return _json(422, error_body(errors))
+
+
+async def value_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ValueError)
+    if isinstance(exc, InputError):
+        detail = {"loc": list(exc.loc), "msg": exc.msg, "type": exc.type}
+    else:
+        detail = {"loc": ["body"], "msg": str(exc), "type": "value_error"}
+    return _json(422, error_body([detail]))
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 400:  # FastAPI could not read the body (not UTF-8, nested too deep)
+        return _json(422, error_body([{"loc": ["body"], "type": "json_invalid",
+                                       "msg": "the body is not a readable JSON document"}]))
+    if exc.status_code in (204, 304):
+        return Response(status_code=exc.status_code, headers=exc.headers)
+    return _json(exc.status_code, orjson.dumps({"detail": exc.detail}), exc.headers)
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(ValueError, value_error)
+    app.add_exception_handler(HTTPException, http_error)

@@ -1,0 +1,459 @@
+"""Every request and response of the API, and the helpers that turn engine results into JSON.
+
+Requests are pydantic models: types, bounds and list lengths are checked before any work
+(strings, booleans, NaN and Infinity, lists longer than the largest tensor allows, config
+values out of range). Shapes that depend on the configuration are checked by
+:func:`example_inputs` and friends, which raise :class:`app.errors.InputError` naming the
+field.
+
+Responses are built as plain dicts of NumPy arrays and serialized directly with orjson
+(:func:`json_response`): tensors become nested lists of float64 numbers, 0-d arrays plain
+numbers, and a non-finite value (only dA2 can be one: ±inf once |Z2| > ~709) becomes null.
+The response models below are what the OpenAPI schema documents, and what the tests check
+the served JSON against; FastAPI's own encoder is not on the hot path.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, Union
+
+import numpy as np
+import orjson
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from starlette.responses import Response
+from typing_extensions import TypeAliasType
+
+import engine
+
+from .errors import InputError
+from .mathml import static_mathml, to_mathml
+
+# ------------------------------------------------------------------------------ bounds
+MAX_SIDE = engine.LIMITS["input_size"][1]
+MAX_KERNEL = engine.LIMITS["kernel_size"][1]
+MAX_FILTERS = engine.LIMITS["filters"][1]
+MAX_FEATURES = MAX_FILTERS * MAX_SIDE**2  # D at k = 1, p = 1: the longest tensor, W2's row
+MAX_ABS = 1e12  # inputs beyond this are absurd and would overflow the forward pass
+MAX_EPOCHS = 1000
+MAX_BATCH_SIZE = 4096
+MAX_SEED = 2**32 - 1
+DEFAULT_LR = 0.1
+
+# ------------------------------------------------------------------------------- inputs
+Number = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=-MAX_ABS, le=MAX_ABS)]
+
+
+def _list(item: Any, max_length: int, description: str | None = None) -> Any:
+    return Annotated[list[item], Field(min_length=1, max_length=max_length,
+                                       description=description)]
+
+
+Image = _list(_list(Number, MAX_SIDE), MAX_SIDE,
+              "The input X: n rows of n numbers (n = config.input_size).")
+
+
+def _no_bool(value: object) -> object:
+    if isinstance(value, bool):
+        raise ValueError(f"must be 0 or 1, got {str(value).lower()}")
+    return value
+
+
+Label = Annotated[Literal[0, 1], BeforeValidator(_no_bool),
+                  Field(description="The label Y: 0 or 1.")]
+Seed = Annotated[int, Field(strict=True, ge=0, le=MAX_SEED,
+                            description="Seeds init_params when params are not given.")]
+LearningRate = Annotated[float, Field(strict=True, gt=0, le=engine.LR_MAX, allow_inf_nan=False,
+                                      description=f"η, with 0 < lr <= {engine.LR_MAX}.")]
+_DEFAULTS = engine.Config()
+
+
+def _size(name: str) -> Any:
+    lo, hi = engine.LIMITS[name]
+    return Annotated[int, Field(strict=True, ge=lo, le=hi)]
+
+
+class ConfigIn(BaseModel):
+    """Sizes of the network; every field optional (defaults: the seed's network)."""
+
+    model_config = ConfigDict(extra="forbid")
+    input_size: _size("input_size") = _DEFAULTS.input_size
+    kernel_size: _size("kernel_size") = _DEFAULTS.kernel_size
+    filters: _size("filters") = _DEFAULTS.filters
+    pool_size: _size("pool_size") = _DEFAULTS.pool_size
+
+    @model_validator(mode="after")
+    def _fits(self) -> ConfigIn:
+        self.to_engine()  # kernel_size <= input_size, pool_size <= n - k + 1
+        return self
+
+    def to_engine(self) -> engine.Config:
+        return _config(self.input_size, self.kernel_size, self.filters, self.pool_size)
+
+
+@functools.lru_cache(maxsize=1024)
+def _config(n: int, k: int, K: int, p: int) -> engine.Config:
+    return engine.Config(input_size=n, kernel_size=k, filters=K, pool_size=p)
+
+
+W1In = _list(_list(_list(Number, MAX_KERNEL), MAX_KERNEL), MAX_FILTERS,
+             "Conv filters, shape (K, k, k).")
+B1In = _list(Number, MAX_FILTERS, "Conv biases, shape (K,).")
+W2In = _list(_list(Number, MAX_FEATURES), 1, "Dense weights, shape (1, D), D = K·q·q.")
+B2In = _list(Number, 1, "Dense bias, shape (1,).")
+
+
+class ParamsIn(BaseModel):
+    """The four parameters, shaped as the configuration says."""
+
+    model_config = ConfigDict(extra="forbid")
+    W1: W1In
+    b1: B1In
+    W2: W2In
+    b2: B2In
+
+
+class ParamsPatch(BaseModel):
+    """Any subset of the four parameters."""
+
+    model_config = ConfigDict(extra="forbid")
+    W1: W1In | None = None
+    b1: B1In | None = None
+    W2: W2In | None = None
+    b2: B2In | None = None
+
+
+def _config_field() -> Any:
+    return Field(default_factory=ConfigIn)
+
+
+class ForwardRequest(BaseModel):
+    config: ConfigIn = _config_field()
+    x: Image
+    y: Label | None = None
+    params: ParamsIn | None = Field(
+        default=None, description="Missing: init_params(config, seed).")
+    seed: Seed = 0
+
+
+class ExampleRequest(ForwardRequest):
+    y: Label
+
+
+class BackwardRequest(ExampleRequest):
+    lr: LearningRate = Field(default=DEFAULT_LR,
+                             description="Fills the update steps' numbers.")
+
+
+class UpdateRequest(ExampleRequest):
+    lr: LearningRate
+
+
+class TrainRequest(BaseModel):
+    config: ConfigIn = _config_field()
+    params: ParamsIn | None = Field(
+        default=None, description="Missing: init_params(config, seed).")
+    dataset: Annotated[str, Field(min_length=1, max_length=64, description=(
+        "A name from GET /api/datasets, or digits_A_B for any two digits A != B."))]
+    epochs: Annotated[int, Field(strict=True, ge=1, le=MAX_EPOCHS)]
+    batch_size: Annotated[int, Field(strict=True, ge=1, le=MAX_BATCH_SIZE)]
+    lr: LearningRate
+    seed: Annotated[Seed, Field(description=(
+        "Seeds the order of the examples in each epoch, and init_params."))] = 0
+
+
+# ----------------------------------------------------------------- inputs -> engine
+def tensor(loc: tuple[str | int, ...], name: str, value: object,
+           shape: tuple[int, ...]) -> np.ndarray:
+    """``value`` as a float64 array of ``shape``, or an InputError at ``loc``."""
+    try:
+        array = np.array(value, dtype=np.float64)
+    except ValueError:
+        raise InputError(loc, f"{name} must be a rectangular array of shape {shape}, got "
+                              "lists of different lengths") from None
+    if array.shape != shape:
+        raise InputError(loc, f"{name} must have shape {shape} for this config, "
+                              f"got {array.shape}")
+    return array
+
+
+def image(x: object, config: engine.Config, loc: tuple[str | int, ...] = ("body", "x")
+          ) -> np.ndarray:
+    return tensor(loc, "x", x, (config.input_size,) * 2)
+
+
+def params_of(given: Mapping[str, object], config: engine.Config,
+              loc: tuple[str | int, ...] = ("body", "params")) -> dict[str, np.ndarray]:
+    shapes = config.shapes()
+    return {name: tensor((*loc, name), name, value, shapes[name])
+            for name, value in given.items() if value is not None}
+
+
+def params_or_init(params: ParamsIn | None, config: engine.Config, seed: int
+                   ) -> dict[str, np.ndarray]:
+    if params is None:
+        return engine.init_params(config, seed)
+    return params_of(params.model_dump(), config)
+
+
+@dataclass(frozen=True)
+class Example:
+    config: engine.Config
+    x: np.ndarray
+    y: float | None
+    params: dict[str, np.ndarray]
+
+
+def example_inputs(body: ForwardRequest) -> Example:
+    config = body.config.to_engine()
+    return Example(config, image(body.x, config), None if body.y is None else float(body.y),
+                   params_or_init(body.params, config, body.seed))
+
+
+# ----------------------------------------------------------------------- serialization
+def _default(value: object) -> object:
+    if isinstance(value, np.ndarray | np.generic):  # 0-d, not C-contiguous, unusual dtype
+        return value.tolist()
+    raise TypeError(f"cannot serialize {type(value).__name__}")
+
+
+def dumps(content: object) -> bytes:
+    """JSON bytes; NumPy arrays as nested lists, NaN and ±inf as null."""
+    return orjson.dumps(content, option=orjson.OPT_SERIALIZE_NUMPY, default=_default)
+
+
+def json_response(content: object, status_code: int = 200) -> Response:
+    return Response(dumps(content), status_code=status_code, media_type="application/json")
+
+
+@functools.lru_cache(maxsize=1024)
+def config_out(config: engine.Config) -> dict[str, object]:
+    """The four sizes, the parameter count and every tensor's shape."""
+    return {**config.to_dict(), "n_params": config.n_params,
+            "shapes": {name: list(shape) for name, shape in config.shapes().items()}}
+
+
+def pick(tensors: Mapping[str, np.ndarray], names: Iterable[str]) -> dict[str, np.ndarray]:
+    return {name: tensors[name] for name in names}
+
+
+def params_out(tensors: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    return pick(tensors, engine.PARAM_NAMES)
+
+
+FORWARD = ("X", "Z1", "A1", "P1", "F", "Z2", "A2")
+BACKWARD = ("X", "Y", "W1", "b1", "Z1", "A1", "P1", "F", "W2", "b2", "Z2", "A2", "L",
+            "dA2", "dZ2", "dW2", "db2", "dF", "dP1", "dA1", "dZ1", "dW1", "db1", "dX")
+
+# Inputs and activations are >= 0 (X nearly always): a sequential colour scale. Everything
+# else is signed: a diverging scale centred on zero.
+SEQUENTIAL = frozenset({"X", "A1", "P1", "F"})
+RANGE_FLOOR = 1e-12  # half-width of an all-zero tensor's diverging range
+
+
+def _extent(value: object) -> tuple[float, float, float] | None:
+    """(smallest, largest, largest |v|) over the finite values; None if there are none."""
+    v = np.asarray(value, dtype=np.float64)
+    if v.size <= 64:  # most tensors here: Python beats NumPy's per-call overhead
+        flat = [f for f in v.ravel().tolist() if math.isfinite(f)]
+        if not flat:
+            return None
+        lo, hi = min(flat), max(flat)
+    else:
+        lo, hi = float(v.min()), float(v.max())
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            finite = v[np.isfinite(v)]
+            if not finite.size:
+                return None
+            lo, hi = float(finite.min()), float(finite.max())
+    return lo, hi, max(-lo, hi)
+
+
+def value_range(name: str, value: object) -> dict[str, object]:
+    """``{min, max, scale}`` for colouring ``value``.
+
+    Sequential (X, A1, P1, F): from min(0, smallest) to the largest value, or to 1 when
+    everything is 0; X always spans at least [0, 1], the range of a pixel. Diverging
+    (everything else): symmetric, ±max|v| over the finite values, at least ±1e-12.
+    """
+    extent = _extent(value)
+    if name in SEQUENTIAL:
+        lo, hi = (min(0.0, extent[0]), extent[1]) if extent else (0.0, 1.0)
+        hi = max(hi, 1.0) if name == "X" else (hi if hi > lo else lo + 1.0)
+        return {"min": lo, "max": hi, "scale": "sequential"}
+    bound = max(extent[2] if extent else 0.0, RANGE_FLOOR)
+    return {"min": -bound, "max": bound, "scale": "diverging"}
+
+
+def ranges(tensors: Mapping[str, object]) -> dict[str, dict[str, object]]:
+    return {name: value_range(name, value) for name, value in tensors.items()}
+
+
+def winners(trace: engine.Trace) -> list[list[int]]:
+    """For every P1 cell in (f, i, j) order, the A1 cell [f, r, c] that won its window."""
+    return engine.winners(trace).reshape(-1, 3).tolist()
+
+
+def step_record(record: Mapping[str, Any]) -> dict[str, Any]:
+    """An engine step record with its formulas as MathML."""
+    numbers = record["latex_numbers"]
+    return {**record, "mathml": static_mathml(record["latex"]),
+            "mathml_numbers": None if numbers is None else to_mathml(numbers)}
+
+
+def steps_out(trace: engine.Trace, lr: float | None) -> list[dict[str, Any]]:
+    return [step_record(r) for r in engine.step_records(trace, lr)]
+
+
+@functools.cache
+def step_outlines() -> list[dict[str, Any]]:
+    """The steps without numbers: what the page draws its pipeline from."""
+    return [{"index": i, "phase": s.phase, "writes": s.writes, "reads": list(s.reads),
+             "latex": s.latex, "mathml": static_mathml(s.latex), "text": s.text}
+            for i, s in enumerate(engine.STEPS)]
+
+
+# ---------------------------------------------------------------------- response models
+TensorValue = TypeAliasType("TensorValue", Union[float, list["TensorValue"], None])  # noqa: UP007
+Tensors = dict[str, TensorValue]
+
+
+class ConfigOut(BaseModel):
+    input_size: int
+    kernel_size: int
+    filters: int
+    pool_size: int
+    n_params: int
+    shapes: dict[str, list[int]] = Field(description="Every tensor's shape by name.")
+
+
+class ParamsOut(BaseModel):
+    W1: TensorValue
+    b1: TensorValue
+    W2: TensorValue
+    b2: TensorValue
+
+
+class StepOutline(BaseModel):
+    index: int
+    phase: Literal["forward", "backward", "update"]
+    writes: str
+    reads: list[str]
+    latex: str
+    mathml: str
+    text: str
+
+
+class StepOut(StepOutline):
+    latex_numbers: str | None = Field(description=(
+        "The formula with the live numbers; null where they do not fit on a line, or for a "
+        "step a session has not reached."))
+    mathml_numbers: str | None
+
+
+class RangeOut(BaseModel):
+    min: float
+    max: float
+    scale: Literal["sequential", "diverging"]
+
+
+class ForwardResponse(BaseModel):
+    config: ConfigOut
+    params: ParamsOut
+    tensors: Tensors = Field(description="X Z1 A1 P1 F Z2 A2, and L when y was given.")
+
+
+class BackwardResponse(BaseModel):
+    config: ConfigOut
+    params: ParamsOut
+    tensors: Tensors = Field(description="Every tensor and gradient, dX included.")
+    steps: list[StepOut]
+    ranges: dict[str, RangeOut]
+    winners: list[list[int]] = Field(description=(
+        "For each P1 cell in (f, i, j) order, the A1 cell [f, r, c] that won its window."))
+
+
+class Grads(BaseModel):
+    dW1: TensorValue
+    db1: TensorValue
+    dW2: TensorValue
+    db2: TensorValue
+
+
+class UpdateResponse(BaseModel):
+    config: ConfigOut
+    params_before: ParamsOut
+    params: ParamsOut
+    grads: Grads
+    loss_before: float | None
+    loss_after: float | None
+    lr: float
+
+
+class GradcheckResponse(BaseModel):
+    numeric: ParamsOut
+    analytic: ParamsOut
+    rel_error: dict[str, float | None]
+    max_rel_error: float | None
+
+
+class EpochOut(BaseModel):
+    epoch: int
+    loss: float | None
+    accuracy: float
+
+
+class TrainResponse(BaseModel):
+    config: ConfigOut
+    dataset: str
+    params: ParamsOut
+    history: list[EpochOut]
+    W1_history: list[TensorValue] = Field(description="W1 before training and after each "
+                                                      "epoch: epochs + 1 entries.")
+    accuracy: float = Field(description="Share of the whole set classified right at the end.")
+
+
+class Sample(BaseModel):
+    x: TensorValue
+    y: int
+
+
+class DatasetOut(BaseModel):
+    name: str
+    title: str
+    description: str
+    classes: list[str]
+    size: int
+    samples: list[Sample]
+
+
+class PresetOut(BaseModel):
+    name: str
+    title: str
+    x: TensorValue
+    y: int
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    version: str
+
+
+class Meta(BaseModel):
+    defaults: ConfigOut
+    limits: dict[str, list[int]]
+    train_limits: dict[str, list[int]]
+    lr_max: float
+    default_lr: float
+    train_max_work: float
+    max_body_bytes: int
+    max_sessions: int
+    session_ttl: float
+    steps: list[StepOutline]
+
+
+class Message(BaseModel):
+    detail: str

@@ -1,0 +1,157 @@
+"""Training, the data sets, the presets, health and meta."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import engine
+from app import schemas
+from app.api.routes.train import work
+
+
+def arr(value) -> np.ndarray:
+    return np.array(value, dtype=np.float64)
+
+
+def test_train_matches_the_engine(client):
+    body = {"dataset": "strokes", "epochs": 3, "batch_size": 16, "lr": 0.5, "seed": 2}
+    r = client.post("/api/train", json=body)
+    assert r.status_code == 200, r.text
+    data = r.json()
+    xs, ys = engine.load_dataset("strokes", input_size=6)
+    params = engine.init_params(engine.Config(), 2)
+    result = engine.train(xs, ys, params, lr=0.5, epochs=3, batch_size=16, seed=2)
+    assert data["dataset"] == "strokes"
+    assert [h["epoch"] for h in data["history"]] == [1, 2, 3]
+    assert [h["loss"] for h in data["history"]] == result.loss.tolist()
+    assert [h["accuracy"] for h in data["history"]] == result.accuracy.tolist()
+    assert len(data["W1_history"]) == 4
+    assert np.array_equal(arr(data["W1_history"]), result.W1)
+    for name in engine.PARAM_NAMES:
+        assert np.array_equal(arr(data["params"][name]), result.params[name])
+    right = (engine.predict(xs, result.params) > 0.5) == (ys == 1)
+    assert data["accuracy"] == float(np.mean(right))
+
+
+def test_training_in_chunks_continues_from_the_params_given(client):
+    config = {"input_size": 8, "kernel_size": 3, "filters": 2, "pool_size": 2}
+    body = {"config": config, "dataset": "digits_0_1", "epochs": 2, "batch_size": 32,
+            "lr": 0.5}
+    first = client.post("/api/train", json=body).json()
+    second = client.post("/api/train", json={**body, "params": first["params"]}).json()
+    assert second["W1_history"][0] == first["W1_history"][-1]
+    assert second["history"][-1]["loss"] < first["history"][0]["loss"]
+
+
+def test_any_digit_pair_trains(client):
+    r = client.post("/api/train", json={"dataset": "digits_2_7", "epochs": 1,
+                                        "batch_size": 64, "lr": 0.5})
+    assert r.status_code == 200
+
+
+@pytest.mark.parametrize(("change", "loc"), [
+    ({"dataset": "mnist"}, ["body", "dataset"]),
+    ({"dataset": "digits_3_3"}, ["body", "dataset"]),
+    ({"epochs": 0}, ["body", "epochs"]), ({"epochs": 1001}, ["body", "epochs"]),
+    ({"batch_size": 0}, ["body", "batch_size"]),
+    ({"batch_size": 4097}, ["body", "batch_size"]),
+    ({"lr": 0}, ["body", "lr"]), ({"seed": -1}, ["body", "seed"]),
+    ({"params": {"W1": [[[0.0]]], "b1": [0.0], "W2": [[0.0] * 4], "b2": [0.0]}},
+     ["body", "params", "W1"]),
+])
+def test_bad_training_requests(client, change, loc):
+    body = {"dataset": "strokes", "epochs": 1, "batch_size": 16, "lr": 0.5, **change}
+    r = client.post("/api/train", json=body)
+    assert r.status_code == 422
+    assert loc in [d["loc"] for d in r.json()["detail"]]
+
+
+def test_batch_size_larger_than_the_data_set_is_one_batch(client):
+    r = client.post("/api/train", json={"dataset": "strokes", "epochs": 1,
+                                        "batch_size": 4096, "lr": 0.5})
+    assert r.status_code == 200
+
+
+def test_too_much_work_is_refused_naming_the_fields_and_the_limit(client):
+    config = {"input_size": 28, "kernel_size": 1, "filters": 8, "pool_size": 1}
+    body = {"config": config, "dataset": "strokes", "epochs": 2, "batch_size": 64,
+            "lr": 0.1}
+    r = client.post("/api/train", json=body)
+    assert r.status_code == 422
+    item = r.json()["detail"][0]
+    assert item["loc"] == ["body", "epochs"]
+    for word in ("epochs", "examples", "n²", "K", "m²", "2e+09"):
+        assert word in item["msg"], word
+    assert work(engine.Config(**config), 2, 400) > 2e9
+
+
+def test_the_work_cap_is_a_setting():
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+    from app.settings import Settings
+
+    with TestClient(create_app(Settings(train_max_work=1e6))) as client:
+        body = {"dataset": "strokes", "epochs": 5, "batch_size": 16, "lr": 0.5}
+        assert client.post("/api/train", json=body).status_code == 422  # 5 × 400 × 576
+        assert client.post("/api/train", json={**body, "epochs": 4}).status_code == 200
+
+
+@pytest.mark.parametrize("input_size", [4, 6, 13, 28])
+def test_datasets(client, input_size):
+    r = client.get(f"/api/datasets?input_size={input_size}")
+    assert r.status_code == 200
+    data = r.json()
+    assert [d["name"] for d in data] == list(engine.DATASETS)
+    for d in data:
+        info = engine.DATASETS[d["name"]]
+        assert (d["title"], d["description"], d["classes"]) == (
+            info.title, info.description, list(info.classes))
+        xs, _ = engine.load_dataset(d["name"], input_size=input_size)
+        assert d["size"] == len(xs)
+        assert [s["y"] for s in d["samples"]] == [0, 1, 0, 1]
+        for s, (x, _) in zip(d["samples"], engine.sample_images(d["name"],
+                                                                  input_size=input_size)):
+            assert np.array_equal(arr(s["x"]), x)
+
+
+def test_presets(client):
+    r = client.get("/api/presets?input_size=9")
+    assert r.status_code == 200
+    data = r.json()
+    assert [p["name"] for p in data] == list(engine.PRESETS)
+    for p in data:
+        x, y = engine.preset(p["name"], 9)
+        assert p["x"] == x.tolist() and p["y"] == y
+        assert p["title"] == engine.PRESETS[p["name"]][0]
+
+
+@pytest.mark.parametrize("path", ["/api/datasets", "/api/presets"])
+@pytest.mark.parametrize("size", ["3", "29", "six", "6.5"])
+def test_bad_input_size(client, path, size):
+    r = client.get(f"{path}?input_size={size}")
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["loc"] == ["query", "input_size"]
+
+
+def test_health(client):
+    r = client.get("/api/health")
+    assert r.status_code == 200
+    assert r.json()["status"] == "ok" and r.json()["version"]
+
+
+def test_meta_describes_defaults_limits_and_steps(client):
+    r = client.get("/api/meta")
+    assert r.status_code == 200
+    data = r.json()
+    assert data["defaults"] == schemas.config_out(engine.Config())
+    assert data["limits"] == {k: list(v) for k, v in engine.LIMITS.items()}
+    assert data["lr_max"] == engine.LR_MAX
+    assert (data["train_max_work"], data["max_body_bytes"], data["max_sessions"],
+            data["session_ttl"]) == (2e9, 1_000_000, 1000, 3600)
+    assert [s["writes"] for s in data["steps"]] == [s.writes for s in engine.STEPS]
+    for served, step in zip(data["steps"], engine.STEPS):
+        assert served["latex"] == step.latex and served["text"] == step.text
+        assert served["mathml"].startswith("<math")
+        assert "latex_numbers" not in served
