@@ -16,8 +16,9 @@ from starlette.responses import HTMLResponse
 from starlette.types import ASGIApp
 
 from . import assets, errors, version
-from .api.routes import bench, meta, network, train
+from .api.routes import bench, meta, network, sessions, train
 from .security import SecurityMiddleware
+from .sessions import SessionStore
 from .settings import Settings
 
 HERE = Path(__file__).resolve().parent
@@ -72,8 +73,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = ConvlensAPI(title=TITLE, version=version(), description=DESCRIPTION,
                       docs_url=None, redoc_url=None, openapi_url="/openapi.json")
     app.state.settings = settings
+    app.state.sessions = SessionStore(max_sessions=settings.max_sessions,
+                                      ttl=settings.session_ttl)
     errors.install(app)
-    for module in (network, train, meta):
+    for module in (network, train, sessions, meta):
         app.include_router(module.router)
     if settings.bench_routes:
         app.include_router(bench.router)

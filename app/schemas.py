@@ -165,6 +165,30 @@ class TrainRequest(BaseModel):
         "Seeds the order of the examples in each epoch, and init_params."))] = 0
 
 
+class SessionCreate(BaseModel):
+    config: ConfigIn = _config_field()
+    x: Image | None = Field(default=None, description="Missing: the vertical-stroke example.")
+    y: Label | None = Field(default=None, description="Missing: 1.")
+    params: ParamsIn | None = Field(
+        default=None, description="Missing: init_params(config, seed).")
+    seed: Seed = 0
+    lr: LearningRate = DEFAULT_LR
+
+
+class SessionPatch(BaseModel):
+    """Any of these; the session goes back to epoch 0, before its first step."""
+
+    x: Image | None = None
+    y: Label | None = None
+    params: ParamsPatch | None = None
+    lr: LearningRate | None = None
+    config: ConfigIn | None = Field(default=None, description=(
+        "A new configuration: x, when not given, becomes the vertical-stroke example at the "
+        "new size, and params not given are drawn by init_params(config, seed)."))
+    seed: Seed | None = Field(default=None, description=(
+        "Redraws the parameters that are not given with init_params(config, seed)."))
+
+
 # ----------------------------------------------------------------- inputs -> engine
 def tensor(loc: tuple[str | int, ...], name: str, value: object,
            shape: tuple[int, ...]) -> np.ndarray:
@@ -453,6 +477,32 @@ class Meta(BaseModel):
     max_sessions: int
     session_ttl: float
     steps: list[StepOutline]
+
+
+class SessionOut(BaseModel):
+    id: str
+    config: ConfigOut
+    lr: float
+    epoch: int
+    cursor: int = Field(description="Index of the last step computed; -1 before the first.")
+    step: StepOut | None
+    steps: list[StepOut]
+    tensors: Tensors = Field(description=(
+        "X Y W1 b1 W2 b2, and every tensor written by the steps up to the cursor."))
+    updated: Tensors = Field(description="New parameter values written by update steps "
+                                         "up to the cursor.")
+    params: ParamsOut
+    ranges: dict[str, RangeOut]
+    winners: list[list[int]] | None
+    loss_history: list[float | None] = Field(description="L of each completed epoch.")
+
+
+class SessionMove(BaseModel):
+    cursor: int
+    epoch: int
+    step: StepOut | None
+    tensor: TensorValue = Field(description="The value the step wrote (for an update step, "
+                                            "the new parameter).")
 
 
 class Message(BaseModel):

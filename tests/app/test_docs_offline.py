@@ -74,5 +74,6 @@ def test_docs_render_offline_under_the_csp(server_url):
     assert errors == []
     assert "convlens API" in title
     for path in ("/api/forward", "/api/backward", "/api/update", "/api/gradcheck",
-                 "/api/train", "/api/datasets", "/api/presets", "/api/health", "/api/meta"):
+                 "/api/train", "/api/datasets", "/api/presets", "/api/health", "/api/meta",
+                 "/api/sessions", "/api/sessions/{session_id}/next"):
         assert any(s.replace("\u200b", "") == path for s in summaries), path

@@ -1,0 +1,238 @@
+"""Sessions: one example stepped through training one operation at a time.
+
+A session holds an example (config, x, y), the learning rate and the parameters at the start
+of every epoch so far. Its cursor is the index (in ``engine.STEPS``) of the last step
+computed, -1 before the first. ``next`` reveals one more step; after the last update step it
+applies the update, starts the next epoch and computes its first step (Z1). ``prev`` undoes
+exactly, back to before the first step of epoch 0. Tensors of steps beyond the cursor are
+never revealed.
+
+The store keeps sessions in memory, capped in count with least-recently-used eviction and an
+idle time-to-live; its clock is injectable for tests. Every session has its own lock, held
+by the routes while they read or change it.
+"""
+
+from __future__ import annotations
+
+import functools
+import secrets
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+import engine
+
+from . import schemas
+
+LAST = len(engine.STEPS) - 1
+# Each epoch keeps the parameters it started from (that is what makes prev exact). A session
+# may keep this many numbers of them, and at most MAX_EPOCHS epochs.
+MAX_KEPT_NUMBERS = 250_000
+MAX_EPOCHS = 10_000
+
+
+class AtStartError(Exception):
+    """prev before the first step of epoch 0."""
+
+
+class EpochLimitError(Exception):
+    """next would start an epoch beyond what the session may keep."""
+
+
+class Session:
+    def __init__(self, config: engine.Config, x: np.ndarray, y: float,
+                 params: dict[str, np.ndarray], *, lr: float, seed: int) -> None:
+        self.id = secrets.token_urlsafe(16)
+        self.lock = threading.Lock()
+        self.last_used = 0.0
+        self.replace(config, x, y, params, lr=lr, seed=seed)
+
+    # ---------------------------------------------------------------- state
+    def replace(self, config: engine.Config, x: np.ndarray, y: float,
+                params: dict[str, np.ndarray], *, lr: float, seed: int) -> None:
+        """New example, parameters or lr: back to epoch 0, before the first step."""
+        self.config, self.x, self.y, self.lr, self.seed = config, x, y, lr, seed
+        self.history: list[dict[str, np.ndarray]] = [params]
+        self.loss_history: list[float] = []
+        self.cursor = -1
+        self._trace: engine.Trace | None = None
+        self._records: list[dict[str, Any]] | None = None
+
+    def reset(self) -> None:
+        self.replace(self.config, self.x, self.y, self.history[0], lr=self.lr, seed=self.seed)
+
+    @property
+    def epoch(self) -> int:
+        return len(self.history) - 1
+
+    @property
+    def params(self) -> dict[str, np.ndarray]:
+        return self.history[-1]
+
+    @property
+    def max_epochs(self) -> int:
+        return max(1, min(MAX_EPOCHS, MAX_KEPT_NUMBERS // self.config.n_params - 1))
+
+    def trace(self) -> engine.Trace:
+        if self._trace is None:
+            self._trace = engine.trace(self.x, self.y, self.params, self.config)
+        return self._trace
+
+    def records(self) -> list[dict[str, Any]]:
+        """Every step of this epoch with its numbers (computed once per epoch)."""
+        if self._records is None:
+            self._records = schemas.steps_out(self.trace(), self.lr)
+        return self._records
+
+    def _new_epoch(self) -> None:
+        self._trace, self._records = None, None
+
+    # -------------------------------------------------------------- stepping
+    def next(self) -> None:
+        if self.cursor < LAST:
+            self.cursor += 1
+            return
+        if self.epoch >= self.max_epochs:
+            raise EpochLimitError(f"this session keeps at most {self.max_epochs} epochs for this "
+                             "config; reset it or start another")
+        trace = self.trace()
+        self.history.append(engine.sgd_step(self.params, trace, self.lr))
+        self.loss_history.append(float(trace["L"]))
+        self._new_epoch()
+        self.cursor = 0
+
+    def prev(self) -> None:
+        if self.cursor > 0 or (self.cursor == 0 and self.epoch == 0):
+            self.cursor -= 1
+        elif self.cursor == 0:
+            self.history.pop()
+            self.loss_history.pop()
+            self._new_epoch()
+            self.cursor = LAST
+        else:
+            raise AtStartError("already at the start: no step has been computed yet")
+
+    # --------------------------------------------------------------- views
+    def written(self, index: int) -> np.ndarray:
+        """What step ``index`` wrote: a tensor, or for an update step the new parameter."""
+        return engine.step_value(self.trace(), index, self.lr)
+
+    def move(self) -> dict[str, Any]:
+        """``{cursor, epoch, step, tensor}``: the current step and the value it wrote."""
+        if self.cursor < 0:
+            return {"cursor": -1, "epoch": self.epoch, "step": None, "tensor": None}
+        return {"cursor": self.cursor, "epoch": self.epoch,
+                "step": self.records()[self.cursor], "tensor": self.written(self.cursor)}
+
+    def view(self) -> dict[str, Any]:
+        """Everything computed so far, and nothing beyond the cursor."""
+        p = self.params
+        tensors: dict[str, Any] = {"X": self.x, "Y": np.asarray(self.y), **p}
+        updated: dict[str, Any] = {}
+        steps = list(_hidden_steps())
+        if self.cursor >= 0:
+            trace, records = self.trace(), self.records()
+            for i in range(self.cursor + 1):
+                step = engine.STEPS[i]
+                if step.phase == "update":
+                    updated[step.writes] = self.written(i)
+                else:
+                    tensors[step.writes] = trace[step.writes]
+                steps[i] = records[i]
+        return {
+            "id": self.id, "config": schemas.config_out(self.config), "lr": self.lr,
+            "epoch": self.epoch, "cursor": self.cursor,
+            "step": steps[self.cursor] if self.cursor >= 0 else None, "steps": steps,
+            "tensors": tensors, "updated": updated, "params": p,
+            "ranges": schemas.ranges(tensors),
+            "winners": schemas.winners(self.trace()) if "P1" in tensors else None,
+            "loss_history": self.loss_history,
+        }
+
+
+@functools.cache
+def _hidden_steps() -> tuple[dict[str, Any], ...]:
+    """The step records of steps not reached yet: formulas, but no numbers."""
+    return tuple({**s, "latex_numbers": None, "mathml_numbers": None}
+                 for s in schemas.step_outlines())
+
+
+class SessionStore:
+    """Sessions by id, in memory; thread-safe, capped, least recently used evicted first."""
+
+    def __init__(self, *, max_sessions: int, ttl: float,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.max_sessions, self.ttl, self.clock = max_sessions, ttl, clock
+        self._sessions: OrderedDict[str, Session] = OrderedDict()  # least recently used first
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        with self._lock:
+            self._expire(self.clock())
+            return len(self._sessions)
+
+    def _expire(self, now: float) -> None:
+        while self._sessions:
+            oldest = next(iter(self._sessions.values()))
+            if now - oldest.last_used <= self.ttl:
+                break
+            self._sessions.popitem(last=False)
+
+    def add(self, session: Session) -> None:
+        with self._lock:
+            now = self.clock()
+            self._expire(now)
+            while len(self._sessions) >= self.max_sessions:
+                self._sessions.popitem(last=False)
+            session.last_used = now
+            self._sessions[session.id] = session
+
+    def get(self, session_id: str) -> Session:
+        """The session, marked as used now; KeyError when unknown or expired."""
+        with self._lock:
+            now = self.clock()
+            self._expire(now)
+            session = self._sessions[session_id]
+            session.last_used = now
+            self._sessions.move_to_end(session_id)
+            return session
+
+    def delete(self, session_id: str) -> None:
+        """KeyError when unknown or expired."""
+        with self._lock:
+            self._expire(self.clock())
+            del self._sessions[session_id]
+
+
+def create(body: schemas.SessionCreate) -> Session:
+    config = body.config.to_engine()
+    if body.x is None:
+        x, _ = engine.preset("vertical_stroke", config.input_size)
+    else:
+        x = schemas.image(body.x, config)
+    y = 1.0 if body.y is None else float(body.y)
+    params = schemas.params_or_init(body.params, config, body.seed)
+    return Session(config, x, y, params, lr=body.lr, seed=body.seed)
+
+
+def edit(session: Session, body: schemas.SessionPatch) -> None:
+    """Apply a PATCH: everything is checked before anything changes."""
+    config = session.config if body.config is None else body.config.to_engine()
+    seed = session.seed if body.seed is None else body.seed
+    if body.x is not None:
+        x = schemas.image(body.x, config)
+    elif config.input_size != session.config.input_size:
+        x, _ = engine.preset("vertical_stroke", config.input_size)
+    else:
+        x = session.x
+    given = ({} if body.params is None else
+             schemas.params_of(body.params.model_dump(exclude_none=True), config))
+    redraw = config != session.config or body.seed is not None
+    base = engine.init_params(config, seed) if redraw else session.params
+    session.replace(config, x, session.y if body.y is None else float(body.y),
+                    {**base, **given}, lr=session.lr if body.lr is None else body.lr,
+                    seed=seed)
