@@ -1,0 +1,33 @@
+"""The pages a browser opens: the explorer at ``/``.
+
+Templates and static files are found next to this module, whatever the working directory.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+HERE = Path(__file__).resolve().parent
+TEMPLATES = HERE / "templates"
+STATIC = HERE / "static"
+
+
+def _static_url(path: str) -> str:
+    """URL of a static file, with its modification time so browsers refetch changed files."""
+    version = int((STATIC / path).stat().st_mtime) if (STATIC / path).exists() else 0
+    return f"/static/{path}?v={version}"
+
+
+templates = Jinja2Templates(directory=str(TEMPLATES))
+templates.env.globals["static"] = _static_url
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/", response_class=HTMLResponse)
+def explorer(request: Request) -> HTMLResponse:
+    return templates.TemplateResponse(request, "index.html")

@@ -1,0 +1,45 @@
+// The API client: the only module that knows the server's URLs.
+
+export class ApiError extends Error {
+  constructor(status, detail) {
+    super(ApiError.describe(detail) || `request failed (${status})`);
+    this.status = status;
+    this.detail = detail;
+  }
+
+  // One readable line per problem: "x: must have shape (6, 6), got (5, 6)".
+  static describe(detail) {
+    if (!detail) return "";
+    if (typeof detail === "string") return detail;
+    if (Array.isArray(detail)) {
+      return detail.map((d) => {
+        const where = (d.loc || []).filter((p) => p !== "body").join(".");
+        return where ? `${where}: ${d.msg}` : d.msg;
+      }).join("; ");
+    }
+    return JSON.stringify(detail);
+  }
+}
+
+async function request(method, url, body, signal) {
+  const init = { method, headers: { Accept: "application/json" }, signal };
+  if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  const response = await fetch(url, init);
+  const text = await response.text();
+  const data = text ? JSON.parse(text) : null;
+  if (!response.ok) throw new ApiError(response.status, data && data.detail);
+  return data;
+}
+
+export const api = {
+  meta: () => request("GET", "/api/meta"),
+  presets: (inputSize) => request("GET", `/api/presets?input_size=${inputSize}`),
+  datasets: (inputSize) => request("GET", `/api/datasets?input_size=${inputSize}`),
+  backward: (body, signal) => request("POST", "/api/backward", body, signal),
+  update: (body, signal) => request("POST", "/api/update", body, signal),
+  gradcheck: (body) => request("POST", "/api/gradcheck", body),
+  train: (body, signal) => request("POST", "/api/train", body, signal),
+};

@@ -1,0 +1,157 @@
+// The training drawer: train on a built-in dataset in short chunks of epochs, so the loss
+// and accuracy curves fill in while it runs, and watch the filter W1 change epoch by epoch.
+
+import { TensorView } from "./heatmap.js";
+import { short } from "./format.js";
+
+const $ = (id) => document.getElementById(id);
+const CHUNKS = 20; // requests per run: the curve grows this many times
+
+function symmetric(value) {
+  const flat = JSON.stringify(value).match(/-?[\d.]+(e[+-]?\d+)?/g).map((v) => Math.abs(Number(v)));
+  const top = Math.max(1e-12, ...flat);
+  return { min: -top, max: top, scale: "diverging" };
+}
+
+export function setupTraining({ store, api, recompute, toast }) {
+  let datasets = [];
+  let loadedSize = 0;
+  let controller = null;
+  let run = null; // {history, kernels, params, dataset}
+  const kernelView = new TensorView($("train-kernel"), { name: "W1", cell: 30 });
+
+  async function loadDatasets() {
+    const size = store.get().config.input_size;
+    if (size === loadedSize) return;
+    datasets = await api.datasets(size);
+    loadedSize = size;
+    const select = $("train-dataset");
+    const keep = select.value;
+    select.replaceChildren(...datasets.map((d) => new Option(`${d.title} (${d.size})`, d.name)));
+    if (datasets.some((d) => d.name === keep)) select.value = keep;
+    showSamples();
+  }
+
+  function showSamples() {
+    const d = datasets.find((x) => x.name === $("train-dataset").value);
+    const box = $("train-samples");
+    box.replaceChildren();
+    if (!d) return;
+    const caption = document.createElement("p");
+    caption.className = "hint";
+    caption.textContent = `${d.description} Y = 0: ${d.classes[0]}, Y = 1: ${d.classes[1]}.`;
+    box.append(caption);
+    for (const sample of d.samples) {
+      const div = document.createElement("div");
+      div.className = "sample";
+      box.append(div);
+      new TensorView(div, { name: `Y=${sample.y}`, cell: 60 / sample.x.length })
+        .render(sample.x, { min: 0, max: 1, scale: "sequential" });
+    }
+  }
+
+  function drawChart() {
+    const epochs = run.history.map((h) => h.epoch);
+    const data = [
+      { x: epochs, y: run.history.map((h) => h.loss), name: "mean loss", mode: "lines+markers", line: { color: "#b2182b" } },
+      { x: epochs, y: run.history.map((h) => h.accuracy), name: "accuracy", mode: "lines+markers", yaxis: "y2", line: { color: "#2166ac", dash: "dot" } },
+    ];
+    const layout = {
+      height: 220, margin: { l: 48, r: 48, t: 10, b: 36 },
+      xaxis: { title: { text: "epoch" } },
+      yaxis: { title: { text: "loss" }, rangemode: "tozero" },
+      yaxis2: {
+        title: { text: "accuracy" }, overlaying: "y", side: "right", range: [0, 1.02],
+        tickformat: ".0%", dtick: 0.25, showgrid: false,
+      },
+      legend: { orientation: "h", y: 1.15 },
+      paper_bgcolor: "rgba(0,0,0,0)",
+    };
+    window.Plotly.react($("train-chart"), data, layout, { displayModeBar: false, responsive: true });
+  }
+
+  function showKernel(epoch) {
+    const W1 = run.kernels[epoch];
+    kernelView.render(W1.length === 1 ? W1[0] : W1, symmetric(run.kernels));
+    $("train-epoch").value = String(epoch);
+    $("train-kernel-caption").textContent = epoch ? `W1 after epoch ${epoch}` : "W1 before training";
+    $("train-epoch").setAttribute("aria-valuetext", `W1 after epoch ${epoch}`);
+  }
+
+  async function train() {
+    const state = store.get();
+    const epochs = Number($("train-epochs").value);
+    const batch = Number($("train-batch").value);
+    const lr = Number($("train-lr").value);
+    const dataset = $("train-dataset").value;
+    $("train-error").textContent = "";
+    controller = new AbortController();
+    $("btn-train").disabled = true;
+    $("btn-train-stop").disabled = false;
+    $("btn-train-use").disabled = true;
+    let params = state.trace ? state.trace.params : undefined;
+    run = { history: [], kernels: params ? [params.W1] : [], params, dataset };
+    const chunk = Math.max(1, Math.ceil(epochs / CHUNKS));
+    try {
+      for (let done = 0; done < epochs; done += chunk) {
+        const count = Math.min(chunk, epochs - done);
+        const result = await api.train({
+          config: state.config, params, dataset, epochs: count, batch_size: batch, lr,
+          seed: state.seed + done,
+        }, controller.signal);
+        params = result.params;
+        run.params = params;
+        if (!run.kernels.length) run.kernels.push(result.W1_history[0]);
+        result.history.forEach((h, i) => {
+          run.history.push({ ...h, epoch: done + i + 1 });
+          run.kernels.push(result.W1_history[i + 1]);
+        });
+        run.accuracy = result.accuracy;
+        drawChart();
+        $("train-epoch").max = String(run.kernels.length - 1);
+        showKernel(run.kernels.length - 1);
+        const last = run.history[run.history.length - 1];
+        $("train-status").textContent = `Epoch ${last.epoch} of ${epochs}: mean loss ${short(last.loss)}, ` +
+          `accuracy ${(100 * last.accuracy).toFixed(1)}% during the epoch, ${(100 * result.accuracy).toFixed(1)}% on the whole set now.`;
+      }
+      toast("Training finished.");
+    } catch (error) {
+      if (error.name !== "AbortError") {
+        $("train-error").textContent = error.message;
+        toast(error.message, true);
+      }
+    } finally {
+      $("btn-train").disabled = false;
+      $("btn-train-stop").disabled = true;
+      $("btn-train-use").disabled = !run.params;
+      controller = null;
+    }
+  }
+
+  async function useTrained() {
+    if (!run || !run.params) return;
+    const d = datasets.find((x) => x.name === run.dataset);
+    const sample = d ? d.samples[0] : null;
+    store.set({
+      params: run.params, paramsEdited: true, cursor: -1, pass: 1,
+      ...(sample ? { x: sample.x, y: sample.y, presetName: null } : {}),
+    });
+    $("drawer-train").hidden = true;
+    document.body.classList.remove("drawer-open");
+    for (const b of document.querySelectorAll("[data-drawer]")) b.setAttribute("aria-expanded", "false");
+    await recompute();
+    toast("The trained network on a dataset example: press Next to step through it.");
+  }
+
+  $("btn-train").addEventListener("click", train);
+  $("btn-train-stop").addEventListener("click", () => controller && controller.abort());
+  $("btn-train-use").addEventListener("click", useTrained);
+  $("train-dataset").addEventListener("change", showSamples);
+  $("train-epoch").addEventListener("input", () => run && showKernel(Number($("train-epoch").value)));
+  document.querySelector('[data-drawer="train"]').addEventListener("click", () => {
+    loadDatasets().catch((error) => { $("train-error").textContent = error.message; });
+  });
+  store.subscribe((s, prev) => {
+    if (s.config.input_size !== prev.config.input_size) loadedSize = 0;
+  });
+}
