@@ -278,42 +278,39 @@ SEQUENTIAL = frozenset({"X", "A1", "P1", "F"})
 RANGE_FLOOR = 1e-12  # half-width of an all-zero tensor's diverging range
 
 
-def _extent(value: object) -> tuple[float, float, float] | None:
-    """(smallest, largest, largest |v|) over the finite values; None if there are none."""
-    v = np.asarray(value, dtype=np.float64)
-    if v.size <= 64:  # most tensors here: Python beats NumPy's per-call overhead
-        flat = [f for f in v.ravel().tolist() if math.isfinite(f)]
-        if not flat:
-            return None
-        lo, hi = min(flat), max(flat)
-    else:
-        lo, hi = float(v.min()), float(v.max())
-        if not (math.isfinite(lo) and math.isfinite(hi)):
-            finite = v[np.isfinite(v)]
-            if not finite.size:
-                return None
-            lo, hi = float(finite.min()), float(finite.max())
-    return lo, hi, max(-lo, hi)
+def _extents(values: list[object]) -> list[tuple[float, float] | None]:
+    """(smallest, largest) finite value of each array, None for one with no finite value;
+    all of them in one pass over their concatenation (they are small and many)."""
+    arrays = [np.asarray(v, dtype=np.float64).ravel() for v in values]
+    flat = np.concatenate(arrays) if arrays else np.zeros(0)
+    if not np.isfinite(flat).all():
+        flat = np.where(np.isfinite(flat), flat, np.nan)  # fmin and fmax skip NaN
+    starts = np.cumsum([0] + [a.size for a in arrays[:-1]])
+    lows = np.fmin.reduceat(flat, starts).tolist() if flat.size else []
+    highs = np.fmax.reduceat(flat, starts).tolist() if flat.size else []
+    return [None if a.size == 0 or math.isnan(lo) else (lo, hi)
+            for a, lo, hi in zip(arrays, lows, highs)]
 
 
-def value_range(name: str, value: object) -> dict[str, object]:
-    """``{min, max, scale}`` for colouring ``value``.
+def _range(name: str, extent: tuple[float, float] | None) -> dict[str, object]:
+    if name in SEQUENTIAL:
+        lo, hi = (min(0.0, extent[0]), extent[1]) if extent else (0.0, 1.0)
+        hi = max(hi, 1.0) if name == "X" else (hi if hi > lo else lo + 1.0)
+        return {"min": lo, "max": hi, "scale": "sequential"}
+    bound = max(max(-extent[0], extent[1]) if extent else 0.0, RANGE_FLOOR)
+    return {"min": -bound, "max": bound, "scale": "diverging"}
+
+
+def ranges(tensors: Mapping[str, object]) -> dict[str, dict[str, object]]:
+    """``{name: {min, max, scale}}`` for colouring each tensor.
 
     Sequential (X, A1, P1, F): from min(0, smallest) to the largest value, or to 1 when
     everything is 0; X always spans at least [0, 1], the range of a pixel. Diverging
     (everything else): symmetric, ±max|v| over the finite values, at least ±1e-12.
     """
-    extent = _extent(value)
-    if name in SEQUENTIAL:
-        lo, hi = (min(0.0, extent[0]), extent[1]) if extent else (0.0, 1.0)
-        hi = max(hi, 1.0) if name == "X" else (hi if hi > lo else lo + 1.0)
-        return {"min": lo, "max": hi, "scale": "sequential"}
-    bound = max(extent[2] if extent else 0.0, RANGE_FLOOR)
-    return {"min": -bound, "max": bound, "scale": "diverging"}
-
-
-def ranges(tensors: Mapping[str, object]) -> dict[str, dict[str, object]]:
-    return {name: value_range(name, value) for name, value in tensors.items()}
+    names = list(tensors)
+    return {name: _range(name, extent)
+            for name, extent in zip(names, _extents([tensors[n] for n in names]))}
 
 
 def winners(trace: engine.Trace) -> list[list[int]]:
