@@ -81,9 +81,9 @@ def test_too_much_work_is_refused_naming_the_fields_and_the_limit(client):
     assert r.status_code == 422
     item = r.json()["detail"][0]
     assert item["loc"] == ["body", "epochs"]
-    for word in ("epochs", "examples", "n²", "K", "m²", "2e+09"):
+    for word in ("epochs", "examples", "n²", "K", "m²", "steps per epoch", "2e+09"):
         assert word in item["msg"], word
-    assert work(engine.Config(**config), 2, 400) > 2e9
+    assert work(engine.Config(**config), 2, 400, 64) > 2e9
 
 
 def test_the_work_cap_is_a_setting():
@@ -92,10 +92,22 @@ def test_the_work_cap_is_a_setting():
     from app.main import create_app
     from app.settings import Settings
 
+    # One epoch of strokes at 6×6, batch 16: 400 × 36 × 16 + 25 × 20,000 = 730,400.
     with TestClient(create_app(Settings(train_max_work=1e6))) as client:
-        body = {"dataset": "strokes", "epochs": 5, "batch_size": 16, "lr": 0.5}
-        assert client.post("/api/train", json=body).status_code == 422  # 5 × 400 × 576
-        assert client.post("/api/train", json={**body, "epochs": 4}).status_code == 200
+        body = {"dataset": "strokes", "epochs": 2, "batch_size": 16, "lr": 0.5}
+        r = client.post("/api/train", json=body)
+        assert r.status_code == 422
+        assert "at most 1 epochs" in r.json()["detail"][0]["msg"]
+        assert client.post("/api/train", json={**body, "epochs": 1}).status_code == 200
+        r = client.post("/api/train", json={**body, "epochs": 1, "batch_size": 1})
+        assert r.status_code == 422  # 400 steps: the overhead of one-example steps counts
+
+
+def test_one_example_steps_are_charged_their_overhead():
+    config = engine.Config()
+    assert work(config, 1, 400, 1) == 400 * 576 + 400 * 20_000
+    assert work(config, 1, 400, 16) == 400 * 576 + 25 * 20_000
+    assert work(config, 3, 400, 4096) == 3 * (400 * 576 + 20_000)
 
 
 @pytest.mark.parametrize("input_size", [4, 6, 13, 28])
