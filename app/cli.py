@@ -51,6 +51,17 @@ def _print_trace(args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    shown = f"[{args.host}]" if ":" in args.host else args.host
+    print(f"convlens: serving on http://{shown}:{args.port}/ (API docs at /docs); "
+          "Ctrl+C stops", flush=True)
+    uvicorn.run("app.main:app", host=args.host, port=args.port, reload=args.reload,
+                loop="asyncio", http="httptools", log_level="info")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="convlens", description=(
         "See, number by number, how a small convolutional network learns."))
@@ -63,6 +74,14 @@ def main(argv: list[str] | None = None) -> int:
     trace.add_argument("--lr", type=float, default=0.1)
     trace.add_argument("--preset", choices=sorted(engine.PRESETS), default=None)
     trace.set_defaults(run=_print_trace)
+
+    serve = commands.add_parser("serve", help="start the web app and its REST API")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to bind (default 127.0.0.1: this machine only)")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--reload", action="store_true",
+                       help="restart when the code changes (for development)")
+    serve.set_defaults(run=_serve)
 
     args = parser.parse_args(argv)
     try:
