@@ -102,6 +102,21 @@ def test_keyboard_steps(page_factory):
     assert main.get_attribute("data-step") == "start"
 
 
+def test_cells_can_be_inspected_from_the_keyboard(page_factory):
+    page, _ = page_factory()
+    page.keyboard.press("ArrowRight")  # Z1
+    page.locator('.panel[data-tensor="Z1"]').focus()
+    page.keyboard.press("ArrowRight")
+    wait_text(page, "#explain-detail", "Z1[0,0,0]")
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowDown")
+    wait_text(page, "#explain-detail", "Z1[0,1,1]")
+    assert page.locator("main").get_attribute("data-step") == "Z1"  # arrows did not step
+    page.keyboard.press("Escape")
+    page.keyboard.press("ArrowRight")
+    assert page.locator("main").get_attribute("data-step") == "A1"
+
+
 def test_formula_numbers_are_live(page_factory, server_url):
     trace = default_trace(server_url)
     page, _ = page_factory()

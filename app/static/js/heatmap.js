@@ -50,7 +50,11 @@ export class TensorView {
       this.plots = parts.map((plane) => {
         const div = document.createElement("div");
         div.className = "plot";
-        if (parts.length > 1) div.dataset.filter = plane.prefix[0];
+        if (parts.length > 1) {
+          const f = plane.prefix[0];
+          div.dataset.filter = f;
+          div.dataset.caption = plane.z[0].length * this.cell < 48 ? `f${f}` : `filter ${f}`;
+        }
         this.container.append(div);
         return { div, plane, drawn: false };
       });
@@ -73,16 +77,17 @@ export class TensorView {
       zmax: range.max,
       colorscale: scaleFor(range.scale),
       showscale: false,
-      xgap: 1,
-      ygap: 1,
+      xgap: this.cell >= 4 ? 1 : 0,
+      ygap: this.cell >= 4 ? 1 : 0,
       customdata: custom,
       hovertemplate: "%{customdata}<extra></extra>",
       text: showText ? plane.z.map((row) => row.map(cellText)) : undefined,
       texttemplate: showText ? "%{text}" : undefined,
       textfont: { size: Math.max(9, Math.min(14, Math.floor(this.cell / 2.3))) },
     };
-    const width = cols * this.cell;
-    const height = rows * this.cell;
+    // Plotly ignores a size under 10 px, so a long thin vector gets stretched cells instead.
+    const width = Math.max(10, cols * this.cell);
+    const height = Math.max(10, rows * this.cell);
     const axis = (n) => ({
       visible: false, range: [-0.5, n - 0.5], fixedrange: true,
     });
@@ -103,6 +108,15 @@ export class TensorView {
       Plotly().react(plot.div, [trace], layout, config);
     }
     plot.div.dataset.values = JSON.stringify(plane.z);
+  }
+
+  // Every cell's full index, plane by plane, row by row (for keyboard inspection).
+  cells() {
+    const out = [];
+    for (const { plane } of this.plots) {
+      plane.z.forEach((row, r) => row.forEach((_, c) => out.push(fullIndex(plane, r, c))));
+    }
+    return out;
   }
 
   emit(kind, plot, ev) {

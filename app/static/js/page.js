@@ -52,13 +52,22 @@ function cellSize(cfg) {
   const vectors = 1 + Math.min(cfg.filters * q * q, 6); // F drawn as a column, W2 as a row
   const cells = cfg.input_size + wide * (k + 2 * m + q) + vectors;
   const fixed = 110 + COLUMNS.length * 26 + 30; // scalar column, gaps and panel borders, row padding
-  return Math.max(8, Math.min(40, Math.floor((width - fixed) / cells)));
+  return Math.max(3, Math.min(40, Math.floor((width - fixed) / cells)));
 }
 
 function buildPanels(cfg) {
   const cell = cellSize(cfg);
   const D = cfg.filters * Math.floor((cfg.input_size - cfg.kernel_size + 1) / cfg.pool_size) ** 2;
-  const vectorCell = Math.max(4, Math.min(cell, Math.floor((6 * cell) / D)));
+  // Vectors get at most the length of X (F, a column) or of six cells (W2, b1, rows).
+  // Cells may be fractions of a pixel there: the vector's whole length is what is bounded.
+  const sizeOf = (name) => {
+    if (["F", "dF"].includes(name)) return Math.min(cell, (cfg.input_size * cell) / D);
+    if (["W2", "dW2"].includes(name)) return Math.min(cell, Math.max(6 * cell, 60) / D);
+    if (["b1", "db1"].includes(name) && cfg.filters > 1) {
+      return Math.min(cell, (3 * cell) / cfg.filters);
+    }
+    return cell;
+  };
   views.clear();
   for (const [row, key] of [["row-forward", "forward"], ["row-backward", "backward"]]) {
     const container = $(row);
@@ -79,15 +88,15 @@ function buildPanels(cfg) {
         panel.querySelector(".png").setAttribute("aria-label", `Download ${name} as PNG`);
         panel.querySelector(".png").addEventListener("click", () => views.get(name).png(name));
         panel.addEventListener("click", () => goToTensor(name));
+        panel.tabIndex = 0;
+        panel.setAttribute("aria-label", `${name}: Enter goes to its step, arrow keys inspect its cells`);
+        panel.addEventListener("keydown", (event) => inspectWithKeys(event, name));
         const body = panel.querySelector(".body");
-        const isVector = ["W2", "dW2"].includes(name) || (cfg.filters > 1 && ["b1", "db1"].includes(name));
-        const vertical = ["F", "dF"].includes(name);
         if (cfg.filters > 3 && ["W1", "Z1", "A1", "P1", "dW1", "dZ1", "dA1", "dP1"].includes(name)) {
           body.classList.add("two-up");
         }
         views.set(name, new TensorView(body, {
-          name, cell: isVector ? vectorCell : vertical ? Math.min(cell, Math.floor((cfg.input_size * cell) / D)) : cell,
-          vertical,
+          name, cell: sizeOf(name), vertical: ["F", "dF"].includes(name),
           onHover: showLinks, onLeave: clearLinks, onClick: paintCell,
         }));
         stack.append(panel);
@@ -261,6 +270,31 @@ function clearMarks() {
 
 function clearLinks() {
   clearMarks();
+}
+
+// Keyboard inspection: with a panel focused, arrows walk its cells as hovering would.
+const probes = new Map(); // tensor name -> position in view.cells()
+function inspectWithKeys(event, name) {
+  const view = views.get(name);
+  const cells = view.cells();
+  const moves = { ArrowRight: 1, ArrowLeft: -1, ArrowDown: "row", ArrowUp: "-row" };
+  if (event.key === "Enter") {
+    goToTensor(name);
+  } else if (event.key === "Escape") {
+    clearMarks();
+    event.currentTarget.blur();
+  } else if (event.key in moves && cells.length) {
+    const width = view.plots.length ? view.plots[0].plane.z[0].length : 1;
+    const step = { row: width, "-row": -width }[moves[event.key]] ?? moves[event.key];
+    const at = probes.has(name) ? probes.get(name) + step : 0;
+    const next = Math.max(0, Math.min(cells.length - 1, at));
+    probes.set(name, next);
+    showLinks(name, cells[next]);
+  } else {
+    return;
+  }
+  event.preventDefault();
+  event.stopPropagation();
 }
 
 // ---------------------------------------------------------------------------- editing
