@@ -58,7 +58,7 @@ def _serve(args: argparse.Namespace) -> int:
     print(f"convlens: serving on http://{shown}:{args.port}/ (API docs at /docs); "
           "Ctrl+C stops", flush=True)
     uvicorn.run("app.main:app", host=args.host, port=args.port, reload=args.reload,
-                loop="asyncio", http="httptools", log_level="info")
+                loop="asyncio", http="httptools", log_level="info", access_log=False)
     return 0
 
 
