@@ -1,21 +1,19 @@
 """The ASGI app: ``app.main:app``, built by :func:`create_app`.
 
-Routes: the REST API under ``/api`` (``app/api/routes``), the page at ``/`` (``app.pages``
-when present, else a short page that links to the docs), ``/static`` (when ``app/static``
-exists), vendored browser files under ``/vendor`` and the offline API docs at ``/docs``.
+Routes: the REST API under ``/api`` (``app/api/routes``), the pages (``app.pages``), their
+files under ``/static`` (when ``app/static`` exists), vendored browser files under
+``/vendor`` and the offline API docs at ``/docs``.
 """
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
-from starlette.responses import HTMLResponse
 from starlette.types import ASGIApp
 
-from . import assets, errors, version
+from . import assets, errors, pages, version
 from .api.routes import bench, meta, network, sessions, train
 from .security import SecurityMiddleware
 from .sessions import SessionStore
@@ -42,32 +40,6 @@ class ConvlensAPI(FastAPI):
                                   max_body_bytes=self.state.settings.max_body_bytes)
 
 
-def landing_router() -> APIRouter:
-    """``/`` until the explorer page is installed: a short page that links to /docs."""
-    router = APIRouter(include_in_schema=False)
-    page = ("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-            "<title>convlens</title></head><body><h1>convlens</h1>"
-            "<p>See, number by number, how a small CNN learns.</p>"
-            "<p>The REST API and its documentation: <a href=\"/docs\">/docs</a>.</p>"
-            "</body></html>")
-
-    @router.get("/", response_class=HTMLResponse)
-    async def landing() -> HTMLResponse:
-        return HTMLResponse(page)
-
-    return router
-
-
-def pages_router() -> APIRouter:
-    try:
-        module = importlib.import_module("app.pages")
-    except ModuleNotFoundError as exc:
-        if exc.name != "app.pages":
-            raise
-        return landing_router()
-    return module.router
-
-
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = Settings.from_env() if settings is None else settings
     app = ConvlensAPI(title=TITLE, version=version(), description=DESCRIPTION,
@@ -84,7 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     static = HERE / "static"
     if static.is_dir():
         app.mount("/static", StaticFiles(directory=static), name="static")
-    app.include_router(pages_router())
+    app.include_router(pages.router)
     return app
 
 

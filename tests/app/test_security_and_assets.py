@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from app import assets, security
-from app.main import create_app, landing_router
+from app.main import create_app
 from app.settings import Settings
 
 HEADERS = {
@@ -104,18 +104,6 @@ def test_only_the_listed_swagger_files_are_served(client):
 def test_the_default_docs_pages_are_off(client):
     assert client.get("/redoc").status_code == 404
     assert client.get("/docs/oauth2-redirect").status_code == 404
-
-
-def test_the_landing_page_links_to_the_docs():
-    from fastapi import FastAPI
-    from fastapi.testclient import TestClient
-
-    app = FastAPI()
-    app.include_router(landing_router())
-    r = TestClient(app).get("/")
-    assert r.status_code == 200
-    assert "<title>convlens</title>" in r.text and 'href="/docs"' in r.text
-    assert "<script" not in r.text
 
 
 def test_the_root_serves_a_page(client):
