@@ -1,15 +1,16 @@
-"""The batched path: the same network as :mod:`engine.layers`, for many examples at once.
+r"""The fast path: the same network as :mod:`engine.layers`, for training and for batches.
 
-At this network's size the cost is the number of NumPy calls (about half a microsecond
-each), not the arithmetic. So the training step is written to make few calls, with index
-tables computed once per configuration (:func:`plan_for`) and no ``*_along_axis`` helpers.
+At this network's size the cost is the number of NumPy calls (0.4-2 us each), not the
+arithmetic. So each step makes few calls, with index tables computed once per
+configuration (:func:`plan_for`), and none of the slow helpers (``*_along_axis``,
+``np.mean``, reductions or argmax along short axes).
 
 **Parameters as one vector.** Training keeps the four tensors in one flat float64 vector
-``theta`` and the tensors are views of it, so the update is a single ``theta += step``.
-Its layout::
+``theta``; the tensors are views of it and the update is a single ``theta += step``
+(the step comes out of the backward pass already multiplied by -lr). Its layout::
 
     [ W1[0] (k*k), b1[0], W1[1], b1[1], ..., W1[K-1], b1[K-1],  W2 (D),  b2,  0 ]
-      \\_____________ Wb: (K, k*k+1), filter f's weights then its bias ___/
+      \_____________ Wb: (K, k*k+1), filter f's weights then its bias ___/
 
 Writing the bias after the weights is the "bias is a weight on a constant input 1" trick:
 every example gets a trailing 1 (``Xa`` = X flattened, then 1; :func:`augment`), so a
@@ -23,23 +24,25 @@ Within a window, ReLU and max commute, so the window's winner is found on Z1 its
 the maximum is > 0 it is the same cell as on A1 (the first maximum in row-major order), and
 where it is <= 0 the window gives F = 0 and passes no gradient, whichever cell wins.
 
-**One example** (:meth:`Trainer.step_one`, used for batch size 1): gather the example's
-patches of the pooled cells, window by window (``P``, (k*k+1, cells), one fancy index);
-``Z = Wb P``; the winners are an ``argmax`` of each window; the scalars Z2, A2, L and dZ2
-are plain Python floats (``math``); backward, dZ1 is zero but at the winners, and
-``dWb = dZ1 P^T``, one product.
+**One example** (:meth:`Net.step_one`, what training runs at batch size 1; ~20 calls):
+gather the example's patches of the pooled cells, window by window (``P``, (k*k+1, cells),
+one fancy index); ``Z = Wb P``; the winners are an ``argmax`` per window; Z2, A2, L and
+dZ2 are Python floats (``math``); backward, dZ1 is zero but at the winners (one ``put``)
+and ``[dW1 db1] = dZ1 P^T`` is one product, written straight into the step vector.
 
-**A batch** (:meth:`Trainer.step_batch`): the convolution is one matrix product with the
-Toeplitz matrix of W1, built by one gather from ``theta``, and the batch sits on the LAST
-axis, so every elementwise call runs over long contiguous rows (NumPy is slow along short
-last axes: an argmax or max over a window of 4 costs ~10 ns per window). Rows of ``Z`` are
-ordered (cell in window, filter, window), so pooling is a few ``maximum`` calls over
-(filter, window, batch) slabs. Backward, ``Xa^T dZ1`` is one product and a ``bincount``
-folds it onto Wb.
+**A batch** (:meth:`Net.step_batch`): the convolution is one matrix product with M, the
+Toeplitz matrix of W1 (and b1), built by one gather from ``theta``. The product is written
+so that the batch is the LAST, contiguous axis of Z, and every elementwise call then runs
+over long rows (NumPy pays ~10 ns per row, so a max or argmax over (B, 4)-shaped windows
+costs 10x more than the same work over (4, B)). Rows of Z are ordered (cell in window,
+filter, window), so pooling is a scan of p*p (filter, window, batch) slabs with
+``maximum`` and ``greater``. Backward, ``dZ1 Xa`` is one product and a ``bincount`` adds
+its entries up onto the theta entries of M. Batches larger than ``CHUNK`` go through in
+chunks whose gradients are summed: the same step, with temporaries that stay in cache.
 
 :func:`trace_batch` returns every tensor in the readable path's layout, batch axis first
 (the tests hold it to the readable path at 1e-12); :func:`grad_step` is one training step
-on parameters given as a dict.
+on parameters given as a dict; :func:`predict` is A2 for a batch.
 """
 
 from __future__ import annotations
@@ -75,6 +78,7 @@ class Plan:
     # A batch: row r = (c, f, w) of the transposed Toeplitz matrix M^T, r = (c * K + f) * qq + w,
     # column = a pixel of Xa or its 1; value = index into theta (n_params: the constant 0).
     conv_T: np.ndarray  # (pp * D, n*n + 1)
+    conv: np.ndarray  # (n*n + 1, pp * D), the same table for M itself
     # For trace_batch: the same matrix for every cell of Z1, in natural (f, i, j) order.
     conv_all_T: np.ndarray  # (K*m*m, n*n + 1)
 
@@ -114,8 +118,10 @@ def plan_for(config: Config) -> Plan:
     for table in (patch, conv_T, conv_all_T):
         table.flags.writeable = False
     start = K * kk1
+    conv = np.ascontiguousarray(conv_T.T)
+    conv.flags.writeable = False
     return Plan(config, K, kk1, pp, qq * pp, D, zero, slice(start, start + D), patch,
-                np.arange(D) * pp, conv_T, conv_all_T)
+                np.arange(D) * pp, conv_T, conv, conv_all_T)
 
 
 # --------------------------------------------------------------------- flat parameters
@@ -151,89 +157,106 @@ def unpack(plan: Plan, theta: np.ndarray) -> dict[str, np.ndarray]:
     }
 
 
-# ------------------------------------------------------------------------ the batch path
-def _batch_forward(plan: Plan, theta: np.ndarray, Xa: np.ndarray) -> tuple:
-    """Forward pass of a batch Xa (B, n*n+1), batch on the last axis.
+# --------------------------------------------------------------------------- the network
+_TINY = 5e-324  # the smallest positive float64: x <= 0 exactly when x < _TINY
+CHUNK = 1024  # examples per pass of the batch path; a larger batch goes in chunks
 
-    Returns Z (pp, D, B): Z1 at the pooled cells, Z[c, f*qq + w] = cell c of window w of
-    filter f; winner (pp, D, B) bool: the first maximum of each window, and only where that
-    maximum is > 0 (where a gradient passes); F (D, B) = P1 flattened; Z2 (B,).
+
+def _loss_terms(Z2: np.ndarray, sign: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Per example s, L = softplus(Z2) - Y Z2 and sigma(s), given sign = 1 - 2Y.
+
+    With s = sign * Z2 (Z2 if Y = 0, -Z2 if Y = 1), L = softplus(s) and A2 - Y = dL/dZ2 =
+    sign * sigma(s). With l = log(1 + e^-|s|), softplus(s) = max(s, 0) + l and sigma(s) =
+    e^(min(s, 0) - l): nothing overflows, even at s = +-inf. The example is classified
+    right (A2 > 0.5 means class 1) where s < 0 if Y = 1, and where s <= 0 if Y = 0.
     """
-    B = Xa.shape[0]
-    Z = theta[plan.conv_T].dot(Xa.T).reshape(plan.pp, plan.D, B)
-    # Scan the cells of every window at once: `beats[c]` says cell c is larger than every
-    # cell before it, `best` is the maximum so far. The winner is the cell that equals the
-    # window's maximum and beats all cells before it: the first maximum.
-    beats = np.empty(Z.shape, dtype=bool)
-    beats[0] = True
-    best = Z[0]
-    for c in range(1, plan.pp):
-        np.greater(Z[c], best, out=beats[c])
-        best = np.maximum(best, Z[c])
-    winner = np.equal(Z, best, out=np.empty(Z.shape, dtype=bool))
-    winner &= beats
-    winner &= best > 0.0  # ReLU: no gradient through a window whose maximum is <= 0
-    F = np.maximum(best, 0.0)
-    Z2 = theta[plan.w2].dot(F) + theta[plan.n_params - 1]
-    return Z, winner, F, Z2
-
-
-def _batch_backward(plan: Plan, theta: np.ndarray, Xa: np.ndarray, winner: np.ndarray,
-                    F: np.ndarray, dZ2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Gradient of sum(dZ2 * Z2) with respect to theta, and dZ1 at the pooled cells.
-
-    dZ2 (B,) is the loss's gradient at Z2 (times any factor: training passes -lr times it,
-    which makes the result the step). Returns (g, dZ) with g shaped like theta (its last
-    entry, the constant 0, gets 0) and dZ (pp, D, B).
-    """
-    B = Xa.shape[0]
-    dF = theta[plan.w2][:, None] * dZ2  # (D, B), for F of every window
-    dZ = winner * dF  # max-pool routes dF to the winner; ReLU passes it where F > 0
-    # dM^T = dZ1 Xa (one product), then each entry of M is a theta entry: fold with bincount.
-    dMT = dZ.reshape(-1, B).dot(Xa)
-    g = np.bincount(plan.conv_T.ravel(), dMT.ravel(), minlength=plan.n_params + 1)
-    g[plan.w2] = F.dot(dZ2)
-    g[plan.n_params - 1] = np.add.reduce(dZ2)
-    g[plan.n_params] = 0.0
-    return g, dZ
-
-
-def _batch_loss(Z2: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per example: L = softplus(Z2) - Y Z2 and A2 - Y.
-
-    With s = Z2 if Y = 0 and -Z2 if Y = 1, L = softplus(s) and A2 - Y = +-sigma(s), where
-    sigma(s) = e^(s - softplus(s)) (never overflows: the exponent is <= 0).
-    """
-    sign = 1.0 - 2.0 * Y
     s = sign * Z2
-    L = np.logaddexp(0.0, s)
-    return L, sign * np.exp(s - L)
+    log1p_e = np.log1p(np.exp(-np.abs(s)))  # l = log(1 + e^-|s|)
+    return s, np.maximum(s, 0.0) + log1p_e, np.exp(np.minimum(s, 0.0) - log1p_e)
 
 
-# ------------------------------------------------------------------------------ trainer
-class Trainer:
-    """Parameters as one flat vector, updated in place by the training steps.
+def _tie(sign: np.ndarray) -> np.ndarray:
+    """Per example, the bound t with "classified right" = s < t (see :func:`_loss_terms`):
+    0 if Y = 1, the smallest positive float if Y = 0 (s <= 0 exactly when s < _TINY)."""
+    return np.where(sign > 0.0, _TINY, 0.0)  # (where, not a product: no subnormal arithmetic)
 
-    ``W1``, ``b1``, ``W2``, ``b2`` are views of ``theta`` in the usual shapes (read them,
-    copy what you keep); :meth:`params` returns copies.
+
+class Net:
+    """The network with its parameters in one flat vector ``theta`` (layout in the module
+    docstring): the batched passes, and training steps that update ``theta`` in place.
+
+    ``W1``, ``b1``, ``W2``, ``b2`` are views of ``theta`` in the usual shapes (they change
+    with every step: copy what you keep); :meth:`params` returns copies.
     """
 
     def __init__(self, plan: Plan, params: dict[str, np.ndarray]) -> None:
         c, K = plan.config, plan.K
         self.plan = plan
-        self.theta = pack(plan, params)
-        self.Wb = self.theta[: K * plan.kk1].reshape(K, plan.kk1)
+        self.theta = theta = pack(plan, params)
+        self.Wb = theta[: K * plan.kk1].reshape(K, plan.kk1)
         self.W1 = self.Wb[:, :-1].reshape(K, c.kernel_size, c.kernel_size)
         self.b1 = self.Wb[:, -1]
-        self.W2 = self.theta[plan.w2]
+        self.W2 = theta[plan.w2]
+        self.b2 = theta[plan.n_params - 1 : plan.n_params]
         # The single-example step writes its step into these views of one buffer.
-        self._step = np.zeros_like(self.theta)
+        self._step = np.zeros_like(theta)
         self._step_Wb = self._step[: K * plan.kk1].reshape(K, plan.kk1)
         self._step_W2 = self._step[plan.w2]
 
     def params(self) -> dict[str, np.ndarray]:
         return unpack(self.plan, self.theta)
 
+    # ------------------------------------------------------------------- batch passes
+    def forward(self, Xa: np.ndarray,
+                M: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Forward pass of a batch Xa (B, n*n+1) (see :func:`augment`); M is the Toeplitz
+        matrix of the current W1 and b1, ``theta[plan.conv]``, if the caller has it.
+
+        Returns winner (pp, D, B) bool: the first maximum of each window of Z1, and only
+        where that maximum is > 0 (where a gradient passes); F (D, B) = P1 flattened, batch
+        last; Z2 (B,).
+        """
+        plan, B = self.plan, Xa.shape[0]
+        # Z1 at the pooled cells, Z = (Xa M)^T: Z[c, f*qq + w] is cell c of window w of
+        # filter f, and the batch is the last, contiguous axis. (Writing the product into
+        # the transpose of Z lets BLAS produce this layout directly; M^T Xa^T is 2x slower.)
+        Z = np.empty((plan.pp * plan.D, B))
+        np.matmul(Xa, self.theta[plan.conv] if M is None else M, out=Z.T)
+        Z = Z.reshape(plan.pp, plan.D, B)
+        # Scan the cells of every window at once: `beats[c]` says cell c is larger than
+        # every cell before it, `best` is the maximum so far. The winner is the cell that
+        # equals the window's maximum and beats all cells before it: the first maximum.
+        beats = np.empty(Z.shape, dtype=bool)
+        beats[0] = True
+        best = Z[0]
+        for c in range(1, plan.pp):
+            np.greater(Z[c], best, out=beats[c])
+            best = np.maximum(best, Z[c])
+        # ReLU passes no gradient through a window whose maximum is <= 0: compare with
+        # max(best, the smallest positive float), which no cell of such a window equals.
+        winner = np.equal(Z, np.maximum(best, _TINY), out=np.empty(Z.shape, dtype=bool))
+        winner &= beats
+        F = np.maximum(best, 0.0)
+        return winner, F, self.W2.dot(F) + self.b2
+
+    def backward(self, Xa: np.ndarray, winner: np.ndarray, F: np.ndarray,
+                 dZ2: np.ndarray) -> np.ndarray:
+        """The gradient of sum(dZ2 * Z2) with respect to theta (shaped like theta, 0 for
+        its constant 0), from :meth:`forward`'s results. With dZ2 the loss's gradient at Z2
+        it is the loss's gradient; training passes -lr times it, which makes it the step.
+        """
+        plan = self.plan
+        dZ = winner * (self.W2[:, None] * dZ2)  # dZ1: dF = W2 dZ2 goes to the winners
+        # dM^T = dZ1 Xa (one product), and each entry of M is a theta entry: bincount adds
+        # up the entries of each one.
+        dMT = dZ.reshape(-1, Xa.shape[0]).dot(Xa)
+        g = np.bincount(plan.conv_T.ravel(), dMT.ravel(), minlength=plan.n_params + 1)
+        g[plan.w2] = F.dot(dZ2)
+        g[plan.n_params - 1] = np.add.reduce(dZ2)
+        g[plan.n_params] = 0.0
+        return g
+
+    # ------------------------------------------------------------------ training steps
     def step_one(self, xa: np.ndarray, y: float, lr: float) -> tuple[float, bool]:
         """One SGD step on one example xa (n*n+1,) (see :func:`augment`), y 0.0 or 1.0.
 
@@ -257,26 +280,84 @@ class Trainer:
             a2, softplus = e / (1.0 + e), math.log1p(e)
         # Backward, scaled by -lr so that what comes out is the step itself.
         dz2 = -lr * (a2 - y)
-        np.multiply(F, dz2, out=self._step_W2)  # dW2 = dZ2 F
         self._step[plan.n_params - 1] = dz2  # db2 = dZ2
-        dZ = np.zeros(Z.shape)  # dZ1: zero but at the winners, which get dF
-        dZ.put(cell, W2 * (on * dz2))  # dF = dZ2 W2, ReLU's mask applied
+        dz2_on = on * dz2  # dZ2 where ReLU passes a gradient, 0 elsewhere
+        np.multiply(Fz, dz2_on, out=self._step_W2)  # dW2 = dZ2 F (F = Fz where on, else 0)
+        dZ = np.zeros(Z.shape)  # dZ1: zero but at the winners, which get dF = dZ2 W2
+        dZ.put(cell, W2 * dz2_on)
         np.dot(dZ, P.T, out=self._step_Wb)  # [dW1 db1] = dZ1 P^T
         theta += self._step
         return softplus - y * z2, (z2 > 0) == (y > 0.5)
 
     def step_batch(self, Xa: np.ndarray, Y: np.ndarray, lr: float) -> tuple[float, int]:
-        """One SGD step on a batch Xa (B, n*n+1), Y (B,), on the batch's mean loss.
+        """One SGD step on a batch Xa (B, n*n+1) (see :func:`augment`), Y (B,), on the
+        batch's mean loss.
 
         Returns the batch's mean loss before the step and how many examples the old
         parameters classified right.
         """
-        _, winner, F, Z2 = _batch_forward(self.plan, self.theta, Xa)
-        L, dZ2 = _batch_loss(Z2, Y)
-        step, _ = _batch_backward(self.plan, self.theta, Xa, winner, F,
-                                  dZ2 * (-lr / Xa.shape[0]))
+        sign = 1.0 - 2.0 * Y
+        return self._step_batch(Xa, None, sign, sign * (-lr / len(Y)), _tie(sign))
+
+    def _step_batch(self, Xa: np.ndarray, rows: np.ndarray | None, sign: np.ndarray,
+                    coef: np.ndarray, tie: np.ndarray) -> tuple[float, int]:
+        """:meth:`step_batch` on the examples Xa[rows] (all of Xa if rows is None), given
+        their sign = 1 - 2Y, coef = -lr/B * sign and tie = :func:`_tie` (sign).
+
+        The batch goes through in chunks of at most CHUNK examples whose gradients add up to
+        the batch's: the same step, with temporaries that stay small and in cache (a batch
+        of 4096 in one piece trains ~2x slower, mostly page faults on its big temporaries).
+        """
+        B, M = len(sign), self.theta[self.plan.conv]
+        loss, right = 0.0, 0
+        for start in range(0, B, CHUNK):
+            stop = start + CHUNK
+            X = Xa[start:stop] if rows is None else Xa.take(rows[start:stop], axis=0)
+            winner, F, Z2 = self.forward(X, M)
+            s, L, sigma = _loss_terms(Z2, sign[start:stop])
+            g = self.backward(X, winner, F, coef[start:stop] * sigma)  # -lr/B (A2 - Y) ...
+            if start == 0:
+                step = g
+            else:
+                step += g
+            loss += float(np.add.reduce(L))
+            right += int(np.count_nonzero(s < tie[start:stop]))
         self.theta += step
-        return float(np.add.reduce(L)) / Xa.shape[0], int(np.count_nonzero((Z2 > 0) == (Y > 0.5)))
+        return loss / B, right
+
+    def epoch(self, Xa: np.ndarray, Y: np.ndarray, order: np.ndarray, batch_size: int,
+              lr: float) -> tuple[float, int, int]:
+        """One pass of mini-batch SGD over Xa (N, n*n+1) (see :func:`augment`), Y (N,),
+        visiting the examples in ``order``; the last batch may be smaller.
+
+        Returns the sum over batches of the batch's mean loss, how many examples were
+        classified right (each by the parameters its batch met) and the number of batches.
+        """
+        N = Xa.shape[0]
+        total, right = 0.0, 0
+        if batch_size == 1:
+            for i, y in zip(order.tolist(), Y[order].tolist()):
+                loss, ok = self.step_one(Xa[i], y, lr)
+                total, right = total + loss, right + ok
+            return total, right, N
+        # The labels of the whole epoch at once, in its order (cheap: one number per
+        # example). The examples are gathered chunk by chunk (see _step_batch): a small copy
+        # stays in cache for the products that read it, a permuted data set does not.
+        Ye = Y[order]
+        sign = 1.0 - 2.0 * Ye
+        coef, tie = sign * (-lr / batch_size), _tie(sign)
+        batches = 0
+        for start in range(0, N, batch_size):
+            stop = min(start + batch_size, N)
+            if stop - start == 1:  # a last batch of one example: the scalar step
+                loss, ok = self.step_one(Xa[order[start]], float(Ye[start]), lr)
+            else:
+                batch_coef = (coef[start:stop] if stop - start == batch_size
+                              else sign[start:stop] * (-lr / (stop - start)))  # a smaller last
+                loss, ok = self._step_batch(Xa, order[start:stop], sign[start:stop],
+                                            batch_coef, tie[start:stop])
+            total, right, batches = total + loss, right + ok, batches + 1
+        return total, right, batches
 
 
 # --------------------------------------------------------------------- public functions
@@ -287,18 +368,17 @@ def grad_step(plan: Plan, Xf: np.ndarray, Y: np.ndarray, params: dict[str, np.nd
     Returns the new params, the batch's mean loss before the step and how many of the batch
     the old params classified correctly (A2 > 0.5 means class 1).
     """
-    trainer = Trainer(plan, params)
-    Xa = augment(Xf)
-    if Xa.shape[0] == 1:
-        loss, right = trainer.step_one(Xa[0], float(Y[0]), lr)
+    net = Net(plan, params)
+    if Xf.shape[0] == 1:
+        loss, right = net.step_one(augment(Xf)[0], float(Y[0]), lr)
     else:
-        loss, right = trainer.step_batch(Xa, np.asarray(Y, dtype=np.float64), lr)
-    return trainer.params(), loss, int(right)
+        loss, right = net.step_batch(augment(Xf), np.asarray(Y, dtype=np.float64), lr)
+    return net.params(), loss, int(right)
 
 
 def predict(plan: Plan, Xf: np.ndarray, params: dict[str, np.ndarray]) -> np.ndarray:
     """A2 (B,) for a batch Xf (B, n*n)."""
-    *_, Z2 = _batch_forward(plan, pack(plan, params), augment(Xf))
+    *_, Z2 = Net(plan, params).forward(augment(Xf))
     return np.exp(-np.logaddexp(0.0, -Z2))  # sigma(Z2) = e^-softplus(-Z2): never overflows
 
 
@@ -314,17 +394,17 @@ def trace_batch(X: np.ndarray, Y: np.ndarray, params: dict[str, np.ndarray],
     B, K, m, p, q = X.shape[0], config.filters, config.conv_size, config.pool_size, \
         config.pooled_size
     Y = np.asarray(Y, dtype=np.float64)
-    theta = pack(plan, params)
+    net = Net(plan, params)
     Xa = augment(X.reshape(B, -1))
-    _, winner, F, Z2 = _batch_forward(plan, theta, Xa)
-    L, dZ2 = _batch_loss(Z2, Y)
-    dZ2 = dZ2 / B
-    g, _ = _batch_backward(plan, theta, Xa, winner, F, dZ2)
-    grads = unpack(plan, g)
+    winner, F, Z2 = net.forward(Xa)
+    sign = 1.0 - 2.0 * Y
+    _, L, sigma = _loss_terms(Z2, sign)
+    dZ2 = sign * sigma / B  # (A2 - Y) / B
+    grads = unpack(plan, net.backward(Xa, winner, F, dZ2))
     W2 = params["W2"]
 
     # Z1 and A1 at every cell, and the pooling windows of A1 (K, q, q, p*p) per example.
-    MT = theta[plan.conv_all_T]  # (K*m*m, n*n+1)
+    MT = net.theta[plan.conv_all_T]  # (K*m*m, n*n+1)
     Z1 = (Xa @ MT.T).reshape(B, K, m, m)
     A1 = np.maximum(Z1, 0.0)
     windows = (A1[:, :, : q * p, : q * p].reshape(B, K, q, p, q, p)

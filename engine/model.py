@@ -200,25 +200,16 @@ def train(xs: object, ys: object, params: Mapping[str, object], config: Config =
     p = check_params(params, config)
 
     # The parameters live in one flat vector that the steps update in place (engine.fast).
-    trainer = fast.Trainer(fast.plan_for(config), p)
+    net = fast.Net(fast.plan_for(config), p)
     rng = np.random.default_rng(seed)
     N = X.shape[0]
     Xa = fast.augment(X.reshape(N, -1))  # each example flattened, then a 1 (meets b1)
     losses, accuracy, kernels = np.empty(epochs), np.empty(epochs), [p["W1"]]
     for epoch in range(epochs):
-        order = rng.permutation(N)
-        Xe, Ye = Xa[order], Y[order]
-        total, right, batches = 0.0, 0, 0
-        for start in range(0, N, batch_size):
-            if batch_size == 1 or start + 1 == N:  # one example: the scalar step
-                batch_loss, batch_right = trainer.step_one(Xe[start], float(Ye[start]), lr)
-            else:
-                batch_loss, batch_right = trainer.step_batch(
-                    Xe[start : start + batch_size], Ye[start : start + batch_size], lr)
-            total, right, batches = total + batch_loss, right + batch_right, batches + 1
+        total, right, batches = net.epoch(Xa, Y, rng.permutation(N), batch_size, lr)
         losses[epoch], accuracy[epoch] = total / batches, right / N
-        kernels.append(trainer.W1.copy())
-    return TrainResult(trainer.params(), losses, accuracy, np.stack(kernels))
+        kernels.append(net.W1.copy())
+    return TrainResult(net.params(), losses, accuracy, np.stack(kernels))
 
 
 def predict(xs: object, params: Mapping[str, object], config: Config = Config()) -> np.ndarray:

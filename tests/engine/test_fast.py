@@ -75,3 +75,104 @@ def test_grad_step_equals_trace_and_sgd_step():
         np.testing.assert_allclose(new[name], want[name], rtol=1e-12, atol=1e-14)
     assert batch_loss == pytest.approx(float(t["L"]), rel=1e-12)
     assert right == int(np.count_nonzero((t["A2"] > 0.5) == (Y == 1)))
+
+
+# ------------------------------------------------------------------ the training steps
+def _binary(rng, batch, n):
+    """0/1 images: exact ties inside pooling windows. The first image is blank, so with
+    b1 = 0 its Z1 is exactly 0 everywhere (ReLU's kink) and every window ties."""
+    X = (rng.random((batch, n, n)) > 0.5).astype(float)
+    X[0] = 0.0
+    return X
+
+
+def _data(kind, config, batch, seed):
+    rng = np.random.default_rng(seed)
+    n = config.input_size
+    X = _binary(rng, batch, n) if kind == "binary" else rng.normal(size=(batch, n, n))
+    Y = rng.integers(0, 2, size=batch).astype(float)
+    params = model.init_params(config, seed=seed)
+    if kind == "binary":
+        params["b1"][:] = 0.0
+    return X, Y, params
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=str)
+def test_batched_trace_matches_readable_path_with_ties(config):
+    X, Y, params = _data("binary", config, 7, config.input_size)
+    got = fast.trace_batch(X, Y, params, config)
+    want = _reference(X, Y, params, config)
+    for name in want:
+        if name in ("dA2", "W1", "b1", "W2", "b2"):
+            continue
+        np.testing.assert_allclose(got[name], want[name], rtol=1e-12, atol=1e-12, err_msg=name)
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=str)
+@pytest.mark.parametrize("batch", [1, 2, 7])
+@pytest.mark.parametrize("kind", ["normal", "binary"])
+def test_grad_step_is_the_readable_sgd_step(config, batch, kind):
+    """Batch 1 takes the scalar step, larger batches the batched one; both must be the
+    readable path's step on the batch's mean loss."""
+    X, Y, params = _data(kind, config, batch, 3 + batch)
+    want = _reference(X, Y, params, config)
+    new, loss, right = fast.grad_step(fast.plan_for(config), X.reshape(batch, -1), Y, params,
+                                      0.3)
+    for name in params:
+        np.testing.assert_allclose(new[name], params[name] - 0.3 * want[f"d{name}"],
+                                   rtol=1e-12, atol=1e-14, err_msg=name)
+    assert loss == pytest.approx(float(want["L"]), rel=1e-12)
+    assert right == int(np.count_nonzero((want["A2"] > 0.5) == (Y == 1)))
+
+
+def test_a_batch_done_in_chunks_is_the_same_step(monkeypatch):
+    config = Config(input_size=7, kernel_size=2, filters=2, pool_size=3)
+    X, Y, params = _data("binary", config, 8, 11)
+    plan = fast.plan_for(config)
+    whole = fast.grad_step(plan, X.reshape(8, -1), Y, params, 0.5)
+    monkeypatch.setattr(fast, "CHUNK", 3)
+    chunked = fast.grad_step(plan, X.reshape(8, -1), Y, params, 0.5)
+    for name in params:
+        np.testing.assert_allclose(chunked[0][name], whole[0][name], rtol=1e-12, atol=1e-15)
+    assert chunked[1] == pytest.approx(whole[1], rel=1e-12)
+    assert chunked[2] == whole[2]
+
+
+@pytest.mark.parametrize("batch_size", [1, 3, 10, 16])
+def test_train_is_grad_step_over_the_shuffled_batches(batch_size):
+    """train's epochs (flat parameters, batches gathered in place, a last batch of one
+    example at batch size 3) are grad_step on each batch of the epoch's permutation."""
+    config = Config(input_size=7, kernel_size=2, filters=2, pool_size=3)
+    X, Y, params = _data("binary", config, 10, 4)
+    result = model.train(X, Y, params, config, lr=0.4, epochs=2, batch_size=batch_size, seed=9)
+    plan, rng, p, Xf = fast.plan_for(config), np.random.default_rng(9), params, X.reshape(10, -1)
+    for epoch in range(2):
+        order, total, right, batches = rng.permutation(10), 0.0, 0, 0
+        for start in range(0, 10, batch_size):
+            rows = order[start : start + batch_size]
+            p, loss, ok = fast.grad_step(plan, Xf[rows], Y[rows], p, 0.4)
+            total, right, batches = total + loss, right + ok, batches + 1
+        assert result.loss[epoch] == pytest.approx(total / batches, rel=1e-12)
+        assert result.accuracy[epoch] == right / 10
+        np.testing.assert_allclose(result.W1[epoch + 1], p["W1"], rtol=1e-12, atol=1e-15)
+    for name in p:
+        np.testing.assert_allclose(result.params[name], p[name], rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=str)
+def test_predict_is_the_readable_A2(config):
+    X, Y, params = _data("normal", config, 5, 6)
+    want = [float(model.trace(x, y, params, config)["A2"]) for x, y in zip(X, Y)]
+    np.testing.assert_allclose(model.predict(X, params, config), want, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("batch", [1, 6])
+def test_z2_of_exactly_zero_is_class_0(batch):
+    """A2 = 0.5 is class 0: with W2 = 0 and b2 = 0 exactly the Y = 0 examples are right."""
+    config = Config()
+    X, _, params = _data("normal", config, batch, 2)
+    params["W2"][:] = 0.0
+    for Y in (np.zeros(batch), np.ones(batch)):
+        _, _, right = fast.grad_step(fast.plan_for(config), X.reshape(batch, -1), Y, params,
+                                     0.1)
+        assert right == (batch if Y[0] == 0 else 0)
