@@ -17,6 +17,7 @@ Every gradient ``dT`` has the shape of ``T``; ``dX`` has the shape of X.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 # Bounds of each configurable size, inclusive. The server and page read them from here.
@@ -84,17 +85,22 @@ class Config:
 
     def shapes(self) -> dict[str, tuple[int, ...]]:
         """The shape of every named tensor and gradient for this configuration."""
-        n, k, K = self.input_size, self.kernel_size, self.filters
-        m, q, D = self.conv_size, self.pooled_size, self.features
-        values = {
-            "X": (n, n), "W1": (K, k, k), "b1": (K,), "Z1": (K, m, m), "A1": (K, m, m),
-            "P1": (K, q, q), "F": (D,), "W2": (1, D), "b2": (1,), "Z2": (), "A2": (), "L": (),
-        }
-        grads = {"d" + name: shape for name, shape in values.items() if name != "L"}
-        return {**values, "Y": (), **grads}
+        return dict(_shapes(self))
 
     def to_dict(self) -> dict[str, int]:
         return {field: getattr(self, field) for field in LIMITS}
+
+
+@functools.lru_cache(maxsize=256)
+def _shapes(config: Config) -> dict[str, tuple[int, ...]]:
+    n, k, K = config.input_size, config.kernel_size, config.filters
+    m, q, D = config.conv_size, config.pooled_size, config.features
+    values = {
+        "X": (n, n), "W1": (K, k, k), "b1": (K,), "Z1": (K, m, m), "A1": (K, m, m),
+        "P1": (K, q, q), "F": (D,), "W2": (1, D), "b2": (1,), "Z2": (), "A2": (), "L": (),
+    }
+    grads = {"d" + name: shape for name, shape in values.items() if name != "L"}
+    return {**values, "Y": (), **grads}
 
 
 PARAM_NAMES: tuple[str, ...] = ("W1", "b1", "W2", "b2")

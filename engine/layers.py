@@ -24,7 +24,7 @@ def conv_forward(X: np.ndarray, W1: np.ndarray, b1: np.ndarray) -> tuple[np.ndar
     k = W1.shape[-1]
     windows = sliding_window_view(X, (k, k))  # (m, m, k, k): windows[i, j] = X[i:i+k, j:j+k]
     Z1 = np.einsum("fab,ijab->fij", W1, windows) + b1[:, None, None]
-    return Z1, (X, W1)
+    return Z1, (X, W1, windows)
 
 
 def conv_backward(dZ1: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -34,15 +34,18 @@ def conv_backward(dZ1: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.ndarray
     db1[f]       = sum_{i,j} dZ1[f, i, j]
     dX[r, c]     = sum_{f,a,b} W1[f, a, b] * dZ1[f, r-a, c-b]   (a "full" convolution)
     """
-    X, W1 = cache
-    k, m = W1.shape[-1], dZ1.shape[-1]
-    windows = sliding_window_view(X, (k, k))
+    X, W1, windows = cache
+    k = W1.shape[-1]
     dW1 = np.einsum("fij,ijab->fab", dZ1, windows)
     db1 = dZ1.sum(axis=(1, 2))
+    # Each Z1 cell spreads its gradient back over the X window it came from, weighted by
+    # W1: spread[i, j] = sum_f dZ1[f, i, j] * W1[f], added onto X[i:i+k, j:j+k].
+    spread = np.einsum("fij,fab->abij", dZ1, W1)  # (k, k, m, m)
+    m = dZ1.shape[-1]
     dX = np.zeros_like(X)
     for a in range(k):
         for b in range(k):
-            dX[a : a + m, b : b + m] += np.tensordot(W1[:, a, b], dZ1, axes=1)
+            dX[a : a + m, b : b + m] += spread[a, b]
     return dX, dW1, db1
 
 
@@ -77,7 +80,7 @@ def maxpool_forward(A1: np.ndarray, *, pool_size: int) -> tuple[np.ndarray, tupl
     """
     windows = pool_windows(A1, pool_size)
     winner = windows.argmax(axis=-1)  # argmax returns the first maximum
-    P1 = np.take_along_axis(windows, winner[..., None], axis=-1)[..., 0]
+    P1 = windows.max(axis=-1)
     return P1, (A1.shape, pool_size, winner)
 
 
@@ -89,8 +92,8 @@ def maxpool_backward(dP1: np.ndarray, cache: tuple) -> np.ndarray:
     """
     shape, p, winner = cache
     K, q, _ = dP1.shape
-    routed = np.zeros((K, q, q, p * p))
-    np.put_along_axis(routed, winner[..., None], dP1[..., None], axis=-1)
+    # one-hot of each window's winner, times that window's gradient
+    routed = (np.arange(p * p) == winner[..., None]) * dP1[..., None]  # (K, q, q, p*p)
     dA1 = np.zeros(shape)
     dA1[:, : q * p, : q * p] = (
         routed.reshape(K, q, q, p, p).transpose(0, 1, 3, 2, 4).reshape(K, q * p, q * p)

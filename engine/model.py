@@ -7,6 +7,7 @@ here changes the arrays it is given.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ def _as_tensor(name: str, value: object, shape: tuple[int, ...]) -> np.ndarray:
         raise ValueError(f"{name} must be an array of numbers with shape {shape}: {exc}") from None
     if array.shape != shape:
         raise ValueError(f"{name} must have shape {shape}, got {array.shape}")
-    if not np.all(np.isfinite(array)):
+    if not np.isfinite(array).all():
         raise ValueError(f"{name} must be finite, got NaN or infinity")
     return array
 
@@ -79,8 +80,14 @@ def init_params(config: Config = Config(), seed: int = 0) -> dict[str, np.ndarra
 
     W1 ~ U(-1/k, 1/k) (that is ±1/sqrt(fan-in), fan-in k*k), b1 = 0.1 (so that a bright
     input starts in ReLU's active region), W2 ~ U(-1/sqrt(D), 1/sqrt(D)), b2 = 0. Drawn in
-    that order from ``numpy.random.default_rng(seed)``.
+    that order from ``numpy.random.default_rng(seed)``. Returns new arrays every call.
     """
+    return {name: value.copy() for name, value in _drawn_params(config, seed).items()}
+
+
+@functools.lru_cache(maxsize=512)
+def _drawn_params(config: Config, seed: int) -> dict[str, np.ndarray]:
+    """The draw itself, kept: building a generator costs more than the copies."""
     rng = np.random.default_rng(seed)
     k, K, D = config.kernel_size, config.filters, config.features
     return {

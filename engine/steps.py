@@ -47,7 +47,7 @@ def num(value: float, *, paren: bool = False) -> str:
 
 
 def vec(values: np.ndarray) -> str:
-    return r"\left[" + ",\\ ".join(num(v) for v in np.ravel(values)) + r"\right]"
+    return r"\left[" + ",\\ ".join(map(num, np.ravel(values).tolist())) + r"\right]"
 
 
 def idx(index: tuple[int, ...], filters: int) -> str:
@@ -194,7 +194,7 @@ def _update(name: str, latex_name: str) -> Callable[[Tensors, float | None], str
     def numbers(t: Tensors, lr: float | None) -> str | None:
         if lr is None:
             return None
-        old, grad = np.ravel(t[name])[0], np.ravel(t["d" + name])[0]
+        old, grad = t[name].flat[0], t["d" + name].flat[0]
         shape = np.shape(t[name])
         shown = shape[1:] if name == "W1" and shape[0] == 1 else shape
         where = "" if t[name].size == 1 else "[" + ",".join("0" * len(shown)) + "]"
