@@ -32,6 +32,10 @@ def cases(draw, max_size=12):
 
 
 def away_from_kinks(t, config):
+    # A tiny dZ2 (a confident, right answer) makes every gradient too small for central
+    # differences to resolve to 1e-6 relative in float64; saturation has its own exact test.
+    if abs(float(t["dZ2"])) < 1e-3:
+        return False
     if np.min(np.abs(t["Z1"])) < KINK:
         return False
     windows = np.sort(pool_windows(t["A1"], config.pool_size), axis=-1)
