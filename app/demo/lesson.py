@@ -1,0 +1,472 @@
+"""A lesson: the fixed example and the ordered slides the presenter walks through.
+
+A lesson is a TOML file an instructor can read and edit (``app/lessons/default.toml`` is
+the default; ``convlens demo --script FILE`` replaces it)::
+
+    title = "Backpropagation in a CNN"
+    lr = 0.1                        # η of the update (optional, default 0.1)
+
+    [example]                       # the example every class sees
+    y = 1
+    x = [[0.0, 0.0, 0.9, 0.2, 0.0, 0.1], ...]          # n × n
+    [example.config]                # optional: the seed's network by default
+    input_size = 6
+    [example.params]                # shapes as the config says
+    W1 = [[[0.2, 0.3, 0.4], [-0.1, 0.3, -0.3], [-0.5, 0.5, -0.6]]]
+    b1 = [0.1]
+    W2 = [[-0.5, 0.8, -0.6, 0.9]]
+    b2 = [-0.2]
+
+    [[slide]]                       # a slide of its own: a name, a title, narration
+    kind = "intro"
+    name = "intro"
+    title = "The network"
+    narration = "..."
+    show = ["X", "W1", "b1", "W2", "b2"]   # tensors to draw (optional)
+    formula = ['Z_1 = \\mathrm{Conv}(X, W_1) + b_1']   # LaTeX lines (optional)
+
+    [[slide]]                       # one step of the engine, named by the tensor it writes
+    step = "dA1"
+    narration = "..."
+    predict = "Which A1 cells receive a gradient?"   # asked first ...
+    reveal = "Only the winner of each window."        # ... answered on the next press
+    notes = "For the presenter only."
+
+    [[slide]]                       # the second forward pass: the loss after the update
+    kind = "loss-after"
+    narration = "..."
+
+Step slides are keyed by the engine step's ``writes`` (and ``phase``, optional: it must
+match), checked against :data:`engine.STEPS`, and must follow the engine's order; each step
+appears at most once. :func:`parse_lesson` collects every problem and raises
+:class:`LessonError`, whose lines read ``FILE:LINE: problem``.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from latex2mathml.converter import convert
+
+import engine
+
+from .source import key_lines, line_of
+
+DEFAULT_LESSON = Path(__file__).resolve().parents[1] / "lessons" / "default.toml"
+MAX_LESSON_BYTES = 256_000
+MAX_SLIDES = 200
+MAX_TEXT = 1200  # characters of narration, notes, a prompt or an answer
+MAX_TITLE = 120
+DEFAULT_LR = 0.1
+
+KINDS = ("step", "intro", "loss-after")
+TOP_KEYS = {"title": True, "lr": False, "example": True, "slide": True}
+EXAMPLE_KEYS = {"x": True, "y": True, "params": True, "config": False}
+SLIDE_KEYS = {
+    "step": ("step", "kind", "phase", "title", "narration", "notes", "predict", "reveal",
+             "show"),
+    "intro": ("kind", "name", "title", "narration", "notes", "predict", "reveal", "show",
+              "formula"),
+    "loss-after": ("kind", "name", "title", "narration", "notes", "predict", "reveal"),
+}
+STEP_BY_WRITES = {s.writes: (i, s) for i, s in enumerate(engine.STEPS)}
+TENSOR_NAMES = ("X", "Y", "W1", "b1", "Z1", "A1", "P1", "F", "W2", "b2", "Z2", "A2", "L",
+                "dA2", "dZ2", "dW2", "db2", "dF", "dP1", "dA1", "dZ1", "dW1", "db1", "dX")
+
+
+@dataclass(frozen=True)
+class Problem:
+    line: int
+    message: str
+
+
+class LessonError(ValueError):
+    """Every problem found in a lesson, each with the line it is on."""
+
+    def __init__(self, source: str, problems: list[Problem]) -> None:
+        self.source = source
+        self.problems = sorted(problems, key=lambda p: p.line)
+        super().__init__("\n".join(f"{source}:{p.line}: {p.message}" for p in self.problems))
+
+
+@dataclass(frozen=True)
+class Slide:
+    kind: str  # "step", "intro" or "loss-after"
+    name: str  # what <main data-step> shows: the step's writes, or the slide's own name
+    title: str
+    narration: str
+    line: int
+    step: int | None = None  # index into engine.STEPS for a step slide
+    notes: str = ""
+    predict: str = ""
+    reveal: str = ""
+    show: tuple[str, ...] | None = None
+    formula: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Lesson:
+    title: str
+    config: engine.Config
+    x: np.ndarray
+    y: int
+    params: dict[str, np.ndarray]
+    lr: float
+    slides: tuple[Slide, ...]
+    source: str = "<lesson>"
+    beats: tuple[tuple[int, bool], ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        beats: list[tuple[int, bool]] = []
+        for i, slide in enumerate(self.slides):
+            if slide.predict:
+                beats.append((i, False))
+            beats.append((i, True))
+        object.__setattr__(self, "beats", tuple(beats))
+
+
+# ------------------------------------------------------------------------------ loading
+def load_lesson(path: str | Path | None = None) -> Lesson:
+    """Read and check a lesson file (the default lesson when ``path`` is None)."""
+    path = DEFAULT_LESSON if path is None else Path(path)
+    name = str(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise LessonError(name, [Problem(1, f"cannot read the lesson: {exc.strerror}")]) from None
+    if len(data) > MAX_LESSON_BYTES:
+        raise LessonError(name, [Problem(1, f"the lesson is {len(data)} bytes; the limit is "
+                                            f"{MAX_LESSON_BYTES}")])
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise LessonError(name, [Problem(line, "the lesson is not UTF-8 text")]) from None
+    return parse_lesson(text, source=name)
+
+
+def parse_lesson(text: str, source: str = "<lesson>") -> Lesson:
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        message = str(exc)
+        line = 1
+        if "(at line " in message:
+            message, _, where = message.rpartition(" (at line ")
+            line = int(where.split(",")[0].rstrip(")"))
+        elif "(at end of document)" in message:
+            message = message.replace(" (at end of document)", "")
+            line = max(1, text.count("\n") + (0 if text.endswith("\n") else 1))
+        raise LessonError(source, [Problem(line, f"not valid TOML: {message}")]) from None
+    return _Checker(text, source).lesson(raw)
+
+
+# ----------------------------------------------------------------------------- checking
+def _kind(value: object) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a table"
+    return type(value).__name__
+
+
+def _shape(shape: tuple[int, ...]) -> str:
+    return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def _nested_numbers(value: object) -> bool:
+    if isinstance(value, list):
+        return all(_nested_numbers(v) for v in value)
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+class _Checker:
+    def __init__(self, text: str, source: str) -> None:
+        self.source = source
+        self.lines = key_lines(text)
+        self.problems: list[Problem] = []
+
+    def problem(self, path: tuple[str | int, ...], message: str) -> None:
+        self.problems.append(Problem(line_of(self.lines, path), message))
+
+    def keys(self, table: Mapping[str, Any], path: tuple[str | int, ...],
+             allowed: Mapping[str, bool] | tuple[str, ...], what: str) -> None:
+        known = tuple(allowed)
+        for key in table:
+            if key not in known:
+                self.problem((*path, key), f"unknown key {key!r} in {what} "
+                                           f"(known: {', '.join(known)})")
+        if isinstance(allowed, Mapping):
+            for key, required in allowed.items():
+                if required and key not in table:
+                    self.problem(path, f"{what} is missing the required key {key!r}")
+
+    def text(self, table: Mapping[str, Any], path: tuple[str | int, ...], key: str,
+             limit: int = MAX_TEXT) -> str:
+        value = table.get(key, "")
+        if not isinstance(value, str):
+            self.problem((*path, key), f"{key} must be a string, got {_kind(value)}")
+            return ""
+        if len(value) > limit:
+            self.problem((*path, key), f"{key} is {len(value)} characters long; keep it "
+                                       f"under {limit} so it fits the screen")
+        return " ".join(value.split())  # one paragraph: the page wraps it
+
+    def tensor(self, value: object, path: tuple[str | int, ...], name: str,
+               shape: tuple[int, ...]) -> np.ndarray | None:
+        if not _nested_numbers(value):
+            got = "a list holding something else" if isinstance(value, list) else _kind(value)
+            self.problem(path, f"{name} must be numbers with shape {_shape(shape)}, got {got}")
+            return None
+        try:
+            array = np.array(value, dtype=np.float64)
+        except ValueError:
+            self.problem(path, f"{name} must have shape {_shape(shape)}; its rows have "
+                               "different lengths")
+            return None
+        if array.shape != shape:
+            got = "a single number" if array.ndim == 0 else _shape(array.shape)
+            self.problem(path, f"{name} must have shape {_shape(shape)}, got {got}")
+            return None
+        if not np.isfinite(array).all() or np.abs(array).max(initial=0) > 1e6:
+            self.problem(path, f"{name} must hold finite numbers of reasonable size")
+            return None
+        return array
+
+    # ------------------------------------------------------------------------ lesson
+    def lesson(self, raw: Mapping[str, Any]) -> Lesson:
+        self.keys(raw, (), TOP_KEYS, "the lesson")
+        title = self.text(raw, (), "title", MAX_TITLE) if "title" in raw else ""
+        lr = raw.get("lr", DEFAULT_LR)
+        if (not isinstance(lr, int | float) or isinstance(lr, bool) or not math.isfinite(lr)
+                or not 0 < lr <= engine.LR_MAX):
+            self.problem(("lr",), f"lr must be a number with 0 < lr <= {engine.LR_MAX:g}, "
+                                  f"got {lr!r}")
+            lr = DEFAULT_LR
+        example = raw.get("example", {})
+        config, x, y, params = self.example(example) if isinstance(example, dict) else (
+            None, None, None, None)
+        if not isinstance(example, dict):
+            self.problem(("example",), f"example must be a table, got {_kind(example)}")
+        slides = self.slides(raw.get("slide", []))
+        if self.problems:
+            raise LessonError(self.source, self.problems)
+        assert config is not None and x is not None and y is not None and params is not None
+        return Lesson(title=title, config=config, x=x, y=y, params=params, lr=float(lr),
+                      slides=tuple(slides), source=self.source)
+
+    def example(self, example: Mapping[str, Any]) -> tuple[Any, Any, Any, Any]:
+        path = ("example",)
+        self.keys(example, path, EXAMPLE_KEYS, "[example]")
+        config = engine.Config()
+        given = example.get("config", {})
+        if not isinstance(given, dict):
+            self.problem((*path, "config"), f"config must be a table, got {_kind(given)}")
+        else:
+            self.keys(given, (*path, "config"), tuple(engine.LIMITS), "[example.config]")
+            sizes = {k: v for k, v in given.items() if k in engine.LIMITS}
+            try:
+                config = engine.Config(**sizes)
+            except ValueError as exc:
+                bad = str(exc).split()[0] if str(exc).split()[0] in sizes else None
+                self.problem((*path, "config", bad) if bad else (*path, "config"),
+                             f"config: {exc}")
+                config = None
+        x = y = params = None
+        if "x" in example and config is not None:
+            x = self.tensor(example["x"], (*path, "x"), "x", (config.input_size,) * 2)
+        if "y" in example:
+            y = example["y"]
+            if isinstance(y, bool) or not isinstance(y, int | float) or y not in (0, 1):
+                self.problem((*path, "y"), f"y must be 0 or 1, got {y!r}")
+                y = None
+            else:
+                y = int(y)
+        given_params = example.get("params")
+        if "params" in example and not isinstance(given_params, dict):
+            self.problem((*path, "params"), f"params must be a table, got {_kind(given_params)}")
+        elif isinstance(given_params, dict):
+            ppath = (*path, "params")
+            self.keys(given_params, ppath, {name: True for name in engine.PARAM_NAMES},
+                      "[example.params]")
+            if config is not None:
+                shapes = config.shapes()
+                found = {name: self.tensor(given_params[name], (*ppath, name), name,
+                                           shapes[name])
+                         for name in engine.PARAM_NAMES if name in given_params}
+                if len(found) == len(engine.PARAM_NAMES) and all(
+                        v is not None for v in found.values()):
+                    params = found
+        return config, x, y, params
+
+    def slides(self, slides: object) -> list[Slide]:
+        if not isinstance(slides, list) or not all(isinstance(s, dict) for s in slides):
+            self.problem(("slide",), "slides are written as [[slide]] tables")
+            return []
+        if not slides:
+            return []
+        if len(slides) > MAX_SLIDES:
+            self.problem(("slide", MAX_SLIDES), f"a lesson holds at most {MAX_SLIDES} slides, "
+                                                f"this one has {len(slides)}")
+        out: list[Slide] = []
+        seen_steps: dict[int, int] = {}  # engine step index -> line of its slide
+        seen_names: dict[str, int] = {}
+        last_step: tuple[int, str, int] | None = None  # (index, writes, line)
+        for i, table in enumerate(slides):
+            slide = self.slide(table, ("slide", i))
+            if slide is None:
+                continue
+            if slide.step is not None:
+                first = seen_steps.get(slide.step)
+                if first is not None:
+                    self.problem(("slide", i, "step"), f"step {slide.name!r} appears twice "
+                                                       f"(first at line {first})")
+                    continue
+                seen_steps[slide.step] = slide.line
+                if last_step is not None and slide.step < last_step[0]:
+                    self.problem(("slide", i, "step"), (
+                        f"step {slide.name!r} is out of order: it comes after "
+                        f"{last_step[1]!r} (line {last_step[2]}), but the engine computes "
+                        f"{slide.name} first"))
+                last_step = (slide.step, slide.name, slide.line)
+            else:
+                first = seen_names.get(slide.name)
+                if first is not None:
+                    self.problem(("slide", i, "name"), f"the slide name {slide.name!r} is "
+                                                       f"used twice (first at line {first})")
+                    continue
+                seen_names[slide.name] = slide.line
+            out.append(slide)
+        return out
+
+    def slide(self, table: Mapping[str, Any], path: tuple[str | int, ...]) -> Slide | None:
+        line = line_of(self.lines, path)
+        before = len(self.problems)
+        kind = table.get("kind", "step" if "step" in table else None)
+        if kind is None:
+            self.problem(path, "a slide needs either step = \"NAME\" (one step of the engine) "
+                               "or kind = \"intro\" or \"loss-after\"")
+            return None
+        if kind not in KINDS:
+            self.problem((*path, "kind"), f"unknown slide kind {kind!r} (known: "
+                                          f"{', '.join(KINDS)})")
+            return None
+        what = f"a {kind} slide"
+        self.keys(table, path, SLIDE_KEYS[kind], what)
+        narration = self.text(table, path, "narration")
+        if "narration" not in table:
+            self.problem(path, f"{what} is missing the required key 'narration'")
+        notes = self.text(table, path, "notes")
+        predict = self.text(table, path, "predict")
+        reveal = self.text(table, path, "reveal")
+        if bool(predict) != bool(reveal):
+            missing = "reveal" if predict else "predict"
+            self.problem(path, f"predict and reveal go together: this slide is missing "
+                               f"{missing!r}")
+        title = self.text(table, path, "title", MAX_TITLE)
+        show = self.show(table, path)
+        step_index = None
+        if kind == "step":
+            name = table.get("step")
+            if "step" not in table:
+                self.problem(path, "a step slide is missing the required key 'step'")
+                return None
+            if not isinstance(name, str) or name not in STEP_BY_WRITES:
+                self.problem((*path, "step"), f"unknown step {name!r} (known: "
+                                              f"{', '.join(STEP_BY_WRITES)})")
+                return None
+            step_index, step = STEP_BY_WRITES[name]
+            phase = table.get("phase", step.phase)
+            if phase != step.phase:
+                self.problem((*path, "phase"), f"step {name!r} is in the {step.phase} phase, "
+                                               f"not {phase!r}")
+            title = title or _step_title(step_index)
+        else:
+            if "step" in table:
+                self.problem((*path, "step"), f"{what} cannot name a step (leave out kind to "
+                                              "make a step slide)")
+            default = "loss-after" if kind == "loss-after" else None
+            name = table.get("name", default)
+            if name is None:
+                self.problem(path, f"{what} is missing the required key 'name'")
+                return None
+            if (not isinstance(name, str) or not name or len(name) > 40
+                    or not all(c.isalnum() or c in "-_" for c in name)):
+                self.problem((*path, "name"), f"name must be a short word of letters, digits, "
+                                              f"- and _, got {name!r}")
+                return None
+            if name in TENSOR_NAMES:
+                self.problem((*path, "name"), f"name {name!r} is a tensor's name; choose "
+                                              "another so the slide is not mistaken for a step")
+                return None
+            if kind == "intro" and "title" not in table:
+                self.problem(path, f"{what} is missing the required key 'title'")
+            title = title or "After the update: the second forward pass"
+        formula = self.formula(table, path) if kind == "intro" else ()
+        if len(self.problems) > before:
+            return None
+        return Slide(kind=kind, name=name, title=title, narration=narration, line=line,
+                     step=step_index, notes=notes, predict=predict, reveal=reveal, show=show,
+                     formula=formula)
+
+    def show(self, table: Mapping[str, Any], path: tuple[str | int, ...]
+             ) -> tuple[str, ...] | None:
+        if "show" not in table:
+            return None
+        show = table["show"]
+        if not isinstance(show, list) or not all(isinstance(s, str) for s in show):
+            self.problem((*path, "show"), "show must be a list of tensor names")
+            return None
+        unknown = [s for s in show if s not in TENSOR_NAMES]
+        if unknown:
+            self.problem((*path, "show"), f"show names unknown tensors {unknown} (known: "
+                                          f"{', '.join(TENSOR_NAMES)})")
+        if len(show) > 8:
+            self.problem((*path, "show"), f"show at most 8 tensors on a slide, got {len(show)}")
+        return tuple(show)
+
+    def formula(self, table: Mapping[str, Any], path: tuple[str | int, ...]) -> tuple[str, ...]:
+        if "formula" not in table:
+            return ()
+        value = table["formula"]
+        lines = [value] if isinstance(value, str) else value
+        if not isinstance(lines, list) or not all(isinstance(s, str) for s in lines):
+            self.problem((*path, "formula"), "formula must be a LaTeX string or a list of them")
+            return ()
+        for latex in lines:
+            try:
+                _mathml(latex)
+            except Exception as exc:  # latex2mathml raises many kinds, some without a message
+                why = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                self.problem((*path, "formula"), f"formula {latex!r} is not LaTeX that can be "
+                                                 f"shown ({why})")
+        return tuple(lines)
+
+
+def _step_title(index: int) -> str:
+    step = engine.STEPS[index]
+    if step.phase == "update":
+        return f"Update {step.writes}"
+    if step.phase == "backward":
+        return f"Backward: {step.writes}"
+    return f"Forward: {step.writes}"
+
+
+@functools.lru_cache(maxsize=256)
+def _mathml(latex: str) -> str:
+    return convert(latex, display="block")
