@@ -1,0 +1,231 @@
+"""Rooms: where the presenter's position in the lesson lives, and who follows it.
+
+A room holds one number that matters, the *beat*: the position in the lesson's sequence of
+beats (one per slide, two for a slide with a "predict, then reveal" prompt: the question,
+then the answer). Only the holder of the presenter key moves it; every move goes to every
+connection of the room at once, as one JSON text serialized once.
+
+Limits (the defaults; :class:`Hub` takes others):
+
+==========================  =======  ===================================================
+MAX_ROOMS                   16       rooms open at once; opening one more is refused
+MAX_FOLLOWERS               500      audience connections per room
+MAX_PRESENTERS              4        presenter connections per room (laptop, phone, ...)
+MAX_CONNECTIONS             2000     connections across all rooms
+IDLE_TTL                    4 h      a room with no connection and no move for this long
+                                     is closed (the presenter's page opens it again)
+==========================  =======  ===================================================
+
+The hub is plain Python with an injectable clock: the socket layer (:mod:`.routes`) gives it
+connections, anything with ``push(text) -> bool`` (False when the connection cannot keep
+up; the hub then closes it with ``close(code, reason)``, and the client reconnects).
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+import secrets
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+import orjson
+
+MAX_ROOMS = 16
+MAX_FOLLOWERS = 500
+MAX_PRESENTERS = 4
+MAX_CONNECTIONS = 2000
+IDLE_TTL = 4 * 3600.0
+ROOM_ID = re.compile(r"^[A-Za-z0-9_-]{4,32}$")
+KEY_MIN_LENGTH = 12
+KEY_PATTERN = re.compile(r"^[\x21-\x7e]+$")  # printable ASCII without spaces: fits a URL
+
+# WebSocket close codes: 1008 policy violation, 1013 try again later; 4404 (private range):
+# no such room.
+CLOSE_POLICY = 1008
+CLOSE_TOO_BIG = 1009
+CLOSE_TRY_LATER = 1013
+CLOSE_NO_ROOM = 4404
+
+
+class Connection(Protocol):
+    def push(self, text: str) -> bool: ...
+
+    def close(self, code: int, reason: str) -> None: ...
+
+
+class CapacityError(Exception):
+    """A cap was reached; the message says which."""
+
+
+def check_key_format(key: str) -> str:
+    """A presenter key as given on the command line: long enough and URL-safe."""
+    if len(key) < KEY_MIN_LENGTH or not KEY_PATTERN.match(key):
+        raise ValueError(f"the presenter key must be at least {KEY_MIN_LENGTH} printable "
+                         "characters without spaces")
+    return key
+
+
+def new_key() -> str:
+    return secrets.token_urlsafe(16)
+
+
+def new_room_id() -> str:
+    return secrets.token_urlsafe(6)
+
+
+class Room:
+    def __init__(self, room_id: str, beats: int, names: tuple[str, ...],
+                 slide_of: tuple[int, ...], revealed: tuple[bool, ...], now: float) -> None:
+        self.id = room_id
+        self.beats = beats
+        self.names = names  # per beat: the data-step name of its slide
+        self.slide_of = slide_of
+        self.revealed = revealed
+        self.beat = 0
+        self.seq = 0  # counts moves: a client ignores a state older than one it has
+        self.followers: set[Connection] = set()
+        self.presenters: set[Connection] = set()
+        self.last_active = now
+
+    @property
+    def connections(self) -> int:
+        return len(self.followers) + len(self.presenters)
+
+    def state(self) -> dict[str, object]:
+        return {"type": "state", "room": self.id, "beat": self.beat,
+                "slide": self.slide_of[self.beat], "reveal": self.revealed[self.beat],
+                "step": self.names[self.beat], "beats": self.beats, "seq": self.seq,
+                "followers": len(self.followers)}
+
+    def state_text(self) -> str:
+        return orjson.dumps(self.state()).decode()
+
+    def _send(self, targets: set[Connection] | list[Connection], text: str) -> None:
+        for conn in list(targets):
+            if not conn.push(text):
+                conn.close(CLOSE_TRY_LATER, "too far behind: reconnect for the current slide")
+
+    def broadcast(self) -> None:
+        text = self.state_text()
+        self._send(self.presenters, text)
+        self._send(self.followers, text)
+
+    def tell_presenters(self) -> None:
+        text = orjson.dumps({"type": "followers", "count": len(self.followers)}).decode()
+        self._send(self.presenters, text)
+
+
+class Hub:
+    """The rooms of one server in demo mode: one lesson, one presenter key."""
+
+    def __init__(self, *, key: str, beats: tuple[tuple[int, bool], ...],
+                 names: tuple[str, ...], primary: str | None = None,
+                 max_rooms: int = MAX_ROOMS, max_followers: int = MAX_FOLLOWERS,
+                 max_presenters: int = MAX_PRESENTERS, max_connections: int = MAX_CONNECTIONS,
+                 idle_ttl: float = IDLE_TTL, clock: Callable[[], float] = time.monotonic
+                 ) -> None:
+        if not beats:
+            raise ValueError("a lesson needs at least one slide")
+        self._key = key.encode()
+        self._slide_of = tuple(slide for slide, _ in beats)
+        self._revealed = tuple(shown for _, shown in beats)
+        self._names = tuple(names[slide] for slide in self._slide_of)
+        self.max_rooms, self.max_followers = max_rooms, max_followers
+        self.max_presenters, self.max_connections = max_presenters, max_connections
+        self.idle_ttl = idle_ttl
+        self.clock = clock
+        self.rooms: dict[str, Room] = {}
+        self.primary = primary or new_room_id()
+        if not ROOM_ID.match(self.primary):
+            raise ValueError(f"a room id is 4 to 32 letters, digits, - or _, got "
+                             f"{self.primary!r}")
+        self.open(self.primary)
+
+    @property
+    def beats(self) -> int:
+        return len(self._slide_of)
+
+    @property
+    def connections(self) -> int:
+        return sum(room.connections for room in self.rooms.values())
+
+    def check_key(self, given: str | None) -> bool:
+        """Whether ``given`` is the presenter key, compared in constant time."""
+        if not isinstance(given, str):
+            return False
+        return hmac.compare_digest(given.encode("utf-8", "surrogatepass"), self._key)
+
+    # --------------------------------------------------------------------------- rooms
+    def sweep(self) -> list[str]:
+        """Close the rooms that have had no connection and no move for ``idle_ttl``."""
+        now = self.clock()
+        gone = [rid for rid, room in self.rooms.items()
+                if room.connections == 0 and now - room.last_active >= self.idle_ttl]
+        for rid in gone:
+            del self.rooms[rid]
+        return gone
+
+    def get(self, room_id: str) -> Room | None:
+        self.sweep()
+        return self.rooms.get(room_id)
+
+    def open(self, room_id: str | None = None) -> tuple[Room, bool]:
+        """The room ``room_id`` (opened again if it expired), or a new room with a fresh id.
+        Returns (room, whether it was created). Only the key holder may call this."""
+        self.sweep()
+        if room_id is not None and room_id in self.rooms:
+            return self.rooms[room_id], False
+        if room_id is not None and not ROOM_ID.match(room_id):
+            raise ValueError(f"a room id is 4 to 32 letters, digits, - or _, got {room_id!r}")
+        if len(self.rooms) >= self.max_rooms:
+            raise CapacityError(f"{self.max_rooms} rooms are open, the most this server "
+                                f"keeps; idle ones close after {self.idle_ttl:g} s")
+        while room_id is None or room_id in self.rooms:
+            room_id = new_room_id()
+        room = Room(room_id, self.beats, self._names, self._slide_of, self._revealed,
+                    self.clock())
+        self.rooms[room_id] = room
+        return room, True
+
+    # --------------------------------------------------------------------- connections
+    def join(self, room: Room, conn: Connection) -> None:
+        """Add an audience connection; raises CapacityError at a cap."""
+        if self.connections >= self.max_connections:
+            raise CapacityError(f"the server has {self.max_connections} connections, its limit")
+        if len(room.followers) >= self.max_followers:
+            raise CapacityError(f"room {room.id} has {self.max_followers} followers, its limit")
+        room.followers.add(conn)
+        room.last_active = self.clock()
+        room.tell_presenters()
+
+    def promote(self, room: Room, conn: Connection) -> None:
+        """Make a connection of the room a presenter's (after it gave the key)."""
+        if conn in room.presenters:
+            return
+        if len(room.presenters) >= self.max_presenters:
+            raise CapacityError(f"room {room.id} has {self.max_presenters} presenter "
+                                "connections, its limit")
+        room.followers.discard(conn)
+        room.presenters.add(conn)
+        room.tell_presenters()
+
+    def leave(self, room: Room, conn: Connection) -> None:
+        was_follower = conn in room.followers
+        room.followers.discard(conn)
+        room.presenters.discard(conn)
+        room.last_active = self.clock()
+        if was_follower:
+            room.tell_presenters()
+
+    def move(self, room: Room, beat: int) -> dict[str, object]:
+        """Move the room to ``beat`` and tell every connection. The caller has checked
+        the key."""
+        if isinstance(beat, bool) or not isinstance(beat, int) or not 0 <= beat < room.beats:
+            raise ValueError(f"beat must be an integer from 0 to {room.beats - 1}, got {beat!r}")
+        room.beat = beat
+        room.seq += 1
+        room.last_active = self.clock()
+        room.broadcast()
+        return room.state()

@@ -1,0 +1,206 @@
+"""Rooms: the key, the caps, expiry (with a clock the test moves) and broadcasting."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from app.demo.rooms import (
+    CLOSE_TRY_LATER,
+    IDLE_TTL,
+    CapacityError,
+    Hub,
+    check_key_format,
+    new_key,
+)
+
+KEY = "a-good-long-presenter-key"
+BEATS = ((0, True), (1, False), (1, True), (2, True))
+NAMES = ("intro", "dA1", "loss-after")
+
+
+class Conn:
+    """A connection that records what it is sent; ``full`` makes it fall behind."""
+
+    def __init__(self, full: bool = False) -> None:
+        self.sent: list[dict] = []
+        self.closed: tuple[int, str] | None = None
+        self.full = full
+
+    def push(self, text: str) -> bool:
+        if self.full:
+            return False
+        self.sent.append(json.loads(text))
+        return True
+
+    def close(self, code: int, reason: str) -> None:
+        self.closed = (code, reason)
+
+
+def hub(clock, **caps) -> Hub:
+    return Hub(key=KEY, beats=BEATS, names=NAMES, primary="main-room", clock=clock, **caps)
+
+
+def test_the_key_is_checked_exactly(clock):
+    h = hub(clock)
+    assert h.check_key(KEY)
+    for wrong in (None, "", KEY[:-1], KEY + "x", KEY.upper(), "é" * 25, 12345):
+        assert not h.check_key(wrong)
+
+
+def test_keys_given_on_the_command_line_must_be_long_and_url_safe():
+    assert check_key_format("0123456789ab") == "0123456789ab"
+    for bad in ("short", "has a space in it", "ключ-ключ-ключ"):
+        with pytest.raises(ValueError, match="at least 12"):
+            check_key_format(bad)
+    assert len(new_key()) >= 20 and new_key() != new_key()
+
+
+def test_the_primary_room_is_open_at_start_on_the_first_beat(clock):
+    h = hub(clock)
+    room = h.get("main-room")
+    assert room is not None and room.state() == {
+        "type": "state", "room": "main-room", "beat": 0, "slide": 0, "reveal": True,
+        "step": "intro", "beats": 4, "seq": 0, "followers": 0}
+
+
+def test_a_move_reaches_every_connection_and_says_where_the_room_is(clock):
+    h = hub(clock)
+    room = h.get("main-room")
+    followers = [Conn() for _ in range(3)]
+    for c in followers:
+        h.join(room, c)
+    presenter = Conn()
+    h.join(room, presenter)
+    h.promote(room, presenter)
+    state = h.move(room, 1)
+    assert state["beat"] == 1 and state["slide"] == 1 and state["reveal"] is False
+    assert state["step"] == "dA1" and state["seq"] == 1 and state["followers"] == 3
+    for c in [*followers, presenter]:
+        assert c.sent[-1] == state
+
+
+@pytest.mark.parametrize("beat", [-1, 4, 1.0, "1", None, True])
+def test_a_move_outside_the_lesson_is_refused_and_changes_nothing(clock, beat):
+    h = hub(clock)
+    room = h.get("main-room")
+    with pytest.raises(ValueError, match="beat must be an integer from 0 to 3"):
+        h.move(room, beat)
+    assert room.beat == 0 and room.seq == 0
+
+
+def test_presenters_hear_how_many_follow(clock):
+    h = hub(clock)
+    room = h.get("main-room")
+    presenter = Conn()
+    h.join(room, presenter)
+    h.promote(room, presenter)
+    a, b = Conn(), Conn()
+    h.join(room, a)
+    h.join(room, b)
+    h.leave(room, a)
+    counts = [m["count"] for m in presenter.sent if m["type"] == "followers"]
+    assert counts == [0, 1, 2, 1]
+    assert not any(m["type"] == "followers" for m in b.sent)
+
+
+def test_a_connection_that_cannot_keep_up_is_closed_and_the_others_still_hear(clock):
+    h = hub(clock)
+    room = h.get("main-room")
+    slow, fine = Conn(full=True), Conn()
+    h.join(room, slow)
+    h.join(room, fine)
+    h.move(room, 2)
+    assert slow.closed is not None and slow.closed[0] == CLOSE_TRY_LATER
+    assert fine.sent[-1]["beat"] == 2
+
+
+def test_followers_per_room_are_capped(clock):
+    h = hub(clock, max_followers=2)
+    room = h.get("main-room")
+    h.join(room, Conn())
+    h.join(room, Conn())
+    with pytest.raises(CapacityError, match="2 followers"):
+        h.join(room, Conn())
+    assert len(room.followers) == 2
+
+
+def test_connections_across_rooms_are_capped(clock):
+    h = hub(clock, max_connections=3)
+    other, _ = h.open()
+    h.join(h.get("main-room"), Conn())
+    h.join(other, Conn())
+    h.join(other, Conn())
+    with pytest.raises(CapacityError, match="3 connections"):
+        h.join(h.get("main-room"), Conn())
+
+
+def test_presenter_connections_are_capped(clock):
+    h = hub(clock, max_presenters=1)
+    room = h.get("main-room")
+    first, second = Conn(), Conn()
+    h.join(room, first)
+    h.join(room, second)
+    h.promote(room, first)
+    with pytest.raises(CapacityError, match="1 presenter"):
+        h.promote(room, second)
+    assert second in room.followers
+
+
+def test_rooms_are_capped_and_named_safely(clock):
+    h = hub(clock, max_rooms=3)
+    a, created = h.open()
+    assert created and a.id != "main-room"
+    assert h.open(a.id) == (a, False)
+    h.open("second-room")
+    with pytest.raises(CapacityError, match="3 rooms"):
+        h.open()
+    with pytest.raises(ValueError, match="room id"):
+        h.open("../etc")
+
+
+def test_idle_rooms_expire_and_busy_ones_do_not(clock):
+    h = hub(clock)
+    busy, _ = h.open("busy-room")
+    h.join(busy, Conn())
+    quiet, _ = h.open("quiet-room")
+    clock.advance(IDLE_TTL - 1)
+    h.move(h.get("main-room"), 1)  # a move keeps a room alive
+    assert h.get("quiet-room") is quiet
+    clock.advance(2)
+    assert h.get("quiet-room") is None
+    assert h.get("busy-room") is busy
+    assert h.get("main-room") is not None
+    clock.advance(IDLE_TTL)
+    assert h.get("main-room") is None and h.get("busy-room") is busy
+
+
+def test_an_expired_room_opens_again_from_the_start(clock):
+    h = hub(clock)
+    room = h.get("main-room")
+    h.move(room, 3)
+    clock.advance(IDLE_TTL + 1)
+    again, created = h.open("main-room")
+    assert created and again is not room and again.beat == 0
+
+
+def test_leaving_starts_the_idle_clock(clock):
+    h = hub(clock)
+    room = h.get("main-room")
+    c = Conn()
+    h.join(room, c)
+    clock.advance(IDLE_TTL * 2)
+    assert h.get("main-room") is room  # connected all along
+    h.leave(room, c)
+    clock.advance(IDLE_TTL - 1)
+    assert h.get("main-room") is room
+    clock.advance(1)
+    assert h.get("main-room") is None
+
+
+def test_a_hub_needs_beats_and_a_sane_primary_id(clock):
+    with pytest.raises(ValueError, match="at least one slide"):
+        Hub(key=KEY, beats=(), names=(), clock=clock)
+    with pytest.raises(ValueError, match="room id"):
+        Hub(key=KEY, beats=BEATS, names=NAMES, primary="a b", clock=clock)
