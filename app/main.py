@@ -3,6 +3,8 @@
 Routes: the REST API under ``/api`` (``app/api/routes``), the pages (``app.pages``), their
 files under ``/static`` (when ``app/static`` exists), vendored browser files under
 ``/vendor`` and the offline API docs at ``/docs``.
+Demo mode (``app.demo``: ``/demo``, ``/follow/{room}``, ``/api/demo``, ``/ws/follow/{room}``)
+answers only when the app is given a presenter key.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from starlette.types import ASGIApp
 
 from . import assets, errors, pages, version
 from .api.routes import bench, meta, network, sessions, train
+from .demo.mode import DemoMode, DemoSettings
+from .demo.routes import install as install_demo
 from .security import SecurityMiddleware
 from .sessions import SessionStore
 from .settings import Settings
@@ -40,8 +44,10 @@ class ConvlensAPI(FastAPI):
                                   max_body_bytes=self.state.settings.max_body_bytes)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *,
+               demo_settings: DemoSettings | None = None) -> FastAPI:
     settings = Settings.from_env() if settings is None else settings
+    demo_settings = DemoSettings.from_env() if demo_settings is None else demo_settings
     app = ConvlensAPI(title=TITLE, version=version(), description=DESCRIPTION,
                       docs_url=None, redoc_url=None, openapi_url="/openapi.json")
     app.state.settings = settings
@@ -53,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.bench_routes:
         app.include_router(bench.router)
     app.include_router(assets.router(app.openapi_url or "/openapi.json", TITLE))
+    install_demo(app, DemoMode(demo_settings) if demo_settings.enabled else None)
     static = HERE / "static"
     if static.is_dir():
         app.mount("/static", StaticFiles(directory=static), name="static")

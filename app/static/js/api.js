@@ -21,8 +21,8 @@ export class ApiError extends Error {
   }
 }
 
-async function request(method, url, body, signal) {
-  const init = { method, headers: { Accept: "application/json" }, signal };
+async function request(method, url, body, signal, headers) {
+  const init = { method, headers: { Accept: "application/json", ...headers }, signal };
   if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
@@ -42,4 +42,18 @@ export const api = {
   update: (body, signal) => request("POST", "/api/update", body, signal),
   gradcheck: (body) => request("POST", "/api/gradcheck", body),
   train: (body, signal) => request("POST", "/api/train", body, signal),
+  // Demo mode. The presenter key travels in a header, never in these URLs.
+  demoLesson: (key) => request("GET", "/api/demo/lesson", undefined, undefined, demoKey(key)),
+  demoOpen: (room, key) => request("POST", "/api/demo/rooms", { room }, undefined, demoKey(key)),
+  demoState: (room) => request("GET", `/api/demo/${encodeURIComponent(room)}`),
+  demoGoto: (room, beat, key) =>
+    request("POST", `/api/demo/${encodeURIComponent(room)}/goto`, { beat }, undefined, demoKey(key)),
+  demoSocketUrl: (room) =>
+    `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws/follow/${encodeURIComponent(room)}`,
+  demoFollowPath: (room) => `/follow/${encodeURIComponent(room)}`,
+  demoPresenterPath: (room) => `/demo?room=${encodeURIComponent(room)}`,
 };
+
+function demoKey(key) {
+  return key ? { "X-Demo-Key": key } : {};
+}

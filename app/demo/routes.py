@@ -1,0 +1,396 @@
+"""The demo's pages, its REST API and the room socket.
+
+Pages: ``/demo`` (the presenter's; the key comes in the query, once) and ``/follow/{room}``
+(the audience's). API under ``/api/demo``: the lesson, opening a room, a room's state and
+``POST /api/demo/{room}/goto``. The key travels in the ``X-Demo-Key`` header.
+
+Socket ``/ws/follow/{room}``, JSON text messages:
+
+- server → client: ``{"type": "state", "room", "beat", "slide", "reveal", "step", "beats",
+  "seq", "followers"}`` on connect and after every move; ``{"type": "followers", "count"}``
+  to presenters when the audience changes; ``{"type": "auth", "ok"}``;
+  ``{"type": "refused", "detail"}`` when an audience connection tries to move the lesson;
+  ``{"type": "dropped", "detail"}`` for a malformed or unknown message; ``{"type": "pong"}``.
+- client → server: ``{"type": "auth", "key"}`` (the connection becomes the presenter's),
+  ``{"type": "goto", "beat"}`` (presenter only), ``{"type": "ping"}``.
+
+A message over MAX_MESSAGE_BYTES closes the connection (1009); every malformed, unknown or
+refused message is dropped and counted, and the connection is closed (1008) after
+MAX_STRIKES of them, or after MAX_WRONG_KEYS wrong keys. None of it touches the room. A
+socket from another origin is refused before it opens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+import orjson
+from fastapi import APIRouter, Body, FastAPI, Header, HTTPException, Query, Request, WebSocket
+from fastapi import Path as PathParam
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.responses import HTMLResponse, Response
+
+from ..pages import templates
+from .mode import DemoMode
+from .rooms import (
+    CLOSE_NO_ROOM,
+    CLOSE_POLICY,
+    CLOSE_TOO_BIG,
+    CLOSE_TRY_LATER,
+    ROOM_ID,
+    CapacityError,
+    Hub,
+    Room,
+)
+
+MAX_MESSAGE_BYTES = 1024
+MAX_STRIKES = 8
+MAX_WRONG_KEYS = 3
+OUTBOX = 64  # messages waiting for a slow connection before it is closed
+OFF = "demo mode is off: start the server with `convlens demo`"
+ROOM_PATTERN = ROOM_ID.pattern
+
+
+def demo_of(app: FastAPI) -> DemoMode | None:
+    return getattr(app.state, "demo", None)
+
+
+def _demo(request: Request) -> DemoMode:
+    demo = demo_of(request.app)
+    if demo is None:
+        raise HTTPException(404, detail=OFF)
+    return demo
+
+
+def _room(demo: DemoMode, room_id: str) -> Room:
+    room = demo.hub.get(room_id)
+    if room is None:
+        raise HTTPException(404, detail=(
+            f"no room {room_id!r}: it never existed or closed after "
+            f"{demo.hub.idle_ttl:g} s idle (the presenter's page opens it again)"))
+    return room
+
+
+def _require_key(demo: DemoMode, key: str | None) -> None:
+    if not demo.hub.check_key(key):
+        raise HTTPException(403, detail="the presenter key is missing or wrong")
+
+
+# ------------------------------------------------------------------------------ schemas
+KeyHeader = Annotated[str | None, Header(alias="X-Demo-Key", max_length=256, description=(
+    "The presenter key `convlens demo` printed (in the presenter link)."))]
+RoomId = Annotated[str, PathParam(pattern=ROOM_PATTERN, description="The room's id.")]
+
+
+class RoomOpen(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    room: str | None = Field(default=None, pattern=ROOM_PATTERN, description=(
+        "Open this room (again, if it closed); missing: a new room with a fresh id."))
+
+
+class Goto(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    beat: int = Field(strict=True, ge=0, le=10_000, description=(
+        "The position in the lesson: one beat per slide, two for a slide that asks a "
+        "question first and reveals the answer on the next press."))
+
+
+class RoomState(BaseModel):
+    type: str = "state"
+    room: str
+    beat: int
+    slide: int
+    reveal: bool
+    step: str = Field(description="The slide's name: the tensor its engine step writes, "
+                                  "or its own name (intro, loss-after).")
+    beats: int
+    seq: int = Field(description="How many moves the room has seen.")
+    followers: int
+
+
+class RoomOpened(BaseModel):
+    room: str
+    created: bool
+    follow: str = Field(description="The audience page's path.")
+    state: RoomState
+
+
+class LessonOut(BaseModel):
+    title: str
+    config: dict[str, Any]
+    lr: float
+    y: int
+    slides: list[dict[str, Any]]
+    beats: list[list[Any]]
+
+
+class Detail(BaseModel):
+    detail: str
+
+
+def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    text = {403: "The presenter key is missing or wrong.",
+            404: "Demo mode is off, or there is no such room.",
+            503: "A cap on rooms or connections was reached."}
+    return {code: {"model": Detail, "description": text[code]} for code in codes}
+
+
+def _json(content: object) -> Response:
+    return Response(orjson.dumps(content), media_type="application/json")
+
+
+# ---------------------------------------------------------------------------------- API
+api = APIRouter(prefix="/api/demo", tags=["demo"])
+
+
+@api.get("/lesson", response_model=LessonOut, responses=_errors(404))
+async def lesson(request: Request, key: KeyHeader = None) -> Response:
+    """The lesson with everything its slides show (speaker notes only with the key)."""
+    demo = _demo(request)
+    body = demo.presenter_json if demo.hub.check_key(key) else demo.audience_json
+    return Response(body, media_type="application/json",
+                    headers={"Cache-Control": "no-cache"})
+
+
+@api.post("/rooms", response_model=RoomOpened, responses=_errors(403, 404, 503))
+async def open_room(request: Request, key: KeyHeader = None,
+                    body: Annotated[RoomOpen | None, Body()] = None) -> Response:
+    """Open a room (presenter only): the one named, again if it closed, or a new one."""
+    demo = _demo(request)
+    _require_key(demo, key)
+    try:
+        room, created = demo.hub.open(body.room if body else None)
+    except CapacityError as exc:
+        raise HTTPException(503, detail=str(exc)) from None
+    return _json({"room": room.id, "created": created, "follow": f"/follow/{room.id}",
+                  "state": room.state()})
+
+
+@api.get("/{room}", response_model=RoomState, responses=_errors(404))
+async def room_state(request: Request, room: RoomId) -> Response:
+    """Where the room is in the lesson."""
+    return _json(_room(_demo(request), room).state())
+
+
+@api.post("/{room}/goto", response_model=RoomState, responses=_errors(403, 404))
+async def goto(request: Request, room: RoomId, body: Goto, key: KeyHeader = None) -> Response:
+    """Move the room to a beat (presenter only); every follower sees it at once."""
+    demo = _demo(request)
+    _require_key(demo, key)
+    target = _room(demo, room)
+    if body.beat >= target.beats:
+        raise HTTPException(422, detail=[{
+            "loc": ["body", "beat"], "type": "value_error",
+            "msg": f"beat must be below {target.beats}, the number of beats in the lesson"}])
+    return _json(demo.hub.move(target, body.beat))
+
+
+# -------------------------------------------------------------------------------- pages
+pages = APIRouter(include_in_schema=False)
+
+
+def _page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    return templates.TemplateResponse(request, template, context, status_code=status)
+
+
+@pages.get("/demo", response_class=HTMLResponse)
+async def presenter_page(request: Request,
+                         key: Annotated[str | None, Query(max_length=256)] = None,
+                         room: Annotated[str | None, Query(max_length=64)] = None
+                         ) -> HTMLResponse:
+    demo = demo_of(request.app)
+    if demo is None:
+        return _page(request, "demo.html", 404, problem="Demo mode is off.",
+                     hint="Start the server with `convlens demo`: it prints the presenter's "
+                          "link and the audience's.")
+    if key is not None and not demo.hub.check_key(key):
+        return _page(request, "demo.html", 403, problem="This presenter link's key is wrong.",
+                     hint="Use the presenter link `convlens demo` printed. To follow the "
+                          "lesson, open the audience link the presenter shares.")
+    if room is not None and not ROOM_ID.match(room):
+        return _page(request, "demo.html", 404, problem="There is no such room.",
+                     hint="Room ids are letters, digits, - and _.")
+    return _page(request, "demo.html", room=room or demo.hub.primary,
+                 title=demo.lesson.title, public_url=demo.settings.public_url or "")
+
+
+@pages.get("/follow/{room}", response_class=HTMLResponse)
+async def follow_page(request: Request, room: str) -> HTMLResponse:
+    demo = demo_of(request.app)
+    if demo is None:
+        return _page(request, "follow.html", 404, problem="No lesson is running here.",
+                     hint="The presenter starts one with `convlens demo`.")
+    if not ROOM_ID.match(room):
+        return _page(request, "follow.html", 404, problem="There is no such room.",
+                     hint="Check the audience link the presenter shared.")
+    return _page(request, "follow.html", room=room, title=demo.lesson.title)
+
+
+# ------------------------------------------------------------------------------- socket
+class SocketConnection:
+    """One socket: an outbox drained by its own task, so a slow reader never holds up a
+    broadcast (when the outbox is full the hub closes the connection)."""
+
+    def __init__(self, ws: WebSocket) -> None:
+        self.ws = ws
+        self.outbox: asyncio.Queue[str | None] = asyncio.Queue(maxsize=OUTBOX)
+        self.closing: tuple[int, str] | None = None
+
+    def push(self, text: str) -> bool:
+        if self.closing is not None:
+            return True
+        try:
+            self.outbox.put_nowait(text)
+        except asyncio.QueueFull:
+            return False
+        return True
+
+    def close(self, code: int, reason: str, *, flush: bool = False) -> None:
+        """Close after the messages already queued (``flush``) or at once (the hub closes
+        a connection that fell behind: what it has not read is stale anyway)."""
+        if self.closing is not None:
+            return
+        self.closing = (code, reason[:120])
+        while not self.outbox.empty() and (not flush or self.outbox.full()):
+            self.outbox.get_nowait()  # (when flushing, only to make room for the end mark)
+        self.outbox.put_nowait(None)
+
+    async def pump(self) -> None:
+        while (text := await self.outbox.get()) is not None:
+            await self.ws.send_text(text)
+        code, reason = self.closing or (1000, "")
+        await self.ws.close(code, reason)
+
+
+def _same_origin(ws: WebSocket) -> bool:
+    """A browser names the page that opened the socket; it must be this server's."""
+    origin = ws.headers.get("origin")
+    if origin is None:  # not a browser (a script, the benchmark): nothing to protect
+        return True
+    return urlsplit(origin).netloc.lower() == ws.headers.get("host", "").lower()
+
+
+class _Reader:
+    def __init__(self, hub: Hub, room: Room, conn: SocketConnection) -> None:
+        self.hub, self.room, self.conn = hub, room, conn
+        self.strikes = 0
+        self.wrong_keys = 0
+        self.presenter = False
+
+    def reply(self, kind: str, **fields: object) -> None:
+        self.conn.push(orjson.dumps({"type": kind, **fields}).decode())
+
+    def strike(self, kind: str, detail: str) -> bool:
+        """Drop a message; False once the connection has had too many."""
+        self.strikes += 1
+        if self.strikes > MAX_STRIKES:
+            self.conn.close(CLOSE_POLICY, "too many malformed or refused messages", flush=True)
+            return False
+        self.reply(kind, detail=detail)
+        return True
+
+    async def run(self) -> None:
+        ws = self.conn.ws
+        while self.conn.closing is None:
+            message = await ws.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            text = message.get("text")
+            if text is None:
+                if not self.strike("dropped", "messages are JSON text"):
+                    return
+                continue
+            if len(text) > MAX_MESSAGE_BYTES or len(text.encode()) > MAX_MESSAGE_BYTES:
+                self.conn.close(CLOSE_TOO_BIG, f"messages are at most {MAX_MESSAGE_BYTES} bytes",
+                                flush=True)
+                return
+            if not self.handle(text):
+                return
+
+    def handle(self, text: str) -> bool:
+        try:
+            data = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            return self.strike("dropped", "not JSON")
+        kind = data.get("type") if isinstance(data, dict) else None
+        if kind == "ping":
+            self.reply("pong")
+            return True
+        if kind == "auth":
+            return self.auth(data.get("key"))
+        if kind == "goto":
+            beat = data.get("beat")
+            if not self.presenter:
+                return self.strike("refused", "only the presenter moves the lesson")
+            try:
+                self.hub.move(self.room, beat)
+            except ValueError as exc:
+                return self.strike("dropped", str(exc))
+            return True
+        return self.strike("dropped", "unknown message: expected a type of auth, goto or ping")
+
+    def auth(self, key: object) -> bool:
+        if self.hub.check_key(key if isinstance(key, str) else None):
+            try:
+                self.hub.promote(self.room, self.conn)
+            except CapacityError as exc:
+                self.conn.close(CLOSE_TRY_LATER, str(exc))
+                return False
+            self.presenter = True
+            self.reply("auth", ok=True)
+            self.conn.push(self.room.state_text())
+            return True
+        self.wrong_keys += 1
+        self.reply("auth", ok=False, detail="wrong key")
+        if self.wrong_keys >= MAX_WRONG_KEYS:
+            self.conn.close(CLOSE_POLICY, "too many wrong keys", flush=True)
+            return False
+        return True
+
+
+sockets = APIRouter()
+
+
+@sockets.websocket("/ws/follow/{room_id}")
+async def follow_socket(ws: WebSocket, room_id: str) -> None:
+    if not _same_origin(ws):
+        await ws.close(CLOSE_POLICY)  # before accepting: the handshake is refused
+        return
+    await ws.accept()
+    demo = demo_of(ws.app)
+    room = demo.hub.get(room_id) if demo is not None else None
+    if demo is None or room is None:
+        await ws.close(CLOSE_NO_ROOM, "no such room" if demo else OFF[:120])
+        return
+    conn = SocketConnection(ws)
+    try:
+        demo.hub.join(room, conn)
+    except CapacityError as exc:
+        await ws.close(CLOSE_TRY_LATER, str(exc)[:120])
+        return
+    conn.push(room.state_text())
+    pump = asyncio.create_task(conn.pump())
+    reader = asyncio.create_task(_Reader(demo.hub, room, conn).run())
+    try:
+        await asyncio.wait({pump, reader}, return_when=asyncio.FIRST_COMPLETED)
+        if reader.done() and not pump.done() and conn.closing is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(pump, timeout=2)  # send the close frame
+    finally:
+        demo.hub.leave(room, conn)
+        for task in (pump, reader):
+            task.cancel()
+        for task in (pump, reader):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task  # a task that ended with the client gone: nothing to report
+
+
+def install(app: FastAPI, demo: DemoMode | None) -> None:
+    """Demo mode's routes; they answer 404 (or a page saying so) when ``demo`` is None."""
+    app.state.demo = demo
+    app.include_router(api)
+    app.include_router(pages)
+    app.include_router(sockets)

@@ -1,0 +1,118 @@
+// The room socket: connects, reconnects with backoff when the connection drops, and hands
+// every server message to the page. The server sends the room's state on every connect,
+// so a page that comes back lands on the current slide.
+
+import { api } from "./api.js";
+
+const FIRST_DELAY = 250; // ms before the first reconnect; doubles up to MAX_DELAY
+const MAX_DELAY = 5000;
+const NO_ROOM_DELAY = 5000; // the room is not open (yet): ask again this often
+const PING_EVERY = 15000;
+const SILENCE = 40000; // no message for this long: the connection is dead, reconnect
+
+export class RoomSocket {
+  // handlers: { message(data), status(name, detail) }; key: the presenter key, or null.
+  constructor(room, { key = null, message, status }) {
+    this.room = room;
+    this.key = key;
+    this.onMessage = message;
+    this.onStatus = status;
+    this.ws = null;
+    this.delay = FIRST_DELAY;
+    this.timer = null;
+    this.pinger = null;
+    this.lastHeard = 0;
+    this.authed = false;
+    this.stopped = false;
+    window.addEventListener("online", () => this.reconnectNow());
+    document.addEventListener("visibilitychange", () => {
+      if (document.visibilityState === "visible") this.reconnectNow();
+    });
+  }
+
+  get open() {
+    return this.ws !== null && this.ws.readyState === WebSocket.OPEN;
+  }
+
+  connect() {
+    clearTimeout(this.timer);
+    if (this.stopped || (this.ws && this.ws.readyState <= WebSocket.OPEN)) return;
+    this.authed = false;
+    this.onStatus("connecting");
+    const ws = new WebSocket(api.demoSocketUrl(this.room));
+    this.ws = ws;
+    ws.addEventListener("open", () => {
+      this.delay = FIRST_DELAY;
+      this.lastHeard = Date.now();
+      if (this.key) ws.send(JSON.stringify({ type: "auth", key: this.key }));
+      this.onStatus("live");
+      clearInterval(this.pinger);
+      this.pinger = setInterval(() => this.keepAlive(), PING_EVERY);
+    });
+    ws.addEventListener("message", (event) => {
+      this.lastHeard = Date.now();
+      let data;
+      try {
+        data = JSON.parse(event.data);
+      } catch {
+        return;
+      }
+      if (data.type === "auth") {
+        this.authed = Boolean(data.ok);
+        if (!data.ok) this.key = null; // a wrong key is not worth sending again
+      }
+      this.onMessage(data);
+    });
+    ws.addEventListener("close", (event) => {
+      if (this.ws !== ws) return;
+      clearInterval(this.pinger);
+      this.ws = null;
+      this.authed = false;
+      if (this.stopped) return;
+      if (event.code === 4404) {
+        this.onStatus("no-room");
+        this.schedule(NO_ROOM_DELAY);
+        return;
+      }
+      this.onStatus("reconnecting", event.reason);
+      this.schedule(this.delay);
+      this.delay = Math.min(MAX_DELAY, this.delay * 2);
+    });
+    // "error" is always followed by "close", which decides what to do.
+  }
+
+  schedule(delay) {
+    clearTimeout(this.timer);
+    const jitter = delay * 0.3 * Math.random();
+    this.timer = setTimeout(() => this.connect(), delay + jitter);
+  }
+
+  reconnectNow() {
+    if (this.stopped || this.open) return;
+    if (this.ws && this.ws.readyState === WebSocket.CONNECTING) return;
+    this.delay = FIRST_DELAY;
+    this.connect();
+  }
+
+  keepAlive() {
+    if (!this.open) return;
+    if (Date.now() - this.lastHeard > SILENCE) {
+      // The network went away without a close: let this socket go and start afresh.
+      const dead = this.ws;
+      this.ws = null;
+      this.authed = false;
+      clearInterval(this.pinger);
+      dead.close(4000, "silent");
+      this.onStatus("reconnecting");
+      this.schedule(FIRST_DELAY);
+      return;
+    }
+    this.send({ type: "ping" });
+  }
+
+  send(data) {
+    if (!this.open) return false;
+    this.ws.send(JSON.stringify(data));
+    return true;
+  }
+}

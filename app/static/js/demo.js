@@ -1,0 +1,208 @@
+// The presenter's page: the key, the keyboard, auto-advance, zoom, notes, full screen.
+// Every move goes to the room (over the socket, or the API when the socket is down); the
+// page draws the beat at once and the audience's pages draw it when the room tells them.
+
+import { api } from "./api.js";
+import { RoomSocket } from "./demo-socket.js";
+import { SlideView } from "./demo-slide.js";
+
+const KEY_STORE = "convlens-demo-key"; // sessionStorage: survives a reload of this tab only
+const ZOOM_STORE = "convlens-demo-zoom";
+const $ = (id) => document.getElementById(id);
+
+const root = $("demo-root");
+const room = root.dataset.room;
+const view = new SlideView();
+let key = null;
+let socket = null;
+let beat = 0;
+let playing = null;
+let echoes = []; // beats this page sent over the socket, whose states are still to come back
+
+// The key arrives once in the link, then leaves the address bar (which the room can see on
+// the projector) for this tab's session storage.
+function takeKey() {
+  const params = new URLSearchParams(location.search);
+  const given = params.get("key");
+  if (given) {
+    sessionStorage.setItem(KEY_STORE, given);
+    params.delete("key");
+    const rest = params.toString();
+    history.replaceState(null, "", `${location.pathname}${rest ? `?${rest}` : ""}${location.hash}`);
+  }
+  return sessionStorage.getItem(KEY_STORE);
+}
+
+function alertBox(message) {
+  const box = $("alert");
+  box.textContent = message;
+  box.hidden = !message;
+}
+
+function setStatus(status, detail) {
+  if (status !== "live") echoes = [];
+  const el = $("status");
+  el.dataset.connection = status;
+  el.textContent = { live: "live", connecting: "connecting…", reconnecting: "reconnecting…", "no-room": "room closed" }[status] || status;
+  el.title = detail || "Connection to the server";
+}
+
+function setFollowers(count) {
+  $("followers").textContent = `${count} following`;
+  $("followers").dataset.count = String(count);
+}
+
+// ------------------------------------------------------------------------------ moving
+function goto(target) {
+  if (!key) return;
+  const next = Math.max(0, Math.min(view.beats - 1, target));
+  if (next === beat && view.beat === beat) return;
+  beat = next;
+  view.show(beat);
+  showNotes();
+  if (socket && socket.authed && socket.send({ type: "goto", beat })) {
+    echoes.push(beat);
+    return;
+  }
+  api.demoGoto(room, beat, key).catch((error) => alertBox(`The move did not reach the room: ${error.message}`));
+}
+
+function fromRoom(data) {
+  if (data.type === "state") {
+    setFollowers(data.followers);
+    // The echo of a move this page made is already drawn; any other state is the room's
+    // position (another presenter's move, or the state sent on connecting) and wins.
+    if (echoes.length && data.beat === echoes[0]) {
+      echoes.shift();
+      return;
+    }
+    echoes = [];
+    if (data.beat !== beat || view.beat !== data.beat) {
+      beat = data.beat;
+      view.show(beat);
+      showNotes();
+    }
+  } else if (data.type === "followers") {
+    setFollowers(data.count);
+  } else if (data.type === "auth" && !data.ok) {
+    readOnly("The presenter key was refused: this page now only follows the room.");
+  }
+}
+
+function readOnly(message) {
+  key = null;
+  sessionStorage.removeItem(KEY_STORE);
+  document.body.classList.add("read-only");
+  for (const id of ["btn-prev", "btn-next", "btn-play", "speed"]) $(id).disabled = true;
+  alertBox(message);
+}
+
+// ------------------------------------------------------------------------------ playing
+function setPlaying(on) {
+  clearInterval(playing);
+  playing = null;
+  const button = $("btn-play");
+  button.setAttribute("aria-pressed", String(on));
+  button.setAttribute("aria-label", on ? "Pause" : "Play");
+  button.textContent = on ? "Pause" : "Play";
+  if (!on || !key) return;
+  playing = setInterval(() => {
+    if (beat >= view.beats - 1) setPlaying(false);
+    else goto(beat + 1);
+  }, Number($("speed").value) * 1000);
+}
+
+// ------------------------------------------------------------------------ zoom, notes
+function setZoom(zoom) {
+  const z = Math.max(0.6, Math.min(2, Math.round(zoom * 100) / 100));
+  localStorage.setItem(ZOOM_STORE, String(z));
+  view.setZoom(z);
+}
+
+function showNotes() {
+  const slide = view.lesson ? view.lesson.slides[view.slideIndex] : null;
+  $("notes-text").textContent = slide && slide.notes ? slide.notes : "No notes for this slide.";
+}
+
+function toggle(id, button) {
+  const panel = $(id);
+  panel.hidden = !panel.hidden;
+  if (button) $(button).setAttribute("aria-pressed", String(!panel.hidden));
+}
+
+function fullscreen() {
+  if (document.fullscreenElement) document.exitFullscreen();
+  else document.documentElement.requestFullscreen().catch(() => {});
+}
+
+function keyboard(event) {
+  if (event.altKey || event.ctrlKey || event.metaKey) return;
+  const target = event.target;
+  if (target.closest && target.closest("input, select, textarea")) {
+    if (event.key !== " " && !event.key.startsWith("Arrow")) return;
+    target.blur();
+  }
+  if (target.tagName === "BUTTON") target.blur(); // space must not also press the button
+  const k = event.key;
+  if (k === "ArrowRight" || k === " " || k === "PageDown") goto(beat + 1);
+  else if (k === "ArrowLeft" || k === "PageUp") goto(beat - 1);
+  else if (k === "Home") goto(0);
+  else if (k === "End") goto(view.beats - 1);
+  else if (k === "p" || k === "P") setPlaying(playing === null);
+  else if (k === "f" || k === "F") fullscreen();
+  else if (k === "+" || k === "=") setZoom(view.zoom * 1.1);
+  else if (k === "-" || k === "_" || k === "−") setZoom(view.zoom / 1.1);
+  else if (k === "0") setZoom(1);
+  else if (k === "n" || k === "N") toggle("notes", "btn-notes");
+  else if (k === "?") toggle("keys-help");
+  else return;
+  event.preventDefault();
+}
+
+// ------------------------------------------------------------------------------- start
+async function start() {
+  key = takeKey();
+  view.setZoom(Number(localStorage.getItem(ZOOM_STORE)) || 1);
+  const joinUrl = `${root.dataset.publicUrl || location.origin}${api.demoFollowPath(room)}`;
+  $("join").textContent = `Follow: ${joinUrl.replace(/^https?:\/\//, "")}`;
+  $("join").title = `The audience's link: ${joinUrl}`;
+  if (key) {
+    try {
+      await api.demoOpen(room, key);
+    } catch (error) {
+      if (error.status === 403) readOnly("The presenter key is wrong: this page only follows the room. Use the presenter link `convlens demo` printed.");
+      else alertBox(`The room could not be opened: ${error.message}`);
+    }
+  } else {
+    readOnly("This page needs the presenter key: open the presenter link `convlens demo` printed. Until then it only follows the room.");
+  }
+  try {
+    view.setLesson(await api.demoLesson(key));
+  } catch (error) {
+    alertBox(`The lesson could not be loaded: ${error.message}`);
+    return;
+  }
+  try {
+    beat = (await api.demoState(room)).beat;
+  } catch {
+    beat = 0;
+  }
+  view.show(beat);
+  showNotes();
+  socket = new RoomSocket(room, { key, message: fromRoom, status: setStatus });
+  socket.connect();
+  $("btn-next").addEventListener("click", () => goto(beat + 1));
+  $("btn-prev").addEventListener("click", () => goto(beat - 1));
+  $("btn-play").addEventListener("click", () => setPlaying(playing === null));
+  $("btn-notes").addEventListener("click", () => toggle("notes", "btn-notes"));
+  $("btn-help").addEventListener("click", () => toggle("keys-help"));
+  $("speed").addEventListener("input", () => {
+    $("speed-value").textContent = `${$("speed").value} s`;
+    if (playing !== null) setPlaying(true);
+  });
+  document.addEventListener("keydown", keyboard);
+  document.body.classList.add("ready");
+}
+
+if (window.Plotly) start();
+else window.addEventListener("load", start, { once: true });

@@ -1,0 +1,232 @@
+"""Fixtures for demo mode: lesson texts, a fake clock, a TestClient in demo mode, and — for
+the browser tests — ``convlens demo`` run for real on 127.0.0.1 with headless Chromium.
+
+Browser pages block every request whose host is not the server and fail the test on it,
+and fail it on any console error. Screenshots go to ``artifacts/screenshots``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+from urllib.parse import urlparse
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from app.demo.lesson import DEFAULT_LESSON
+from app.demo.mode import DemoSettings
+from app.main import create_app
+from app.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / "artifacts" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+KEY = "test-presenter-key-0123"
+ROOM = "testroom"
+
+
+class FakeClock:
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture(scope="session")
+def default_text() -> str:
+    return DEFAULT_LESSON.read_text(encoding="utf-8")
+
+
+def demo_client(**demo) -> TestClient:
+    settings = DemoSettings(**{"key": KEY, "room": ROOM, **demo})
+    return TestClient(create_app(Settings(), demo_settings=settings))
+
+
+@pytest.fixture(scope="session")
+def demo() -> SimpleNamespace:
+    """The test server's key and room, the socket path, the key header, and a factory of
+    TestClients in demo mode (``demo.client(**DemoSettings fields)``)."""
+    return SimpleNamespace(key=KEY, room=ROOM, socket=f"/ws/follow/{ROOM}",
+                           keyed={"X-Demo-Key": KEY}, client=demo_client)
+
+
+@pytest.fixture
+def client():
+    """A TestClient over an app in demo mode (key KEY, room ROOM), its own each test."""
+    with demo_client() as c:
+        yield c
+
+
+# ------------------------------------------------------------------------- the server
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class DemoServer:
+    """``convlens demo`` as a subprocess; ``start`` and ``stop`` keep its port."""
+
+    port: int
+    script: Path | None = None
+    proc: subprocess.Popen | None = None
+    room: str = ""
+    output: list[str] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        command = [sys.executable, "-m", "app.cli", "demo", "--port", str(self.port),
+                   "--key", KEY]
+        if self.script:
+            command += ["--script", str(self.script)]
+        self.proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True,
+                                     env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline() if self.proc.stdout else ""
+            self.output.append(line)
+            found = re.search(r"/follow/([A-Za-z0-9_-]+)", line)
+            if found:
+                self.room = found.group(1)
+                threading.Thread(target=self._drain, daemon=True).start()
+                break
+            if not line and self.proc.poll() is not None:
+                pytest.fail("convlens demo did not start:\n" + "".join(self.output))
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/api/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        pytest.fail("convlens demo did not answer:\n" + "".join(self.output))
+
+    def _drain(self) -> None:
+        """Keep reading the server's output so that a full pipe never blocks it."""
+        proc = self.proc
+        if proc is not None and proc.stdout is not None:
+            for line in proc.stdout:
+                self.output.append(line)
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+        self.proc = None
+
+    def goto(self, beat: int) -> dict:
+        response = httpx.post(f"{self.url}/api/demo/{self.room}/goto", json={"beat": beat},
+                              headers={"X-Demo-Key": KEY}, timeout=5)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+
+@pytest.fixture
+def demo_server():
+    server = DemoServer(port=free_port())
+    server.start()
+    yield server
+    server.stop()
+
+
+# ------------------------------------------------------------------------ the browser
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (scripts/test.sh does)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM, headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-quic", "--no-first-run", "--disable-component-update",
+                  "--disable-sync"])
+        yield browser
+        browser.close()
+
+
+@dataclass
+class Probe:
+    blocked: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+@pytest.fixture
+def open_page(browser, demo_server):
+    """open_page(path, width=, height=) -> (page, context): a page of its own context,
+    watched for remote requests and console errors (checked when the test ends)."""
+    opened: list[tuple[object, Probe]] = []
+    local = f"127.0.0.1:{demo_server.port}"
+
+    def make(path: str, *, width: int = 1280, height: int = 720, ready: bool = True,
+             expected_errors: tuple[str, ...] = ()):
+        context = browser.new_context(viewport={"width": width, "height": height})
+        probe = Probe()
+
+        def guard(route):
+            if urlparse(route.request.url).netloc == local:
+                route.continue_()
+            else:
+                probe.blocked.append(route.request.url)
+                route.abort()
+
+        def console(message):
+            if message.type == "error" and not any(e in message.text for e in expected_errors):
+                probe.errors.append(message.text)
+
+        context.route("**/*", guard)
+        page = context.new_page()
+        page.on("console", console)
+        page.on("pageerror", lambda e: probe.errors.append(str(e)))
+        opened.append((context, probe))
+        page.goto(demo_server.url + path)
+        if ready:
+            page.wait_for_selector("body.ready", timeout=15_000)
+        return page, context
+
+    yield make
+    for context, _ in opened:
+        context.close()
+    for _, probe in opened:
+        assert probe.blocked == [], f"requests left the server: {probe.blocked}"
+        assert probe.errors == [], f"console errors: {probe.errors}"
+
+
+@pytest.fixture
+def screenshot():
+    def save(page, name: str) -> Path:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        path = SHOTS / f"{name}.png"
+        page.screenshot(path=str(path), full_page=False)
+        return path
+
+    return save

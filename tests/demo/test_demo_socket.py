@@ -1,0 +1,281 @@
+"""The room socket and the demo API, through Starlette's TestClient: only the key holder
+moves the lesson, late joiners get the current state, bad messages harm nothing."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
+
+from app.demo.routes import MAX_MESSAGE_BYTES, MAX_STRIKES
+from app.main import create_app
+from app.settings import Settings
+
+KEY = "test-presenter-key-0123"  # as in conftest.py, which a test module cannot import
+ROOM = "testroom"
+SOCKET = f"/ws/follow/{ROOM}"
+KEYED = {"X-Demo-Key": KEY}
+
+
+@pytest.fixture(autouse=True)
+def _same_key_as_the_fixtures(demo):
+    assert (demo.key, demo.room) == (KEY, ROOM)
+
+
+def state_of(client) -> dict:
+    response = client.get(f"/api/demo/{ROOM}")
+    assert response.status_code == 200
+    return response.json()
+
+
+def presenter(ws) -> None:
+    """Authenticate a connection that has read its first state."""
+    ws.send_json({"type": "auth", "key": KEY})
+    messages = [ws.receive_json() for _ in range(3)]
+    assert {"type": "auth", "ok": True} in messages, messages
+
+
+def until(ws, kind: str) -> dict:
+    for _ in range(20):
+        message = ws.receive_json()
+        if message["type"] == kind:
+            return message
+    raise AssertionError(f"no {kind} message")
+
+
+# ---------------------------------------------------------------------------- socket
+def test_a_connection_gets_the_state_at_once(client):
+    with client.websocket_connect(SOCKET) as ws:
+        first = ws.receive_json()
+    assert first["type"] == "state" and first["beat"] == 0 and first["step"] == "intro"
+    assert first["followers"] == 1
+
+
+def test_the_presenter_moves_everyone_and_a_late_joiner_lands_on_the_current_step(client):
+    with client.websocket_connect(SOCKET) as a, client.websocket_connect(SOCKET) as p:
+        a.receive_json()
+        p.receive_json()
+        presenter(p)
+        p.send_json({"type": "goto", "beat": 5})
+        moved = until(a, "state")
+        assert moved["beat"] == 5 and moved["seq"] == 1
+        assert until(p, "state")["beat"] == 5
+        with client.websocket_connect(SOCKET) as late:
+            joined = late.receive_json()
+        assert joined["beat"] == 5 and joined["step"] == moved["step"]
+    assert state_of(client)["beat"] == 5
+
+
+def test_the_audience_cannot_move_the_lesson(client):
+    with client.websocket_connect(SOCKET) as ws:
+        ws.receive_json()
+        ws.send_json({"type": "goto", "beat": 3})
+        assert ws.receive_json() == {"type": "refused",
+                                     "detail": "only the presenter moves the lesson"}
+        ws.send_json({"type": "ping"})
+        assert ws.receive_json() == {"type": "pong"}  # still connected
+    assert state_of(client)["beat"] == 0 and state_of(client)["seq"] == 0
+
+
+def test_a_wrong_key_is_refused_and_three_close_the_connection(client):
+    with client.websocket_connect(SOCKET) as ws:
+        ws.receive_json()
+        for _ in range(2):
+            ws.send_json({"type": "auth", "key": KEY + "x"})
+            assert ws.receive_json() == {"type": "auth", "ok": False, "detail": "wrong key"}
+        ws.send_json({"type": "goto", "beat": 2})
+        assert ws.receive_json()["type"] == "refused"
+        ws.send_json({"type": "auth", "key": "guess"})
+        assert ws.receive_json()["ok"] is False
+        with pytest.raises(WebSocketDisconnect) as info:
+            ws.receive_json()
+        assert info.value.code == 1008
+    assert state_of(client)["beat"] == 0
+
+
+@pytest.mark.parametrize("message", [
+    "not json", "[1, 2]", '"auth"', "{}", '{"type": "dance"}', '{"type": 5}',
+    '{"type": "auth"}', '{"type": "auth", "key": 7}',
+])
+def test_malformed_and_unknown_messages_are_dropped_without_harm(client, message):
+    with client.websocket_connect(SOCKET) as ws:
+        ws.receive_json()
+        ws.send_text(message)
+        reply = ws.receive_json()
+        assert reply["type"] in ("dropped", "auth")
+        ws.send_json({"type": "ping"})
+        assert ws.receive_json() == {"type": "pong"}
+    assert state_of(client)["beat"] == 0
+
+
+def test_a_presenters_bad_moves_are_dropped(client):
+    with client.websocket_connect(SOCKET) as p:
+        p.receive_json()
+        presenter(p)
+        for bad in (-1, 10_000, "3", None, 2.5, True):
+            p.send_json({"type": "goto", "beat": bad})
+            assert until(p, "dropped")["detail"].startswith("beat must be an integer")
+        p.send_json({"type": "goto", "beat": 2})
+        assert until(p, "state")["beat"] == 2
+
+
+def test_binary_frames_are_dropped(client):
+    with client.websocket_connect(SOCKET) as ws:
+        ws.receive_json()
+        ws.send_bytes(b'{"type": "goto", "beat": 1}')
+        assert ws.receive_json() == {"type": "dropped", "detail": "messages are JSON text"}
+
+
+def test_an_oversized_message_closes_the_connection_and_the_room_carries_on(client):
+    with client.websocket_connect(SOCKET) as other:
+        other.receive_json()
+        with client.websocket_connect(SOCKET) as ws:
+            ws.receive_json()
+            ws.send_text('{"type": "ping", "pad": "' + "x" * MAX_MESSAGE_BYTES + '"}')
+            with pytest.raises(WebSocketDisconnect) as info:
+                ws.receive_json()
+            assert info.value.code == 1009
+        other.send_json({"type": "ping"})
+        assert other.receive_json() == {"type": "pong"}
+    assert state_of(client)["followers"] == 0
+
+
+def test_too_many_bad_messages_close_the_connection(client):
+    with client.websocket_connect(SOCKET) as ws:
+        ws.receive_json()
+        for _ in range(MAX_STRIKES):
+            ws.send_text("nonsense")
+            assert ws.receive_json()["type"] == "dropped"
+        ws.send_text("nonsense")
+        with pytest.raises(WebSocketDisconnect) as info:
+            ws.receive_json()
+        assert info.value.code == 1008
+
+
+def test_an_unknown_room_closes_with_4404(client):
+    with client.websocket_connect("/ws/follow/nosuchroom") as ws, \
+            pytest.raises(WebSocketDisconnect) as info:
+        ws.receive_json()
+    assert info.value.code == 4404
+
+
+def test_a_socket_from_another_origin_is_refused(client):
+    with pytest.raises(WebSocketDisconnect) as info, client.websocket_connect(
+            SOCKET, headers={"Origin": "http://evil.example"}):
+        pass
+    assert info.value.code == 1008
+    with client.websocket_connect(SOCKET, headers={"Origin": "http://testserver"}) as ws:
+        assert ws.receive_json()["type"] == "state"
+
+
+def test_the_room_caps_its_followers(demo):
+    with demo.client() as client:
+        client.app.state.demo.hub.max_followers = 2
+        with client.websocket_connect(SOCKET) as a, client.websocket_connect(SOCKET) as b:
+            a.receive_json()
+            b.receive_json()
+            with client.websocket_connect(SOCKET) as c, \
+                    pytest.raises(WebSocketDisconnect) as info:
+                c.receive_json()
+            assert info.value.code == 1013
+            a.send_json({"type": "ping"})
+            assert a.receive_json() == {"type": "pong"}
+
+
+def test_followers_are_counted_for_the_presenter(client):
+    with client.websocket_connect(SOCKET) as p:
+        p.receive_json()
+        presenter(p)
+        with client.websocket_connect(SOCKET) as a:
+            a.receive_json()
+            assert until(p, "followers")["count"] == 1
+        assert until(p, "followers")["count"] == 0
+
+
+# ---------------------------------------------------------------------------------- API
+def test_goto_needs_the_key(client):
+    response = client.post(f"/api/demo/{ROOM}/goto", json={"beat": 4})
+    assert response.status_code == 403
+    assert response.json() == {"detail": "the presenter key is missing or wrong"}
+    response = client.post(f"/api/demo/{ROOM}/goto", json={"beat": 4},
+                           headers={"X-Demo-Key": "wrong-key-wrong"})
+    assert response.status_code == 403
+    assert state_of(client)["beat"] == 0
+    response = client.post(f"/api/demo/{ROOM}/goto", json={"beat": 4}, headers=KEYED)
+    assert response.status_code == 200
+    assert response.json()["beat"] == 4 and state_of(client)["beat"] == 4
+
+
+def test_goto_reaches_the_sockets(client):
+    with client.websocket_connect(SOCKET) as ws:
+        ws.receive_json()
+        assert client.post(f"/api/demo/{ROOM}/goto", json={"beat": 7},
+                           headers=KEYED).status_code == 200
+        assert ws.receive_json()["beat"] == 7
+
+
+@pytest.mark.parametrize("body", [{"beat": -1}, {"beat": 999}, {"beat": "2"}, {}, {"beat": 1,
+                                                                                     "x": 1}])
+def test_goto_refuses_beats_outside_the_lesson(client, body):
+    response = client.post(f"/api/demo/{ROOM}/goto", json=body, headers=KEYED)
+    assert response.status_code == 422
+    assert state_of(client)["beat"] == 0
+
+
+def test_unknown_rooms_are_404(client):
+    assert client.get("/api/demo/nosuchroom").status_code == 404
+    response = client.post("/api/demo/nosuchroom/goto", json={"beat": 1}, headers=KEYED)
+    assert response.status_code == 404
+
+
+def test_opening_rooms_needs_the_key(client):
+    assert client.post("/api/demo/rooms", json={}).status_code == 403
+    response = client.post("/api/demo/rooms", json={}, headers=KEYED)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["created"] and body["follow"] == f"/follow/{body['room']}"
+    again = client.post("/api/demo/rooms", json={"room": ROOM}, headers=KEYED)
+    assert again.status_code == 200 and again.json()["created"] is False
+
+
+def test_the_lesson_has_speaker_notes_only_for_the_key(client):
+    public = client.get("/api/demo/lesson")
+    assert public.status_code == 200
+    assert not any(s["notes"] for s in public.json()["slides"])
+    keyed = client.get("/api/demo/lesson", headers=KEYED)
+    assert any(s["notes"] for s in keyed.json()["slides"])
+    assert len(keyed.json()["beats"]) == state_of(client)["beats"]
+
+
+def test_without_demo_mode_everything_says_so():
+    with TestClient(create_app(Settings())) as client:
+        response = client.get("/api/demo/lesson")
+        assert response.status_code == 404 and "convlens demo" in response.json()["detail"]
+        assert client.get(f"/api/demo/{ROOM}").status_code == 404
+        page = client.get("/demo")
+        assert page.status_code == 404 and "Demo mode is off" in page.text
+        assert client.get(f"/follow/{ROOM}").status_code == 404
+        with client.websocket_connect(SOCKET) as ws, pytest.raises(WebSocketDisconnect) as info:
+            ws.receive_json()
+        assert info.value.code == 4404
+
+
+# -------------------------------------------------------------------------------- pages
+def test_the_presenter_page_refuses_a_wrong_key(client):
+    page = client.get("/demo?key=not-the-key-at-all")
+    assert page.status_code == 403 and "key is wrong" in page.text
+    assert "demo.js" not in page.text
+
+
+def test_the_pages_carry_their_room_and_no_inline_script(client):
+    for path in (f"/demo?key={KEY}", "/demo", f"/follow/{ROOM}"):
+        page = client.get(path)
+        assert page.status_code == 200
+        assert f'data-room="{ROOM}"' in page.text
+        assert KEY not in page.text  # the key is never written into a page
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", page.text)
+        assert not re.search(r"\son[a-z]+=", page.text)
+        assert "script-src 'self'" in page.headers["content-security-policy"]
+    assert client.get("/follow/bad%20room").status_code == 404
