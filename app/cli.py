@@ -83,6 +83,13 @@ def main(argv: list[str] | None = None) -> int:
                        help="restart when the code changes (for development)")
     serve.set_defaults(run=_serve)
 
+    from .demo import launch
+
+    demo = commands.add_parser("demo", help=(
+        "present a lesson on the projector; the audience follows live on their laptops"))
+    launch.add_arguments(demo)
+    demo.set_defaults(run=launch.run)
+
     args = parser.parse_args(argv)
     try:
         return args.run(args)

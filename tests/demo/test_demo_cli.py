@@ -1,0 +1,87 @@
+"""``convlens demo``: the lesson is checked before anything starts, and the links printed
+are the ones the server answers to."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from app import cli
+from app.demo import launch
+from app.demo.lesson import DEFAULT_LESSON
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def served(monkeypatch):
+    """uvicorn.run replaced by a recorder: what would have been served, and how."""
+    calls: list[tuple[object, dict]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append((app, kw)))
+    return calls
+
+
+def bad_lesson(tmp_path) -> Path:
+    text = DEFAULT_LESSON.read_text(encoding="utf-8").replace('step = "dZ1"', 'step = "dZ3"')
+    path = tmp_path / "broken.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_a_malformed_lesson_exits_2_before_anything_starts(tmp_path, served, capsys):
+    path = bad_lesson(tmp_path)
+    line = next(i for i, ln in enumerate(path.read_text().splitlines(), 1) if "dZ3" in ln)
+    assert cli.main(["demo", "--script", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "was refused (1 problem); nothing was started" in err
+    assert f"broken.toml:{line}: unknown step 'dZ3'" in err
+    assert served == []
+
+
+def test_the_real_command_refuses_a_malformed_lesson(tmp_path):
+    path = bad_lesson(tmp_path)
+    done = subprocess.run([sys.executable, "-m", "app.cli", "demo", "--script", str(path),
+                           "--port", "1"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 2
+    assert re.search(r"broken\.toml:\d+: unknown step 'dZ3'", done.stderr)
+    assert done.stdout == ""
+
+
+def test_the_links_printed_open_the_room_served(served, capsys):
+    assert cli.main(["demo", "--port", "8123"]) == 0
+    out = capsys.readouterr().out
+    presenter = re.search(r"presenter .*: (http://127\.0\.0\.1:8123/demo\?key=(\S+))", out)
+    audience = re.search(r"audience: +(http://127\.0\.0\.1:8123/follow/(\S+))", out)
+    assert presenter and audience, out
+    (app, options), = served
+    assert options["host"] == "127.0.0.1" and options["port"] == 8123
+    assert options["access_log"] is False  # the presenter link must not reach a log
+    demo = app.state.demo
+    assert demo.hub.check_key(presenter.group(2))
+    assert demo.hub.primary == audience.group(2)
+    assert demo.settings.public_url == "http://127.0.0.1:8123"
+    assert "every network interface" not in out
+
+
+def test_a_given_key_is_used_and_a_weak_one_refused(served, capsys):
+    assert cli.main(["demo", "--key", "my-own-long-key-42"]) == 0
+    assert "/demo?key=my-own-long-key-42" in capsys.readouterr().out
+    assert served[0][0].state.demo.hub.check_key("my-own-long-key-42")
+    assert cli.main(["demo", "--key", "short"]) == 2
+    assert "at least 12" in capsys.readouterr().err
+    assert len(served) == 1
+
+
+def test_every_interface_is_said_out_loud(served, capsys, monkeypatch):
+    monkeypatch.setattr(launch, "lan_address", lambda: "192.168.1.20")
+    assert cli.main(["demo", "--host", "0.0.0.0", "--port", "9000"]) == 0
+    out = capsys.readouterr().out
+    assert "http://192.168.1.20:9000/follow/" in out
+    assert "anyone on this network can open the pages" in out
+    assert served[0][1]["host"] == "0.0.0.0"
