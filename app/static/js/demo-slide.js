@@ -77,9 +77,14 @@ export class SlideView {
     $("numbers").innerHTML = slide.numbers || "";
     const stage = $("stage");
     stage.replaceChildren();
+    // The row of tensors is scaled with a transform (Plotly's hover understands those),
+    // inside a box given the scaled size, since a transform does not change the layout.
+    this.box = document.createElement("div");
+    this.box.className = "stage-box";
     this.inner = document.createElement("div");
     this.inner.className = "stage-inner";
-    stage.append(this.inner);
+    this.box.append(this.inner);
+    stage.append(this.box);
     this.views = [];
     let arrowDone = false;
     for (const panel of slide.panels) {
@@ -104,7 +109,8 @@ export class SlideView {
       veil.textContent = "?";
       figure.append(caption, body, veil);
       this.inner.append(figure);
-      const view = new TensorView(body, { name: panel.label, cell: BASE_CELL, vertical: panel.vertical });
+      const name = panel.key === panel.name ? panel.name : panel.label; // what hover calls a cell
+      const view = new TensorView(body, { name, cell: BASE_CELL, vertical: panel.vertical });
       view.render(panel.value, panel.range);
       this.views.push({ view, panel, figure, marked: false });
     }
@@ -134,8 +140,10 @@ export class SlideView {
       const s = slide.summary;
       const change = s.loss_after < s.loss_before ? "down" : "up";
       const percent = Math.abs((100 * (s.loss_after - s.loss_before)) / s.loss_before).toFixed(0);
-      summary.textContent = `Loss ${short(s.loss_before)} → ${short(s.loss_after)} (${change} ${percent}%) · ` +
-        `A2 ${short(s.a2_before)} → ${short(s.a2_after)}`;
+      const line = (text) => Object.assign(document.createElement("span"), { textContent: text });
+      summary.replaceChildren(
+        line(`Loss ${short(s.loss_before)} → ${short(s.loss_after)} (${change} ${percent}%)`),
+        line(`A2 ${short(s.a2_before)} → ${short(s.a2_after)}`));
       summary.hidden = false;
     } else {
       summary.hidden = true;
@@ -155,9 +163,11 @@ export class SlideView {
     }
     const stage = $("stage");
     const words = document.querySelector("main.slide .words");
-    this.inner.style.zoom = "1";
+    this.scale(1, null);
     const natural = this.inner.getBoundingClientRect();
     if (!natural.width || !natural.height) return;
+    this.box.style.width = "0px"; // measure the stage without the row in it
+    this.box.style.height = "0px";
     let best = null;
     for (const layout of LAYOUTS) {
       main.dataset.layout = layout;
@@ -172,8 +182,14 @@ export class SlideView {
     if (best.zoom <= 0) {
       best.zoom = Math.min((stage.clientWidth - 8) / natural.width, (stage.clientHeight - 8) / natural.height);
     }
-    this.inner.style.zoom = String(Math.max(0.3, best.zoom));
+    this.scale(Math.max(0.3, best.zoom), natural);
     this.fitFormulas();
+  }
+
+  scale(factor, natural) {
+    this.inner.style.transform = factor === 1 ? "" : `scale(${factor})`;
+    this.box.style.width = natural ? `${natural.width * factor}px` : "";
+    this.box.style.height = natural ? `${natural.height * factor}px` : "";
   }
 
   fitFormulas() {

@@ -138,11 +138,10 @@ function fullscreen() {
 function keyboard(event) {
   if (event.altKey || event.ctrlKey || event.metaKey) return;
   const target = event.target;
-  if (target.closest && target.closest("input, select, textarea")) {
-    if (event.key !== " " && !event.key.startsWith("Arrow")) return;
-    target.blur();
-  }
-  if (target.tagName === "BUTTON") target.blur(); // space must not also press the button
+  if (target.closest && target.closest("input:not([type=range]), select, textarea")) return;
+  // Keys drive the lesson, not the focused control: space must not also press a button,
+  // nor an arrow move the speed slider.
+  if (target.tagName === "BUTTON" || target.tagName === "INPUT") target.blur();
   const k = event.key;
   if (k === "ArrowRight" || k === " " || k === "PageDown") goto(beat + 1);
   else if (k === "ArrowLeft" || k === "PageUp") goto(beat - 1);

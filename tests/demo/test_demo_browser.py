@@ -1,0 +1,231 @@
+"""Demo mode in real headless Chromium against ``convlens demo`` on 127.0.0.1: a presenter
+page, audience pages following it live, late joiners, dropped connections."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import httpx
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+
+FOLLOW_WITHIN = 0.5  # seconds from the presenter's key press to every audience page
+
+
+def presenter_path(demo) -> str:
+    return f"/demo?key={demo.key}"
+
+
+def room_state(server) -> dict:
+    response = httpx.get(f"{server.url}/api/demo/{server.room}", timeout=5)
+    assert response.status_code == 200
+    return response.json()
+
+
+def live(page) -> None:
+    expect(page.locator("#status")).to_have_attribute("data-connection", "live", timeout=10_000)
+
+
+def on_beat(page, beat: int, timeout: float = 5_000) -> None:
+    expect(page.locator("main")).to_have_attribute("data-beat", str(beat), timeout=timeout)
+
+
+def test_the_audience_follows_the_presenter_within_half_a_second(
+        open_page, demo_server, demo, screenshot):
+    presenter, _ = open_page(presenter_path(demo))
+    audiences = [open_page(f"/follow/{demo_server.room}", width=1366, height=768)[0]
+                 for _ in range(2)]
+    for page in (presenter, *audiences):
+        live(page)
+        on_beat(page, 0)
+    expect(presenter.locator("#followers")).to_have_text("2 following")
+    assert "key=" not in presenter.url  # the key left the address bar the room can see
+    screenshot(presenter, "demo-presenter-intro-1280x720")
+    main = presenter.locator("main")
+    for beat in range(1, 23):
+        started = time.monotonic()
+        presenter.keyboard.press("ArrowRight" if beat % 2 else " ")
+        step = main.get_attribute("data-step")
+        assert main.get_attribute("data-beat") == str(beat)
+        for page in audiences:
+            on_beat(page, beat, timeout=FOLLOW_WITHIN * 1000)
+            assert page.locator("main").get_attribute("data-step") == step
+            assert (page.locator("main").get_attribute("data-reveal")
+                    == main.get_attribute("data-reveal"))
+        elapsed = time.monotonic() - started
+        assert elapsed < FOLLOW_WITHIN, f"beat {beat} ({step}) took {elapsed:.3f} s"
+        if step == "dA1":
+            reveal = main.get_attribute("data-reveal")
+            name = "answer" if reveal == "true" else "predict"
+            screenshot(presenter, f"demo-presenter-dA1-{name}-1280x720")
+            if reveal == "true":
+                screenshot(audiences[0], "demo-audience-dA1-1366x768")
+    assert room_state(demo_server)["beat"] == 22
+    presenter.keyboard.press("ArrowLeft")
+    on_beat(audiences[0], 21, timeout=FOLLOW_WITHIN * 1000)
+    presenter.keyboard.press("Home")
+    on_beat(audiences[1], 0, timeout=FOLLOW_WITHIN * 1000)
+    presenter.keyboard.press("End")
+    for page in audiences:
+        on_beat(page, room_state(demo_server)["beats"] - 1)
+    expect(audiences[0].locator("#summary")).to_contain_text("Loss 0.9822 → 0.6144 (down")
+    screenshot(presenter, "demo-presenter-loss-after-1280x720")
+
+
+def test_the_predict_step_hides_the_answer_until_the_next_press(open_page, demo_server, demo):
+    presenter, _ = open_page(presenter_path(demo))
+    audience, _ = open_page(f"/follow/{demo_server.room}")
+    live(presenter)
+    demo_server.goto(20)  # dA1, the question
+    for page in (presenter, audience):
+        on_beat(page, 20)
+        expect(page.locator("main")).to_have_attribute("data-step", "dA1")
+        expect(page.locator('.dpanel[data-tensor="dA1"]')).to_have_class(re.compile("pending"))
+        expect(page.locator("#prompt-label")).to_have_text("Predict")
+        expect(page.locator("#prompt-answer")).to_be_hidden()
+        expect(page.locator("#numbers")).to_be_hidden()
+    presenter.keyboard.press("ArrowRight")
+    for page in (presenter, audience):
+        expect(page.locator("main")).to_have_attribute("data-reveal", "true")
+        expect(page.locator('.dpanel[data-tensor="dA1"]')).not_to_have_class(
+            re.compile("pending"))
+        expect(page.locator("#prompt-answer")).to_contain_text("Only the four winners")
+        expect(page.locator("#numbers math")).to_be_visible()
+    # the heatmap shows the engine's numbers
+    lesson = httpx.get(f"{demo_server.url}/api/demo/lesson").json()
+    slide = next(s for s in lesson["slides"] if s["name"] == "dA1")
+    expected = next(p["value"] for p in slide["panels"] if p["key"] == "dA1")
+    shown = audience.evaluate("""() => [...document.querySelectorAll(
+        '.dpanel[data-tensor="dA1"] .plot')].map(p => p.data[0].z)""")
+    assert shown == expected
+
+
+def test_an_audience_page_cannot_move_the_lesson(open_page, demo_server, demo):
+    presenter, _ = open_page(presenter_path(demo))
+    audience, _ = open_page(f"/follow/{demo_server.room}")
+    live(audience)
+    demo_server.goto(3)
+    on_beat(audience, 3)
+    for key in ("ArrowRight", " ", "PageDown", "ArrowLeft", "Home", "End"):
+        audience.keyboard.press(key)
+    expect(audience.locator("#alert")).to_contain_text("The presenter moves the lesson")
+    time.sleep(0.3)
+    assert audience.locator("main").get_attribute("data-beat") == "3"
+    assert room_state(demo_server)["beat"] == 3 and room_state(demo_server)["seq"] == 1
+    # Even a hand-made socket from the audience's page is refused.
+    reply = audience.evaluate("""(room) => new Promise((resolve) => {
+        const ws = new WebSocket(`ws://${location.host}/ws/follow/${room}`);
+        ws.onmessage = (e) => {
+            const m = JSON.parse(e.data);
+            if (m.type === 'state') ws.send(JSON.stringify({type: 'goto', beat: 9}));
+            else { resolve(m); ws.close(); }
+        };
+    })""", demo_server.room)
+    assert reply == {"type": "refused", "detail": "only the presenter moves the lesson"}
+    assert room_state(demo_server)["beat"] == 3
+    on_beat(presenter, 3)
+
+
+def test_a_late_joiner_arrives_on_the_current_step(open_page, demo_server, demo, screenshot):
+    presenter, _ = open_page(presenter_path(demo))
+    live(presenter)
+    for _ in range(13):
+        presenter.keyboard.press("ArrowRight")
+    on_beat(presenter, 13)
+    step = presenter.locator("main").get_attribute("data-step")
+    assert step == "dA2"
+    late, _ = open_page(f"/follow/{demo_server.room}", width=390, height=844)
+    on_beat(late, 13, timeout=1_000)
+    assert late.locator("main").get_attribute("data-step") == "dA2"
+    live(late)
+    screenshot(late, "demo-audience-phone-390x844")
+
+
+def test_a_dropped_audience_connection_resynchronises(open_page, demo_server, demo):
+    presenter, _ = open_page(presenter_path(demo))
+    audience, context = open_page(f"/follow/{demo_server.room}", ready=False,
+                                  expected_errors=("WebSocket connection to",))
+    links: dict[str, object] = {"down": False, "current": None}
+
+    def relay(ws):
+        if links["down"]:
+            ws.close()
+            return
+        ws.connect_to_server()
+        links["current"] = ws
+
+    audience.route_web_socket(re.compile(r".*/ws/follow/.*"), relay)
+    audience.reload()
+    audience.wait_for_selector("body.ready", timeout=15_000)
+    live(audience)
+    live(presenter)
+    expect(presenter.locator("#followers")).to_have_text("1 following")
+    # The connection drops and stays down while the presenter moves on.
+    links["down"] = True
+    links["current"].close()
+    expect(audience.locator("#status")).not_to_have_attribute("data-connection", "live")
+    expect(presenter.locator("#followers")).to_have_text("0 following")
+    for _ in range(4):
+        presenter.keyboard.press("ArrowRight")
+    on_beat(presenter, 4)
+    time.sleep(0.5)
+    assert audience.locator("main").get_attribute("data-beat") == "0"
+    # It comes back: the page reconnects by itself and lands on the current slide.
+    links["down"] = False
+    on_beat(audience, 4, timeout=10_000)
+    live(audience)
+    expect(presenter.locator("#followers")).to_have_text("1 following")
+    # An offline spell (the network paused, the socket kept) catches up as well.
+    context.set_offline(True)
+    presenter.keyboard.press("ArrowRight")
+    on_beat(presenter, 5)
+    context.set_offline(False)
+    on_beat(audience, 5, timeout=10_000)
+
+
+def test_the_presenter_page_needs_the_key(open_page, demo_server, demo):
+    wrong, _ = open_page("/demo?key=not-the-right-key", ready=False,
+                         expected_errors=("403",))
+    expect(wrong.locator("h1")).to_have_text("This presenter link's key is wrong.")
+    keyless, _ = open_page("/demo")
+    expect(keyless.locator("#alert")).to_contain_text("needs the presenter key")
+    expect(keyless.locator("#btn-next")).to_be_disabled()
+    keyless.keyboard.press("ArrowRight")
+    time.sleep(0.3)
+    assert room_state(demo_server)["beat"] == 0 and room_state(demo_server)["seq"] == 0
+    demo_server.goto(2)
+    on_beat(keyless, 2)  # it still follows, read-only
+
+
+def test_presenter_keys_play_zoom_notes(open_page, demo_server, demo):
+    presenter, _ = open_page(presenter_path(demo))
+    live(presenter)
+    presenter.locator("#speed").fill("2")
+    presenter.keyboard.press("p")
+    expect(presenter.get_by_role("button", name="Pause")).to_be_visible()
+    on_beat(presenter, 1, timeout=4_000)
+    presenter.keyboard.press("P")
+    expect(presenter.get_by_role("button", name="Play")).to_be_visible()
+    assert room_state(demo_server)["beat"] == int(presenter.locator("main").get_attribute(
+        "data-beat"))
+    def type_size() -> float:
+        return presenter.evaluate(
+            "() => parseFloat(getComputedStyle(document.documentElement).fontSize)")
+
+    size = type_size()
+    presenter.keyboard.press("+")
+    assert type_size() > size
+    presenter.keyboard.press("-")
+    presenter.keyboard.press("-")
+    assert type_size() < size
+    presenter.keyboard.press("0")
+    expect(presenter.locator("#notes")).to_be_hidden()
+    presenter.keyboard.press("Home")
+    presenter.keyboard.press("n")
+    expect(presenter.locator("#notes")).to_be_visible()
+    expect(presenter.locator("#notes-text")).to_contain_text("9 + 1 + 4 + 1 = 15")
+    presenter.keyboard.press("N")
+    expect(presenter.locator("#notes")).to_be_hidden()
