@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
         print("  listening on every network interface: anyone on this network can open the "
               "pages and follow; only the presenter link moves the lesson", flush=True)
     print("Ctrl+C stops", flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, loop="asyncio", http="httptools",
+    uvicorn.run(app, host=args.host, port=args.port, loop="auto", http="httptools",
                 ws="websockets-sansio", ws_max_size=WS_MAX_SIZE, ws_per_message_deflate=False,
                 log_level="warning", access_log=False)
     return 0

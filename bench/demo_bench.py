@@ -1,0 +1,229 @@
+"""Broadcast latency of demo mode: ``python -m bench.demo_bench``.
+
+Starts ``convlens demo`` on 127.0.0.1 (a free port, a subprocess), connects N WebSocket
+followers to its room (200 by default) and one presenter, and has the presenter move the
+lesson M times (50 by default), one move at a time. For every move and every follower it
+measures the time from the presenter sending ``goto`` to that follower receiving the new
+state, and prints p50, p90, p99 and the maximum over all of them, and the same for the last
+follower of each move (the time until the whole room has it). Target: p99 <= 100 ms at 200
+followers.
+
+The followers and the presenter share one client process (asyncio, the ``websockets``
+package that uvicorn[standard] installs), on the same machine as the server: the figures
+include the client's own time to read 200 sockets. Only 127.0.0.1 is contacted; counts and
+times are capped and every run stops by itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+from websockets.asyncio.client import ClientConnection, connect
+
+ROOT = Path(__file__).resolve().parents[1]
+HOST = "127.0.0.1"
+KEY = "bench-presenter-key-000"
+MAX_FOLLOWERS = 500  # the server's cap per room
+MAX_MOVES = 500
+MOVE_TIMEOUT = 2.0  # seconds to wait for every follower to see one move
+CONNECT_BATCH = 50  # followers connecting at once
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def start_server(port: int) -> tuple[subprocess.Popen, str]:
+    """``convlens demo`` in a subprocess; returns it and the room id it printed."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "demo", "--host", HOST, "--port", str(port),
+         "--key", KEY], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    deadline = time.monotonic() + 30
+    lines: list[str] = []
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline() if proc.stdout else ""
+        lines.append(line)
+        found = re.search(r"/follow/([A-Za-z0-9_-]+)", line)
+        if found:
+            threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()
+            return proc, found.group(1)
+        if not line and proc.poll() is not None:
+            break
+    proc.kill()
+    raise RuntimeError("convlens demo did not start:\n" + "".join(lines))
+
+
+async def wait_listening(port: int, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            _, writer = await asyncio.open_connection(HOST, port)
+            writer.close()
+            return
+        except OSError:
+            await asyncio.sleep(0.05)
+    raise RuntimeError(f"nothing listens on {HOST}:{port}")
+
+
+class Room:
+    """Arrival times of each state (by seq) at each follower."""
+
+    def __init__(self, followers: int) -> None:
+        self.followers = followers
+        self.arrivals: dict[int, list[float]] = {}
+        self.complete: dict[int, asyncio.Event] = {}
+
+    def expect(self, seq: int) -> asyncio.Event:
+        self.arrivals.setdefault(seq, [])
+        return self.complete.setdefault(seq, asyncio.Event())
+
+    def arrived(self, seq: int, at: float) -> None:
+        times = self.arrivals.setdefault(seq, [])
+        times.append(at)
+        if len(times) == self.followers:
+            self.expect(seq).set()
+
+
+async def follow(url: str, room: Room, ready: asyncio.Event, ready_count: list[int],
+                 stop: asyncio.Event) -> None:
+    async with connect(url, compression=None, max_queue=None, open_timeout=20) as ws:
+        first = json.loads(await ws.recv())
+        assert first["type"] == "state"
+        ready_count[0] += 1
+        if ready_count[0] == room.followers:
+            ready.set()
+        reader = asyncio.ensure_future(_read(ws, room))
+        await stop.wait()
+        reader.cancel()
+
+
+async def _read(ws: ClientConnection, room: Room) -> None:
+    async for text in ws:
+        at = time.perf_counter()
+        message = json.loads(text)
+        if message.get("type") == "state":
+            room.arrived(message["seq"], at)
+
+
+async def run(port: int, room_id: str, followers: int, moves: int, pause: float) -> dict:
+    await wait_listening(port)
+    url = f"ws://{HOST}:{port}/ws/follow/{room_id}"
+    room = Room(followers)
+    ready, stop = asyncio.Event(), asyncio.Event()
+    count = [0]
+    tasks = []
+    started = time.perf_counter()
+    for i in range(0, followers, CONNECT_BATCH):
+        batch = [asyncio.ensure_future(follow(url, room, ready, count, stop))
+                 for _ in range(min(CONNECT_BATCH, followers - i))]
+        tasks += batch
+        while count[0] < i + len(batch):
+            await asyncio.sleep(0.01)
+            failed = [t for t in batch if t.done() and t.exception()]
+            if failed:
+                raise RuntimeError(f"a follower could not connect: {failed[0].exception()!r}")
+    await asyncio.wait_for(ready.wait(), timeout=30)
+    connect_seconds = time.perf_counter() - started
+
+    latencies: list[float] = []
+    whole_room: list[float] = []
+    missed = 0
+    async with connect(url, compression=None, max_queue=None) as presenter:
+        state = json.loads(await presenter.recv())
+        beats, seq = state["beats"], state["seq"]
+        await presenter.send(json.dumps({"type": "auth", "key": KEY}))
+        while json.loads(await presenter.recv()).get("type") != "auth":
+            pass
+        drain = asyncio.ensure_future(_drain(presenter))
+        for i in range(moves):
+            seq += 1
+            done = room.expect(seq)
+            sent = time.perf_counter()
+            await presenter.send(json.dumps({"type": "goto", "beat": (i + 1) % beats}))
+            with contextlib.suppress(TimeoutError):  # what did not arrive counts as missed
+                await asyncio.wait_for(done.wait(), timeout=MOVE_TIMEOUT)
+            times = room.arrivals.get(seq, [])
+            missed += followers - len(times)
+            latencies += [t - sent for t in times]
+            if len(times) == followers:
+                whole_room.append(max(times) - sent)
+            await asyncio.sleep(pause)
+        drain.cancel()
+    stop.set()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    return {"latencies": latencies, "whole_room": whole_room, "missed": missed,
+            "connect_seconds": connect_seconds}
+
+
+async def _drain(ws: ClientConnection) -> None:
+    async for _ in ws:
+        pass
+
+
+def describe(name: str, seconds: list[float]) -> str:
+    if not seconds:
+        return f"{name}: no samples"
+    ms = np.asarray(seconds) * 1000
+    p50, p90, p99 = np.percentile(ms, [50, 90, 99])
+    return (f"{name}: p50 {p50:6.2f} ms   p90 {p90:6.2f} ms   p99 {p99:6.2f} ms   "
+            f"max {ms.max():6.2f} ms   ({ms.size} samples)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.demo_bench", description=(
+        "Broadcast latency of demo mode: presenter send -> each follower receive."))
+    parser.add_argument("--followers", type=int, default=200,
+                        help=f"WebSocket followers (1..{MAX_FOLLOWERS}, default 200)")
+    parser.add_argument("--moves", type=int, default=50,
+                        help=f"moves of the presenter (1..{MAX_MOVES}, default 50)")
+    parser.add_argument("--pause", type=float, default=0.05,
+                        help="seconds between moves (default 0.05)")
+    parser.add_argument("--seconds", type=float, default=120,
+                        help="the whole run stops after this long (default 120)")
+    args = parser.parse_args(argv)
+    if not 1 <= args.followers <= MAX_FOLLOWERS or not 1 <= args.moves <= MAX_MOVES:
+        parser.error(f"--followers must be 1..{MAX_FOLLOWERS} and --moves 1..{MAX_MOVES}")
+    if not 0 <= args.pause <= 5 or not 1 <= args.seconds <= 600:
+        parser.error("--pause must be 0..5 and --seconds 1..600")
+
+    port = free_port()
+    proc, room = start_server(port)
+    try:
+        result = asyncio.run(asyncio.wait_for(
+            run(port, room, args.followers, args.moves, args.pause), timeout=args.seconds))
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    print(f"demo broadcast on {HOST}: {args.followers} followers, {args.moves} moves, "
+          f"{os.cpu_count()} cores shared by server and client "
+          f"(followers connected in {result['connect_seconds']:.2f} s)")
+    print(describe("each follower ", result["latencies"]))
+    print(describe("whole room    ", result["whole_room"]))
+    print(f"missed: {result['missed']} of {args.followers * args.moves} deliveries")
+    p99 = float(np.percentile(np.asarray(result["latencies"]) * 1000, 99)) if result[
+        "latencies"] else float("inf")
+    verdict = "met" if p99 <= 100 and result["missed"] == 0 else "NOT met"
+    print(f"target p99 <= 100 ms with nothing missed: {verdict}")
+    return 0 if verdict == "met" else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
