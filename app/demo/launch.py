@@ -76,6 +76,6 @@ def run(args: argparse.Namespace) -> int:
               "pages and follow; only the presenter link moves the lesson", flush=True)
     print("Ctrl+C stops", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, loop="auto", http="httptools",
-                ws="websockets-sansio", ws_max_size=WS_MAX_SIZE, ws_per_message_deflate=False,
+                ws="auto", ws_max_size=WS_MAX_SIZE, ws_per_message_deflate=False,
                 log_level="warning", access_log=False)
     return 0

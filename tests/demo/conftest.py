@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -158,20 +159,51 @@ def demo_server():
 
 
 # ------------------------------------------------------------------------ the browser
+# Playwright's sync API marks the thread it runs in as running an asyncio loop, so a second
+# one cannot start in the same thread while another test directory's browser is still open
+# (a session fixture). These tests therefore drive Chromium from a thread of their own: the
+# browser starts and stops there, and the body of every test marked `browser` runs there.
+_worker: list[ThreadPoolExecutor] = []
+
+
+def in_browser_thread(fn, *args, **kwargs):
+    if not _worker:
+        _worker.append(ThreadPoolExecutor(max_workers=1, thread_name_prefix="playwright"))
+    return _worker[0].submit(fn, *args, **kwargs).result()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem):
+    if pyfuncitem.get_closest_marker("browser") is None:
+        return None
+    names = pyfuncitem._fixtureinfo.argnames
+    in_browser_thread(pyfuncitem.obj, **{name: pyfuncitem.funcargs[name] for name in names})
+    return True
+
+
 @pytest.fixture(scope="session")
 def browser():
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (scripts/test.sh does)")
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
+    def start():
+        playwright = sync_playwright().start()
+        return playwright, playwright.chromium.launch(
             executable_path=CHROMIUM, headless=True,
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-quic", "--no-first-run", "--disable-component-update",
                   "--disable-sync"])
-        yield browser
+
+    playwright, browser = in_browser_thread(start)
+    yield browser
+
+    def stop():
         browser.close()
+        playwright.stop()
+
+    in_browser_thread(stop)
+    _worker.pop().shutdown()
 
 
 @dataclass
@@ -214,8 +246,7 @@ def open_page(browser, demo_server):
         return page, context
 
     yield make
-    for context, _ in opened:
-        context.close()
+    in_browser_thread(lambda: [context.close() for context, _ in opened])
     for _, probe in opened:
         assert probe.blocked == [], f"requests left the server: {probe.blocked}"
         assert probe.errors == [], f"console errors: {probe.errors}"
