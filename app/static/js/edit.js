@@ -37,12 +37,13 @@ function grid(label, value, onChange) {
     const rows = Array.isArray(plane[0]) ? plane : [plane];
     const table = document.createElement("div");
     table.className = "cells";
-    table.style.gridTemplateColumns = `repeat(${rows[0].length}, 5.4em)`;
+    table.style.gridTemplateColumns = `repeat(${rows[0].length}, ${label === "X" ? 4.2 : 5.8}em)`;
     rows.forEach((row, r) => row.forEach((v, c) => {
       const input = document.createElement("input");
       input.type = "number";
       input.step = "any";
-      input.value = String(Number(v.toPrecision(6)));
+      input.value = String(Number(v.toPrecision(4)));
+      input.title = String(v);
       const index = threeD ? [f, r, c] : Array.isArray(plane[0]) ? [r, c] : [c];
       input.setAttribute("aria-label", `${label}[${index.join(",")}]`);
       input.dataset.index = index.join(",");
@@ -67,6 +68,7 @@ export function setupEditors({ store, api, recompute, toast }) {
   let presets = [];
   let presetsSize = 0;
   let datasetSamples = [];
+  let shownSample = ""; // a dataset sample picked in the preset list, until X is edited
 
   for (const button of document.querySelectorAll("[data-drawer]")) {
     button.addEventListener("click", () => openDrawer(button.dataset.drawer));
@@ -116,6 +118,7 @@ export function setupEditors({ store, api, recompute, toast }) {
     const box = $("editors");
     box.replaceChildren();
     box.append(grid("X", s.x, (index, v) => {
+      shownSample = "";
       store.set({ x: setAt(store.get().x, index, v), presetName: null });
       recompute().then(refresh);
     }));
@@ -128,27 +131,60 @@ export function setupEditors({ store, api, recompute, toast }) {
         }));
       }
     }
-    loadPresets(s.config.input_size).then(() => { $("preset").value = store.get().presetName || ""; });
+    loadPresets(s.config.input_size).then(() => {
+      $("preset").value = store.get().presetName || shownSample || "";
+    });
+  }
+
+  // Why a configuration cannot be built, or "" when it can (the server checks it again).
+  function configProblem(config) {
+    const limits = (store.get().meta && store.get().meta.limits) || {};
+    const names = { input_size: "Input size n", kernel_size: "Kernel size k", filters: "Filters K", pool_size: "Pool size p" };
+    for (const key of CONFIG_KEYS) {
+      const [lo, hi] = limits[key] || [1, 99];
+      if (!Number.isInteger(config[key]) || config[key] < lo || config[key] > hi) {
+        return `${names[key]} must be a whole number from ${lo} to ${hi}.`;
+      }
+    }
+    if (config.kernel_size > config.input_size) return "The kernel cannot be larger than the input (k ≤ n).";
+    const m = config.input_size - config.kernel_size + 1;
+    if (config.pool_size > m) return `The pool window cannot be larger than Z1, which is ${m}×${m} (p ≤ n − k + 1).`;
+    return "";
   }
 
   async function changeConfig() {
     const config = Object.fromEntries(CONFIG_KEYS.map((k) => [k, Number($(`cfg-${k}`).value)]));
-    if (!CONFIG_KEYS.every((k) => Number.isInteger(config[k]))) {
-      $("edit-error").textContent = "Each size must be a whole number.";
+    const problem = configProblem(config);
+    if (problem) {
+      $("edit-error").textContent = problem;
       return;
     }
-    try {
-      await loadPresets(config.input_size);
-    } catch (error) {
-      $("edit-error").textContent = error.message;
-      return;
+    const before = store.get();
+    const previous = {
+      config: before.config, x: before.x, presetName: before.presetName, params: before.params,
+      paramsEdited: before.paramsEdited, cursor: before.cursor, pass: before.pass, history: before.history,
+    };
+    const patch = { config, params: null, paramsEdited: false, cursor: -1, pass: 1, history: [] };
+    if (config.input_size !== before.config.input_size) {
+      try {
+        await loadPresets(config.input_size);
+      } catch (error) {
+        $("edit-error").textContent = error.message;
+        return;
+      }
+      // A new input size needs a new image: the same pattern at that size, if it was one.
+      const keep = presets.find((p) => p.name === before.presetName) || presets[0];
+      Object.assign(patch, { x: keep.x, presetName: keep.name });
     }
-    const keep = presets.find((p) => p.name === store.get().presetName) || presets[0];
-    const previous = store.get().config;
-    store.set({ config, x: keep.x, presetName: keep.name, params: null, paramsEdited: false, cursor: -1, pass: 1 });
+    store.set(patch);
     await recompute();
     if (store.get().error) {
-      store.set({ config: previous });
+      const message = store.get().error;
+      store.set(previous);
+      await recompute();
+      $("edit-error").textContent = message;
+    } else {
+      $("edit-error").textContent = "";
     }
     refresh();
   }
@@ -158,9 +194,11 @@ export function setupEditors({ store, api, recompute, toast }) {
     const name = $("preset").value;
     const chosen = [...presets, ...datasetSamples].find((p) => p.name === name);
     if (!chosen) return;
-    store.set({ x: chosen.x, y: chosen.y, presetName: presets.includes(chosen) ? name : null, cursor: -1, pass: 1 });
+    store.set({ x: chosen.x, y: chosen.y, presetName: presets.includes(chosen) ? name : null, cursor: -1 });
     await recompute();
     refresh();
+    shownSample = presets.includes(chosen) ? "" : name;
+    $("preset").value = name;
   });
   $("label-y").addEventListener("change", async () => {
     store.set({ y: Number($("label-y").value) });
@@ -169,7 +207,7 @@ export function setupEditors({ store, api, recompute, toast }) {
   $("lr").addEventListener("change", async () => {
     const lr = Number($("lr").value);
     const max = store.get().meta ? store.get().meta.lr_max : 100;
-    if (!(lr > 0 && lr <= max)) {
+    if ($("lr").value.trim() === "" || !(lr > 0 && lr <= max)) {
       $("edit-error").textContent = `η must be above 0 and at most ${max}.`;
       return;
     }
@@ -178,8 +216,8 @@ export function setupEditors({ store, api, recompute, toast }) {
   });
   $("seed").addEventListener("change", async () => {
     const seed = Number($("seed").value);
-    if (!Number.isInteger(seed) || seed < 0) {
-      $("edit-error").textContent = "The seed is a whole number, 0 or more.";
+    if ($("seed").value.trim() === "" || !Number.isInteger(seed) || seed < 0 || seed > 2 ** 32 - 1) {
+      $("edit-error").textContent = "The seed is a whole number from 0 to 4294967295.";
       return;
     }
     store.set({ seed, params: null, paramsEdited: false, cursor: -1, pass: 1 });
@@ -192,6 +230,7 @@ export function setupEditors({ store, api, recompute, toast }) {
     if ($("drawer-edit").hidden) return;
     const brush = Number($("brush").value);
     if (!Number.isFinite(brush)) return;
+    shownSample = "";
     store.set({ x: setAt(store.get().x, index, brush), presetName: null });
     recompute().then(refresh);
   }

@@ -67,7 +67,7 @@ export class TensorView {
     plot.plane = plane;
     const rows = plane.z.length;
     const cols = plane.z[0].length;
-    const showText = rows * cols <= TEXT_LIMIT && this.cell >= 18;
+    const showText = rows * cols <= TEXT_LIMIT && this.cell >= 16;
     const label = (r, c) => `${this.name}[${fullIndex(plane, r, c).join(",")}]`;
     const custom = plane.z.map((row, r) => row.map((v, c) => `${label(r, c)} = ${full(v)}`));
     const trace = {
@@ -83,7 +83,7 @@ export class TensorView {
       hovertemplate: "%{customdata}<extra></extra>",
       text: showText ? plane.z.map((row) => row.map(cellText)) : undefined,
       texttemplate: showText ? "%{text}" : undefined,
-      textfont: { size: Math.max(9, Math.min(14, Math.floor(this.cell / 2.3))) },
+      textfont: { size: Math.max(8, Math.min(14, Math.floor(this.cell / 2.2))) },
     };
     // Plotly ignores a size under 10 px, so a long thin vector gets stretched cells instead.
     const width = Math.max(10, cols * this.cell);
@@ -141,8 +141,9 @@ export class TensorView {
     const bg = numeric ? colorOf(value, range) : "rgb(240, 240, 240)";
     card.style.background = bg;
     card.style.color = textOn(bg);
-    card.textContent = short(value);
-    card.title = `${this.name} = ${full(value)}`;
+    // JSON has no infinity: the server sends null where a value overflows float64.
+    card.textContent = value === null ? "overflow" : short(value);
+    card.title = value === null ? `${this.name} is beyond float64 (about ±1.8e308)` : `${this.name} = ${full(value)}`;
     card.dataset.value = value === null ? "null" : String(value);
   }
 
@@ -181,7 +182,8 @@ export class TensorView {
   async png(filename) {
     for (const plot of this.plots) {
       await Plotly().downloadImage(plot.div, {
-        format: "png", filename: plot.plane.prefix.length ? `${filename}-filter${plot.plane.prefix[0]}` : filename,
+        format: "png",
+        filename: this.plots.length > 1 ? `${filename}-filter${plot.plane.prefix[0]}` : filename,
         width: Math.max(200, plot.div.layout.width * 3), height: Math.max(200, plot.div.layout.height * 3),
       });
     }

@@ -3,13 +3,14 @@
 
 import { short, indexText } from "./format.js";
 
-const times = (a, b) => `${short(a)}×${b < 0 ? `(${short(b)})` : short(b)}`;
+const factor = (v) => (v < 0 ? `(${short(v)})` : short(v));
+const times = (a, b) => `${factor(a)}×${factor(b)}`;
 
 const at = (t, index) => index.reduce((v, i) => v[i], t);
 
 function sumText(terms, extra) {
   const shown = terms.filter((s) => s.value !== 0);
-  const parts = shown.slice(0, 6).map((s) => s.text);
+  const parts = shown.slice(0, 6).map((s, i) => (i && s.text.startsWith("-") ? `(${s.text})` : s.text));
   const more = shown.length > 6 ? ` + … (${shown.length - 6} more)` : "";
   const zeros = terms.length - shown.length;
   return (parts.join(" + ") || "0") + more + (extra || "") +

@@ -33,6 +33,7 @@ const DEFAULTS = {
   config: { input_size: 6, kernel_size: 3, filters: 1, pool_size: 2 },
   presetName: "vertical_stroke", x: null, y: 1, lr: 0.1, seed: 0,
   params: null, paramsEdited: false, cursor: -1, pass: 1,
+  history: [], // parameters of the earlier passes, so Previous can go back through an update
 };
 
 const store = createStore({
@@ -86,7 +87,10 @@ function buildPanels(cfg) {
         panel.querySelector(".name").textContent = name;
         panel.querySelector(".role").textContent = TITLES[name] || "";
         panel.querySelector(".png").setAttribute("aria-label", `Download ${name} as PNG`);
-        panel.querySelector(".png").addEventListener("click", () => views.get(name).png(name));
+        panel.querySelector(".png").addEventListener("click", (event) => {
+          event.stopPropagation(); // saving a picture is not a request to go to this step
+          views.get(name).png(name);
+        });
         panel.addEventListener("click", () => goToTensor(name));
         panel.tabIndex = 0;
         panel.setAttribute("aria-label", `${name}: Enter goes to its step, arrow keys inspect its cells`);
@@ -127,14 +131,51 @@ function renderTensors() {
   }
 }
 
-// Shrink a formula's type until it fits its box (MathML does not wrap).
+// MathML does not wrap: shrink a formula's type a little, and if it still does not fit,
+// break it into lines before each top-level "=" (lhs = a / = b / = c), then shrink again.
 function fit(element, size) {
-  element.style.fontSize = `${size}px`;
-  let s = size;
-  while (s > 11 && element.scrollWidth > element.clientWidth + 1) {
-    s -= 1;
+  const shrink = (floor) => {
+    let s = size;
     element.style.fontSize = `${s}px`;
+    while (s > floor && element.scrollWidth > element.clientWidth + 1) {
+      s -= 1;
+      element.style.fontSize = `${s}px`;
+    }
+  };
+  shrink(size - 3);
+  if (element.scrollWidth > element.clientWidth + 1 && breakAtEquals(element)) shrink(11);
+  else if (element.scrollWidth > element.clientWidth + 1) shrink(11);
+}
+
+const MATHML = "http://www.w3.org/1998/Math/MathML";
+function breakAtEquals(element) {
+  const math = element.querySelector("math");
+  const row = math && math.firstElementChild;
+  if (!row || row.localName !== "mrow") return false;
+  const lines = [[]];
+  for (const child of [...row.children]) {
+    if (child.localName === "mo" && child.textContent === "=" && lines[lines.length - 1].length) {
+      lines.push([]);
+    }
+    lines[lines.length - 1].push(child);
   }
+  if (lines.length < 3) return false; // "a = b" alone gains nothing from a break
+  // line 1: lhs = first expression; then one "= expression" per line
+  const merged = [[...lines[0], ...lines[1]], ...lines.slice(2)];
+  const table = document.createElementNS(MATHML, "mtable");
+  table.setAttribute("columnalign", "left");
+  for (const parts of merged) {
+    const tr = document.createElementNS(MATHML, "mtr");
+    const td = document.createElementNS(MATHML, "mtd");
+    td.setAttribute("columnalign", "left");
+    const inner = document.createElementNS(MATHML, "mrow");
+    inner.append(...parts);
+    td.append(inner);
+    tr.append(td);
+    table.append(tr);
+  }
+  row.replaceChildren(table);
+  return true;
 }
 
 function revealed(state) {
@@ -175,7 +216,7 @@ function applyStep() {
   $("progress").textContent = step
     ? `Step ${step.index + 1} of ${total} · ${step.phase} · ${step.writes}` + (state.pass > 1 ? ` · pass ${state.pass}` : "")
     : `Start · ${total} steps` + (state.pass > 1 ? ` · pass ${state.pass}` : "");
-  $("btn-prev").disabled = state.cursor < 0;
+  $("btn-prev").disabled = state.cursor < 0 && !state.history.length;
   explain(state, step);
   history.replaceState(null, "", encodeState(state));
 }
@@ -320,12 +361,26 @@ async function next() {
   }
   // After the last update: the next forward pass, with the new parameters.
   if (!state.after) return;
-  store.set({ params: state.after.params, paramsEdited: true, cursor: 0, pass: state.pass + 1 });
+  store.set({
+    history: [...state.history, { params: state.params, paramsEdited: state.paramsEdited }],
+    params: state.after.params, paramsEdited: true, cursor: 0, pass: state.pass + 1,
+  });
   await recompute();
 }
 
-function prev() {
-  setCursor(store.get().cursor - 1);
+async function prev() {
+  const state = store.get();
+  if (state.cursor >= 0 || !state.history.length) {
+    setCursor(state.cursor - 1);
+    return;
+  }
+  // Back through the update: the previous pass's parameters, at its last step.
+  const last = state.history[state.history.length - 1];
+  store.set({
+    history: state.history.slice(0, -1), params: last.params, paramsEdited: last.paramsEdited,
+    pass: state.pass - 1, cursor: state.trace.steps.length - 1,
+  });
+  await recompute();
 }
 
 function goToTensor(name) {
@@ -376,7 +431,8 @@ export async function recompute() {
     const [trace, after] = await Promise.all([api.backward(body, signal), api.update(body, signal)]);
     const shapeChanged = !store.get().trace ||
       JSON.stringify(store.get().trace.config) !== JSON.stringify(trace.config);
-    store.set({ trace, after, params: trace.params, error: "" });
+    const cursor = Math.max(-1, Math.min(trace.steps.length - 1, store.get().cursor));
+    store.set({ trace, after, params: trace.params, error: "", cursor });
     if (shapeChanged) buildPanels(trace.config);
     renderTensors();
     applyStep();
@@ -515,6 +571,15 @@ async function start() {
     start.resize = setTimeout(() => { buildPanels(trace.config); renderTensors(); applyStep(); }, 200);
   });
   await recompute();
+  if (!store.get().trace) {
+    // A link whose settings the server refuses: say why, then show the default view.
+    const reason = store.get().error;
+    const presets = await api.presets(DEFAULTS.config.input_size);
+    const stroke = presets.find((p) => p.name === DEFAULTS.presetName) || presets[0];
+    store.set({ ...DEFAULTS, x: stroke.x, presetName: stroke.name, y: stroke.y });
+    await recompute();
+    toast(`That link's settings were refused (${reason}); showing the default example instead.`, true);
+  }
   editors.refresh();
   document.body.classList.add("ready");
   performance.mark("convlens-ready");

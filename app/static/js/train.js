@@ -90,7 +90,7 @@ export function setupTraining({ store, api, recompute, toast }) {
     $("btn-train-stop").disabled = false;
     $("btn-train-use").disabled = true;
     let params = state.trace ? state.trace.params : undefined;
-    run = { history: [], kernels: params ? [params.W1] : [], params, dataset };
+    run = { history: [], kernels: params ? [params.W1] : [], params, dataset, config: state.config, seed: state.seed };
     const chunk = Math.max(1, Math.ceil(epochs / CHUNKS));
     try {
       for (let done = 0; done < epochs; done += chunk) {
@@ -130,17 +130,19 @@ export function setupTraining({ store, api, recompute, toast }) {
 
   async function useTrained() {
     if (!run || !run.params) return;
-    const d = datasets.find((x) => x.name === run.dataset);
+    // The trained parameters belong to the configuration they were trained on.
+    const sets = run.config.input_size === loadedSize ? datasets : await api.datasets(run.config.input_size);
+    const d = sets.find((x) => x.name === run.dataset);
     const sample = d ? d.samples[0] : null;
     store.set({
-      params: run.params, paramsEdited: true, cursor: -1, pass: 1,
+      config: run.config, params: run.params, paramsEdited: true, cursor: -1, pass: 1, history: [],
       ...(sample ? { x: sample.x, y: sample.y, presetName: null } : {}),
     });
     $("drawer-train").hidden = true;
     document.body.classList.remove("drawer-open");
     for (const b of document.querySelectorAll("[data-drawer]")) b.setAttribute("aria-expanded", "false");
     await recompute();
-    toast("The trained network on a dataset example: press Next to step through it.");
+    if (!store.get().error) toast("The trained network on a dataset example: press Next to step through it.");
   }
 
   $("btn-train").addEventListener("click", train);
