@@ -105,18 +105,34 @@ def _a2(t: Tensors, lr: float | None) -> str:
     return rf"A_2 = \frac{{1}}{{1 + e^{{-{num(t['Z2'], paren=True)}}}}} = {num(t['A2'])}"
 
 
+SATURATED = 1e-4  # an A2 this close to 0 or 1 prints as 0 or 1: show the logit instead
+
+
+def _saturated(t: Tensors) -> bool:
+    a = float(t["A2"])
+    return min(a, 1.0 - a) < SATURATED
+
+
 def _l(t: Tensors, lr: float | None) -> str:
-    y, a = float(t["Y"]), float(t["A2"])
+    y, a, z = float(t["Y"]), float(t["A2"]), float(t["Z2"])
+    if _saturated(t):  # log(1 - A2) of a rounded A2 would read log 0
+        return (rf"L = \log(1 + e^{{Z_2}}) - Y Z_2 = \log(1 + e^{{{num(z)}}})"
+                rf" - {num(y)} \times {num(z, paren=True)} = {num(t['L'])}")
     return (rf"L = -{num(y)}\,\log\,{num(a)} - (1 - {num(y)})\,\log(1 - {num(a)})"
             rf" = {num(t['L'])}")
 
 
-def _da2(t: Tensors, lr: float | None) -> str | None:
-    if not np.isfinite(t["dA2"]):
-        return None
-    y, a = float(t["Y"]), float(t["A2"])
+def _da2(t: Tensors, lr: float | None) -> str:
+    y, a, z = float(t["Y"]), float(t["A2"]), float(t["Z2"])
+    value = r"\infty \text{ (beyond float64)}" if not np.isfinite(t["dA2"]) else num(t["dA2"])
+    if _saturated(t) or not np.isfinite(t["dA2"]):
+        # 1/A2 = 1 + e^-Z2 and 1/(1 - A2) = 1 + e^Z2: exact where A2 itself rounds
+        term = (rf"-(1 + e^{{{num(-z, paren=True)}}})" if y == 1
+                else rf"1 + e^{{{num(z, paren=True)}}}")
+        form = r"-(1 + e^{-Z_2})" if y == 1 else r"1 + e^{Z_2}"
+        return rf"{_d('A_2')} = {form} = {term} = {value}"
     return (rf"{_d('A_2')} = \frac{{{num(a)} - {num(y)}}}{{{num(a)}\,(1 - {num(a)})}}"
-            rf" = {num(t['dA2'])}")
+            rf" = {value}")
 
 
 def _dz2(t: Tensors, lr: float | None) -> str:
@@ -213,7 +229,7 @@ STEPS: tuple[Step, ...] = (
          "Max-pooling keeps the largest value of each window of A1.", _p1),
     Step("forward", "F", ("P1",), r"F = \mathrm{Flatten}(P_1)",
          "Flatten lays the pooled cells out in one row, filter by filter, row by row.", _f),
-    Step("forward", "Z2", ("F", "W2", "b2"), r"Z_2 = F W_2^T + b_2",
+    Step("forward", "Z2", ("F", "W2", "b2"), r"Z_2 = F\,{W_2}^{T} + b_2",
          "The dense layer weighs every feature by W2 and adds b2: one number, the logit.", _z2),
     Step("forward", "A2", ("Z2",), r"A_2 = \sigma(Z_2) = \frac{1}{1 + e^{-Z_2}}",
          "The sigmoid squashes the logit into a probability that the label is 1.", _a2),

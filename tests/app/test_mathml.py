@@ -74,7 +74,9 @@ def static(writes: str) -> str:
              "</mrow></munder>"]),  # \sum_{i,j}
     ("dW2", ["<mfrac><mrow><mo>&#x02202;</mo><mi>L</mi></mrow>",  # \frac, \partial
              "<mo>&#x000D7;</mo>"]),  # \times
-    ("Z2", ["<msubsup><mi>W</mi><mn>2</mn><mi>T</mi></msubsup>"]),
+    # (W_2)^T as a superscript on the whole W_2: a subscript-superscript pair draws the T
+    # over the 2 in Chromium
+    ("Z2", ["<msup><mrow><msub><mi>W</mi><mn>2</mn></msub></mrow><mrow><mi>T</mi></mrow></msup>"]),
 ])
 def test_the_notation_survives_conversion(writes, fragments):
     out = static(writes)
