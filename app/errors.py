@@ -57,9 +57,17 @@ def _location(loc: object) -> list[str | int]:
             for part in (loc if isinstance(loc, list | tuple) else [loc])]
 
 
+def _message(error: dict) -> str:
+    """pydantic's message without its "Value error, " prefix (our validators' own words),
+    and an unknown field said as such."""
+    if error.get("type") == "extra_forbidden":
+        return "unknown field: this request has no such field (check its spelling)"
+    return str(error.get("msg", "")).removeprefix("Value error, ")
+
+
 async def validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    errors = [{"loc": _location(e.get("loc", ())), "msg": str(e.get("msg", "")),
+    errors = [{"loc": _location(e.get("loc", ())), "msg": _message(e),
                "type": str(e.get("type", "value_error"))} for e in exc.errors()]
     return _json(422, error_body(errors))
 

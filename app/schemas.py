@@ -130,7 +130,15 @@ def _config_field() -> Any:
     return Field(default_factory=ConfigIn)
 
 
+_STROKE = [[0.0] * 6] + [[0.0, 0.0, 1.0, 0.5, 0.0, 0.0] for _ in range(4)] + [[0.0] * 6]
+_EXAMPLE = {"config": {"input_size": 6, "kernel_size": 3, "filters": 1, "pool_size": 2},
+            "x": _STROKE, "y": 1, "seed": 0}
+
+
 class ForwardRequest(BaseModel):
+    # A misspelt field (parms, learning_rate) must be an error, not silently ignored.
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [_EXAMPLE]})
+
     config: ConfigIn = _config_field()
     x: Image
     y: Label | None = None
@@ -144,15 +152,24 @@ class ExampleRequest(ForwardRequest):
 
 
 class BackwardRequest(ExampleRequest):
+    model_config = ConfigDict(extra="forbid",
+                              json_schema_extra={"examples": [{**_EXAMPLE, "lr": 0.1}]})
+
     lr: LearningRate = Field(default=DEFAULT_LR,
                              description="Fills the update steps' numbers.")
 
 
 class UpdateRequest(ExampleRequest):
+    model_config = ConfigDict(extra="forbid",
+                              json_schema_extra={"examples": [{**_EXAMPLE, "lr": 0.1}]})
+
     lr: LearningRate
 
 
 class TrainRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"dataset": "x_vs_o", "epochs": 10, "batch_size": 16, "lr": 0.5, "seed": 0}]})
+
     config: ConfigIn = _config_field()
     params: ParamsIn | None = Field(
         default=None, description="Missing: init_params(config, seed).")
@@ -166,6 +183,9 @@ class TrainRequest(BaseModel):
 
 
 class SessionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid",
+                              json_schema_extra={"examples": [{**_EXAMPLE, "lr": 0.1}]})
+
     config: ConfigIn = _config_field()
     x: Image | None = Field(default=None, description="Missing: the vertical-stroke example.")
     y: Label | None = Field(default=None, description="Missing: 1.")
@@ -177,6 +197,8 @@ class SessionCreate(BaseModel):
 
 class SessionPatch(BaseModel):
     """Any of these; the session goes back to epoch 0, before its first step."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"lr": 0.2}]})
 
     x: Image | None = None
     y: Label | None = None

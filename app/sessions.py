@@ -142,6 +142,8 @@ class Session:
                     updated[step.writes] = self.written(i)
                 else:
                     tensors[step.writes] = trace[step.writes]
+                    if step.writes == "dW1":  # the conv's backward gives dX beside dW1
+                        tensors["dX"] = trace["dX"]
                 steps[i] = records[i]
         return {
             "id": self.id, "config": schemas.config_out(self.config), "lr": self.lr,

@@ -172,3 +172,26 @@ def test_a_body_that_is_not_utf_8_is_422(client):
                     headers={"content-type": "application/json"})
     assert r.status_code == 422
     assert r.json()["detail"][0]["loc"] == ["body"]
+
+
+@pytest.mark.parametrize("path, body", [
+    ("/api/backward", {"parms": {}}),
+    ("/api/forward", {"learning_rate": 0.1}),
+    ("/api/update", {"lr": 0.1, "Params": {}}),
+    ("/api/train", {"dataset": "x_vs_o", "epochs": 1, "batch_size": 4, "lr": 0.1,
+                    "cfg": {}}),
+    ("/api/sessions", {"foo": 1}),
+])
+def test_a_misspelt_field_is_refused_not_ignored(client, path, body):
+    base = {"x": [[0.0] * 6] * 6, "y": 1} if "train" not in path else {}
+    response = client.post(path, json={**base, **body})
+    assert response.status_code == 422
+    (typo,) = [k for k in body if k not in ("lr", "dataset", "epochs", "batch_size")]
+    detail = response.json()["detail"]
+    assert any(d["loc"][-1] == typo and "unknown field" in d["msg"] for d in detail)
+
+
+def test_messages_carry_no_library_prefix(client):
+    response = client.post("/api/backward", json={"x": [[0.0] * 6] * 6, "y": True})
+    assert response.status_code == 422
+    assert not any(d["msg"].startswith("Value error") for d in response.json()["detail"])
