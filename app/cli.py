@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import errno
+import socket
 import sys
 
 import numpy as np
@@ -11,6 +13,7 @@ import engine
 
 
 def _print_trace(args: argparse.Namespace) -> int:
+    engine.check_lr(args.lr)  # before anything is printed
     config = engine.Config(input_size=args.input_size, kernel_size=args.kernel_size,
                            filters=args.filters, pool_size=args.pool_size)
     x, y, params = engine.seed_example(config, seed=args.seed)
@@ -51,9 +54,30 @@ def _print_trace(args: argparse.Namespace) -> int:
     return 0
 
 
+def bind_problem(host: str, port: int) -> str:
+    """Why the server could not listen on host:port, or "" if it can."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return f"port {port} is already in use: try --port {port + 1}"
+            return f"cannot listen on {host}:{port}: {exc.strerror}"
+    return ""
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from .settings import Settings
+
+    Settings.from_env()  # a bad CONVLENS_* setting fails here, before the banner
+    problem = bind_problem(args.host, args.port)
+    if problem:
+        print(f"convlens: {problem}", file=sys.stderr)
+        return 2
     shown = f"[{args.host}]" if ":" in args.host else args.host
     print(f"convlens: serving on http://{shown}:{args.port}/ (API docs at /docs); "
           "Ctrl+C stops", flush=True)
