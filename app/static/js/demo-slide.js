@@ -7,7 +7,7 @@ import { short } from "./format.js";
 
 const BASE_CELL = 34; // the heatmaps print values at their largest from this cell size up;
 // the stage then zooms the whole row of tensors to fill the space it has
-const MAX_STAGE_ZOOM = 2.4;
+const MAX_STAGE_ZOOM = 2.4; // at 16 px to the rem (1280×720)
 const MIN_FORMULA_PX = 12;
 const LAYOUTS = ["stack", "side"]; // the first wins unless another draws the tensors 8% larger
 const PHASES = { intro: "Overview", forward: "Forward pass", backward: "Backward pass", update: "Update", after: "After the update" };
@@ -168,13 +168,15 @@ export class SlideView {
     if (!natural.width || !natural.height) return;
     this.box.style.width = "0px"; // measure the stage without the row in it
     this.box.style.height = "0px";
+    // The tensors may grow as far as the type does (the screen's size, and + and −).
+    const most = MAX_STAGE_ZOOM * (parseFloat(getComputedStyle(document.documentElement).fontSize) / 16);
     let best = null;
     for (const layout of LAYOUTS) {
       main.dataset.layout = layout;
       const width = stage.clientWidth - 8;
       const height = stage.clientHeight - 8;
       const crowded = words.scrollHeight > words.clientHeight + 2;
-      const zoom = Math.min(MAX_STAGE_ZOOM * this.zoom, width / natural.width, height / natural.height);
+      const zoom = Math.min(most, width / natural.width, height / natural.height);
       if (!crowded && (best === null || zoom > best.zoom * 1.08)) best = { layout, zoom };
     }
     if (best === null) best = { layout: "stack", zoom: 0 };
