@@ -58,6 +58,12 @@ def run(args: argparse.Namespace) -> int:
               f"{'s' if count != 1 else ''}); nothing was started:\n{exc}", file=sys.stderr)
         return 2
     key = check_key_format(args.key) if args.key is not None else new_key()
+    from ..cli import bind_problem
+
+    problem = bind_problem(args.host, args.port)
+    if problem:  # before the links are printed: they would lead nowhere
+        print(f"convlens: {problem}", file=sys.stderr)
+        return 2
     room = new_room_id()
     url = base_url(args.host, args.port)
 

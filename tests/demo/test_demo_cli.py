@@ -4,6 +4,7 @@ are the ones the server answers to."""
 from __future__ import annotations
 
 import re
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +17,12 @@ from app.demo import launch
 from app.demo.lesson import DEFAULT_LESSON
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -54,23 +61,24 @@ def test_the_real_command_refuses_a_malformed_lesson(tmp_path):
 
 
 def test_the_links_printed_open_the_room_served(served, capsys):
-    assert cli.main(["demo", "--port", "8123"]) == 0
+    port = free_port()
+    assert cli.main(["demo", "--port", str(port)]) == 0
     out = capsys.readouterr().out
-    presenter = re.search(r"presenter .*: (http://127\.0\.0\.1:8123/demo\?key=(\S+))", out)
-    audience = re.search(r"audience: +(http://127\.0\.0\.1:8123/follow/(\S+))", out)
+    presenter = re.search(rf"presenter .*: (http://127\.0\.0\.1:{port}/demo\?key=(\S+))", out)
+    audience = re.search(rf"audience: +(http://127\.0\.0\.1:{port}/follow/(\S+))", out)
     assert presenter and audience, out
     (app, options), = served
-    assert options["host"] == "127.0.0.1" and options["port"] == 8123
+    assert options["host"] == "127.0.0.1" and options["port"] == port
     assert options["access_log"] is False  # the presenter link must not reach a log
     demo = app.state.demo
     assert demo.hub.check_key(presenter.group(2))
     assert demo.hub.primary == audience.group(2)
-    assert demo.settings.public_url == "http://127.0.0.1:8123"
+    assert demo.settings.public_url == f"http://127.0.0.1:{port}"
     assert "every network interface" not in out
 
 
 def test_a_given_key_is_used_and_a_weak_one_refused(served, capsys):
-    assert cli.main(["demo", "--key", "my-own-long-key-42"]) == 0
+    assert cli.main(["demo", "--key", "my-own-long-key-42", "--port", str(free_port())]) == 0
     assert "/demo?key=my-own-long-key-42" in capsys.readouterr().out
     assert served[0][0].state.demo.hub.check_key("my-own-long-key-42")
     assert cli.main(["demo", "--key", "short"]) == 2
@@ -80,8 +88,20 @@ def test_a_given_key_is_used_and_a_weak_one_refused(served, capsys):
 
 def test_every_interface_is_said_out_loud(served, capsys, monkeypatch):
     monkeypatch.setattr(launch, "lan_address", lambda: "192.168.1.20")
-    assert cli.main(["demo", "--host", "0.0.0.0", "--port", "9000"]) == 0
+    port = free_port()
+    assert cli.main(["demo", "--host", "0.0.0.0", "--port", str(port)]) == 0
     out = capsys.readouterr().out
-    assert "http://192.168.1.20:9000/follow/" in out
+    assert f"http://192.168.1.20:{port}/follow/" in out
     assert "anyone on this network can open the pages" in out
     assert served[0][1]["host"] == "0.0.0.0"
+
+
+def test_a_busy_port_is_refused_before_the_links(served, capsys):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert cli.main(["demo", "--port", str(port)]) == 2
+    captured = capsys.readouterr()
+    assert f"port {port} is already in use" in captured.err
+    assert captured.out == "" and served == []
