@@ -22,10 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import socket
-import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,15 +30,10 @@ from pathlib import Path
 import numpy as np
 
 import engine
+from app.localserver import LocalServer
 
 ROOT = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
 
 
 class Connection:
@@ -129,33 +121,15 @@ async def drive(port: int, name: str, concurrency: int, seconds: float,
     return Result(name, concurrency, len(latencies), elapsed, latencies)
 
 
-def start_server(port: int, args: argparse.Namespace) -> subprocess.Popen:
-    command = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", HOST,
-               "--port", str(port), "--log-level", "warning", "--no-access-log",
-               "--loop", args.loop, "--http", args.http]
+def server(args: argparse.Namespace) -> LocalServer:
+    command = ["uvicorn", "app.main:app", "--host", HOST, "--port", "{port}", "--log-level",
+               "warning", "--no-access-log", "--loop", args.loop, "--http", args.http]
     if args.workers > 1:
         command += ["--workers", str(args.workers)]
-    env = {**os.environ, "CONVLENS_BENCH": "1", "PYTHONUNBUFFERED": "1"}
-    return subprocess.Popen(command, cwd=ROOT, env=env)
-
-
-async def wait_ready(port: int, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            conn = await Connection.open(port)
-            status, _ = await conn.request("GET", "/api/health")
-            conn.close()
-            if status == 200:
-                return
-        except OSError:
-            pass
-        await asyncio.sleep(0.1)
-    raise RuntimeError("the server did not start")
+    return LocalServer(command, env={"CONVLENS_BENCH": "1"}, quiet=False)
 
 
 async def run(port: int, args: argparse.Namespace) -> list[Result]:
-    await wait_ready(port)
     # 64 different examples, so nothing is measured from a warm cache of one input.
     rng = np.random.default_rng(0)
     x, y, _ = engine.seed_example()
@@ -220,18 +194,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.seconds = min(max(args.seconds, 0.5), 60.0)
     args.concurrency = [min(max(c, 1), 256) for c in args.concurrency]
-    port = free_port()
-    print(f"uvicorn --loop {args.loop} --http {args.http} --workers {args.workers}, "
-          f"{args.seconds:g} s per measurement, on {HOST}:{port}")
-    server = start_server(port, args)
-    try:
-        report(asyncio.run(run(port, args)))
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
+    with server(args) as running:
+        print(f"uvicorn --loop {args.loop} --http {args.http} --workers {args.workers}, "
+              f"{args.seconds:g} s per measurement, on {HOST}:{running.port}")
+        report(asyncio.run(run(running.port, args)))
     return 0
 
 

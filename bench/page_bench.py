@@ -16,16 +16,10 @@ Targets: first render < 1 s, step < 50 ms.
 from __future__ import annotations
 
 import argparse
-import socket
 import statistics
-import subprocess
-import sys
-import time
-from pathlib import Path
 
-import httpx
+from app.localserver import CHROMIUM, CHROMIUM_ARGS, LocalServer
 
-ROOT = Path(__file__).resolve().parents[1]
 STEP_JS = """async (count) => {
   const times = [];
   for (let i = 0; i < count; i += 1) {
@@ -40,24 +34,6 @@ PAINTED_JS = """() => new Promise(
   (r) => requestAnimationFrame(() => requestAnimationFrame(() => r(performance.now()))))"""
 
 
-def start_server() -> tuple[subprocess.Popen, str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "app.main:app", "--host",
-                             "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-                            cwd=ROOT)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if httpx.get(f"{url}/api/health", timeout=1).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("the server did not start")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
@@ -66,29 +42,22 @@ def main() -> None:
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
-    proc, url = start_server()
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(
-                executable_path="/usr/bin/chromium",
-                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                      "--disable-component-update", "--disable-sync", "--no-first-run"])
-            context = browser.new_context(viewport={"width": args.width, "height": args.height})
-            context.route("**/*", lambda route: route.continue_()
-                          if route.request.url.startswith(url) else route.abort())
-            page = context.new_page()
-            first, steps = [], []
-            for run in range(args.runs + 1):  # the first load warms the cache
-                page.goto(url + "/")
-                page.wait_for_selector("body.ready", timeout=20_000)
-                painted = page.evaluate(PAINTED_JS)
-                if run:
-                    first.append(painted)
-                steps += page.evaluate(STEP_JS, 17) if run else []
-            browser.close()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with LocalServer() as server, sync_playwright() as p:
+        url = server.url
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": args.width, "height": args.height})
+        context.route("**/*", lambda route: route.continue_()
+                      if route.request.url.startswith(url) else route.abort())
+        page = context.new_page()
+        first, steps = [], []
+        for run in range(args.runs + 1):  # the first load warms the cache
+            page.goto(url + "/")
+            page.wait_for_selector("body.ready", timeout=20_000)
+            painted = page.evaluate(PAINTED_JS)
+            if run:
+                first.append(painted)
+            steps += page.evaluate(STEP_JS, 17) if run else []
+        browser.close()
     print(f"page at {args.width}x{args.height}, {args.runs} loads, headless Chromium")
     print("first render (navigation -> all heatmaps painted): "
           f"median {statistics.median(first):.0f} ms, max {max(first):.0f} ms   target < 1000 ms")

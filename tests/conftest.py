@@ -1,0 +1,65 @@
+"""Fixtures shared by every test package."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from app.localserver import CHROMIUM, CHROMIUM_ARGS
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's headless Chromium, one for the whole run: Playwright's sync API allows a
+    single running instance per thread, so every browser test shares this one."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (scripts/test.sh does)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+class PageProbe:
+    """What a page did that it should not have: remote requests and console errors."""
+
+    def __init__(self) -> None:
+        self.blocked: list[str] = []
+        self.errors: list[str] = []
+
+
+@pytest.fixture
+def guarded_pages(browser):
+    """open(server_url, width=..., height=...) -> (page, probe): a page in a fresh context
+    where every request to anything but that server is blocked. When the test ends, any
+    blocked request or console error fails it."""
+    opened = []
+
+    def open_page(server_url: str, *, width: int = 1440, height: int = 900):
+        context = browser.new_context(viewport={"width": width, "height": height})
+        probe = PageProbe()
+        local = urlparse(server_url).netloc
+
+        def guard(route):
+            if urlparse(route.request.url).netloc == local:
+                route.continue_()
+            else:
+                probe.blocked.append(route.request.url)
+                route.abort()
+
+        context.route("**/*", guard)
+        page = context.new_page()
+        page.on("console", lambda m: m.type == "error" and probe.errors.append(m.text))
+        page.on("pageerror", lambda e: probe.errors.append(str(e)))
+        opened.append((context, probe))
+        return page, probe
+
+    yield open_page
+    for context, probe in opened:
+        context.close()
+        assert probe.blocked == [], f"requests left localhost: {probe.blocked}"
+        assert probe.errors == [], f"console errors: {probe.errors}"
