@@ -38,6 +38,7 @@ MAX_PRESENTERS = 4
 MAX_CONNECTIONS = 2000
 IDLE_TTL = 4 * 3600.0
 ROOM_ID = re.compile(r"^[A-Za-z0-9_-]{4,32}$")
+MOVE_MARK = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 KEY_MIN_LENGTH = 12
 KEY_PATTERN = re.compile(r"^[\x21-\x7e]+$")  # printable ASCII without spaces: fits a URL
 
@@ -84,7 +85,8 @@ class Room:
         self.slide_of = slide_of
         self.revealed = revealed
         self.beat = 0
-        self.seq = 0  # counts moves: a client ignores a state older than one it has
+        self.seq = 0  # counts moves
+        self.by: str | None = None  # the mark the last move's sender put on it
         self.followers: set[Connection] = set()
         self.presenters: set[Connection] = set()
         self.last_active = now
@@ -97,6 +99,7 @@ class Room:
         return {"type": "state", "room": self.id, "beat": self.beat,
                 "slide": self.slide_of[self.beat], "reveal": self.revealed[self.beat],
                 "step": self.names[self.beat], "beats": self.beats, "seq": self.seq,
+                "by": self.by,
                 "followers": len(self.followers)}
 
     def state_text(self) -> str:
@@ -219,12 +222,16 @@ class Hub:
         if was_follower:
             room.tell_presenters()
 
-    def move(self, room: Room, beat: int) -> dict[str, object]:
+    def move(self, room: Room, beat: int, by: str | None = None) -> dict[str, object]:
         """Move the room to ``beat`` and tell every connection. The caller has checked
-        the key."""
+        the key. ``by`` is the sender's own mark for the move, carried in the state, so a
+        presenter's page can tell the echoes of its own moves from another's."""
         if isinstance(beat, bool) or not isinstance(beat, int) or not 0 <= beat < room.beats:
             raise ValueError(f"beat must be an integer from 0 to {room.beats - 1}, got {beat!r}")
+        if by is not None and not (isinstance(by, str) and MOVE_MARK.match(by)):
+            raise ValueError(f"by must be 1 to 40 letters, digits, - or _, got {by!r}")
         room.beat = beat
+        room.by = by
         room.seq += 1
         room.last_active = self.clock()
         room.broadcast()

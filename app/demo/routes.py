@@ -7,12 +7,13 @@ Pages: ``/demo`` (the presenter's; the key comes in the query, once) and ``/foll
 Socket ``/ws/follow/{room}``, JSON text messages:
 
 - server → client: ``{"type": "state", "room", "beat", "slide", "reveal", "step", "beats",
-  "seq", "followers"}`` on connect and after every move; ``{"type": "followers", "count"}``
+  "seq", "by", "followers"}`` on connect and after every move; ``{"type": "followers", "count"}``
   to presenters when the audience changes; ``{"type": "auth", "ok"}``;
   ``{"type": "refused", "detail"}`` when an audience connection tries to move the lesson;
   ``{"type": "dropped", "detail"}`` for a malformed or unknown message; ``{"type": "pong"}``.
 - client → server: ``{"type": "auth", "key"}`` (the connection becomes the presenter's),
-  ``{"type": "goto", "beat"}`` (presenter only), ``{"type": "ping"}``.
+  ``{"type": "goto", "beat", "by"?}`` (presenter only; ``by``, the sender's mark for the
+  move, comes back in the state it produces), ``{"type": "ping"}``.
 
 A message over MAX_MESSAGE_BYTES closes the connection (1009); every malformed, unknown or
 refused message is dropped and counted, and the connection is closed (1008) after
@@ -40,6 +41,7 @@ from .rooms import (
     CLOSE_POLICY,
     CLOSE_TOO_BIG,
     CLOSE_TRY_LATER,
+    MOVE_MARK,
     ROOM_ID,
     CapacityError,
     Hub,
@@ -96,6 +98,8 @@ class Goto(BaseModel):
     beat: int = Field(strict=True, ge=0, le=10_000, description=(
         "The position in the lesson: one beat per slide, two for a slide that asks a "
         "question first and reveals the answer on the next press."))
+    by: str | None = Field(default=None, pattern=MOVE_MARK.pattern, description=(
+        "A mark of the sender's choosing, carried in the state this move produces."))
 
 
 class RoomState(BaseModel):
@@ -108,6 +112,7 @@ class RoomState(BaseModel):
                                   "or its own name (intro, loss-after).")
     beats: int
     seq: int = Field(description="How many moves the room has seen.")
+    by: str | None = Field(description="The mark the last move's sender gave it.")
     followers: int
 
 
@@ -185,7 +190,7 @@ async def goto(request: Request, room: RoomId, body: Goto, key: KeyHeader = None
         raise HTTPException(422, detail=[{
             "loc": ["body", "beat"], "type": "value_error",
             "msg": f"beat must be below {target.beats}, the number of beats in the lesson"}])
-    return _json(demo.hub.move(target, body.beat))
+    return _json(demo.hub.move(target, body.beat, body.by))
 
 
 # -------------------------------------------------------------------------------- pages
@@ -322,11 +327,10 @@ class _Reader:
         if kind == "auth":
             return self.auth(data.get("key"))
         if kind == "goto":
-            beat = data.get("beat")
             if not self.presenter:
                 return self.strike("refused", "only the presenter moves the lesson")
             try:
-                self.hub.move(self.room, beat)
+                self.hub.move(self.room, data.get("beat"), data.get("by"))
             except ValueError as exc:
                 return self.strike("dropped", str(exc))
             return True

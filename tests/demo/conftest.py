@@ -1,8 +1,8 @@
 """Fixtures for demo mode: lesson texts, a fake clock, a TestClient in demo mode, and — for
 the browser tests — ``convlens demo`` run for real on 127.0.0.1 with headless Chromium.
 
-Browser pages block every request whose host is not the server and fail the test on it,
-and fail it on any console error. Screenshots go to ``artifacts/screenshots``.
+Browser pages block every request and socket whose host is not the server and fail the
+test on it, and fail it on any console error. Screenshots go to ``artifacts/screenshots``.
 """
 
 from __future__ import annotations
@@ -235,7 +235,12 @@ def open_page(browser, demo_server):
             if message.type == "error" and not any(e in message.text for e in expected_errors):
                 probe.errors.append(message.text)
 
+        def refuse_socket(ws):
+            probe.blocked.append(ws.url)
+            ws.close()
+
         context.route("**/*", guard)
+        context.route_web_socket(lambda url: urlparse(url).netloc != local, refuse_socket)
         page = context.new_page()
         page.on("console", console)
         page.on("pageerror", lambda e: probe.errors.append(str(e)))

@@ -62,7 +62,7 @@ def test_the_primary_room_is_open_at_start_on_the_first_beat(clock):
     room = h.get("main-room")
     assert room is not None and room.state() == {
         "type": "state", "room": "main-room", "beat": 0, "slide": 0, "reveal": True,
-        "step": "intro", "beats": 4, "seq": 0, "followers": 0}
+        "step": "intro", "beats": 4, "seq": 0, "by": None, "followers": 0}
 
 
 def test_a_move_reaches_every_connection_and_says_where_the_room_is(clock):
@@ -204,3 +204,14 @@ def test_a_hub_needs_beats_and_a_sane_primary_id(clock):
         Hub(key=KEY, beats=(), names=(), clock=clock)
     with pytest.raises(ValueError, match="room id"):
         Hub(key=KEY, beats=BEATS, names=NAMES, primary="a b", clock=clock)
+
+
+def test_a_move_carries_its_senders_mark(clock):
+    h = hub(clock)
+    room = h.get("main-room")
+    assert h.move(room, 2, "page1-7")["by"] == "page1-7"
+    assert h.move(room, 1)["by"] is None
+    for bad in ("", "x" * 41, "a b", 7):
+        with pytest.raises(ValueError, match="by must be"):
+            h.move(room, 3, bad)
+    assert room.beat == 1 and room.seq == 2

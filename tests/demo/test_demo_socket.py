@@ -117,8 +117,11 @@ def test_a_presenters_bad_moves_are_dropped(client):
         for bad in (-1, 10_000, "3", None, 2.5, True):
             p.send_json({"type": "goto", "beat": bad})
             assert until(p, "dropped")["detail"].startswith("beat must be an integer")
-        p.send_json({"type": "goto", "beat": 2})
-        assert until(p, "state")["beat"] == 2
+        p.send_json({"type": "goto", "beat": 2, "by": "tab1-1"})
+        moved = until(p, "state")
+        assert (moved["beat"], moved["by"]) == (2, "tab1-1")
+        p.send_json({"type": "goto", "beat": 3, "by": "not a mark"})
+        assert until(p, "dropped")["detail"].startswith("by must be")
 
 
 def test_binary_frames_are_dropped(client):
@@ -203,9 +206,11 @@ def test_goto_needs_the_key(client):
                            headers={"X-Demo-Key": "wrong-key-wrong"})
     assert response.status_code == 403
     assert state_of(client)["beat"] == 0
-    response = client.post(f"/api/demo/{ROOM}/goto", json={"beat": 4}, headers=KEYED)
+    response = client.post(f"/api/demo/{ROOM}/goto", json={"beat": 4, "by": "tab-1"},
+                           headers=KEYED)
     assert response.status_code == 200
     assert response.json()["beat"] == 4 and state_of(client)["beat"] == 4
+    assert state_of(client)["by"] == "tab-1"
 
 
 def test_goto_reaches_the_sockets(client):
@@ -216,8 +221,8 @@ def test_goto_reaches_the_sockets(client):
         assert ws.receive_json()["beat"] == 7
 
 
-@pytest.mark.parametrize("body", [{"beat": -1}, {"beat": 999}, {"beat": "2"}, {}, {"beat": 1,
-                                                                                     "x": 1}])
+@pytest.mark.parametrize("body", [{"beat": -1}, {"beat": 999}, {"beat": "2"}, {},
+                                  {"beat": 1, "x": 1}, {"beat": 1, "by": "two words"}])
 def test_goto_refuses_beats_outside_the_lesson(client, body):
     response = client.post(f"/api/demo/{ROOM}/goto", json=body, headers=KEYED)
     assert response.status_code == 422

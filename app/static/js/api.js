@@ -46,8 +46,8 @@ export const api = {
   demoLesson: (key) => request("GET", "/api/demo/lesson", undefined, undefined, demoKey(key)),
   demoOpen: (room, key) => request("POST", "/api/demo/rooms", { room }, undefined, demoKey(key)),
   demoState: (room) => request("GET", `/api/demo/${encodeURIComponent(room)}`),
-  demoGoto: (room, beat, key) =>
-    request("POST", `/api/demo/${encodeURIComponent(room)}/goto`, { beat }, undefined, demoKey(key)),
+  demoGoto: (room, beat, key, by) =>
+    request("POST", `/api/demo/${encodeURIComponent(room)}/goto`, { beat, by }, undefined, demoKey(key)),
   demoSocketUrl: (room) =>
     `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws/follow/${encodeURIComponent(room)}`,
   demoFollowPath: (room) => `/follow/${encodeURIComponent(room)}`,

@@ -17,7 +17,18 @@ let key = null;
 let socket = null;
 let beat = 0;
 let playing = null;
-let echoes = []; // beats this page sent over the socket, whose states are still to come back
+// The page draws its own moves at once. Each carries a mark of the page's making, which
+// the room's state brings back: a state with one of these marks only echoes a move already
+// drawn. Any other state is news (another presenter's tab, or the state sent on connecting)
+// and is drawn, unless it is older than one already seen or a move of this page is still
+// on its way, which would make the page jump back and forth.
+const pageMark = Math.random().toString(36).slice(2, 10) || "page";
+const mine = new Set();
+const unanswered = new Set(); // marks of moves sent over the socket, not yet echoed
+let posts = 0; // moves sent over HTTP and not yet answered
+let posting = Promise.resolve(); // those go one after another, in order
+let newestSeq = -1;
+let moves = 0;
 
 // The key arrives once in the link, then leaves the address bar (which the room can see on
 // the projector) for this tab's session storage.
@@ -40,7 +51,7 @@ function alertBox(message) {
 }
 
 function setStatus(status, detail) {
-  if (status !== "live") echoes = [];
+  if (status === "connecting") newestSeq = -1; // a restarted server counts from 0 again
   const el = $("status");
   el.dataset.connection = status;
   el.textContent = { live: "live", connecting: "connecting…", reconnecting: "reconnecting…", "no-room": "room closed" }[status] || status;
@@ -60,28 +71,43 @@ function goto(target) {
   beat = next;
   view.show(beat);
   showNotes();
-  if (socket && socket.authed && socket.send({ type: "goto", beat })) {
-    echoes.push(beat);
+  send(beat);
+}
+
+function send(target) {
+  moves += 1;
+  const move = { beat: target, by: `${pageMark}-${moves}` };
+  mine.add(move.by);
+  // Over the socket when it is ready, and no move sent over HTTP is still on its way
+  // (a later move must not overtake it).
+  if (!posts && socket && socket.authed && socket.send({ type: "goto", ...move })) {
+    unanswered.add(move.by);
     return;
   }
-  api.demoGoto(room, beat, key).catch((error) => alertBox(`The move did not reach the room: ${error.message}`));
+  posts += 1;
+  posting = posting
+    .then(() => api.demoGoto(room, move.beat, key, move.by))
+    .then((state) => { newestSeq = Math.max(newestSeq, state.seq); })
+    .catch((error) => alertBox(`The move did not reach the room: ${error.message}`))
+    .finally(() => { posts -= 1; });
 }
 
 function fromRoom(data) {
   if (data.type === "state") {
     setFollowers(data.followers);
-    // The echo of a move this page made is already drawn; any other state is the room's
-    // position (another presenter's move, or the state sent on connecting) and wins.
-    if (echoes.length && data.beat === echoes[0]) {
-      echoes.shift();
-      return;
-    }
-    echoes = [];
+    unanswered.delete(data.by);
+    const stale = data.seq < newestSeq;
+    newestSeq = Math.max(newestSeq, data.seq);
+    if (mine.has(data.by) || stale || unanswered.size || posts) return;
     if (data.beat !== beat || view.beat !== data.beat) {
       beat = data.beat;
       view.show(beat);
       showNotes();
     }
+  } else if (data.type === "auth" && data.ok && unanswered.size) {
+    // Moves sent just before the last connection dropped may be lost: tell the room again.
+    unanswered.clear();
+    send(beat);
   } else if (data.type === "followers") {
     setFollowers(data.count);
   } else if (data.type === "auth" && !data.ok) {
