@@ -10,10 +10,11 @@ import pytest
 from app.localserver import CHROMIUM, CHROMIUM_ARGS
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """Debian's headless Chromium, one for the whole run: Playwright's sync API allows a
-    single running instance per thread, so every browser test shares this one."""
+    """Debian's headless Chromium, one per test module. Playwright's sync API runs an event
+    loop on this thread while it is open, so it is closed again after each module: a later
+    test that runs asyncio itself would otherwise find a loop already running."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (scripts/test.sh does)")
     from playwright.sync_api import sync_playwright
