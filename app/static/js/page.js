@@ -133,18 +133,20 @@ function renderTensors() {
 
 // MathML does not wrap: shrink a formula's type a little, and if it still does not fit,
 // break it into lines before each top-level "=" (lhs = a / = b / = c), then shrink again.
+// Sizes are computed from one measurement, not found by trial: each measurement is a layout.
 function fit(element, size) {
-  const shrink = (floor) => {
-    let s = size;
+  const shrinkTo = (floor) => {
+    element.style.fontSize = `${size}px`;
+    const needed = element.scrollWidth;
+    const room = element.clientWidth;
+    if (needed <= room + 1) return true;
+    const s = Math.max(floor, Math.floor((size * room) / needed));
     element.style.fontSize = `${s}px`;
-    while (s > floor && element.scrollWidth > element.clientWidth + 1) {
-      s -= 1;
-      element.style.fontSize = `${s}px`;
-    }
+    return s * needed <= size * (room + 1);
   };
-  shrink(size - 3);
-  if (element.scrollWidth > element.clientWidth + 1 && breakAtEquals(element)) shrink(11);
-  else if (element.scrollWidth > element.clientWidth + 1) shrink(11);
+  if (shrinkTo(size - 3)) return;
+  if (breakAtEquals(element)) shrinkTo(11);
+  else shrinkTo(11);
 }
 
 const MATHML = "http://www.w3.org/1998/Math/MathML";
@@ -247,16 +249,17 @@ function explain(state, step) {
   if (step.phase === "update") showUpdate(state, step);
 }
 
-function showUpdate(state, step) {
-  const box = $("update-view");
-  box.hidden = false;
-  box.replaceChildren();
-  const name = step.writes;
+// The update view, W -> -η·dW -> new W, is drawn once per parameter and trace and then
+// only shown or hidden, so stepping through the update draws nothing.
+const updateViews = { trace: null, lr: null, rows: new Map() };
+
+function updateRow(state, name) {
   const T = state.trace.tensors;
   const lr = state.lr;
   const scale = (v) => (Array.isArray(v) ? v.map(scale) : -lr * v);
   const after = state.after ? state.after.params[name] : null;
-  const parts = [[name, T[name], "now"], [`−η·d${name}`, scale(T[`d${name}`]), `η = ${short(lr)}`], [`new ${name}`, after, "after the step"]];
+  const parts = [[name, T[name], "now"], [`−η·d${name}`, scale(T[`d${name}`]), `η = ${short(lr)}`],
+    [`new ${name}`, after, "after the step"]];
   const row = document.createElement("div");
   row.className = "update-row";
   parts.forEach(([label, value, note], i) => {
@@ -270,20 +273,45 @@ function showUpdate(state, step) {
     if (value !== null && value !== undefined) {
       const flat = Array.isArray(value) && !Array.isArray(value[0]) && value.length === 1 ? value[0] : value;
       const view = new TensorView(cell.querySelector(".body"), { name: label, cell: 26 });
-      const mags = JSON.stringify(value).match(/-?[\d.e+-]+/g).map((v) => Math.abs(Number(v)));
-      const top = Math.max(1e-12, ...mags);
+      const top = Math.max(1e-12, ...[value].flat(Infinity).map(Math.abs));
       view.render(flat, { min: -top, max: top, scale: "diverging" });
     }
   });
-  box.append(row);
-  if (state.after) {
+  return row;
+}
+
+function showUpdate(state, step) {
+  const box = $("update-view");
+  box.hidden = false;
+  prepareUpdate(state, step.writes);
+  for (const [name, row] of updateViews.rows) row.hidden = name !== step.writes;
+}
+
+// Build the update row of one parameter (all four when name is omitted) while hidden.
+function prepareUpdate(state, only) {
+  const box = $("update-view");
+  if (!state.trace) return;
+  if (updateViews.trace !== state.trace || updateViews.lr !== state.lr) {
+    box.replaceChildren();
+    updateViews.rows.clear();
+    updateViews.trace = state.trace;
+    updateViews.lr = state.lr;
     const loss = document.createElement("p");
     loss.className = "loss-change";
-    const before = state.after.loss_before;
-    const afterLoss = state.after.loss_after;
-    loss.textContent = `Loss on this example: ${short(before)} before the update → ${short(afterLoss)} after ` +
-      `(${afterLoss < before ? "lower" : "not lower"}).`;
+    if (state.after) {
+      const before = state.after.loss_before;
+      const afterLoss = state.after.loss_after;
+      loss.textContent = `Loss on this example: ${short(before)} before the update → ${short(afterLoss)} after ` +
+        `(${afterLoss < before ? "lower" : "not lower"}).`;
+    }
     box.append(loss);
+  }
+  for (const name of only ? [only] : ["W1", "b1", "W2", "b2"]) {
+    if (updateViews.rows.has(name)) continue;
+    const row = updateRow(state, name);
+    row.hidden = true;
+    box.insertBefore(row, box.lastChild);
+    updateViews.rows.set(name, row);
   }
 }
 
@@ -436,6 +464,9 @@ export async function recompute() {
     if (shapeChanged) buildPanels(trace.config);
     renderTensors();
     applyStep();
+    // Draw the update view ahead, while the student reads, so the update steps are instant.
+    const idle = window.requestIdleCallback || ((f) => setTimeout(f, 300));
+    idle(() => prepareUpdate(store.get()));
     showError("");
   } catch (error) {
     if (error.name === "AbortError") return;
