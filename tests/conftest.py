@@ -7,7 +7,17 @@ from urllib.parse import urlparse
 
 import pytest
 
-from app.localserver import CHROMIUM, CHROMIUM_ARGS
+from app.localserver import CHROMIUM, CHROMIUM_ARGS, LocalServer
+
+
+@pytest.fixture(scope="session")
+def server_url():
+    """The app served by uvicorn on a free 127.0.0.1 port, for the whole run."""
+    try:
+        with LocalServer() as server:
+            yield server.url
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.fixture(scope="module")

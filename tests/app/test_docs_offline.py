@@ -4,18 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.localserver import LocalServer
-
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def server_url():
-    try:
-        with LocalServer() as server:
-            yield server.url
-    except RuntimeError as exc:
-        pytest.fail(str(exc))
 
 
 def test_docs_render_offline_under_the_csp(server_url, guarded_pages):

@@ -10,18 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from app.localserver import ROOT, LocalServer
+from app.localserver import ROOT
 
 SHOTS = ROOT / "artifacts" / "screenshots"
-
-
-@pytest.fixture(scope="session")
-def server_url():
-    try:
-        with LocalServer() as server:
-            yield server.url
-    except RuntimeError as exc:
-        pytest.fail(str(exc))
 
 
 @pytest.fixture
