@@ -10,6 +10,24 @@ import pytest
 from app.localserver import CHROMIUM, CHROMIUM_ARGS, LocalServer
 
 
+class FakeClock:
+    """A clock the tests move by hand (for session and room expiry)."""
+
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
 @pytest.fixture(scope="session")
 def server_url():
     """The app served by uvicorn on a free 127.0.0.1 port, for the whole run."""

@@ -13,19 +13,6 @@ from app.main import create_app
 from app.settings import Settings
 
 
-class FakeClock:
-    """A clock the tests move by hand."""
-
-    def __init__(self, now: float = 1000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
 def make_client(**settings) -> TestClient:
     return TestClient(create_app(Settings(**settings)))
 
@@ -63,6 +50,3 @@ def bodies() -> SimpleNamespace:
     return SimpleNamespace(seed=seed_body, random=random_body)
 
 
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()

@@ -36,21 +36,6 @@ KEY = "test-presenter-key-0123"
 ROOM = "testroom"
 
 
-class FakeClock:
-    def __init__(self, now: float = 1000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
 
 @pytest.fixture(scope="session")
 def default_text() -> str:
