@@ -1,36 +1,25 @@
-"""Every request and response of the API, and the helpers that turn engine results into JSON.
+"""Every request and response of the API: pydantic models, bounds and examples.
 
 Requests are pydantic models: types, bounds and list lengths are checked before any work
 (strings, booleans, NaN and Infinity, lists longer than the largest tensor allows, config
 values out of range). Shapes that depend on the configuration are checked by
-:func:`example_inputs` and friends, which raise :class:`app.errors.InputError` naming the
-field.
+:func:`app.convert.example_inputs` and friends, which raise
+:class:`app.errors.InputError` naming the field.
 
-Responses are built as plain dicts of NumPy arrays and serialized directly with orjson
-(:func:`json_response`): tensors become nested lists of float64 numbers, 0-d arrays plain
-numbers, and a non-finite value (only dA2 can be one: ±inf once |Z2| > ~709) becomes null.
-The response models below are what the OpenAPI schema documents, and what the tests check
+Responses are built by :mod:`app.serialize` and encoded directly with orjson. The response
+models below are what the OpenAPI schema documents, and what the tests check
 the served JSON against; FastAPI's own encoder is not on the hot path.
 """
 
 from __future__ import annotations
 
 import functools
-import math
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Union
 
-import numpy as np
-import orjson
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
-from starlette.responses import Response
 from typing_extensions import TypeAliasType
 
 import engine
-
-from .errors import InputError
-from .mathml import static_mathml, to_mathml
 
 # ------------------------------------------------------------------------------ bounds
 MAX_SIDE = engine.LIMITS["input_size"][1]
@@ -210,153 +199,6 @@ class SessionPatch(BaseModel):
     seed: Seed | None = Field(default=None, description=(
         "Redraws the parameters that are not given with init_params(config, seed)."))
 
-
-# ----------------------------------------------------------------- inputs -> engine
-def tensor(loc: tuple[str | int, ...], name: str, value: object,
-           shape: tuple[int, ...]) -> np.ndarray:
-    """``value`` as a float64 array of ``shape``, or an InputError at ``loc``."""
-    try:
-        array = np.array(value, dtype=np.float64)
-    except ValueError:
-        raise InputError(loc, f"{name} must be a rectangular array of shape {shape}, got "
-                              "lists of different lengths") from None
-    if array.shape != shape:
-        raise InputError(loc, f"{name} must have shape {shape} for this config, "
-                              f"got {array.shape}")
-    return array
-
-
-def image(x: object, config: engine.Config, loc: tuple[str | int, ...] = ("body", "x")
-          ) -> np.ndarray:
-    return tensor(loc, "x", x, (config.input_size,) * 2)
-
-
-def params_of(given: Mapping[str, object], config: engine.Config,
-              loc: tuple[str | int, ...] = ("body", "params")) -> dict[str, np.ndarray]:
-    shapes = config.shapes()
-    return {name: tensor((*loc, name), name, value, shapes[name])
-            for name, value in given.items() if value is not None}
-
-
-def params_or_init(params: ParamsIn | None, config: engine.Config, seed: int
-                   ) -> dict[str, np.ndarray]:
-    if params is None:
-        return engine.init_params(config, seed)
-    return params_of(params.model_dump(), config)
-
-
-@dataclass(frozen=True)
-class Example:
-    config: engine.Config
-    x: np.ndarray
-    y: float | None
-    params: dict[str, np.ndarray]
-
-
-def example_inputs(body: ForwardRequest) -> Example:
-    config = body.config.to_engine()
-    return Example(config, image(body.x, config), None if body.y is None else float(body.y),
-                   params_or_init(body.params, config, body.seed))
-
-
-# ----------------------------------------------------------------------- serialization
-def _default(value: object) -> object:
-    if isinstance(value, np.ndarray | np.generic):  # 0-d, not C-contiguous, unusual dtype
-        return value.tolist()
-    raise TypeError(f"cannot serialize {type(value).__name__}")
-
-
-def dumps(content: object) -> bytes:
-    """JSON bytes; NumPy arrays as nested lists, NaN and ±inf as null."""
-    return orjson.dumps(content, option=orjson.OPT_SERIALIZE_NUMPY, default=_default)
-
-
-def json_response(content: object, status_code: int = 200) -> Response:
-    return Response(dumps(content), status_code=status_code, media_type="application/json")
-
-
-@functools.lru_cache(maxsize=1024)
-def config_out(config: engine.Config) -> dict[str, object]:
-    """The four sizes, the parameter count and every tensor's shape."""
-    return {**config.to_dict(), "n_params": config.n_params,
-            "shapes": {name: list(shape) for name, shape in config.shapes().items()}}
-
-
-def pick(tensors: Mapping[str, np.ndarray], names: Iterable[str]) -> dict[str, np.ndarray]:
-    return {name: tensors[name] for name in names}
-
-
-def params_out(tensors: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-    return pick(tensors, engine.PARAM_NAMES)
-
-
-FORWARD = ("X", "Z1", "A1", "P1", "F", "Z2", "A2")
-BACKWARD = ("X", "Y", "W1", "b1", "Z1", "A1", "P1", "F", "W2", "b2", "Z2", "A2", "L",
-            "dA2", "dZ2", "dW2", "db2", "dF", "dP1", "dA1", "dZ1", "dW1", "db1", "dX")
-
-# Inputs and activations are >= 0 (X nearly always): a sequential colour scale. Everything
-# else is signed: a diverging scale centred on zero.
-SEQUENTIAL = frozenset({"X", "A1", "P1", "F"})
-RANGE_FLOOR = 1e-12  # half-width of an all-zero tensor's diverging range
-
-
-def _extents(values: list[object]) -> list[tuple[float, float] | None]:
-    """(smallest, largest) finite value of each array, None for one with no finite value;
-    all of them in one pass over their concatenation (they are small and many)."""
-    arrays = [np.asarray(v, dtype=np.float64).ravel() for v in values]
-    flat = np.concatenate(arrays) if arrays else np.zeros(0)
-    if not np.isfinite(flat).all():
-        flat = np.where(np.isfinite(flat), flat, np.nan)  # fmin and fmax skip NaN
-    starts = np.cumsum([0] + [a.size for a in arrays[:-1]])
-    lows = np.fmin.reduceat(flat, starts).tolist() if flat.size else []
-    highs = np.fmax.reduceat(flat, starts).tolist() if flat.size else []
-    return [None if a.size == 0 or math.isnan(lo) else (lo, hi)
-            for a, lo, hi in zip(arrays, lows, highs)]
-
-
-def _range(name: str, extent: tuple[float, float] | None) -> dict[str, object]:
-    if name in SEQUENTIAL:
-        lo, hi = (min(0.0, extent[0]), extent[1]) if extent else (0.0, 1.0)
-        hi = max(hi, 1.0) if name == "X" else (hi if hi > lo else lo + 1.0)
-        return {"min": lo, "max": hi, "scale": "sequential"}
-    bound = max(max(-extent[0], extent[1]) if extent else 0.0, RANGE_FLOOR)
-    return {"min": -bound, "max": bound, "scale": "diverging"}
-
-
-def ranges(tensors: Mapping[str, object]) -> dict[str, dict[str, object]]:
-    """``{name: {min, max, scale}}`` for colouring each tensor.
-
-    Sequential (X, A1, P1, F): from min(0, smallest) to the largest value, or to 1 when
-    everything is 0; X always spans at least [0, 1], the range of a pixel. Diverging
-    (everything else): symmetric, ±max|v| over the finite values, at least ±1e-12.
-    """
-    names = list(tensors)
-    return {name: _range(name, extent)
-            for name, extent in zip(names, _extents([tensors[n] for n in names]))}
-
-
-def winners(trace: engine.Trace) -> list[list[int]]:
-    """For every P1 cell in (f, i, j) order, the A1 cell [f, r, c] that won its window."""
-    return engine.winners(trace).reshape(-1, 3).tolist()
-
-
-def step_record(record: Mapping[str, Any]) -> dict[str, Any]:
-    """An engine step record with its formulas as MathML."""
-    numbers = record["latex_numbers"]
-    return {**record, "mathml": static_mathml(record["latex"]),
-            "mathml_numbers": None if numbers is None else to_mathml(numbers)}
-
-
-def steps_out(trace: engine.Trace, lr: float | None) -> list[dict[str, Any]]:
-    return [step_record(r) for r in engine.step_records(trace, lr)]
-
-
-@functools.cache
-def step_outlines() -> list[dict[str, Any]]:
-    """The steps without numbers: what the page draws its pipeline from."""
-    return [{"index": i, "phase": s.phase, "writes": s.writes, "reads": list(s.reads),
-             "latex": s.latex, "mathml": static_mathml(s.latex), "text": s.text}
-            for i, s in enumerate(engine.STEPS)]
 
 
 # ---------------------------------------------------------------------- response models

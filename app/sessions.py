@@ -26,7 +26,7 @@ import numpy as np
 
 import engine
 
-from . import schemas
+from . import convert, schemas, serialize
 
 LAST = len(engine.STEPS) - 1
 # Each epoch keeps the parameters it started from (that is what makes prev exact). A session
@@ -85,7 +85,7 @@ class Session:
     def records(self) -> list[dict[str, Any]]:
         """Every step of this epoch with its numbers (computed once per epoch)."""
         if self._records is None:
-            self._records = schemas.steps_out(self.trace(), self.lr)
+            self._records = serialize.steps_out(self.trace(), self.lr)
         return self._records
 
     def _new_epoch(self) -> None:
@@ -146,12 +146,12 @@ class Session:
                         tensors["dX"] = trace["dX"]
                 steps[i] = records[i]
         return {
-            "id": self.id, "config": schemas.config_out(self.config), "lr": self.lr,
+            "id": self.id, "config": serialize.config_out(self.config), "lr": self.lr,
             "epoch": self.epoch, "cursor": self.cursor,
             "step": steps[self.cursor] if self.cursor >= 0 else None, "steps": steps,
             "tensors": tensors, "updated": updated, "params": p,
-            "ranges": schemas.ranges(tensors),
-            "winners": schemas.winners(self.trace()) if "P1" in tensors else None,
+            "ranges": serialize.ranges(tensors),
+            "winners": serialize.winners(self.trace()) if "P1" in tensors else None,
             "loss_history": self.loss_history,
         }
 
@@ -160,7 +160,7 @@ class Session:
 def _hidden_steps() -> tuple[dict[str, Any], ...]:
     """The step records of steps not reached yet: formulas, but no numbers."""
     return tuple({**s, "latex_numbers": None, "mathml_numbers": None}
-                 for s in schemas.step_outlines())
+                 for s in serialize.step_outlines())
 
 
 class SessionStore:
@@ -215,9 +215,9 @@ def create(body: schemas.SessionCreate) -> Session:
     if body.x is None:
         x, _ = engine.preset("vertical_stroke", config.input_size)
     else:
-        x = schemas.image(body.x, config)
+        x = convert.image(body.x, config)
     y = 1.0 if body.y is None else float(body.y)
-    params = schemas.params_or_init(body.params, config, body.seed)
+    params = convert.params_or_init(body.params, config, body.seed)
     return Session(config, x, y, params, lr=body.lr, seed=body.seed)
 
 
@@ -226,13 +226,13 @@ def edit(session: Session, body: schemas.SessionPatch) -> None:
     config = session.config if body.config is None else body.config.to_engine()
     seed = session.seed if body.seed is None else body.seed
     if body.x is not None:
-        x = schemas.image(body.x, config)
+        x = convert.image(body.x, config)
     elif config.input_size != session.config.input_size:
         x, _ = engine.preset("vertical_stroke", config.input_size)
     else:
         x = session.x
     given = ({} if body.params is None else
-             schemas.params_of(body.params.model_dump(exclude_none=True), config))
+             convert.params_of(body.params.model_dump(exclude_none=True), config))
     redraw = config != session.config or body.seed is not None
     base = engine.init_params(config, seed) if redraw else session.params
     session.replace(config, x, session.y if body.y is None else float(body.y),

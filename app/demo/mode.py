@@ -57,7 +57,7 @@ class DemoMode:
 
     def __init__(self, settings: DemoSettings, lesson: Lesson | None = None, **hub: Any
                  ) -> None:
-        from ..schemas import dumps
+        from ..serialize import dumps
 
         assert settings.key is not None
         check_key_format(settings.key)

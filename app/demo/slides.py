@@ -16,7 +16,7 @@ import numpy as np
 
 import engine
 
-from .. import schemas
+from .. import serialize
 from ..mathml import static_mathml, to_mathml
 from .lesson import TENSOR_NAMES, Lesson, Slide
 
@@ -58,7 +58,7 @@ class _Builder:
         self.new = engine.sgd_step(lesson.params, self.t, lesson.lr)
         self.t2 = engine.trace(lesson.x, lesson.y, self.new, lesson.config)
         tensors = {name: self.t[name] for name in TENSOR_NAMES}
-        self.ranges = schemas.ranges(tensors)
+        self.ranges = serialize.ranges(tensors)
         self.winners = engine.winners(self.t).reshape(-1, 3).tolist()
 
     def panel(self, name: str, role: str, *, value: object = None, label: str | None = None,
@@ -144,7 +144,7 @@ def lesson_payload(lesson: Lesson) -> dict[str, Any]:
     """Everything the pages draw, speaker notes included (strip them for the audience)."""
     b = _Builder(lesson)
     return {
-        "title": lesson.title, "config": schemas.config_out(lesson.config),
+        "title": lesson.title, "config": serialize.config_out(lesson.config),
         "lr": lesson.lr, "y": lesson.y,
         "slides": [b.slide(i, s) for i, s in enumerate(lesson.slides)],
         "beats": [[slide, revealed] for slide, revealed in lesson.beats],

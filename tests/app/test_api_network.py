@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import engine
-from app import schemas
+from app import serialize
 from app.mathml import convert_block
 
 CONFIGS = [engine.Config(), engine.Config(4, 1, 1, 1), engine.Config(10, 3, 3, 2),
@@ -29,7 +29,7 @@ def test_backward_serves_every_tensor_of_the_engine_exactly(client, config, bodi
     assert r.status_code == 200, r.text
     data = r.json()
     t = engine_trace(body)
-    assert set(data["tensors"]) == set(schemas.BACKWARD)
+    assert set(data["tensors"]) == set(serialize.BACKWARD)
     for name, value in data["tensors"].items():
         expected = np.asarray(t[name])
         served = as_array(value)

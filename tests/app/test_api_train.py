@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import engine
-from app import schemas
+from app import serialize
 from app.api.routes.train import work
 
 
@@ -157,7 +157,7 @@ def test_meta_describes_defaults_limits_and_steps(client):
     r = client.get("/api/meta")
     assert r.status_code == 200
     data = r.json()
-    assert data["defaults"] == schemas.config_out(engine.Config())
+    assert data["defaults"] == serialize.config_out(engine.Config())
     assert data["limits"] == {k: list(v) for k, v in engine.LIMITS.items()}
     assert data["lr_max"] == engine.LR_MAX
     assert (data["train_max_work"], data["max_body_bytes"], data["max_sessions"],

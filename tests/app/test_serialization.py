@@ -7,36 +7,36 @@ import math
 import numpy as np
 import orjson
 
-from app import schemas
+from app import serialize
 
 
 def test_dumps_writes_nested_lists_plain_scalars_and_null_for_non_finite():
     content = {"a": np.arange(6.0).reshape(2, 3), "t": np.arange(6.0).reshape(2, 3).T,
                "s": np.asarray(2.5), "g": np.float64(1.5), "inf": np.asarray(-np.inf),
                "v": np.array([1.0, np.nan, np.inf]), "i": np.int64(3)}
-    assert orjson.loads(schemas.dumps(content)) == {
+    assert orjson.loads(serialize.dumps(content)) == {
         "a": [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]], "t": [[0.0, 3.0], [1.0, 4.0], [2.0, 5.0]],
         "s": 2.5, "g": 1.5, "inf": None, "v": [1.0, None, None], "i": 3}
 
 
 def test_dumps_keeps_every_bit_of_a_float64():
     values = np.random.default_rng(0).normal(size=100) * 10.0 ** np.arange(-50, 50)
-    assert np.array_equal(np.array(orjson.loads(schemas.dumps(values))), values)
+    assert np.array_equal(np.array(orjson.loads(serialize.dumps(values))), values)
 
 
 def test_sequential_ranges():
-    r = schemas.ranges({"X": np.zeros((4, 4)), "A1": np.zeros((1, 2, 2)),
+    r = serialize.ranges({"X": np.zeros((4, 4)), "A1": np.zeros((1, 2, 2)),
                         "P1": np.array([[[0.5]]]), "F": np.array([0.0, 3.0])})
     assert r["X"] == {"min": 0.0, "max": 1.0, "scale": "sequential"}
     assert r["A1"] == {"min": 0.0, "max": 1.0, "scale": "sequential"}
     assert r["P1"] == {"min": 0.0, "max": 0.5, "scale": "sequential"}
     assert r["F"] == {"min": 0.0, "max": 3.0, "scale": "sequential"}
-    r = schemas.ranges({"X": np.array([[-2.0, 0.5], [3.0, 0.0]])})
+    r = serialize.ranges({"X": np.array([[-2.0, 0.5], [3.0, 0.0]])})
     assert r["X"] == {"min": -2.0, "max": 3.0, "scale": "sequential"}
 
 
 def test_diverging_ranges_are_symmetric_with_a_floor():
-    r = schemas.ranges({"dW1": np.array([[-0.5, 0.25]]), "dZ1": np.zeros((1, 3, 3)),
+    r = serialize.ranges({"dW1": np.array([[-0.5, 0.25]]), "dZ1": np.zeros((1, 3, 3)),
                         "Z2": np.asarray(-7.0), "dA2": np.asarray(np.inf),
                         "W2": np.array([[1.0, np.nan, -np.inf, -2.0]])})
     assert r["dW1"] == {"min": -0.5, "max": 0.5, "scale": "diverging"}
@@ -48,4 +48,4 @@ def test_diverging_ranges_are_symmetric_with_a_floor():
 
 
 def test_ranges_of_nothing():
-    assert schemas.ranges({}) == {}
+    assert serialize.ranges({}) == {}

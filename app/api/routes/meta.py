@@ -8,7 +8,7 @@ from starlette.responses import Response
 import engine
 
 from ... import schemas as s
-from ... import version
+from ... import serialize, version
 from ..deps import SettingsDep
 
 router = APIRouter(prefix="/api", tags=["meta"])
@@ -16,18 +16,18 @@ router = APIRouter(prefix="/api", tags=["meta"])
 
 @router.get("/health", response_model=s.Health)
 async def health() -> Response:
-    return s.json_response({"status": "ok", "version": version()})
+    return serialize.json_response({"status": "ok", "version": version()})
 
 
 @router.get("/meta", response_model=s.Meta)
 async def meta(settings: SettingsDep) -> Response:
     """Defaults, limits and the ordered steps (without numbers): the page renders its
     pipeline from this."""
-    return s.json_response({
-        "defaults": s.config_out(engine.Config()),
+    return serialize.json_response({
+        "defaults": serialize.config_out(engine.Config()),
         "limits": {k: list(v) for k, v in engine.LIMITS.items()},
         "train_limits": {"epochs": [1, s.MAX_EPOCHS], "batch_size": [1, s.MAX_BATCH_SIZE]},
         "lr_max": engine.LR_MAX, "default_lr": s.DEFAULT_LR,
         "train_max_work": settings.train_max_work, "max_body_bytes": settings.max_body_bytes,
         "max_sessions": settings.max_sessions, "session_ttl": settings.session_ttl,
-        "steps": s.step_outlines()})
+        "steps": serialize.step_outlines()})

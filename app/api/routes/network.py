@@ -8,7 +8,9 @@ from starlette.responses import Response
 
 import engine
 
+from ... import convert as conv
 from ... import schemas as s
+from ... import serialize as out
 
 router = APIRouter(prefix="/api", tags=["network"])
 BODY_ERRORS = {413: {"model": s.Message, "description": "The body is over the size limit."}}
@@ -17,34 +19,34 @@ BODY_ERRORS = {413: {"model": s.Message, "description": "The body is over the si
 @router.post("/forward", response_model=s.ForwardResponse, responses=BODY_ERRORS)
 async def forward(body: s.ForwardRequest) -> Response:
     """The forward pass: X, Z1, A1, P1, F, Z2, A2, and the loss L when y is given."""
-    ex = s.example_inputs(body)
+    ex = conv.example_inputs(body)
     t = engine.trace(ex.x, 0.0 if ex.y is None else ex.y, ex.params, ex.config)
-    names = s.FORWARD if ex.y is None else (*s.FORWARD, "L")
-    return s.json_response({"config": s.config_out(ex.config), "params": s.params_out(t),
-                            "tensors": s.pick(t, names)})
+    names = out.FORWARD if ex.y is None else (*out.FORWARD, "L")
+    return out.json_response({"config": out.config_out(ex.config), "params": out.params_out(t),
+                            "tensors": out.pick(t, names)})
 
 
 @router.post("/backward", response_model=s.BackwardResponse, responses=BODY_ERRORS)
 async def backward(body: s.BackwardRequest) -> Response:
     """Every tensor and gradient, the ordered steps with their numbers (and MathML), colour
     ranges and the max-pool routing."""
-    ex = s.example_inputs(body)
+    ex = conv.example_inputs(body)
     t = engine.trace(ex.x, ex.y, ex.params, ex.config)
-    tensors = s.pick(t, s.BACKWARD)
-    return s.json_response({
-        "config": s.config_out(ex.config), "params": s.params_out(t), "tensors": tensors,
-        "steps": s.steps_out(t, body.lr), "ranges": s.ranges(tensors),
-        "winners": s.winners(t)})
+    tensors = out.pick(t, out.BACKWARD)
+    return out.json_response({
+        "config": out.config_out(ex.config), "params": out.params_out(t), "tensors": tensors,
+        "steps": out.steps_out(t, body.lr), "ranges": out.ranges(tensors),
+        "winners": out.winners(t)})
 
 
 @router.post("/update", response_model=s.UpdateResponse, responses=BODY_ERRORS)
 async def update(body: s.UpdateRequest) -> Response:
     """One step of gradient descent on the example, and its loss before and after."""
-    ex = s.example_inputs(body)
+    ex = conv.example_inputs(body)
     t = engine.trace(ex.x, ex.y, ex.params, ex.config)
     new = engine.sgd_step(ex.params, t, body.lr)
-    return s.json_response({
-        "config": s.config_out(ex.config), "params_before": s.params_out(t), "params": new,
+    return out.json_response({
+        "config": out.config_out(ex.config), "params_before": out.params_out(t), "params": new,
         "grads": {f"d{name}": t[f"d{name}"] for name in engine.PARAM_NAMES},
         "loss_before": float(t["L"]), "loss_after": engine.loss(ex.x, ex.y, new, ex.config),
         "lr": body.lr})
@@ -56,10 +58,10 @@ def gradcheck(body: s.ExampleRequest) -> Response:
 
     Costs two forward passes per parameter: up to a few seconds for the largest
     configurations, so it runs in the thread pool."""
-    ex = s.example_inputs(body)
+    ex = conv.example_inputs(body)
     check = engine.gradcheck(ex.x, ex.y, ex.params, ex.config)
     errors = {k: v if np.isfinite(v) else None for k, v in check.rel_error.items()}
     finite = [v for v in errors.values() if v is not None]
-    return s.json_response({
+    return out.json_response({
         "numeric": check.numeric, "analytic": check.analytic, "rel_error": errors,
         "max_rel_error": max(finite) if len(finite) == len(errors) else None})

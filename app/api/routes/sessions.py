@@ -6,7 +6,7 @@ from fastapi import APIRouter, HTTPException
 from starlette.responses import Response
 
 from ... import schemas as s
-from ... import sessions
+from ... import serialize, sessions
 from ..deps import SessionDep, SessionId, StoreDep
 
 router = APIRouter(prefix="/api/sessions", tags=["sessions"])
@@ -20,14 +20,14 @@ async def create(body: s.SessionCreate, store: StoreDep) -> Response:
     session = sessions.create(body)
     store.add(session)
     with session.lock:
-        return s.json_response(session.view(), status_code=201)
+        return serialize.json_response(session.view(), status_code=201)
 
 
 @router.get("/{session_id}", response_model=s.SessionOut, responses=NOT_FOUND)
 async def read(session: SessionDep) -> Response:
     """The cursor, the current step and everything computed so far."""
     with session.lock:
-        return s.json_response(session.view())
+        return serialize.json_response(session.view())
 
 
 @router.post("/{session_id}/next", response_model=s.SessionMove,
@@ -41,7 +41,7 @@ async def next_step(session: SessionDep) -> Response:
             session.next()
         except sessions.EpochLimitError as exc:
             raise HTTPException(409, detail=str(exc)) from None
-        return s.json_response(session.move())
+        return serialize.json_response(session.move())
 
 
 @router.post("/{session_id}/prev", response_model=s.SessionMove,
@@ -54,7 +54,7 @@ async def prev_step(session: SessionDep) -> Response:
             session.prev()
         except sessions.AtStartError as exc:
             raise HTTPException(409, detail=str(exc)) from None
-        return s.json_response(session.move())
+        return serialize.json_response(session.move())
 
 
 @router.patch("/{session_id}", response_model=s.SessionOut,
@@ -64,7 +64,7 @@ async def edit(body: s.SessionPatch, session: SessionDep) -> Response:
     step."""
     with session.lock:
         sessions.edit(session, body)
-        return s.json_response(session.view())
+        return serialize.json_response(session.view())
 
 
 @router.post("/{session_id}/reset", response_model=s.SessionOut, responses=NOT_FOUND)
@@ -72,7 +72,7 @@ async def reset(session: SessionDep) -> Response:
     """Back to epoch 0's parameters, before the first step."""
     with session.lock:
         session.reset()
-        return s.json_response(session.view())
+        return serialize.json_response(session.view())
 
 
 @router.delete("/{session_id}", status_code=204, response_class=Response,

@@ -24,7 +24,9 @@ from starlette.responses import Response
 
 import engine
 
+from ... import convert as conv
 from ... import schemas as s
+from ... import serialize as out
 from ...errors import InputError, field
 from ..deps import SettingsDep
 
@@ -71,12 +73,12 @@ def train(body: s.TrainRequest, settings: SettingsDep) -> Response:
             f"{STEP_WORK}) = {cost:.3g}, over the limit of {settings.train_max_work:.3g}; "
             + (f"ask for at most {most} epochs, a larger batch_size or a smaller network"
                if most else "choose a smaller network (config) or a larger batch_size")))
-    params = s.params_or_init(body.params, config, body.seed)
+    params = conv.params_or_init(body.params, config, body.seed)
     result = engine.train(xs, ys, params, config, lr=body.lr, epochs=body.epochs,
                           batch_size=body.batch_size, seed=body.seed)
     right = (engine.predict(xs, result.params, config) > 0.5) == (ys > 0.5)
-    return s.json_response({
-        "config": s.config_out(config), "dataset": body.dataset, "params": result.params,
+    return out.json_response({
+        "config": out.config_out(config), "dataset": body.dataset, "params": result.params,
         "history": [{"epoch": e + 1, "loss": float(loss), "accuracy": float(acc)}
                     for e, (loss, acc) in enumerate(zip(result.loss, result.accuracy))],
         "W1_history": result.W1, "accuracy": float(np.mean(right))})
@@ -84,14 +86,14 @@ def train(body: s.TrainRequest, settings: SettingsDep) -> Response:
 
 @functools.lru_cache(maxsize=32)
 def _datasets(input_size: int) -> bytes:
-    out = []
+    found = []
     for name, info in engine.DATASETS.items():
         xs, _ = load(name, input_size)
         samples = engine.sample_images(name, input_size=input_size, count=4)
-        out.append({"name": name, "title": info.title, "description": info.description,
+        found.append({"name": name, "title": info.title, "description": info.description,
                     "classes": list(info.classes), "size": len(xs),
                     "samples": [{"x": x, "y": int(y)} for x, y in samples]})
-    return s.dumps(out)
+    return out.dumps(found)
 
 
 @router.get("/datasets", response_model=list[s.DatasetOut])
@@ -103,11 +105,11 @@ def datasets(input_size: InputSize = 6) -> Response:
 
 @functools.lru_cache(maxsize=32)
 def _presets(input_size: int) -> bytes:
-    out = []
+    found = []
     for name, (title, _, _) in engine.PRESETS.items():
         x, y = engine.preset(name, input_size)
-        out.append({"name": name, "title": title, "x": x, "y": int(y)})
-    return s.dumps(out)
+        found.append({"name": name, "title": title, "x": x, "y": int(y)})
+    return out.dumps(found)
 
 
 @router.get("/presets", response_model=list[s.PresetOut])
