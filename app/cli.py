@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import errno
-import socket
 import sys
 
 import numpy as np
 
 import engine
+
+from .demo import launch
+from .listen import bind_problem
 
 
 def _print_trace(args: argparse.Namespace) -> int:
@@ -54,20 +55,6 @@ def _print_trace(args: argparse.Namespace) -> int:
     return 0
 
 
-def bind_problem(host: str, port: int) -> str:
-    """Why the server could not listen on host:port, or "" if it can."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                return f"port {port} is already in use: try --port {port + 1}"
-            return f"cannot listen on {host}:{port}: {exc.strerror}"
-    return ""
-
-
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -106,8 +93,6 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--reload", action="store_true",
                        help="restart when the code changes (for development)")
     serve.set_defaults(run=_serve)
-
-    from .demo import launch
 
     demo = commands.add_parser("demo", help=(
         "present a lesson on the projector; the audience follows live on their laptops"))

@@ -1,7 +1,7 @@
 """The ASGI app: ``app.main:app``, built by :func:`create_app`.
 
 Routes: the REST API under ``/api`` (``app/api/routes``), the pages (``app.pages``), their
-files under ``/static`` (when ``app/static`` exists), vendored browser files under
+files under ``/static`` (:mod:`app.paths`), vendored browser files under
 ``/vendor`` and the offline API docs at ``/docs``.
 Demo mode (``app.demo``: ``/demo``, ``/follow/{room}``, ``/api/demo``, ``/ws/follow/{room}``)
 answers only when the app is given a presenter key.
@@ -9,21 +9,19 @@ answers only when the app is given a presenter key.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
 from . import assets, errors, pages, version
-from .api.routes import bench, meta, network, sessions, train
+from .api.routes import meta, network, sessions, train
 from .demo.mode import DemoMode, DemoSettings
 from .demo.routes import install as install_demo
+from .paths import STATIC
 from .security import SecurityMiddleware
 from .sessions import SessionStore
 from .settings import Settings
 
-HERE = Path(__file__).resolve().parent
 TITLE = "convlens API"
 DESCRIPTION = """\
 See, number by number, how a small CNN learns: the forward pass, every gradient and the
@@ -56,13 +54,9 @@ def create_app(settings: Settings | None = None, *,
     errors.install(app)
     for module in (network, train, sessions, meta):
         app.include_router(module.router)
-    if settings.bench_routes:
-        app.include_router(bench.router)
     app.include_router(assets.router(app.openapi_url or "/openapi.json", TITLE))
     install_demo(app, DemoMode(demo_settings) if demo_settings.enabled else None)
-    static = HERE / "static"
-    if static.is_dir():
-        app.mount("/static", StaticFiles(directory=static), name="static")
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(pages.router)
     return app
 

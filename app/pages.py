@@ -1,19 +1,16 @@
 """The pages a browser opens: the explorer at ``/``.
 
-Templates and static files are found next to this module, whatever the working directory.
+Templates and static files are found from the package (:mod:`app.paths`), whatever the
+working directory.
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-HERE = Path(__file__).resolve().parent
-TEMPLATES = HERE / "templates"
-STATIC = HERE / "static"
+from .paths import STATIC, TEMPLATES
 
 
 def _static_url(path: str) -> str:

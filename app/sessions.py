@@ -136,14 +136,11 @@ class Session:
         steps = list(_hidden_steps())
         if self.cursor >= 0:
             trace, records = self.trace(), self.records()
+            for name in engine.known(self.cursor)[len(engine.GIVEN):]:
+                tensors[name] = trace[name]
             for i in range(self.cursor + 1):
-                step = engine.STEPS[i]
-                if step.phase == "update":
-                    updated[step.writes] = self.written(i)
-                else:
-                    tensors[step.writes] = trace[step.writes]
-                    if step.writes == "dW1":  # the conv's backward gives dX beside dW1
-                        tensors["dX"] = trace["dX"]
+                if engine.STEPS[i].phase == "update":
+                    updated[engine.STEPS[i].writes] = self.written(i)
                 steps[i] = records[i]
         return {
             "id": self.id, "config": serialize.config_out(self.config), "lr": self.lr,

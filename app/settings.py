@@ -9,7 +9,6 @@ CONVLENS_SESSION_TTL       3600       seconds a session may sit unused before it
 CONVLENS_MAX_BODY_BYTES    1000000    larger request bodies are refused with 413
 CONVLENS_TRAIN_MAX_WORK    2e9        cap on one /api/train request's multiply-adds,
                                       epochs x examples x n^2 x K x m^2 (see app.api.routes.train)
-CONVLENS_BENCH             0          1 adds the benchmark-only route POST /bench/floor
 =========================  =========  =====================================================
 """
 
@@ -29,7 +28,6 @@ class Settings:
     session_ttl: float = 3600.0
     max_body_bytes: int = 1_000_000
     train_max_work: float = 2e9
-    bench_routes: bool = False
 
     def __post_init__(self) -> None:
         if self.max_sessions < 1:
@@ -55,8 +53,6 @@ class Settings:
                     values[field] = kind(float(env[name])) if kind is int else kind(env[name])
                 except ValueError:
                     raise ValueError(f"{name} must be a number, got {env[name]!r}") from None
-        bench = env.get(ENV_PREFIX + "BENCH", "0").strip().lower()
-        values["bench_routes"] = bench in ("1", "true", "yes", "on")
         try:
             return cls(**values)  # type: ignore[arg-type]
         except ValueError as exc:

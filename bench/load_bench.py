@@ -1,6 +1,6 @@
 """Load benchmark of the server: ``python -m bench.load_bench``.
 
-Starts uvicorn on 127.0.0.1 (a free port, a subprocess, CONVLENS_BENCH=1 for the floor
+Starts uvicorn on 127.0.0.1 (a free port, a subprocess, ``bench.floor:app``, the app with the floor
 route) and drives, for a bounded time each, at concurrency 1 and 32:
 
 - ``POST /api/backward`` with the seed's example;
@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 import engine
-from app.localserver import LocalServer
+from tests.support.localserver import LocalServer
 
 ROOT = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"
@@ -122,11 +122,11 @@ async def drive(port: int, name: str, concurrency: int, seconds: float,
 
 
 def server(args: argparse.Namespace) -> LocalServer:
-    command = ["uvicorn", "app.main:app", "--host", HOST, "--port", "{port}", "--log-level",
+    command = ["uvicorn", "bench.floor:app", "--host", HOST, "--port", "{port}", "--log-level",
                "warning", "--no-access-log", "--loop", args.loop, "--http", args.http]
     if args.workers > 1:
         command += ["--workers", str(args.workers)]
-    return LocalServer(command, env={"CONVLENS_BENCH": "1"}, quiet=False)
+    return LocalServer(command, quiet=False)
 
 
 async def run(port: int, args: argparse.Namespace) -> list[Result]:

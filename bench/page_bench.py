@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 import statistics
 
-from app.localserver import CHROMIUM, CHROMIUM_ARGS, LocalServer
+from tests.support.localserver import CHROMIUM, CHROMIUM_ARGS, LocalServer
 
 STEP_JS = """async (count) => {
   const times = [];

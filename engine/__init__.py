@@ -11,7 +11,7 @@ Public API::
     sgd_step(params, grads, lr) -> new params
     train(xs, ys, params, config, *, lr, epochs, batch_size, seed) -> TrainResult
     gradcheck(x, y, params, config) -> GradCheck
-    STEPS, step_records(trace, lr), step_value(trace, index, lr)
+    STEPS, known(cursor), step_records(trace, lr), step_value(trace, index, lr)
     provenance(trace, name, index)
     DATASETS, load_dataset(name, *, input_size, n, seed), sample_images(...)
 
@@ -40,10 +40,11 @@ from .model import (
 )
 from .presets import PRESETS, preset, seed_example
 from .provenance import provenance, winners
-from .steps import PHASES, STEPS, Step, step_records, step_value
+from .steps import GIVEN, PHASES, STEPS, Step, known, step_records, step_value
 
 __all__ = [
     "DATASETS",
+    "GIVEN",
     "LIMITS",
     "LR_MAX",
     "PARAM_NAMES",
@@ -62,6 +63,7 @@ __all__ = [
     "check_y",
     "gradcheck",
     "init_params",
+    "known",
     "load_dataset",
     "loss",
     "predict",

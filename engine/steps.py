@@ -31,6 +31,15 @@ class Step:
     text: str
     numbers: Callable[[Tensors, float | None], str | None]
 
+    @property
+    def reveals(self) -> tuple[str, ...]:
+        """The trace's tensors this step makes known: what it writes, and dX beside dW1
+        (the conv's backward gives both). An update step reveals a new parameter, not a
+        tensor of this pass's trace: nothing here."""
+        if self.phase == "update":
+            return ()
+        return (self.writes, "dX") if self.writes == "dW1" else (self.writes,)
+
 
 # ------------------------------------------------------------------- number formatting
 def num(value: float, *, paren: bool = False) -> str:
@@ -296,6 +305,16 @@ STEPS: tuple[Step, ...] = (
 )
 
 PHASES = ("forward", "backward", "update")
+GIVEN = ("X", "Y", "W1", "b1", "W2", "b2")  # known before the first step of a pass
+
+
+def known(cursor: int) -> tuple[str, ...]:
+    """The trace's tensors a walk has shown once step ``cursor`` is done (-1: before the
+    first step): the given ones, then what each step up to the cursor reveals. The one
+    rule for what a walk may send; everything else stays on the server."""
+    if not -1 <= cursor < len(STEPS):
+        raise ValueError(f"cursor must be in [-1, {len(STEPS) - 1}], got {cursor}")
+    return GIVEN + tuple(name for step in STEPS[:cursor + 1] for name in step.reveals)
 
 
 def step_records(tensors: Tensors, lr: float | None = None) -> list[dict[str, object]]:

@@ -7,7 +7,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from app.localserver import CHROMIUM, CHROMIUM_ARGS, LocalServer
+from tests.support.localserver import CHROMIUM, CHROMIUM_ARGS, LocalServer
 
 
 class FakeClock:

@@ -13,6 +13,7 @@ import socket
 import sys
 from pathlib import Path
 
+from ..listen import bind_problem
 from .lesson import DEFAULT_LESSON, LessonError, load_lesson
 from .rooms import check_key_format, new_key, new_room_id
 
@@ -58,8 +59,6 @@ def run(args: argparse.Namespace) -> int:
               f"{'s' if count != 1 else ''}); nothing was started:\n{exc}", file=sys.stderr)
         return 2
     key = check_key_format(args.key) if args.key is not None else new_key()
-    from ..cli import bind_problem
-
     problem = bind_problem(args.host, args.port)
     if problem:  # before the links are printed: they would lead nowhere
         print(f"convlens: {problem}", file=sys.stderr)

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 import engine
-from app.localserver import LocalServer
+from tests.support.localserver import LocalServer
 
 
 @pytest.fixture(scope="module")

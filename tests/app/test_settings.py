@@ -9,16 +9,15 @@ from app.settings import Settings
 
 def test_defaults():
     s = Settings.from_env({})
-    assert (s.max_sessions, s.session_ttl, s.max_body_bytes, s.train_max_work,
-            s.bench_routes) == (1000, 3600.0, 1_000_000, 2e9, False)
+    assert (s.max_sessions, s.session_ttl, s.max_body_bytes, s.train_max_work) == (
+        1000, 3600.0, 1_000_000, 2e9)
 
 
 def test_every_variable_is_read():
     s = Settings.from_env({"CONVLENS_MAX_SESSIONS": "20", "CONVLENS_SESSION_TTL": "90.5",
-                           "CONVLENS_MAX_BODY_BYTES": "2e6", "CONVLENS_TRAIN_MAX_WORK": "1e8",
-                           "CONVLENS_BENCH": "1"})
-    assert (s.max_sessions, s.session_ttl, s.max_body_bytes, s.train_max_work,
-            s.bench_routes) == (20, 90.5, 2_000_000, 1e8, True)
+                           "CONVLENS_MAX_BODY_BYTES": "2e6", "CONVLENS_TRAIN_MAX_WORK": "1e8"})
+    assert (s.max_sessions, s.session_ttl, s.max_body_bytes, s.train_max_work) == (
+        20, 90.5, 2_000_000, 1e8)
 
 
 @pytest.mark.parametrize(("name", "value"), [
@@ -31,14 +30,17 @@ def test_bad_values_name_the_setting(name, value):
         Settings.from_env({name: value})
 
 
-def test_the_bench_route_is_off_unless_asked_for(client):
+def test_the_product_has_no_benchmark_route(client):
     assert client.post("/bench/floor").status_code == 404
+    assert "/bench/floor" not in client.get("/openapi.json").json()["paths"]
+
+
+def test_the_floor_app_answers_a_body_of_the_size_asked_for():
     from fastapi.testclient import TestClient
 
-    from app.main import create_app
+    from bench.floor import app
 
-    with TestClient(create_app(Settings(bench_routes=True))) as bench:
+    with TestClient(app) as bench:
         r = bench.post("/bench/floor?size=5000")
         assert r.status_code == 200 and len(r.content) == 5000
         assert r.json()["pad"]
-    assert "/bench/floor" not in client.get("/openapi.json").json()["paths"]

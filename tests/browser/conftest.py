@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from app.localserver import ROOT
+from tests.support.localserver import ROOT
 
 SHOTS = ROOT / "artifacts" / "screenshots"
 

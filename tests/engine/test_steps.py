@@ -131,3 +131,22 @@ def test_provenance_rejects_bad_requests():
         engine.provenance(t, "Z1", (0, 4, 0))
     with pytest.raises(ValueError, match="no provenance"):
         engine.provenance(t, "L", ())
+
+
+def test_known_grows_one_step_at_a_time_and_dx_comes_with_dw1():
+    assert engine.known(-1) == engine.GIVEN
+    seen = list(engine.GIVEN)
+    for i, step in enumerate(engine.STEPS):
+        now = engine.known(i)
+        assert now[:len(seen)] == tuple(seen)
+        added = now[len(seen):]
+        if step.phase == "update":
+            assert added == ()
+        else:
+            assert added[0] == step.writes
+            assert added[1:] == (("dX",) if step.writes == "dW1" else ())
+        seen = list(now)
+    assert "dX" not in engine.known(engine.STEPS.index(next(
+        s for s in engine.STEPS if s.writes == "db2")))
+    with pytest.raises(ValueError, match="cursor"):
+        engine.known(len(engine.STEPS))

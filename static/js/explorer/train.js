@@ -1,8 +1,8 @@
 // The training drawer: train on a built-in dataset in short chunks of epochs, so the loss
 // and accuracy curves fill in while it runs, and watch the filter W1 change epoch by epoch.
 
-import { TensorView } from "./heatmap.js";
-import { short } from "./format.js";
+import { TensorView } from "../common/heatmap.js";
+import { short } from "../common/format.js";
 
 const $ = (id) => document.getElementById(id);
 const CHUNKS = 20; // requests per run: the curve grows this many times

@@ -1,9 +1,9 @@
 // The audience's page: draws whatever beat the room is on. It never moves the lesson; its
 // keys only zoom and go full screen on this screen.
 
-import { api } from "./api.js";
-import { RoomSocket } from "./demo-socket.js";
-import { SlideView } from "./demo-slide.js";
+import { api } from "../common/api.js";
+import { RoomSocket } from "./socket.js";
+import { SlideView } from "./slide.js";
 
 const ZOOM_STORE = "convlens-follow-zoom";
 const $ = (id) => document.getElementById(id);

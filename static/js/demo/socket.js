@@ -2,7 +2,7 @@
 // every server message to the page. The server sends the room's state on every connect,
 // so a page that comes back lands on the current slide.
 
-import { api } from "./api.js";
+import { api } from "../common/api.js";
 
 const FIRST_DELAY = 250; // ms before the first reconnect; doubles up to MAX_DELAY
 const MAX_DELAY = 5000;

@@ -1,6 +1,6 @@
 // The gradient check: numeric (central differences) beside analytic gradients.
 
-import { short } from "./format.js";
+import { short } from "../common/format.js";
 
 const $ = (id) => document.getElementById(id);
 

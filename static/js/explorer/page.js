@@ -1,11 +1,11 @@
 // The explorer page: wires the store, the API, the heatmaps and the controls together.
 
-import { api } from "./api.js";
-import { createStore } from "./store.js";
-import { TensorView } from "./heatmap.js";
+import { api } from "../common/api.js";
+import { createStore } from "../common/store.js";
+import { TensorView } from "../common/heatmap.js";
 import { linksFor } from "./links.js";
 import { decodeState, encodeState } from "./url.js";
-import { short } from "./format.js";
+import { short } from "../common/format.js";
 import { setupEditors } from "./edit.js";
 import { setupTraining } from "./train.js";
 import { setupGradcheck } from "./gradcheck.js";

@@ -2,8 +2,8 @@
 // the formula with the numbers, the narration and the "predict, then reveal" prompt. The
 // presenter's page and the audience's draw with this same module, so they cannot differ.
 
-import { TensorView } from "./heatmap.js";
-import { short } from "./format.js";
+import { TensorView } from "../common/heatmap.js";
+import { short } from "../common/format.js";
 
 const BASE_CELL = 34; // the heatmaps print values at their largest from this cell size up;
 // the stage then zooms the whole row of tensors to fill the space it has

@@ -1,7 +1,7 @@
 // Linked highlighting: for a hovered cell, the cells that produced it and a sentence with
 // the sum behind it. Mirrors engine/provenance.py; the server supplies max-pool winners.
 
-import { short, indexText } from "./format.js";
+import { short, indexText } from "../common/format.js";
 
 const factor = (v) => (v < 0 ? `(${short(v)})` : short(v));
 const times = (a, b) => `${factor(a)}×${factor(b)}`;

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 # Headless, and quiet: without the background-networking flags Chromium tries to reach
 # Google's hosts at start, which this project's tests count as a failure.
@@ -41,7 +41,8 @@ class LocalServer:
 
     def __init__(self, args: list[str] | None = None, *, port: int | None = None,
                  env: dict[str, str] | None = None, ready_path: str = "/api/health",
-                 quiet: bool = True, timeout: float = 30.0) -> None:
+                 quiet: bool = True, timeout: float = 30.0, python: str = sys.executable,
+                 cwd: Path = ROOT) -> None:
         self.port = port or free_port()
         self.args = args or ["uvicorn", "app.main:app", "--host", "127.0.0.1",
                              "--port", "{port}", "--log-level", "warning"]
@@ -49,6 +50,7 @@ class LocalServer:
         self.ready_path = ready_path
         self.quiet = quiet
         self.timeout = timeout
+        self.python, self.cwd = python, cwd
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -56,9 +58,9 @@ class LocalServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> LocalServer:
-        command = [sys.executable, "-m", *(a.format(port=self.port) for a in self.args)]
+        command = [self.python, "-m", *(a.format(port=self.port) for a in self.args)]
         output = subprocess.PIPE if self.quiet else None
-        self.proc = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=output,
+        self.proc = subprocess.Popen(command, cwd=self.cwd, env=self.env, stdout=output,
                                      stderr=subprocess.STDOUT if self.quiet else None)
         deadline = time.monotonic() + self.timeout
         while True:

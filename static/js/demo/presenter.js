@@ -2,9 +2,9 @@
 // Every move goes to the room (over the socket, or the API when the socket is down); the
 // page draws the beat at once and the audience's pages draw it when the room tells them.
 
-import { api } from "./api.js";
-import { RoomSocket } from "./demo-socket.js";
-import { SlideView } from "./demo-slide.js";
+import { api } from "../common/api.js";
+import { RoomSocket } from "./socket.js";
+import { SlideView } from "./slide.js";
 
 const KEY_STORE = "convlens-demo-key"; // sessionStorage: survives a reload of this tab only
 const ZOOM_STORE = "convlens-demo-zoom";
