@@ -27,7 +27,7 @@ MAX_KERNEL = engine.LIMITS["kernel_size"][1]
 MAX_FILTERS = engine.LIMITS["filters"][1]
 MAX_FEATURES = MAX_FILTERS * MAX_SIDE**2  # D at k = 1, p = 1: the longest tensor, W2's row
 MAX_ABS = 1e12  # inputs beyond this are absurd and would overflow the forward pass
-MAX_EPOCHS = 1000
+TRAIN_MAX_EPOCHS = 1000  # of one /api/train request (sessions.SESSION_MAX_EPOCHS: a walk's)
 MAX_BATCH_SIZE = 4096
 MAX_SEED = 2**32 - 1
 DEFAULT_LR = 0.1
@@ -164,7 +164,7 @@ class TrainRequest(BaseModel):
         default=None, description="Missing: init_params(config, seed).")
     dataset: Annotated[str, Field(min_length=1, max_length=64, description=(
         "A name from GET /api/datasets, or digits_A_B for any two digits A != B."))]
-    epochs: Annotated[int, Field(strict=True, ge=1, le=MAX_EPOCHS)]
+    epochs: Annotated[int, Field(strict=True, ge=1, le=TRAIN_MAX_EPOCHS)]
     batch_size: Annotated[int, Field(strict=True, ge=1, le=MAX_BATCH_SIZE)]
     lr: LearningRate
     seed: Annotated[Seed, Field(description=(
@@ -230,6 +230,8 @@ class StepOutline(BaseModel):
     latex: str
     mathml: str
     text: str
+    reveals: list[str] = Field(description=(
+        "The tensors of the pass this step makes known (an update step: none)."))
 
 
 class StepOut(StepOutline):
@@ -327,6 +329,12 @@ class Health(BaseModel):
     version: str
 
 
+class TensorMeta(BaseModel):
+    name: str
+    title: str
+    scale: Literal["sequential", "diverging"]
+
+
 class Meta(BaseModel):
     defaults: ConfigOut
     limits: dict[str, list[int]]
@@ -337,6 +345,10 @@ class Meta(BaseModel):
     max_body_bytes: int
     max_sessions: int
     session_ttl: float
+    session_max_epochs: int
+    default_seed: int
+    given: list[str] = Field(description="The tensors known before a pass's first step.")
+    tensors: list[TensorMeta]
     steps: list[StepOutline]
 
 
@@ -356,6 +368,17 @@ class SessionOut(BaseModel):
     ranges: dict[str, RangeOut]
     winners: list[list[int]] | None
     loss_history: list[float | None] = Field(description="L of each completed epoch.")
+    update: UpdateOut | None = Field(description="At an update step, that update.")
+
+
+class UpdateOut(BaseModel):
+    name: str
+    before: TensorValue
+    change: TensorValue = Field(description="-lr times the gradient.")
+    after: TensorValue
+    loss_before: float | None = Field(default=None, description="At the last update step.")
+    loss_after: float | None = Field(default=None, description=(
+        "The loss on the example with all four parameters updated (last update step)."))
 
 
 class SessionMove(BaseModel):
@@ -364,6 +387,46 @@ class SessionMove(BaseModel):
     step: StepOut | None
     tensor: TensorValue = Field(description="The value the step wrote (for an update step, "
                                             "the new parameter).")
+    reveals: Tensors = Field(description="The tensors of the pass this step makes known.")
+    ranges: dict[str, RangeOut] = Field(description="Colour ranges of those tensors.")
+    update: UpdateOut | None = Field(description="At an update step, that update.")
+
+
+class SessionGoto(BaseModel):
+    """Where to go: a step of a pass, reached by stepping (so exactly as next/prev would)."""
+
+    model_config = ConfigDict(extra="forbid",
+                              json_schema_extra={"examples": [{"epoch": 0, "cursor": -1}]})
+
+    epoch: Annotated[int, Field(strict=True, ge=0, le=10_000)] = 0
+    cursor: Annotated[int, Field(strict=True, ge=-1, le=len(engine.STEPS) - 1)]
+
+
+class ProvenanceOut(BaseModel):
+    tensor: str
+    index: list[int]
+    value: float | None
+    sources: dict[str, list[list[int]]] = Field(description=(
+        "Source tensor -> the cells of it that made this number."))
+    window: list[list[int]] | None = Field(description="A P1 cell's pooling window in A1.")
+    terms: list[float] | None = Field(description="The products summed, cell by cell.")
+    factors: list[list[float]] | None = Field(description="Each product's two factors.")
+    bias: float | None
+    note: str
+
+
+class GradcheckParam(BaseModel):
+    analytic: TensorValue
+    numeric: TensorValue
+    rel_error: float | None
+
+
+class SessionGradcheck(BaseModel):
+    epoch: int
+    cursor: int
+    params: dict[str, GradcheckParam] = Field(description=(
+        "Only the parameters whose gradient the walk has reached, by parameter name."))
+    max_rel_error: float | None
 
 
 class Message(BaseModel):

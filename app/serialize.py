@@ -116,7 +116,26 @@ def steps_out(trace: engine.Trace, lr: float | None) -> list[dict[str, Any]]:
 def step_outlines() -> list[dict[str, Any]]:
     """The steps without numbers: what the page draws its pipeline from."""
     return [{"index": i, "phase": s.phase, "writes": s.writes, "reads": list(s.reads),
-             "latex": s.latex, "mathml": static_mathml(s.latex), "text": s.text}
+             "latex": s.latex, "mathml": static_mathml(s.latex), "text": s.text,
+             "reveals": list(s.reveals)}
             for i, s in enumerate(engine.STEPS)]
+
+
+def tensors_meta() -> list[dict[str, str]]:
+    """Every tensor's name, title and colour scale, in the order of the math."""
+    return [{"name": name, "title": title,
+             "scale": "sequential" if name in SEQUENTIAL else "diverging"}
+            for name, title in engine.TITLES.items()]
+
+
+def provenance_out(trace: engine.Trace, name: str, index: tuple[int, ...]) -> dict[str, Any]:
+    """engine.provenance as JSON: the source cells by tensor apart from the details."""
+    found = engine.provenance(trace, name, index)
+    value = found["value"]
+    return {"tensor": name, "index": list(index),
+            "value": value if math.isfinite(value) else None,
+            "sources": {k: v for k, v in found.items() if k not in engine.PROVENANCE_DETAILS},
+            **{k: found.get(k) for k in ("window", "terms", "factors", "bias")},
+            "note": found["note"]}
 
 

@@ -30,9 +30,11 @@ from . import convert, schemas, serialize
 
 LAST = len(engine.STEPS) - 1
 # Each epoch keeps the parameters it started from (that is what makes prev exact). A session
-# may keep this many numbers of them, and at most MAX_EPOCHS epochs.
+# may keep this many numbers of them, and at most SESSION_MAX_EPOCHS epochs (not to be
+# confused with schemas.TRAIN_MAX_EPOCHS, the epochs of one /api/train request).
 MAX_KEPT_NUMBERS = 250_000
-MAX_EPOCHS = 10_000
+SESSION_MAX_EPOCHS = 10_000
+GRADIENTS = tuple(f"d{name}" for name in engine.PARAM_NAMES)
 
 
 class AtStartError(Exception):
@@ -41,6 +43,10 @@ class AtStartError(Exception):
 
 class EpochLimitError(Exception):
     """next would start an epoch beyond what the session may keep."""
+
+
+class NotReachedError(Exception):
+    """A question about a tensor the walk has not shown yet."""
 
 
 class Session:
@@ -63,6 +69,7 @@ class Session:
         self._records: list[dict[str, Any]] | None = None
 
     def reset(self) -> None:
+        """Back to the walk's starting parameters, epoch 0, before the first step."""
         self.replace(self.config, self.x, self.y, self.history[0], lr=self.lr, seed=self.seed)
 
     @property
@@ -75,7 +82,7 @@ class Session:
 
     @property
     def max_epochs(self) -> int:
-        return max(1, min(MAX_EPOCHS, MAX_KEPT_NUMBERS // self.config.n_params - 1))
+        return max(1, min(SESSION_MAX_EPOCHS, MAX_KEPT_NUMBERS // self.config.n_params - 1))
 
     def trace(self) -> engine.Trace:
         if self._trace is None:
@@ -116,17 +123,76 @@ class Session:
         else:
             raise AtStartError("already at the start: no step has been computed yet")
 
+    def goto(self, epoch: int, cursor: int) -> None:
+        """Step (with next and prev, so exactly as they would) to ``cursor`` of ``epoch``.
+        Both are checked before anything moves: an epoch beyond the session's cap, a cursor
+        outside [-1, LAST] and cursor -1 after epoch 0 (next from the last step applies the
+        update and computes the new pass's first step at once) are ValueErrors."""
+        if not -1 <= cursor <= LAST:
+            raise ValueError(f"cursor must be in [-1, {LAST}], got {cursor}")
+        if not 0 <= epoch <= self.max_epochs:
+            raise ValueError(f"epoch must be in [0, {self.max_epochs}] for this config, "
+                             f"got {epoch}")
+        if epoch > 0 and cursor < 0:
+            raise ValueError("a pass after the first starts at its first step: cursor 0")
+        while (self.epoch, self.cursor) < (epoch, cursor):
+            self.next()
+        while (self.epoch, self.cursor) > (epoch, cursor):
+            self.prev()
+
+    def known(self) -> tuple[str, ...]:
+        """The tensors of this pass the walk has shown."""
+        return engine.known(self.cursor)
+
     # --------------------------------------------------------------- views
     def written(self, index: int) -> np.ndarray:
         """What step ``index`` wrote: a tensor, or for an update step the new parameter."""
         return engine.step_value(self.trace(), index, self.lr)
 
+    def update(self, index: int) -> dict[str, Any] | None:
+        """For an update step: the parameter before, the change -lr * gradient and after;
+        the last update step adds the loss on the example before and after all four."""
+        step = engine.STEPS[index]
+        if step.phase != "update":
+            return None
+        trace, name = self.trace(), step.writes
+        out: dict[str, Any] = {"name": name, "before": trace[name],
+                               "change": -self.lr * trace["d" + name],
+                               "after": self.written(index)}
+        if index == LAST:
+            new = engine.sgd_step(self.params, trace, self.lr)
+            out["loss_before"] = float(trace["L"])
+            out["loss_after"] = engine.loss(self.x, self.y, new, self.config)
+        return out
+
     def move(self) -> dict[str, Any]:
-        """``{cursor, epoch, step, tensor}``: the current step and the value it wrote."""
+        """The current step and only what it adds: ``{cursor, epoch, step, tensor,
+        reveals, ranges, update}`` -- the value it wrote, the tensors of the pass it makes
+        known (with their colour ranges) and, for an update step, the update."""
         if self.cursor < 0:
-            return {"cursor": -1, "epoch": self.epoch, "step": None, "tensor": None}
+            return {"cursor": -1, "epoch": self.epoch, "step": None, "tensor": None,
+                    "reveals": {}, "ranges": {}, "update": None}
+        trace = self.trace()
+        reveals = {name: trace[name] for name in engine.STEPS[self.cursor].reveals}
         return {"cursor": self.cursor, "epoch": self.epoch,
-                "step": self.records()[self.cursor], "tensor": self.written(self.cursor)}
+                "step": self.records()[self.cursor], "tensor": self.written(self.cursor),
+                "reveals": reveals, "ranges": serialize.ranges(reveals),
+                "update": self.update(self.cursor)}
+
+    def provenance(self, name: str, index: tuple[int, ...]) -> dict[str, Any]:
+        """The cells behind ``name[index]``; NotReachedError for a tensor not shown yet,
+        ValueError for one without sources or an index outside it."""
+        if name not in engine.TITLES:
+            raise ValueError(f"unknown tensor {name!r}; known: {', '.join(engine.TITLES)}")
+        if name not in self.known():
+            raise NotReachedError(f"{name} is not computed yet: the walk is at step "
+                                  f"{self.cursor + 1} of {LAST + 1}")
+        return serialize.provenance_out(self.trace(), name, index)
+
+    def gradients_reached(self) -> tuple[str, ...]:
+        """The parameters' gradients the walk has shown (dW2 db2 from their steps on)."""
+        known = self.known()
+        return tuple(g for g in GRADIENTS if g in known)
 
     def view(self) -> dict[str, Any]:
         """Everything computed so far, and nothing beyond the cursor."""
@@ -150,6 +216,7 @@ class Session:
             "ranges": serialize.ranges(tensors),
             "winners": serialize.winners(self.trace()) if "P1" in tensors else None,
             "loss_history": self.loss_history,
+            "update": self.update(self.cursor) if self.cursor >= 0 else None,
         }
 
 

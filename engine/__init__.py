@@ -39,8 +39,10 @@ from .model import (
     train,
 )
 from .presets import PRESETS, preset, seed_example
+from .provenance import DETAILS as PROVENANCE_DETAILS
+from .provenance import SOURCES as PROVENANCE_SOURCES
 from .provenance import provenance, winners
-from .steps import GIVEN, PHASES, STEPS, Step, known, step_records, step_value
+from .steps import GIVEN, PHASES, STEPS, TITLES, Step, known, step_records, step_value
 
 __all__ = [
     "DATASETS",
@@ -50,7 +52,10 @@ __all__ = [
     "PARAM_NAMES",
     "PHASES",
     "PRESETS",
+    "PROVENANCE_DETAILS",
+    "PROVENANCE_SOURCES",
     "STEPS",
+    "TITLES",
     "TRAIN_LIMITS",
     "Config",
     "GradCheck",

@@ -305,6 +305,15 @@ STEPS: tuple[Step, ...] = (
 )
 
 PHASES = ("forward", "backward", "update")
+# Every tensor of a pass in the order of the math, with a short title for its heatmap.
+TITLES = {
+    "X": "input", "Y": "label", "W1": "filter", "b1": "conv bias", "Z1": "conv",
+    "A1": "ReLU", "P1": "max-pool", "F": "flatten", "W2": "dense weights", "b2": "dense bias",
+    "Z2": "logit", "A2": "σ, the prediction", "L": "loss",
+    "dA2": "∂L/∂A2", "dZ2": "∂L/∂Z2", "dW2": "∂L/∂W2", "db2": "∂L/∂b2", "dF": "∂L/∂F",
+    "dP1": "∂L/∂P1", "dA1": "∂L/∂A1", "dZ1": "∂L/∂Z1", "dW1": "∂L/∂W1", "db1": "∂L/∂b1",
+    "dX": "saliency",
+}
 GIVEN = ("X", "Y", "W1", "b1", "W2", "b2")  # known before the first step of a pass
 
 
@@ -320,12 +329,14 @@ def known(cursor: int) -> tuple[str, ...]:
 def step_records(tensors: Tensors, lr: float | None = None) -> list[dict[str, object]]:
     """Every step as a plain record with the live numbers of a trace substituted.
 
-    ``{index, phase, writes, reads, latex, latex_numbers, text}``; ``latex_numbers`` is None
-    where the numbers do not fit on a line (or, for the update, when no lr is given).
+    ``{index, phase, writes, reads, latex, latex_numbers, text, reveals}``;
+    ``latex_numbers`` is None where the numbers do not fit on a line (or, for the update,
+    when no lr is given).
     """
     return [
         {"index": i, "phase": s.phase, "writes": s.writes, "reads": list(s.reads),
-         "latex": s.latex, "latex_numbers": s.numbers(tensors, lr), "text": s.text}
+         "latex": s.latex, "latex_numbers": s.numbers(tensors, lr), "text": s.text,
+         "reveals": list(s.reveals)}
         for i, s in enumerate(STEPS)
     ]
 

@@ -117,7 +117,8 @@ def test_prev_to_before_the_first_step(session):
     client, data, _ = session
     client.post(url(data, "next"))
     move = client.post(url(data, "prev")).json()
-    assert move == {"cursor": -1, "epoch": 0, "step": None, "tensor": None}
+    assert move == {"cursor": -1, "epoch": 0, "step": None, "tensor": None, "reveals": {},
+                    "ranges": {}, "update": None}
 
 
 def test_patch_edits_and_resets(session, bodies):
@@ -208,3 +209,151 @@ def test_create_validates_like_backward(fresh_client):
     r = fresh_client.post("/api/sessions", json={"x": [[0.0] * 5] * 6})
     assert r.status_code == 422
     assert r.json()["detail"][0]["loc"] == ["body", "x"]
+
+
+# --------------------------------------------------------------- nothing before its step
+def later_values(trace: engine.Trace, cursor: int) -> dict[str, set[str]]:
+    """The distinctive numbers (as JSON writes them) of every tensor of the pass the walk
+    has not shown at ``cursor``: values with many digits, which no other tensor holds by
+    chance, and which no shown tensor holds (A1 copies Z1's positive cells, F copies P1)."""
+    def texts(name: str) -> set[str]:
+        return {repr(float(v)) for v in np.ravel(trace[name]) if np.isfinite(v)}
+
+    shown = set(engine.known(cursor))
+    seen = set().union(*(texts(name) for name in shown))
+    out: dict[str, set[str]] = {}
+    for step in engine.STEPS:
+        for name in step.reveals:
+            if name not in shown:
+                out[name] = {v for v in texts(name) - seen if len(v) >= 10}
+    return out
+
+
+def assert_holds_none(text: str, hidden: dict[str, set[str]], where: str) -> None:
+    for name, values in hidden.items():
+        leaked = [v for v in values if v in text]
+        assert not leaked, f"{where}: {name} {leaked[:3]} before its step"
+
+
+def test_no_response_of_a_walk_holds_a_later_tensor(session):
+    client, data, body = session
+    config = engine.Config(**body["config"])
+    t = engine.trace(body["x"], body["y"], body["params"], config)
+    assert_holds_none(client.get(url(data)).text, later_values(t, -1), "the new session")
+    for cursor in range(LAST + 1):
+        hidden = later_values(t, cursor)
+        r = client.post(url(data, "next"))
+        assert r.status_code == 200
+        assert set(r.json()["reveals"]) == set(engine.STEPS[cursor].reveals)
+        assert_holds_none(r.text, hidden, f"next to {cursor}")
+        assert_holds_none(client.get(url(data)).text, hidden, f"the view at {cursor}")
+        r = client.post(url(data, "goto"), json={"epoch": 0, "cursor": cursor})
+        assert r.status_code == 200 and r.json()["cursor"] == cursor
+        assert_holds_none(r.text, hidden, f"goto {cursor}")
+
+
+def test_a_move_carries_what_its_step_reveals_and_their_ranges(session):
+    client, data, body = session
+    config = engine.Config(**body["config"])
+    t = engine.trace(body["x"], body["y"], body["params"], config)
+    moves = [client.post(url(data, "next")).json() for _ in range(LAST + 1)]
+    dw1 = moves[NAMES.index("dW1")]
+    assert set(dw1["reveals"]) == {"dW1", "dX"}
+    assert np.allclose(arr(dw1["reveals"]["dX"]), t["dX"], rtol=0, atol=0)
+    assert dw1["ranges"]["dX"]["scale"] == "diverging"
+    assert moves[NAMES.index("A1")]["ranges"]["A1"]["scale"] == "sequential"
+    assert all(m["update"] is None for m in moves[:17])
+    w1 = moves[17]["update"]
+    assert w1["name"] == "W1" and w1.get("loss_after") is None
+    assert np.allclose(arr(w1["change"]), -0.3 * t["dW1"])
+    assert np.allclose(arr(w1["after"]), arr(w1["before"]) + arr(w1["change"]))
+    last = moves[LAST]["update"]
+    new = engine.sgd_step(body["params"] | {}, t, 0.3)
+    assert last["loss_before"] == float(t["L"])
+    assert last["loss_after"] == engine.loss(body["x"], body["y"], new, config)
+
+
+def test_provenance_is_refused_until_the_walk_reaches_the_tensor(session):
+    client, data, body = session
+    config = engine.Config(**body["config"])
+    t = engine.trace(body["x"], body["y"], body["params"], config)
+    where = url(data, "provenance/dA1") + "?index=1,2,3"
+    for cursor in range(NAMES.index("dA1")):
+        r = client.get(where)
+        assert r.status_code == 409, cursor
+        assert "dA1" in r.json()["detail"]
+        assert client.post(url(data, "next")).status_code == 200
+    client.post(url(data, "next"))
+    r = client.get(where)
+    assert r.status_code == 200
+    got = r.json()
+    expected = engine.provenance(t, "dA1", (1, 2, 3))
+    assert got["value"] == expected["value"] and got["note"] == expected["note"]
+    assert got["sources"] == {k: v for k, v in expected.items()
+                              if k not in engine.PROVENANCE_DETAILS}
+
+
+@pytest.mark.parametrize(("path", "loc"), [
+    ("provenance/Z1?index=0,9,9", ["query", "index"]),
+    ("provenance/Z1?index=0;1", ["query", "index"]),
+    ("provenance/X?index=0,1", ["path", "tensor"]),
+    ("provenance/nope?index=0", ["path", "tensor"]),
+])
+def test_bad_provenance_questions_name_their_field(session, path, loc):
+    client, data, _ = session
+    client.post(url(data, "next"))
+    r = client.get(url(data, path))
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["loc"] == loc
+
+
+def test_gradcheck_covers_only_the_gradients_the_walk_reached(session):
+    client, data, _ = session
+    seen = []
+    for cursor in range(LAST + 1):
+        client.post(url(data, "next"))
+        if NAMES[cursor] in ("Z1", "dW2", "dW1", "db1"):
+            r = client.post(url(data, "gradcheck"))
+            assert r.status_code == 200
+            seen.append(sorted(r.json()["params"]))
+    assert seen == [[], ["W2"], ["W1", "W2", "b2"], ["W1", "W2", "b1", "b2"]]
+    check = r.json()
+    assert np.shape(check["params"]["W1"]["numeric"]) == (2, 3, 3)
+    assert check["max_rel_error"] < 1e-5
+
+
+def test_reset_after_an_update_pass_returns_to_the_starting_parameters(session):
+    client, data, body = session
+    for _ in range(LAST + 3):
+        client.post(url(data, "next"))
+    assert client.get(url(data)).json()["epoch"] == 1
+    view = client.post(url(data, "reset")).json()
+    assert (view["epoch"], view["cursor"]) == (0, -1)
+    for name in engine.PARAM_NAMES:
+        assert np.array_equal(arr(view["params"][name]), arr(body["params"][name])), name
+
+
+def test_goto_steps_exactly_and_refuses_a_pass_before_its_start(session):
+    client, data, _ = session
+    r = client.post(url(data, "goto"), json={"epoch": 1, "cursor": 3})
+    assert r.status_code == 200
+    assert (r.json()["epoch"], r.json()["cursor"]) == (1, 3)
+    stepped = [client.post(url(data, "prev")).json()["cursor"] for _ in range(4)]
+    assert stepped == [2, 1, 0, LAST]
+    r = client.post(url(data, "goto"), json={"epoch": 1, "cursor": -1})
+    assert r.status_code == 422
+    r = client.post(url(data, "goto"), json={"epoch": 0, "cursor": LAST + 1})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "cursor"]
+
+
+def test_meta_is_the_one_home_of_names_titles_scales_and_defaults(client):
+    meta = client.get("/api/meta").json()
+    names = [t["name"] for t in meta["tensors"]]
+    assert names == list(engine.TITLES)
+    scales = {t["name"]: t["scale"] for t in meta["tensors"]}
+    assert {n for n, s in scales.items() if s == "sequential"} == {"X", "A1", "P1", "F"}
+    assert meta["given"] == list(engine.GIVEN)
+    assert meta["default_lr"] == 0.1 and meta["default_seed"] == 0
+    assert meta["train_limits"]["epochs"] == [1, 1000]
+    assert meta["session_max_epochs"] == 10_000
+    assert [s["reveals"] for s in meta["steps"]][NAMES.index("dW1")] == ["dW1", "dX"]

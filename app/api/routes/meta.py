@@ -8,7 +8,7 @@ from starlette.responses import Response
 import engine
 
 from ... import schemas as s
-from ... import serialize, version
+from ... import serialize, sessions, version
 from ..deps import SettingsDep
 
 router = APIRouter(prefix="/api", tags=["meta"])
@@ -21,13 +21,15 @@ async def health() -> Response:
 
 @router.get("/meta", response_model=s.Meta)
 async def meta(settings: SettingsDep) -> Response:
-    """Defaults, limits and the ordered steps (without numbers): the page renders its
-    pipeline from this."""
+    """Defaults, limits, every tensor's name, title and colour scale, and the ordered steps
+    (without numbers, with what each reveals): the page renders from this."""
     return serialize.json_response({
         "defaults": serialize.config_out(engine.Config()),
         "limits": {k: list(v) for k, v in engine.LIMITS.items()},
-        "train_limits": {"epochs": [1, s.MAX_EPOCHS], "batch_size": [1, s.MAX_BATCH_SIZE]},
-        "lr_max": engine.LR_MAX, "default_lr": s.DEFAULT_LR,
+        "train_limits": {"epochs": [1, s.TRAIN_MAX_EPOCHS],
+                         "batch_size": [1, s.MAX_BATCH_SIZE]},
+        "lr_max": engine.LR_MAX, "default_lr": s.DEFAULT_LR, "default_seed": 0,
         "train_max_work": settings.train_max_work, "max_body_bytes": settings.max_body_bytes,
         "max_sessions": settings.max_sessions, "session_ttl": settings.session_ttl,
-        "steps": serialize.step_outlines()})
+        "session_max_epochs": sessions.SESSION_MAX_EPOCHS, "given": list(engine.GIVEN),
+        "tensors": serialize.tensors_meta(), "steps": serialize.step_outlines()})

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException
+from typing import Annotated
+
+import numpy as np
+from fastapi import APIRouter, HTTPException, Path, Query
 from starlette.responses import Response
 
+import engine
+
+from ... import errors, serialize, sessions
 from ... import schemas as s
-from ... import serialize, sessions
 from ..deps import SessionDep, SessionId, StoreDep
 
 router = APIRouter(prefix="/api/sessions", tags=["sessions"])
@@ -73,6 +78,71 @@ async def reset(session: SessionDep) -> Response:
     with session.lock:
         session.reset()
         return serialize.json_response(session.view())
+
+
+@router.post("/{session_id}/goto", response_model=s.SessionOut,
+             responses={**NOT_FOUND, 409: {"model": s.Message,
+                                           "description": "The session's epoch limit."}})
+async def goto(body: s.SessionGoto, session: SessionDep) -> Response:
+    """Step to ``cursor`` of pass ``epoch`` (0 is the first), exactly as next and prev
+    would: ``{"epoch": e, "cursor": -1}`` goes back to the start of a pass. Returns the
+    view."""
+    with session.lock:
+        with errors.field("body", "epoch"):
+            try:
+                session.goto(body.epoch, body.cursor)
+            except sessions.EpochLimitError as exc:
+                raise HTTPException(409, detail=str(exc)) from None
+        return serialize.json_response(session.view())
+
+
+MAX_INDEX_TEXT = 40  # "f,r,c" of the largest tensor fits in far less
+
+
+@router.get("/{session_id}/provenance/{tensor}", response_model=s.ProvenanceOut,
+            responses={**NOT_FOUND, 409: {"model": s.Message,
+                                          "description": "The walk has not reached it."}})
+async def provenance(
+        tensor: Annotated[str, Path(max_length=8)], session: SessionDep,
+        index: Annotated[str, Query(max_length=MAX_INDEX_TEXT, pattern=r"^\d*(,\d+)*$",
+                                    description="The cell, comma separated: 0,1,2")] = ""
+) -> Response:
+    """Which cells made ``tensor[index]`` (and the products summed, where it is a sum).
+    Refused (409) for a tensor the walk has not shown yet."""
+    cell = tuple(int(i) for i in index.split(",")) if index else ()
+    with session.lock:
+        try:
+            with errors.field("path", "tensor"):
+                if tensor not in engine.TITLES or tensor not in engine.PROVENANCE_SOURCES:
+                    raise ValueError(f"no provenance for {tensor!r}; known: "
+                                     f"{', '.join(engine.PROVENANCE_SOURCES)}")
+            with errors.field("query", "index"):
+                return serialize.json_response(session.provenance(tensor, cell))
+        except sessions.NotReachedError as exc:
+            raise HTTPException(409, detail=str(exc)) from None
+
+
+@router.post("/{session_id}/gradcheck", response_model=s.SessionGradcheck,
+             responses=NOT_FOUND)
+def gradcheck(session: SessionDep) -> Response:
+    """Central differences beside the analytic gradient, for the parameters whose gradient
+    the walk has reached (none before dW2). Two forward passes per parameter: it runs in the
+    thread pool, outside the session's lock."""
+    with session.lock:
+        x, y, params, config = session.x, session.y, session.params, session.config
+        epoch, cursor, reached = session.epoch, session.cursor, session.gradients_reached()
+    out: dict[str, object] = {}
+    if reached:
+        check = engine.gradcheck(x, y, params, config)
+        for grad in reached:
+            name = grad[1:]
+            err = check.rel_error[name]
+            out[name] = {"analytic": check.analytic[name], "numeric": check.numeric[name],
+                         "rel_error": err if np.isfinite(err) else None}
+    errs = [p["rel_error"] for p in out.values()]  # type: ignore[index]
+    worst = max(errs) if errs and None not in errs else None
+    return serialize.json_response({"epoch": epoch, "cursor": cursor, "params": out,
+                                    "max_rel_error": worst})
 
 
 @router.delete("/{session_id}", status_code=204, response_class=Response,
