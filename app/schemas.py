@@ -349,6 +349,7 @@ class Meta(BaseModel):
     default_seed: int
     given: list[str] = Field(description="The tensors known before a pass's first step.")
     tensors: list[TensorMeta]
+    provenance: list[str] = Field(description="The tensors whose cells have sources.")
     steps: list[StepOutline]
 
 
@@ -356,8 +357,10 @@ class SessionOut(BaseModel):
     id: str
     config: ConfigOut
     lr: float
+    seed: int
     epoch: int
     cursor: int = Field(description="Index of the last step computed; -1 before the first.")
+    known: list[str] = Field(description="Every tensor of the pass known at this cursor.")
     step: StepOut | None
     steps: list[StepOut]
     tensors: Tensors = Field(description=(
@@ -376,6 +379,7 @@ class UpdateOut(BaseModel):
     before: TensorValue
     change: TensorValue = Field(description="-lr times the gradient.")
     after: TensorValue
+    range: RangeOut = Field(description="One colour range for before, change and after.")
     loss_before: float | None = Field(default=None, description="At the last update step.")
     loss_after: float | None = Field(default=None, description=(
         "The loss on the example with all four parameters updated (last update step)."))
@@ -387,6 +391,7 @@ class SessionMove(BaseModel):
     step: StepOut | None
     tensor: TensorValue = Field(description="The value the step wrote (for an update step, "
                                             "the new parameter).")
+    known: list[str] = Field(description="Every tensor of the pass known at this cursor.")
     reveals: Tensors = Field(description="The tensors of the pass this step makes known.")
     ranges: dict[str, RangeOut] = Field(description="Colour ranges of those tensors.")
     update: UpdateOut | None = Field(description="At an update step, that update.")
@@ -419,6 +424,7 @@ class GradcheckParam(BaseModel):
     analytic: TensorValue
     numeric: TensorValue
     rel_error: float | None
+    range: RangeOut = Field(description="One colour range for both.")
 
 
 class SessionGradcheck(BaseModel):

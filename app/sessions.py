@@ -156,9 +156,11 @@ class Session:
         if step.phase != "update":
             return None
         trace, name = self.trace(), step.writes
-        out: dict[str, Any] = {"name": name, "before": trace[name],
-                               "change": -self.lr * trace["d" + name],
-                               "after": self.written(index)}
+        before, change, after = trace[name], -self.lr * trace["d" + name], self.written(index)
+        together = np.concatenate([np.ravel(before), np.ravel(change), np.ravel(after)])
+        out: dict[str, Any] = {"name": name, "before": before, "change": change,
+                               "after": after,
+                               "range": serialize.ranges({name: together})[name]}
         if index == LAST:
             new = engine.sgd_step(self.params, trace, self.lr)
             out["loss_before"] = float(trace["L"])
@@ -167,17 +169,18 @@ class Session:
 
     def move(self) -> dict[str, Any]:
         """The current step and only what it adds: ``{cursor, epoch, step, tensor,
-        reveals, ranges, update}`` -- the value it wrote, the tensors of the pass it makes
-        known (with their colour ranges) and, for an update step, the update."""
+        known, reveals, ranges, update}`` -- the value it wrote, the names of every tensor of
+        the pass now known, the tensors it makes known (with their colour ranges) and, for an
+        update step, the update."""
         if self.cursor < 0:
             return {"cursor": -1, "epoch": self.epoch, "step": None, "tensor": None,
-                    "reveals": {}, "ranges": {}, "update": None}
+                    "known": list(engine.GIVEN), "reveals": {}, "ranges": {}, "update": None}
         trace = self.trace()
         reveals = {name: trace[name] for name in engine.STEPS[self.cursor].reveals}
         return {"cursor": self.cursor, "epoch": self.epoch,
                 "step": self.records()[self.cursor], "tensor": self.written(self.cursor),
-                "reveals": reveals, "ranges": serialize.ranges(reveals),
-                "update": self.update(self.cursor)}
+                "known": list(self.known()), "reveals": reveals,
+                "ranges": serialize.ranges(reveals), "update": self.update(self.cursor)}
 
     def provenance(self, name: str, index: tuple[int, ...]) -> dict[str, Any]:
         """The cells behind ``name[index]``; NotReachedError for a tensor not shown yet,
@@ -210,7 +213,8 @@ class Session:
                 steps[i] = records[i]
         return {
             "id": self.id, "config": serialize.config_out(self.config), "lr": self.lr,
-            "epoch": self.epoch, "cursor": self.cursor,
+            "seed": self.seed,
+            "epoch": self.epoch, "cursor": self.cursor, "known": list(engine.known(self.cursor)),
             "step": steps[self.cursor] if self.cursor >= 0 else None, "steps": steps,
             "tensors": tensors, "updated": updated, "params": p,
             "ranges": serialize.ranges(tensors),

@@ -118,7 +118,7 @@ def test_prev_to_before_the_first_step(session):
     client.post(url(data, "next"))
     move = client.post(url(data, "prev")).json()
     assert move == {"cursor": -1, "epoch": 0, "step": None, "tensor": None, "reveals": {},
-                    "ranges": {}, "update": None}
+                    "ranges": {}, "update": None, "known": list(engine.GIVEN)}
 
 
 def test_patch_edits_and_resets(session, bodies):
@@ -245,6 +245,7 @@ def test_no_response_of_a_walk_holds_a_later_tensor(session):
         r = client.post(url(data, "next"))
         assert r.status_code == 200
         assert set(r.json()["reveals"]) == set(engine.STEPS[cursor].reveals)
+        assert r.json()["known"] == list(engine.known(cursor))
         assert_holds_none(r.text, hidden, f"next to {cursor}")
         assert_holds_none(client.get(url(data)).text, hidden, f"the view at {cursor}")
         r = client.post(url(data, "goto"), json={"epoch": 0, "cursor": cursor})

@@ -32,4 +32,5 @@ async def meta(settings: SettingsDep) -> Response:
         "train_max_work": settings.train_max_work, "max_body_bytes": settings.max_body_bytes,
         "max_sessions": settings.max_sessions, "session_ttl": settings.session_ttl,
         "session_max_epochs": sessions.SESSION_MAX_EPOCHS, "given": list(engine.GIVEN),
-        "tensors": serialize.tensors_meta(), "steps": serialize.step_outlines()})
+        "tensors": serialize.tensors_meta(), "provenance": list(engine.PROVENANCE_SOURCES),
+        "steps": serialize.step_outlines()})

@@ -137,8 +137,10 @@ def gradcheck(session: SessionDep) -> Response:
         for grad in reached:
             name = grad[1:]
             err = check.rel_error[name]
+            both = np.concatenate([np.ravel(check.analytic[name]), np.ravel(check.numeric[name])])
             out[name] = {"analytic": check.analytic[name], "numeric": check.numeric[name],
-                         "rel_error": err if np.isfinite(err) else None}
+                         "rel_error": err if np.isfinite(err) else None,
+                         "range": serialize.ranges({grad: both})[grad]}
     errs = [p["rel_error"] for p in out.values()]  # type: ignore[index]
     worst = max(errs) if errs and None not in errs else None
     return serialize.json_response({"epoch": epoch, "cursor": cursor, "params": out,

@@ -34,14 +34,26 @@ async function request(method, url, body, signal, headers) {
   return data;
 }
 
+const session = (id) => `/api/sessions/${encodeURIComponent(id)}`;
+
 export const api = {
   meta: () => request("GET", "/api/meta"),
   presets: (inputSize) => request("GET", `/api/presets?input_size=${inputSize}`),
   datasets: (inputSize) => request("GET", `/api/datasets?input_size=${inputSize}`),
-  backward: (body, signal) => request("POST", "/api/backward", body, signal),
-  update: (body, signal) => request("POST", "/api/update", body, signal),
-  gradcheck: (body) => request("POST", "/api/gradcheck", body),
   train: (body, signal) => request("POST", "/api/train", body, signal),
+  // The walk: one session on the server holds the example, the parameters and the cursor.
+  createSession: (body) => request("POST", "/api/sessions", body),
+  session: (id) => request("GET", session(id)),
+  next: (id) => request("POST", `${session(id)}/next`),
+  prev: (id) => request("POST", `${session(id)}/prev`),
+  goto: (id, epoch, cursor) => request("POST", `${session(id)}/goto`, { epoch, cursor }),
+  reset: (id) => request("POST", `${session(id)}/reset`),
+  patch: (id, body) => request("PATCH", session(id), body),
+  provenance: (id, tensor, index) =>
+    request("GET", `${session(id)}/provenance/${encodeURIComponent(tensor)}?index=${index.join(",")}`),
+  gradcheck: (id) => request("POST", `${session(id)}/gradcheck`),
+  practicePath: (step) => `/practice?step=${encodeURIComponent(step)}`,
+  plotlyUrl: "/vendor/plotly.min.js",
   // Demo mode. The presenter key travels in a header, never in these URLs.
   demoLesson: (key) => request("GET", "/api/demo/lesson", undefined, undefined, demoKey(key)),
   demoOpen: (room, key) => request("POST", "/api/demo/rooms", { room }, undefined, demoKey(key)),

@@ -1,10 +1,12 @@
-// One renderer for values and gradients alike: a tensor becomes one Plotly heatmap per
+// One renderer for values and gradients alike: a tensor becomes one grid of cells per
 // filter (or a card, for a single number), coloured on the range the server computed.
+// Plain DOM, no plotting library: a cell is a <span> whose background is its colour and
+// whose text is its value, so drawing a panel is one innerHTML and highlighting a cell is
+// one class.
 
-import { colorOf, scaleFor, textOn } from "./colors.js";
+import { colorOf, textOn } from "./colors.js";
 import { cellText, full, short } from "./format.js";
 
-const Plotly = () => window.Plotly;
 const TEXT_LIMIT = 144; // cells beyond this are too small to print a value in
 
 // Split a tensor into 2-D planes: [{prefix, z}] where prefix is the leading index.
@@ -26,6 +28,23 @@ function fullIndex(plane, row, col) {
   return [...plane.prefix, row, col];
 }
 
+// Where a tensor's index sits in its planes: [plane number, row, col], or null.
+function locate(plots, index) {
+  for (let p = 0; p < plots.length; p += 1) {
+    const { plane } = plots[p];
+    if (plane.vector) {
+      const [i] = index;
+      return plane.vertical ? [p, i, 0] : [p, 0, i];
+    }
+    if (plane.prefix.length && index[0] !== plane.prefix[0]) continue;
+    const [row, col] = index.slice(plane.prefix.length);
+    return [p, row, col];
+  }
+  return null;
+}
+
+const escape = (text) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/"/g, "&quot;");
+
 export class TensorView {
   constructor(container, { name, cell = 26, vertical = false, onHover, onLeave, onClick }) {
     this.container = container;
@@ -35,79 +54,82 @@ export class TensorView {
     this.handlers = { onHover, onLeave, onClick };
     this.plots = [];
     this.signature = "";
+    this.marked = [];
+    this.value = undefined;
+    this.range = null;
   }
 
   // Draw (or redraw) the tensor. range = {min, max, scale}.
   render(value, range) {
+    this.value = value;
+    this.range = range;
+    this.marked = [];
     const parts = planes(value, this.vertical);
     if (parts[0].scalar) {
       this.renderCard(value, range);
       return;
     }
-    const shape = `${parts.length}x${parts[0].z.length}x${parts[0].z[0].length}`;
-    if (shape !== this.signature) {
-      this.container.replaceChildren();
-      this.plots = parts.map((plane) => {
-        const div = document.createElement("div");
-        div.className = "plot";
-        if (parts.length > 1) {
-          const f = plane.prefix[0];
-          div.dataset.filter = f;
-          div.dataset.caption = plane.z[0].length * this.cell < 48 ? `f${f}` : `filter ${f}`;
-        }
-        this.container.append(div);
-        return { div, plane, drawn: false };
-      });
-      this.signature = shape;
-    }
-    parts.forEach((plane, i) => this.draw(this.plots[i], plane, range));
+    this.container.replaceChildren();
+    this.signature = "grid";
+    this.plots = parts.map((plane) => {
+      const div = document.createElement("div");
+      div.className = "plot";
+      if (parts.length > 1) {
+        const f = plane.prefix[0];
+        div.dataset.filter = f;
+        div.dataset.caption = plane.z[0].length * this.cell < 48 ? `f${f}` : `filter ${f}`;
+      }
+      this.draw(div, plane, range);
+      this.container.append(div);
+      return { div, plane };
+    });
   }
 
-  draw(plot, plane, range) {
-    plot.plane = plane;
+  // Remove every value: a panel whose step has not come holds nothing.
+  clear() {
+    this.container.replaceChildren();
+    this.plots = [];
+    this.signature = "";
+    this.marked = [];
+    this.value = undefined;
+  }
+
+  draw(div, plane, range) {
     const rows = plane.z.length;
     const cols = plane.z[0].length;
     const showText = rows * cols <= TEXT_LIMIT && this.cell >= 16;
-    const label = (r, c) => `${this.name}[${fullIndex(plane, r, c).join(",")}]`;
-    const custom = plane.z.map((row, r) => row.map((v, c) => `${label(r, c)} = ${full(v)}`));
-    const trace = {
-      type: "heatmap",
-      z: plane.z,
-      zmin: range.min,
-      zmax: range.max,
-      colorscale: scaleFor(range.scale),
-      showscale: false,
-      xgap: this.cell >= 4 ? 1 : 0,
-      ygap: this.cell >= 4 ? 1 : 0,
-      customdata: custom,
-      hovertemplate: "%{customdata}<extra></extra>",
-      text: showText ? plane.z.map((row) => row.map(cellText)) : undefined,
-      texttemplate: showText ? "%{text}" : undefined,
-      textfont: { size: Math.max(8, Math.min(14, Math.floor(this.cell / 2.2))) },
-    };
-    // Plotly ignores a size under 10 px, so a long thin vector gets stretched cells instead.
-    const width = Math.max(10, cols * this.cell);
-    const height = Math.max(10, rows * this.cell);
-    const axis = (n) => ({
-      visible: false, range: [-0.5, n - 0.5], fixedrange: true,
-    });
-    const layout = {
-      width, height, margin: { l: 0, r: 0, t: 0, b: 0 },
-      xaxis: axis(cols), yaxis: { ...axis(rows), autorange: false, range: [rows - 0.5, -0.5] },
-      paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)",
-      shapes: [], hoverlabel: { font: { size: 12 } },
-    };
-    const config = { displayModeBar: false, staticPlot: false, responsive: false };
-    if (!plot.drawn) {
-      Plotly().newPlot(plot.div, [trace], layout, config);
-      plot.drawn = true;
-      plot.div.on("plotly_hover", (ev) => this.emit("onHover", plot, ev));
-      plot.div.on("plotly_unhover", () => this.handlers.onLeave && this.handlers.onLeave(this.name));
-      plot.div.on("plotly_click", (ev) => this.emit("onClick", plot, ev));
-    } else {
-      Plotly().react(plot.div, [trace], layout, config);
+    const size = this.cell;
+    div.style.gridTemplateColumns = `repeat(${cols}, ${size}px)`;
+    div.style.gridAutoRows = `${size}px`;
+    div.style.fontSize = `${Math.max(12, Math.min(14, Math.floor(size / 2.2)))}px`;
+    div.classList.toggle("gapless", size < 4);
+    let html = "";
+    for (let r = 0; r < rows; r += 1) {
+      for (let c = 0; c < cols; c += 1) {
+        const v = plane.z[r][c];
+        const finite = typeof v === "number" && Number.isFinite(v);
+        const bg = finite ? colorOf(v, range) : "rgb(240, 240, 240)";
+        const label = `${this.name}[${fullIndex(plane, r, c).join(",")}] = ${full(v)}`;
+        html += `<span class="cell" data-r="${r}" data-c="${c}" title="${escape(label)}" ` +
+          `style="background:${bg};color:${textOn(bg)}">${showText ? escape(cellText(v)) : ""}</span>`;
+      }
     }
-    plot.div.dataset.values = JSON.stringify(plane.z);
+    div.innerHTML = html;
+    div.data = [{ z: plane.z }]; // the values drawn, where tests (and a console) read them
+    div.addEventListener("mouseover", (event) => {
+      const cell = event.target.closest(".cell");
+      if (cell) this.emit("onHover", plane, cell);
+    });
+    div.addEventListener("mouseleave", () => this.handlers.onLeave && this.handlers.onLeave(this.name));
+    div.addEventListener("click", (event) => {
+      const cell = event.target.closest(".cell");
+      if (cell) this.emit("onClick", plane, cell);
+    });
+  }
+
+  emit(kind, plane, cell) {
+    const handler = this.handlers[kind];
+    if (handler) handler(this.name, fullIndex(plane, Number(cell.dataset.r), Number(cell.dataset.c)));
   }
 
   // Every cell's full index, plane by plane, row by row (for keyboard inspection).
@@ -119,24 +141,18 @@ export class TensorView {
     return out;
   }
 
-  emit(kind, plot, ev) {
-    const handler = this.handlers[kind];
-    if (!handler || !ev.points || !ev.points.length) return;
-    const p = ev.points[0];
-    handler(this.name, fullIndex(plot.plane, p.y, p.x));
+  // The width of a plane in cells (for keyboard inspection).
+  width() {
+    return this.plots.length ? this.plots[0].plane.z[0].length : 1;
   }
 
   renderCard(value, range) {
-    if (this.signature !== "card") {
-      this.container.replaceChildren();
-      const card = document.createElement("div");
-      card.className = "card";
-      card.tabIndex = 0;
-      this.container.append(card);
-      this.plots = [];
-      this.signature = "card";
-    }
-    const card = this.container.firstChild;
+    this.container.replaceChildren();
+    const card = document.createElement("div");
+    card.className = "card";
+    this.container.append(card);
+    this.plots = [];
+    this.signature = "card";
     const numeric = typeof value === "number" && Number.isFinite(value);
     const bg = numeric ? colorOf(value, range) : "rgb(240, 240, 240)";
     card.style.background = bg;
@@ -149,43 +165,59 @@ export class TensorView {
 
   // Outline cells: [{index, kind}] where kind is "source" (thin) or "focus" (thick).
   highlight(marks) {
-    for (const plot of this.plots) {
-      const shapes = [];
-      for (const { index, kind } of marks) {
-        const plane = plot.plane;
-        let row;
-        let col;
-        if (plane.vector) {
-          [col] = index;
-          row = 0;
-          if (plane.vertical) [row, col] = [col, 0];
-        } else {
-          if (plane.prefix.length && index[0] !== plane.prefix[0]) continue;
-          [row, col] = index.slice(plane.prefix.length);
-        }
-        shapes.push({
-          type: "rect", xref: "x", yref: "y",
-          x0: col - 0.5, x1: col + 0.5, y0: row - 0.5, y1: row + 0.5,
-          line: { color: kind === "focus" ? "#f59e0b" : "#111827", width: kind === "focus" ? 3 : 2 },
-          fillcolor: "rgba(0,0,0,0)",
-        });
-      }
-      if (shapes.length || (plot.div.layout && plot.div.layout.shapes && plot.div.layout.shapes.length)) {
-        Plotly().relayout(plot.div, { shapes });
-      }
-    }
+    for (const el of this.marked) el.classList.remove("source", "focus");
+    this.marked = [];
     if (this.signature === "card") {
       this.container.firstChild.classList.toggle("marked", marks.length > 0);
+      return;
+    }
+    for (const { index, kind } of marks) {
+      const at = locate(this.plots, index);
+      if (!at) continue;
+      const [p, row, col] = at;
+      const { div, plane } = this.plots[p];
+      const el = div.children[row * plane.z[0].length + col];
+      if (!el) continue;
+      el.classList.add(kind === "focus" ? "focus" : "source");
+      this.marked.push(el);
     }
   }
 
+  // A picture of the tensor for notes: its name, each filter's cells with their values.
   async png(filename) {
-    for (const plot of this.plots) {
-      await Plotly().downloadImage(plot.div, {
-        format: "png",
-        filename: this.plots.length > 1 ? `${filename}-filter${plot.plane.prefix[0]}` : filename,
-        width: Math.max(200, plot.div.layout.width * 3), height: Math.max(200, plot.div.layout.height * 3),
-      });
-    }
+    if (this.value === undefined) return;
+    const parts = planes(this.value, this.vertical);
+    const cell = 48;
+    const pad = 16;
+    const title = 28;
+    const widths = parts.map((p) => p.z[0].length * cell);
+    const height = title + Math.max(...parts.map((p) => p.z.length)) * cell + 2 * pad;
+    const canvas = document.createElement("canvas");
+    canvas.width = widths.reduce((a, b) => a + b + pad, pad);
+    canvas.height = height;
+    const ctx = canvas.getContext("2d");
+    ctx.fillStyle = "#ffffff";
+    ctx.fillRect(0, 0, canvas.width, canvas.height);
+    ctx.fillStyle = "#111827";
+    ctx.font = "bold 18px sans-serif";
+    ctx.fillText(this.name, pad, pad + 14);
+    ctx.font = "14px sans-serif";
+    ctx.textAlign = "center";
+    ctx.textBaseline = "middle";
+    let x0 = pad;
+    parts.forEach((plane, i) => {
+      plane.z.forEach((row, r) => row.forEach((v, c) => {
+        const bg = Number.isFinite(v) ? colorOf(v, this.range) : "rgb(240, 240, 240)";
+        ctx.fillStyle = bg;
+        ctx.fillRect(x0 + c * cell, pad + title + r * cell, cell - 1, cell - 1);
+        ctx.fillStyle = textOn(bg);
+        ctx.fillText(cellText(v), x0 + c * cell + cell / 2, pad + title + r * cell + cell / 2);
+      }));
+      x0 += widths[i] + pad;
+    });
+    const a = document.createElement("a");
+    a.href = canvas.toDataURL("image/png");
+    a.download = `${filename}.png`;
+    a.click();
   }
 }

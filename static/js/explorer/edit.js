@@ -1,5 +1,6 @@
 // The edit drawer: network configuration, presets, label, η, seed, and every value of X
-// and of the parameters as a grid of number fields. Any change recomputes at once.
+// and of the parameters as a grid of number fields. Every change is a PATCH of the walk,
+// which takes it back to its start with the new example; the page draws the answer.
 
 const $ = (id) => document.getElementById(id);
 const CONFIG_KEYS = ["input_size", "kernel_size", "filters", "pool_size"];
@@ -8,6 +9,10 @@ export function openDrawer(name) {
   for (const drawer of document.querySelectorAll(".drawer")) {
     const open = drawer.id === `drawer-${name}` && drawer.hidden;
     drawer.hidden = !open;
+    if (open) {
+      const first = drawer.querySelector("input, select, button:not(.close)");
+      if (first) first.focus(); // the keyboard lands in the drawer it opened
+    }
   }
   for (const button of document.querySelectorAll("[data-drawer]")) {
     const open = !$(`drawer-${button.dataset.drawer}`).hidden;
@@ -64,7 +69,7 @@ function grid(label, value, onChange) {
   return wrap;
 }
 
-export function setupEditors({ store, api, recompute, toast }) {
+export function setupEditors({ store, api, stepping, toast }) {
   let presets = [];
   let presetsSize = 0;
   let datasetSamples = [];
@@ -106,42 +111,50 @@ export function setupEditors({ store, api, recompute, toast }) {
     if (datasetSamples.length) group("Dataset samples", datasetSamples);
   }
 
+  // The fields show the walk as the server holds it.
   function refresh() {
-    const s = store.get();
-    for (const key of CONFIG_KEYS) $(`cfg-${key}`).value = s.config[key];
-    $("label-y").value = String(s.y);
-    $("lr").value = String(s.lr);
-    $("seed").value = String(s.seed);
-    $("preset").value = s.presetName || "";
-    const trace = s.trace;
-    $("cfg-params").textContent = trace ? `${trace.config.n_params} trainable parameters` : "";
+    const { walk } = store.get();
+    for (const key of CONFIG_KEYS) $(`cfg-${key}`).value = walk.config[key];
+    $("label-y").value = String(walk.tensors.Y);
+    $("lr").value = String(walk.lr);
+    $("seed").value = String(walk.seed);
+    $("cfg-params").textContent = `${walk.config.n_params} trainable parameters`;
     const box = $("editors");
     box.replaceChildren();
-    box.append(grid("X", s.x, (index, v) => {
+    box.append(grid("X", walk.tensors.X, (index, v) => {
       shownSample = "";
-      store.set({ x: setAt(store.get().x, index, v), presetName: null });
-      recompute().then(refresh);
+      store.set({ start: { ...store.get().start, presetName: null } });
+      send({ x: setAt(store.get().walk.tensors.X, index, v) });
     }));
-    if (trace) {
-      for (const name of ["W1", "b1", "W2", "b2"]) {
-        box.append(grid(name, trace.params[name], (index, v) => {
-          const params = { ...store.get().params, [name]: setAt(store.get().params[name], index, v) };
-          store.set({ params, paramsEdited: true });
-          recompute().then(refresh);
-        }));
-      }
+    for (const name of ["W1", "b1", "W2", "b2"]) {
+      box.append(grid(name, walk.params[name], (index, v) => {
+        send({ params: { [name]: setAt(store.get().walk.params[name], index, v) } }, { edited: true });
+      }));
     }
-    loadPresets(s.config.input_size).then(() => {
-      $("preset").value = store.get().presetName || shownSample || "";
+    loadPresets(walk.config.input_size).then(() => {
+      $("preset").value = store.get().start.presetName || shownSample || "";
     });
+  }
+
+  // One PATCH; the walk is back at its start. edited: the parameters were typed by hand
+  // (a link must carry them); false: they are the seed's again.
+  async function send(body, { edited } = {}) {
+    $("edit-error").textContent = "";
+    await stepping.patch(body);
+    const walk = store.get().walk;
+    const start = { ...store.get().start };
+    if (edited === true) start.params = walk.params;
+    if (edited === false) start.params = null;
+    store.set({ start });
+    refresh();
   }
 
   // Why a configuration cannot be built, or "" when it can (the server checks it again).
   function configProblem(config) {
-    const limits = (store.get().meta && store.get().meta.limits) || {};
+    const limits = store.get().meta.limits;
     const names = { input_size: "Input size n", kernel_size: "Kernel size k", filters: "Filters K", pool_size: "Pool size p" };
     for (const key of CONFIG_KEYS) {
-      const [lo, hi] = limits[key] || [1, 99];
+      const [lo, hi] = limits[key];
       if (!Number.isInteger(config[key]) || config[key] < lo || config[key] > hi) {
         return `${names[key]} must be a whole number from ${lo} to ${hi}.`;
       }
@@ -159,34 +172,15 @@ export function setupEditors({ store, api, recompute, toast }) {
       $("edit-error").textContent = problem;
       return;
     }
-    const before = store.get();
-    const previous = {
-      config: before.config, x: before.x, presetName: before.presetName, params: before.params,
-      paramsEdited: before.paramsEdited, cursor: before.cursor, pass: before.pass, history: before.history,
-    };
-    const patch = { config, params: null, paramsEdited: false, cursor: -1, pass: 1, history: [] };
-    if (config.input_size !== before.config.input_size) {
-      try {
-        await loadPresets(config.input_size);
-      } catch (error) {
-        $("edit-error").textContent = error.message;
-        return;
-      }
+    const body = { config };
+    if (config.input_size !== store.get().walk.config.input_size) {
+      await loadPresets(config.input_size);
       // A new input size needs a new image: the same pattern at that size, if it was one.
-      const keep = presets.find((p) => p.name === before.presetName) || presets[0];
-      Object.assign(patch, { x: keep.x, presetName: keep.name });
+      const keep = presets.find((p) => p.name === store.get().start.presetName) || presets[0];
+      Object.assign(body, { x: keep.x, y: keep.y });
+      store.set({ start: { ...store.get().start, presetName: keep.name } });
     }
-    store.set(patch);
-    await recompute();
-    if (store.get().error) {
-      const message = store.get().error;
-      store.set(previous);
-      await recompute();
-      $("edit-error").textContent = message;
-    } else {
-      $("edit-error").textContent = "";
-    }
-    refresh();
+    await send(body, { edited: false });
   }
 
   for (const key of CONFIG_KEYS) $(`cfg-${key}`).addEventListener("change", changeConfig);
@@ -194,46 +188,40 @@ export function setupEditors({ store, api, recompute, toast }) {
     const name = $("preset").value;
     const chosen = [...presets, ...datasetSamples].find((p) => p.name === name);
     if (!chosen) return;
-    store.set({ x: chosen.x, y: chosen.y, presetName: presets.includes(chosen) ? name : null, cursor: -1 });
-    await recompute();
-    refresh();
+    store.set({ start: { ...store.get().start, presetName: presets.includes(chosen) ? name : null } });
+    await send({ x: chosen.x, y: chosen.y });
     shownSample = presets.includes(chosen) ? "" : name;
     $("preset").value = name;
   });
-  $("label-y").addEventListener("change", async () => {
-    store.set({ y: Number($("label-y").value) });
-    await recompute();
-  });
-  $("lr").addEventListener("change", async () => {
+  $("label-y").addEventListener("change", () => send({ y: Number($("label-y").value) }));
+  $("lr").addEventListener("change", () => {
     const lr = Number($("lr").value);
-    const max = store.get().meta ? store.get().meta.lr_max : 100;
+    const max = store.get().meta.lr_max;
     if ($("lr").value.trim() === "" || !(lr > 0 && lr <= max)) {
       $("edit-error").textContent = `η must be above 0 and at most ${max}.`;
       return;
     }
-    store.set({ lr });
-    await recompute();
+    send({ lr });
   });
-  $("seed").addEventListener("change", async () => {
+  $("seed").addEventListener("change", () => {
     const seed = Number($("seed").value);
     if ($("seed").value.trim() === "" || !Number.isInteger(seed) || seed < 0 || seed > 2 ** 32 - 1) {
       $("edit-error").textContent = "The seed is a whole number from 0 to 4294967295.";
       return;
     }
-    store.set({ seed, params: null, paramsEdited: false, cursor: -1, pass: 1 });
-    await recompute();
-    refresh();
+    send({ seed }, { edited: false });
   });
 
   // Painting: a click on an X cell sets it to the brush value while the drawer is open.
   function paint(index) {
-    if ($("drawer-edit").hidden) return;
+    if ($("drawer-edit").hidden) return false;
     const brush = Number($("brush").value);
-    if (!Number.isFinite(brush)) return;
+    if (!Number.isFinite(brush)) return false;
     shownSample = "";
-    store.set({ x: setAt(store.get().x, index, brush), presetName: null });
-    recompute().then(refresh);
+    store.set({ start: { ...store.get().start, presetName: null } });
+    send({ x: setAt(store.get().walk.tensors.X, index, brush) });
+    return true;
   }
 
-  return { refresh, paint, toast };
+  return { refresh, paint, toast, loadPresets };
 }

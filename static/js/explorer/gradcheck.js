@@ -1,51 +1,72 @@
-// The gradient check: numeric (central differences) beside analytic gradients.
+// The gradient check of the walk: for each parameter whose gradient the walk has reached,
+// the analytic gradient (the backward pass) beside the numeric one (central differences),
+// each in the parameter's own shape on one colour range, and their relative error. The
+// server leaves out gradients the walk has not reached; before dW2 the button is disabled.
 
-import { short } from "../common/format.js";
+import { TensorView } from "../common/heatmap.js";
 
 const $ = (id) => document.getElementById(id);
+const GRADIENTS = ["dW1", "db1", "dW2", "db2"];
 
-export function setupGradcheck({ store, api, requestBody, toast }) {
-  $("btn-gradcheck").addEventListener("click", async () => {
-    const state = store.get();
-    if (!state.trace) return;
-    const body = requestBody(state);
-    body.params = state.trace.params;
-    let result;
-    try {
-      result = await api.gradcheck(body);
-    } catch (error) {
-      toast(error.message, true);
-      return;
-    }
+function shaped(value) {
+  if (!Array.isArray(value)) return value;
+  if (!Array.isArray(value[0])) return value.length === 1 ? value[0] : value;
+  if (Array.isArray(value[0][0]) && value.length === 1) return value[0];
+  return value;
+}
+
+export function setupGradcheck({ store, api, stepping, toast }) {
+  const button = $("btn-gradcheck");
+
+  store.subscribe((s) => {
+    const reached = s.walk && GRADIENTS.some((g) => s.walk.known.includes(g));
+    button.disabled = !reached;
+    button.title = reached ? "Numeric beside analytic gradients, for the gradients reached so far"
+      : "Available once the walk reaches the first gradient of a parameter (dW2)";
+  });
+
+  button.addEventListener("click", () => stepping.run(async () => {
+    const result = await api.gradcheck(store.get().walk.id);
     const box = $("gradcheck-body");
     box.replaceChildren();
     const summary = document.createElement("p");
     summary.className = "summary";
-    const ok = result.max_rel_error < 1e-6;
-    summary.innerHTML = `Largest relative error: <strong></strong> — `;
-    summary.querySelector("strong").textContent = result.max_rel_error.toExponential(2);
-    summary.append(ok ? "the backward pass agrees with central finite differences."
-      : "larger than 1e-6: an input sits on a kink (a Z1 at 0 or a tie in max-pool), where the derivative does not exist.");
-    box.append(summary);
-    const table = document.createElement("table");
-    table.innerHTML = "<thead><tr><th>parameter</th><th>analytic (backward pass)</th><th>numeric (finite differences)</th><th>relative error</th></tr></thead>";
-    const tbody = document.createElement("tbody");
-    for (const name of ["W1", "b1", "W2", "b2"]) {
-      const tr = document.createElement("tr");
-      const flat = (v) => (Array.isArray(v) ? v.flat(Infinity) : [v]);
-      const list = (v) => flat(v).slice(0, 12).map(short).join(", ") + (flat(v).length > 12 ? ", …" : "");
-      for (const text of [name, list(result.analytic[name]), list(result.numeric[name]), result.rel_error[name].toExponential(2)]) {
-        const td = document.createElement("td");
-        td.textContent = text;
-        tr.append(td);
-      }
-      tbody.append(tr);
+    const names = Object.keys(result.params);
+    if (!names.length) {
+      summary.textContent = "No parameter's gradient is computed yet: step on to dW2.";
+    } else {
+      const ok = result.max_rel_error !== null && result.max_rel_error < 1e-6;
+      summary.innerHTML = "Largest relative error: <strong></strong> — ";
+      summary.querySelector("strong").textContent = result.max_rel_error === null ? "not finite" : result.max_rel_error.toExponential(2);
+      summary.append(ok ? "the backward pass agrees with central finite differences."
+        : "larger than 1e-6: an input sits on a kink (a Z1 at 0 or a tie in max-pool), where the derivative does not exist.");
     }
-    table.append(tbody);
-    box.append(table);
+    box.append(summary);
+    for (const name of ["W1", "b1", "W2", "b2"]) {
+      const found = result.params[name];
+      if (!found) continue;
+      const row = document.createElement("section");
+      row.className = "gradcheck-row";
+      row.dataset.param = name;
+      row.innerHTML = `<h3></h3><div class="pair"><figure><figcaption>analytic (backward pass)</figcaption><div class="body a"></div></figure>
+        <figure><figcaption>numeric (central differences)</figcaption><div class="body n"></div></figure></div>`;
+      row.querySelector("h3").textContent = `d${name}: relative error ${found.rel_error === null ? "not finite" : found.rel_error.toExponential(2)}`;
+      const shared = found.range;
+      new TensorView(row.querySelector(".a"), { name: `d${name}`, cell: 40 }).render(shaped(found.analytic), shared);
+      new TensorView(row.querySelector(".n"), { name: `d${name} numeric`, cell: 40 }).render(shaped(found.numeric), shared);
+      box.append(row);
+    }
+    const waiting = GRADIENTS.filter((g) => !result.params[g.slice(1)]);
+    if (waiting.length && names.length) {
+      const note = document.createElement("p");
+      note.className = "hint";
+      note.textContent = `Not computed yet at this step: ${waiting.join(", ")}.`;
+      box.append(note);
+    }
     $("gradcheck").hidden = false;
     $("gradcheck").querySelector(".close").focus();
-  });
+  }).catch((error) => toast(error.message, true)));
+
   $("gradcheck").addEventListener("keydown", (event) => {
     if (event.key === "Escape") $("gradcheck").hidden = true;
   });

@@ -1,5 +1,6 @@
 // The training drawer: train on a built-in dataset in short chunks of epochs, so the loss
 // and accuracy curves fill in while it runs, and watch the filter W1 change epoch by epoch.
+// The chart is the page's only use of plotly.js, loaded the first time it is drawn.
 
 import { TensorView } from "../common/heatmap.js";
 import { short } from "../common/format.js";
@@ -7,13 +8,25 @@ import { short } from "../common/format.js";
 const $ = (id) => document.getElementById(id);
 const CHUNKS = 20; // requests per run: the curve grows this many times
 
+let plotly = null;
+function loadPlotly(url) {
+  plotly = plotly || new Promise((resolve, reject) => {
+    const script = document.createElement("script");
+    script.src = url;
+    script.onload = () => resolve(window.Plotly);
+    script.onerror = () => reject(new Error("plotly.js could not be loaded"));
+    document.head.append(script);
+  });
+  return plotly;
+}
+
 function symmetric(value) {
   const flat = JSON.stringify(value).match(/-?[\d.]+(e[+-]?\d+)?/g).map((v) => Math.abs(Number(v)));
   const top = Math.max(1e-12, ...flat);
   return { min: -top, max: top, scale: "diverging" };
 }
 
-export function setupTraining({ store, api, recompute, toast }) {
+export function setupTraining({ store, api, stepping, toast }) {
   let datasets = [];
   let loadedSize = 0;
   let controller = null;
@@ -21,7 +34,7 @@ export function setupTraining({ store, api, recompute, toast }) {
   const kernelView = new TensorView($("train-kernel"), { name: "W1", cell: 30 });
 
   async function loadDatasets() {
-    const size = store.get().config.input_size;
+    const size = store.get().walk.config.input_size;
     if (size === loadedSize) return;
     datasets = await api.datasets(size);
     loadedSize = size;
@@ -50,7 +63,8 @@ export function setupTraining({ store, api, recompute, toast }) {
     }
   }
 
-  function drawChart() {
+  async function drawChart() {
+    const Plotly = await loadPlotly(api.plotlyUrl);
     const epochs = run.history.map((h) => h.epoch);
     const data = [
       { x: epochs, y: run.history.map((h) => h.loss), name: "mean loss", mode: "lines+markers", line: { color: "#b2182b" } },
@@ -67,7 +81,7 @@ export function setupTraining({ store, api, recompute, toast }) {
       legend: { orientation: "h", y: 1.15 },
       paper_bgcolor: "rgba(0,0,0,0)",
     };
-    window.Plotly.react($("train-chart"), data, layout, { displayModeBar: false, responsive: true });
+    Plotly.react($("train-chart"), data, layout, { displayModeBar: false, responsive: true });
   }
 
   function showKernel(epoch) {
@@ -79,7 +93,8 @@ export function setupTraining({ store, api, recompute, toast }) {
   }
 
   async function train() {
-    const state = store.get();
+    const { walk } = store.get();
+    const config = Object.fromEntries(["input_size", "kernel_size", "filters", "pool_size"].map((k) => [k, walk.config[k]]));
     const epochs = Number($("train-epochs").value);
     const batch = Number($("train-batch").value);
     const lr = Number($("train-lr").value);
@@ -89,15 +104,15 @@ export function setupTraining({ store, api, recompute, toast }) {
     $("btn-train").disabled = true;
     $("btn-train-stop").disabled = false;
     $("btn-train-use").disabled = true;
-    let params = state.trace ? state.trace.params : undefined;
-    run = { history: [], kernels: params ? [params.W1] : [], params, dataset, config: state.config, seed: state.seed };
+    let params = walk.params;
+    run = { history: [], kernels: [params.W1], params, dataset, config, seed: walk.seed };
     const chunk = Math.max(1, Math.ceil(epochs / CHUNKS));
     try {
       for (let done = 0; done < epochs; done += chunk) {
         const count = Math.min(chunk, epochs - done);
         const result = await api.train({
-          config: state.config, params, dataset, epochs: count, batch_size: batch, lr,
-          seed: state.seed + done,
+          config, params, dataset, epochs: count, batch_size: batch, lr,
+          seed: walk.seed + done,
         }, controller.signal);
         params = result.params;
         run.params = params;
@@ -107,7 +122,7 @@ export function setupTraining({ store, api, recompute, toast }) {
           run.kernels.push(result.W1_history[i + 1]);
         });
         run.accuracy = result.accuracy;
-        drawChart();
+        await drawChart();
         $("train-epoch").max = String(run.kernels.length - 1);
         showKernel(run.kernels.length - 1);
         const last = run.history[run.history.length - 1];
@@ -134,15 +149,12 @@ export function setupTraining({ store, api, recompute, toast }) {
     const sets = run.config.input_size === loadedSize ? datasets : await api.datasets(run.config.input_size);
     const d = sets.find((x) => x.name === run.dataset);
     const sample = d ? d.samples[0] : null;
-    store.set({
-      config: run.config, params: run.params, paramsEdited: true, cursor: -1, pass: 1, history: [],
-      ...(sample ? { x: sample.x, y: sample.y, presetName: null } : {}),
-    });
     $("drawer-train").hidden = true;
     document.body.classList.remove("drawer-open");
     for (const b of document.querySelectorAll("[data-drawer]")) b.setAttribute("aria-expanded", "false");
-    await recompute();
-    if (!store.get().error) toast("The trained network on a dataset example: press Next to step through it.");
+    await stepping.patch({ config: run.config, params: run.params, ...(sample ? { x: sample.x, y: sample.y } : {}) });
+    store.set({ start: { ...store.get().start, params: store.get().walk.params, presetName: sample ? null : store.get().start.presetName } });
+    toast("The trained network on a dataset example: press Next to step through it.");
   }
 
   $("btn-train").addEventListener("click", train);
@@ -154,6 +166,6 @@ export function setupTraining({ store, api, recompute, toast }) {
     loadDatasets().catch((error) => { $("train-error").textContent = error.message; });
   });
   store.subscribe((s, prev) => {
-    if (s.config.input_size !== prev.config.input_size) loadedSize = 0;
+    if (prev.walk && s.walk.config.input_size !== prev.walk.config.input_size) loadedSize = 0;
   });
 }

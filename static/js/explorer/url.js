@@ -1,19 +1,21 @@
-// Shareable state in the URL's hash: config, x, y, params, η, seed and the step.
-// Parameters that are still init_params(seed) are left out (the seed rebuilds them), and
-// an input that is still a preset is stored by its name.
+// Shareable state in the URL's hash: the walk's starting example (config, x or its preset's
+// name, y, η, seed, and the parameters only when edited by hand; otherwise the seed
+// rebuilds them) and where the walk is (pass and step). Nothing the walk computed is in
+// it: reopening the link walks there again on the server.
 
 const CONFIG_KEYS = ["input_size", "kernel_size", "filters", "pool_size"];
 
-export function encodeState(s) {
+export function encodeState(start, walk) {
   const h = new URLSearchParams();
-  h.set("cfg", CONFIG_KEYS.map((key) => s.config[key]).join(","));
-  if (s.presetName) h.set("preset", s.presetName);
-  else h.set("x", s.x.flat().join(","));
-  h.set("y", String(s.y));
-  h.set("lr", String(s.lr));
-  h.set("seed", String(s.seed));
-  if (s.paramsEdited && s.params) h.set("params", JSON.stringify(s.params));
-  h.set("step", String(s.cursor));
+  h.set("cfg", CONFIG_KEYS.map((key) => walk.config[key]).join(","));
+  if (start.presetName) h.set("preset", start.presetName);
+  else h.set("x", walk.tensors.X.flat().join(","));
+  h.set("y", String(walk.tensors.Y));
+  h.set("lr", String(walk.lr));
+  h.set("seed", String(walk.seed));
+  if (start.params) h.set("params", JSON.stringify(start.params));
+  if (walk.epoch) h.set("pass", String(walk.epoch + 1));
+  h.set("step", String(walk.cursor));
   return `#${h.toString()}`;
 }
 
@@ -46,11 +48,11 @@ export function decodeState(hash) {
   if (h.has("params")) {
     try {
       out.params = JSON.parse(h.get("params"));
-      out.paramsEdited = true;
     } catch {
       /* a broken link keeps the seed's parameters */
     }
   }
+  if (h.has("pass") && Number.isInteger(Number(h.get("pass")))) out.epoch = Math.max(0, Number(h.get("pass")) - 1);
   if (h.has("step") && Number.isInteger(Number(h.get("step")))) out.cursor = Number(h.get("step"));
   return out;
 }

@@ -1,0 +1,119 @@
+// Linked highlighting: hover a cell (or walk a panel's cells with the arrow keys) to light
+// the cells that made it. The server says which ones (engine/provenance.py, asked per cell
+// and only for tensors the walk has shown); this module only draws the answer. Answers are
+// kept per walk state, so a cell hovered twice costs one request. A click pins a cell:
+// its sources stay lit until another click, Escape, or a move of the walk.
+
+import { short, indexText } from "../common/format.js";
+
+const factor = (v) => (v < 0 ? `(${short(v)})` : short(v));
+
+function sumText(found) {
+  const pairs = (found.factors || []).map(([a, b]) => ({ value: a * b, text: `${factor(a)}×${factor(b)}` }));
+  const shown = pairs.filter((p) => p.value !== 0);
+  const parts = shown.slice(0, 6).map((p) => p.text);
+  const more = shown.length > 6 ? ` + … (${shown.length - 6} more)` : "";
+  const zeros = pairs.length - shown.length;
+  const bias = found.bias !== null && found.bias !== undefined ? ` + b1 (${short(found.bias)})` : "";
+  return (parts.join(" + ") || "0") + more + bias + (zeros ? ` (${zeros} zero term${zeros > 1 ? "s" : ""} left out)` : "");
+}
+
+// The sentence for a provenance answer, e.g. "Z1[0,1,2] = 0.04427 = 1×0.09131 + …: the X
+// window times W1, summed, plus b1".
+export function describe(found) {
+  const head = `${found.tensor}${indexText(found.index)} = ${short(found.value)}`;
+  const sum = found.factors ? ` = ${sumText(found)}` : "";
+  const single = Object.entries(found.sources)
+    .filter(([, cells]) => cells.length === 1)
+    .map(([name, [cell]]) => `${name}${indexText(cell)}`);
+  const from = !found.factors && single.length ? ` (${single.join(", ")})` : "";
+  return `${head}${sum}: ${found.note}${from}`;
+}
+
+export function createHighlight({ store, api, panels, detail, onError }) {
+  const cache = new Map(); // "walk key|tensor|index" -> provenance answer
+  let lit = [];
+  let token = 0;
+  let pinned = null; // {name, index}
+  const sources = new Set(store.get().meta.provenance);
+
+  const walkKey = (w) => `${w.id}|${w.epoch}`;
+
+  function clear() {
+    for (const view of lit) view.highlight([]);
+    lit = [];
+  }
+
+  function draw(found) {
+    clear();
+    const marks = { [found.tensor]: [{ index: found.index, kind: "focus" }] };
+    for (const [name, cells] of Object.entries(found.sources)) {
+      marks[name] = (marks[name] || []).concat(cells.map((index) => ({ index, kind: "source" })));
+    }
+    if (found.window) marks.A1 = found.window.map((index) => ({ index, kind: "source" }));
+    if (found.tensor === "P1") marks.A1.push(...found.sources.A1.map((index) => ({ index, kind: "focus" })));
+    for (const [name, cells] of Object.entries(marks)) {
+      const view = panels.view(name);
+      if (!view || store.get().walk.tensors[name] === undefined) continue;
+      view.highlight(cells);
+      lit.push(view);
+    }
+    detail().textContent = describe(found);
+  }
+
+  async function show(name, index, { pin = false } = {}) {
+    const walk = store.get().walk;
+    if (pinned && !pin) return;
+    if (walk.tensors[name] === undefined) return;
+    const mine = ++token;
+    if (!sources.has(name)) {
+      clear();
+      const view = panels.view(name);
+      view.highlight([{ index, kind: "focus" }]);
+      lit.push(view);
+      const value = index.reduce((v, i) => v[i], Array.isArray(walk.tensors[name]) ? walk.tensors[name] : [walk.tensors[name]]);
+      detail().textContent = `${name}${indexText(index)} = ${short(value)}: given, not computed by a step of this pass`;
+      return;
+    }
+    const key = `${walkKey(walk)}|${name}|${index.join(",")}`;
+    let found = cache.get(key);
+    if (!found) {
+      try {
+        found = await api.provenance(walk.id, name, index);
+      } catch (error) {
+        onError(error);
+        return;
+      }
+      cache.set(key, found);
+    }
+    if (mine !== token || store.get().walk !== walk) return; // the pointer (or the walk) moved on
+    draw(found);
+  }
+
+  return {
+    hover: (name, index) => show(name, index),
+    leave: () => { if (!pinned) clear(); },
+    // A click pins the cell (a second click on it, or Escape, unpins): it never steps.
+    pin(name, index) {
+      const same = pinned && pinned.name === name && pinned.index.join() === index.join();
+      pinned = null;
+      if (same) {
+        clear();
+        return;
+      }
+      show(name, index, { pin: true }).then(() => { pinned = { name, index }; });
+    },
+    unpin() {
+      pinned = null;
+      clear();
+    },
+    pinned: () => pinned,
+    // The walk moved or changed: nothing stays lit, and answers about old numbers go.
+    reset(changed) {
+      pinned = null;
+      token += 1;
+      clear();
+      if (changed) cache.clear();
+    },
+  };
+}
