@@ -1,20 +1,26 @@
-"""The explorer page in real headless Chromium against a real server."""
+"""The explorer page in real headless Chromium against a real server: the page walks the
+server's session and shows every number as the engine computes it, nothing before its
+step."""
 
 from __future__ import annotations
 
-import time
+import json
+from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
+
+import engine
 
 pytestmark = pytest.mark.browser
 
-SEQUENCE = ["Z1", "A1", "P1", "F", "Z2", "A2", "L",
-            "dA2", "dZ2", "dW2", "db2", "dF", "dP1", "dA1", "dZ1", "dW1", "db1",
-            "W1", "b1", "W2", "b2"]
+SEQUENCE = [s.writes for s in engine.STEPS]
+LAST = len(SEQUENCE) - 1
 
 
 def default_trace(server_url):
+    """The default walk's pass, computed apart from the page (not through it)."""
     presets = httpx.get(f"{server_url}/api/presets?input_size=6").json()
     stroke = next(p for p in presets if p["name"] == "vertical_stroke")
     body = {"x": stroke["x"], "y": stroke["y"], "seed": 0, "lr": 0.1}
@@ -24,7 +30,7 @@ def default_trace(server_url):
 
 
 def shown_values(page, name):
-    """The numbers the page drew for a tensor: each plot's z, or a card's value."""
+    """The numbers the page drew for a tensor: each plot's values, or a card's value."""
     return page.evaluate("""(name) => {
         const panel = document.querySelector(`.panel[data-tensor="${name}"]`);
         const card = panel.querySelector('.card');
@@ -53,80 +59,16 @@ def assert_panel_matches(page, name, value):
         assert shown["plots"] == as_planes(value, name), name
 
 
-def test_stepping_shows_every_tensor_as_the_api_computes_it(page_factory, server_url, screenshot):
-    trace = default_trace(server_url)
-    page, _ = page_factory()
-    main = page.locator("main")
-    assert main.get_attribute("data-step") == "start"
-    # before any step, only the inputs are visible
-    assert page.locator('.panel[data-tensor="Z1"]').get_attribute("class").count("pending") == 1
-    for name in ("X", "W1", "W2"):
-        assert_panel_matches(page, name, trace["tensors"][name])
-    next_button = page.get_by_role("button", name="Next")
-    for i, name in enumerate(SEQUENCE):
-        next_button.click()
-        assert main.get_attribute("data-step") == name
-        if i < 17:
-            panel = page.locator(f'.panel[data-tensor="{name}"]')
-            assert "pending" not in panel.get_attribute("class")
-            assert "current" in panel.get_attribute("class")
-            assert_panel_matches(page, name, trace["tensors"][name])
-            # the next step's tensor is still hidden
-            if i + 1 < 17:
-                following = page.locator(f'.panel[data-tensor="{SEQUENCE[i + 1]}"]')
-                assert "pending" in following.get_attribute("class")
-        formula = page.locator("#explain-formula math")
-        assert formula.count() == 1
-        if name == "Z1":
-            screenshot(page, "forward-Z1")
-        if name == "dA1":
-            screenshot(page, "backward-dA1")
-    screenshot(page, "update-b2")
-    assert "lower" in page.locator(".loss-change").inner_text()
-    page.get_by_role("button", name="Previous").click()
-    assert main.get_attribute("data-step") == "W2"
-    page.get_by_role("button", name="Reset").click()
-    assert main.get_attribute("data-step") == "start"
-
-
-def test_keyboard_steps(page_factory):
-    page, _ = page_factory()
-    main = page.locator("main")
-    for _ in range(3):
+def step_to(page, index):
+    """Press → until the walk is at step ``index`` (0-based) of the first pass."""
+    for _ in range(index + 1):
         page.keyboard.press("ArrowRight")
-    assert main.get_attribute("data-step") == "P1"
-    page.keyboard.press("ArrowLeft")
-    assert main.get_attribute("data-step") == "A1"
-    page.keyboard.press("Home")
-    assert main.get_attribute("data-step") == "start"
+    wait_step(page, SEQUENCE[index] if index >= 0 else "start")
 
 
-def test_cells_can_be_inspected_from_the_keyboard(page_factory):
-    page, _ = page_factory()
-    page.keyboard.press("ArrowRight")  # Z1
-    page.locator('.panel[data-tensor="Z1"]').focus()
-    page.keyboard.press("ArrowRight")
-    wait_text(page, "#explain-detail", "Z1[0,0,0]")
-    page.keyboard.press("ArrowRight")
-    page.keyboard.press("ArrowDown")
-    wait_text(page, "#explain-detail", "Z1[0,1,1]")
-    assert page.locator("main").get_attribute("data-step") == "Z1"  # arrows did not step
-    page.keyboard.press("Escape")
-    page.keyboard.press("ArrowRight")
-    assert page.locator("main").get_attribute("data-step") == "A1"
-
-
-def test_formula_numbers_are_live(page_factory, server_url):
-    trace = default_trace(server_url)
-    page, _ = page_factory()
-    for _ in range(SEQUENCE.index("dZ2") + 1):
-        page.keyboard.press("ArrowRight")
-    text = page.locator("#explain-numbers").inner_text()
-    assert "0.5359" in text.replace("\n", "")  # A2 of the default example
-    record = next(s for s in trace["steps"] if s["writes"] == "dZ2")
-    served = page.evaluate("""(xml) => new DOMParser().parseFromString(xml, "text/html")
-        .body.textContent""", record["mathml_numbers"])
-    assert page.locator("#explain-numbers").text_content() == served
+def wait_step(page, name, timeout=10_000):
+    page.wait_for_function("(name) => document.querySelector('main').dataset.step === name",
+                           arg=name, timeout=timeout)
 
 
 def wait_text(page, selector, prefix, timeout=10_000):
@@ -136,75 +78,318 @@ def wait_text(page, selector, prefix, timeout=10_000):
         arg=[selector, prefix], timeout=timeout)
 
 
-def hover(page, name, row, col):
-    x, y = _cell_center(page, name, row, col)
-    page.mouse.move(x - 4, y - 4)
-    page.mouse.move(x, y, steps=3)
+# ------------------------------------------------------------------ nothing before its step
+def distinctive(trace, cursor):
+    """Full-precision numbers (as both JSON and JavaScript write them) of the tensors the
+    walk has not shown at ``cursor``, leaving out any that a shown tensor also holds."""
+    tensors = trace["tensors"]
+
+    def texts(name):
+        return {repr(float(v)) for v in np.ravel(np.array(tensors[name], dtype=float))
+                if np.isfinite(v)}
+
+    shown = set(engine.known(cursor))
+    seen = set().union(*(texts(n) for n in shown))
+    later = {}
+    for step in engine.STEPS:
+        for name in step.reveals:
+            if name not in shown:
+                later[name] = {v for v in texts(name) - seen if len(v) >= 9}
+    return later
 
 
-def _cell_center(page, name, row, col, plot_index=0):
-    box = page.locator(f'.panel[data-tensor="{name}"] .plot').nth(plot_index).bounding_box()
-    shape = page.evaluate("""(name) => {
-        const p = document.querySelector(`.panel[data-tensor="${name}"] .plot`);
-        return [p.data[0].z.length, p.data[0].z[0].length];
-    }""", name)
-    rows, cols = shape
-    return (box["x"] + (col + 0.5) * box["width"] / cols,
-            box["y"] + (row + 0.5) * box["height"] / rows)
+def leaks(text, later):
+    return {name: sorted(v for v in values if v in text)[:3]
+            for name, values in later.items() if any(v in text for v in values)}
 
 
-def _shapes(page, name):
+def test_a_walk_never_holds_a_later_value(page_factory, server_url, screenshot):
+    trace = default_trace(server_url)
+    page, _ = page_factory(wait=False)
+    responses = []
+    page.on("response", lambda r: responses.append(r))
+    page.reload()
+    page.wait_for_selector("body.ready", timeout=15_000)
+    bodies = []
+
+    def received():
+        while len(bodies) < len(responses):
+            r = responses[len(bodies)]
+            try:
+                bodies.append(r.text())
+            except Exception:  # a body the browser did not keep (a redirect): no values
+                bodies.append("")
+        return "\n".join(bodies)
+
+    for cursor in range(-1, LAST + 1):
+        if cursor >= 0:
+            page.keyboard.press("ArrowRight")
+            wait_step(page, SEQUENCE[cursor])
+        later = distinctive(trace, cursor)
+        html = page.content()
+        aria = page.locator("body").aria_snapshot()
+        where = f"at step {cursor + 1} ({SEQUENCE[cursor] if cursor >= 0 else 'start'})"
+        assert leaks(html, later) == {}, f"the DOM {where}"
+        assert leaks(aria, later) == {}, f"the accessibility tree {where}"
+        assert leaks(received(), later) == {}, f"a response {where}"
+        # the panels not reached hold no cells, take no focus and are inert
+        pending = page.evaluate("""() => [...document.querySelectorAll('.panel.pending')]
+            .map(p => ({name: p.dataset.tensor, cells: p.querySelectorAll('.cell, .card').length,
+                        inert: p.inert, tab: p.hasAttribute('tabindex')}))""")
+        assert {p["name"] for p in pending} == (
+            {n for s in engine.STEPS for n in s.reveals} - set(engine.known(cursor)))
+        assert all(p["cells"] == 0 and p["inert"] and not p["tab"] for p in pending), where
+        if 0 <= cursor <= SEQUENCE.index("db1"):
+            # a positive control: what the step revealed is there, at full precision
+            name = SEQUENCE[cursor]
+            value = np.ravel(np.array(trace["tensors"][name], dtype=float))
+            biggest = repr(float(value[np.argmax(np.abs(value))]))
+            assert biggest in html and biggest in received(), name
+        if cursor == SEQUENCE.index("dA1"):
+            screenshot(page, "walk-dA1-1440")
+    # into the next pass: the updated parameters, and Z1 computed with them
+    page.keyboard.press("ArrowRight")
+    wait_text(page, "#progress", "Step 1 of 21 · forward · Z1 · pass 2")
+    new_w1 = np.array(trace["tensors"]["W1"]) - 0.1 * np.array(trace["tensors"]["dW1"])
+    assert np.allclose(shown_values(page, "W1")["plots"], new_w1, rtol=0, atol=1e-15)
+    assert "pending" in page.locator('.panel[data-tensor="A1"]').get_attribute("class")
+
+
+def test_stepping_shows_every_tensor_as_the_api_computes_it(page_factory, server_url,
+                                                           screenshot):
+    trace = default_trace(server_url)
+    page, _ = page_factory()
+    main = page.locator("main")
+    assert main.get_attribute("data-step") == "start"
+    for name in ("X", "W1", "W2"):
+        assert_panel_matches(page, name, trace["tensors"][name])
+    next_button = page.get_by_role("button", name="Next")
+    for i, name in enumerate(SEQUENCE):
+        next_button.click()
+        wait_step(page, name)
+        if i < 17:
+            panel = page.locator(f'.panel[data-tensor="{name}"]')
+            assert "current" in panel.get_attribute("class")
+            assert_panel_matches(page, name, trace["tensors"][name])
+        assert page.locator("#explain-formula math").count() == 1
+        # practise the step: a link to the practice page for this step
+        assert page.locator("#practise").get_attribute("href") == f"/practice?step={name}"
+        if name == "Z1":
+            screenshot(page, "forward-Z1")
+    screenshot(page, "update-b2")
+    assert "lower" in page.locator(".loss-change").inner_text()
+    # only the current update is shown
+    assert page.locator(".update-row").count() == 1
+    page.get_by_role("button", name="Previous").click()
+    wait_step(page, "W2")
+    assert page.locator(".loss-change").count() == 0  # the loss after needs all four
+    page.get_by_role("button", name="Start of this pass", exact=True).click()
+    wait_step(page, "start")
+    assert page.get_by_role("button", name="Previous").is_disabled()
+
+
+def test_keyboard_steps(page_factory):
+    page, _ = page_factory()
+    for _ in range(3):
+        page.keyboard.press("ArrowRight")
+    wait_step(page, "P1")
+    page.keyboard.press("ArrowLeft")
+    wait_step(page, "A1")
+    page.keyboard.press("Home")
+    wait_step(page, "start")
+    page.keyboard.press("ArrowLeft")  # nothing before the start: no request, no error
+    page.keyboard.press("ArrowRight")
+    wait_step(page, "Z1")
+    # space on a focused Next presses it; it does not start playing
+    page.get_by_role("button", name="Next").focus()
+    page.keyboard.press("Space")
+    wait_step(page, "A1")
+    assert page.get_by_role("button", name="Play").count() == 1
+
+
+def test_play_pause_and_speed(page_factory):
+    page, _ = page_factory()
+    page.locator("#speed").fill("200")
+    page.get_by_role("button", name="Play").click()
+    wait_step(page, "A1")
+    page.get_by_role("button", name="Pause").click()
+    at = page.locator("main").get_attribute("data-step")
+    page.wait_for_timeout(600)
+    assert page.locator("main").get_attribute("data-step") == at
+
+
+def test_pipeline_chips_go_to_their_step(page_factory):
+    page, _ = page_factory()
+    page.get_by_role("button", name="Go to step 14: backward dA1").click()
+    wait_step(page, "dA1")
+    assert "pending" not in page.locator('.panel[data-tensor="dA1"]').get_attribute("class")
+    assert "pending" in page.locator('.panel[data-tensor="dZ1"]').get_attribute("class")
+    page.get_by_role("button", name="Go to the start of this pass: the input X").click()
+    wait_step(page, "start")
+
+
+def test_cells_can_be_inspected_from_the_keyboard(page_factory):
+    page, _ = page_factory()
+    step_to(page, 0)  # Z1
+    page.locator('.panel[data-tensor="Z1"]').focus()
+    page.keyboard.press("ArrowRight")
+    wait_text(page, "#explain-detail", "Z1[0,0,0]")
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowDown")
+    wait_text(page, "#explain-detail", "Z1[0,1,1]")
+    page.keyboard.press("Enter")  # pins it
+    assert page.locator("main").get_attribute("data-step") == "Z1"  # keys did not step
+    page.keyboard.press("Escape")
+    page.keyboard.press("ArrowRight")
+    wait_step(page, "A1")
+
+
+def test_formula_numbers_are_live(page_factory, server_url):
+    trace = default_trace(server_url)
+    page, _ = page_factory()
+    step_to(page, SEQUENCE.index("dZ2"))
+    text = page.locator("#explain-numbers").inner_text()
+    assert "0.5359" in text.replace("\n", "")  # A2 of the default example
+    record = next(s for s in trace["steps"] if s["writes"] == "dZ2")
+    served = page.evaluate("""(xml) => new DOMParser().parseFromString(xml, "text/html")
+        .body.textContent""", record["mathml_numbers"])
+    assert page.locator("#explain-numbers").text_content() == served
+
+
+def cell(page, name, index):
+    """The cell element of tensor ``name`` at ``index`` (filter axis first)."""
+    if len(index) == 3:
+        f, r, c = index
+        plot = page.locator(f'.panel[data-tensor="{name}"] .plot').nth(f)
+    else:
+        r, c = index
+        plot = page.locator(f'.panel[data-tensor="{name}"] .plot').first
+    return plot.locator(f'.cell[data-r="{r}"][data-c="{c}"]')
+
+
+def lit(page, name):
     return page.evaluate("""(name) => [...document.querySelectorAll(
-        `.panel[data-tensor="${name}"] .plot`)].map(p => (p.layout.shapes || []).length)""", name)
+        `.panel[data-tensor="${name}"] .cell.source, .panel[data-tensor="${name}"] .cell.focus`)]
+        .length""", name)
 
 
 def test_hovering_links_cells_to_their_sources(page_factory, server_url):
     trace = default_trace(server_url)
     page, _ = page_factory()
-    page.keyboard.press("ArrowRight")  # Z1
-    hover(page, "Z1", 1, 2)
+    step_to(page, 0)  # Z1
+    cell(page, "Z1", (0, 1, 2)).hover()
     wait_text(page, "#explain-detail", "Z1[0,1,2]")
-    assert _shapes(page, "X") == [9]
-    assert _shapes(page, "W1") == [9]
-    detail = page.locator("#explain-detail").inner_text()
-    assert "X window times W1" in detail
+    assert lit(page, "X") == 9 and lit(page, "W1") == 9
+    assert "X window times W1" in page.locator("#explain-detail").inner_text()
     # max-pool: a P1 cell lights its window and its winner in A1
-    for _ in range(2):
-        page.keyboard.press("ArrowRight")
-    hover(page, "P1", 0, 1)
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    wait_step(page, "P1")
+    cell(page, "P1", (0, 0, 1)).hover()
     wait_text(page, "#explain-detail", "P1[0,0,1]")
     winner = trace["winners"][1]
     assert f"A1[{','.join(map(str, winner))}]" in page.locator("#explain-detail").inner_text()
-    assert _shapes(page, "A1") == [5]  # the window and its winner
-    # backward: a dA1 cell that lost its window gets 0, the winner gets dP1
+    assert lit(page, "A1") == 4  # the window, its winner among them
+    # backward: the winner of a window receives dP1, the others get 0
     for _ in range(SEQUENCE.index("dA1") - SEQUENCE.index("P1")):
         page.keyboard.press("ArrowRight")
+    wait_step(page, "dA1")
     f, r, c = trace["winners"][0]
-    hover(page, "dA1", r, c)
+    cell(page, "dA1", (f, r, c)).hover()
     wait_text(page, "#explain-detail", f"dA1[{f},{r},{c}]")
-    assert "receives dP1[0,0,0]" in page.locator("#explain-detail").inner_text()
+    assert "dP1[0,0,0]" in page.locator("#explain-detail").inner_text()
     loser = (0, 1 - r % 2, c) if (r, c) != (1, 1) else (0, 0, 0)
-    hover(page, "dA1", loser[1], loser[2])
+    cell(page, "dA1", loser).hover()
     wait_text(page, "#explain-detail", f"dA1[0,{loser[1]},{loser[2]}]")
     assert "gets 0" in page.locator("#explain-detail").inner_text()
 
 
+def test_clicking_a_cell_pins_it_and_never_steps(page_factory):
+    page, _ = page_factory()
+    step_to(page, SEQUENCE.index("dZ1"))
+    cell(page, "Z1", (0, 0, 1)).click()
+    wait_text(page, "#explain-detail", "Z1[0,0,1]")
+    assert page.locator("main").get_attribute("data-step") == "dZ1"
+    cell(page, "dZ1", (0, 2, 2)).hover()  # pinned: hovering elsewhere changes nothing
+    page.wait_for_timeout(200)
+    assert page.locator("#explain-detail").inner_text().startswith("Z1[0,0,1]")
+    cell(page, "Z1", (0, 0, 1)).click()  # unpinned
+    cell(page, "dZ1", (0, 2, 2)).hover()
+    wait_text(page, "#explain-detail", "dZ1[0,2,2]")
+
+
+def test_reset_returns_to_the_starting_parameters_and_pass_one(page_factory, server_url):
+    trace = default_trace(server_url)
+    page, _ = page_factory()
+    for _ in range(LAST + 3):
+        page.keyboard.press("ArrowRight")
+    wait_text(page, "#progress", "Step 2 of 21 · forward · A1 · pass 2")
+    assert shown_values(page, "W1")["plots"] != as_planes(trace["tensors"]["W1"])
+    assert "params" not in page.url and "pass=2" in page.url
+    page.get_by_role("button", name="Reset").click()
+    wait_text(page, "#progress", "Start · 21 steps")
+    assert_panel_matches(page, "W1", trace["tensors"]["W1"])
+    assert "pass=" not in page.url
+
+
+def test_gradient_check_shows_only_the_gradients_reached_in_their_shapes(page_factory):
+    page, _ = page_factory()
+    assert page.get_by_role("button", name="Gradient check").is_disabled()
+    step_to(page, SEQUENCE.index("dW1"))
+    page.get_by_role("button", name="Gradient check").click()
+    page.wait_for_selector("#gradcheck:not([hidden]) .gradcheck-row")
+    rows = page.evaluate("""() => [...document.querySelectorAll('.gradcheck-row')]
+        .map(r => r.dataset.param)""")
+    assert rows == ["W1", "W2", "b2"]  # db1 comes a step later
+    grid = page.locator('.gradcheck-row[data-param="W1"] .a .plot')
+    assert grid.evaluate("p => [p.data[0].z.length, p.data[0].z[0].length]") == [3, 3]
+    assert "agrees" in page.locator("#gradcheck-body .summary").inner_text()
+    assert "db1" in page.locator("#gradcheck-body").inner_text()  # named as not yet computed
+    page.keyboard.press("Escape")
+    assert page.locator("#gradcheck").is_hidden()
+
+
 def test_editing_x_recomputes_z1(page_factory):
     page, _ = page_factory()
-    page.keyboard.press("ArrowRight")
+    step_to(page, 0)
     before = shown_values(page, "Z1")["plots"]
     page.get_by_role("button", name="Edit input & network").click()
-    cell = page.get_by_label("X[0,0]", exact=True)
-    cell.fill("3")
-    cell.press("Enter")
-    cell.blur()
-    page.wait_for_function("""(first) => {
-        const p = document.querySelector('.panel[data-tensor="Z1"] .plot');
-        return p.data[0].z[0][0] !== first;
-    }""", arg=before[0][0][0])
+    field = page.get_by_label("X[0,0]", exact=True)
+    assert page.evaluate("() => document.activeElement.closest('#drawer-edit') !== null")
+    field.fill("3")
+    field.press("Enter")
+    wait_step(page, "start")  # an edit starts the walk again with the new example
+    page.keyboard.press("Escape")
+    assert page.locator("#drawer-edit").is_hidden()
+    page.keyboard.press("ArrowRight")
+    wait_step(page, "Z1")
     after = shown_values(page, "Z1")["plots"]
     assert after[0][0][0] != before[0][0][0]  # X[0,0] feeds Z1[0,0] only
     assert after[0][3][3] == before[0][3][3]
+
+
+def test_every_edit_control_changes_the_walk(page_factory):
+    page, _ = page_factory()
+    page.get_by_role("button", name="Edit input & network").click()
+    page.wait_for_function("() => document.querySelectorAll('#preset option').length > 2")
+    page.select_option("#preset", "plus")
+    page.wait_for_function("() => location.hash.includes('preset=plus')")
+    page.select_option("#label-y", "0")
+    page.wait_for_function("() => location.hash.includes('y=0')")
+    assert shown_values(page, "Y") == {"card": 0}
+    page.get_by_label("Seed").fill("5")
+    page.get_by_label("Seed").press("Enter")
+    page.wait_for_function("() => location.hash.includes('seed=5')")
+    w1 = engine.init_params(engine.Config(), 5)["W1"].tolist()
+    page.wait_for_function("""(w) => JSON.stringify(document.querySelector(
+        '.panel[data-tensor="W1"] .plot').data[0].z) === JSON.stringify(w)""", arg=w1[0])
+    # painting: a click on an X cell while the drawer is open sets it to the brush value
+    page.get_by_label("Brush").fill("0.5")
+    cell(page, "X", (0, 0)).click()
+    page.wait_for_function("""() => document.querySelector('.panel[data-tensor="X"] .plot')
+        .data[0].z[0][0] === 0.5""")
+    page.locator("[data-close='edit']").click()
+    assert page.locator("#drawer-edit").is_hidden()
 
 
 def test_changing_the_network_redraws_one_heatmap_per_filter(page_factory):
@@ -213,11 +398,16 @@ def test_changing_the_network_redraws_one_heatmap_per_filter(page_factory):
     page.get_by_label("Filters K").fill("3")
     page.get_by_label("Filters K").press("Enter")
     page.wait_for_function(
-        "() => document.querySelectorAll('.panel[data-tensor=\"Z1\"] .plot').length === 3")
+        "() => document.querySelectorAll('.panel[data-tensor=\"W1\"] .plot').length === 3")
     # K*k*k + K + K*q*q + 1 = 27 + 3 + 12 + 1
     wait_text(page, "#cfg-params", "43 ")
+    page.get_by_label("Input size n").fill("8")
+    page.get_by_label("Input size n").press("Enter")
+    page.wait_for_function("() => location.hash.includes('cfg=8%2C3%2C3%2C2')")
+    assert len(shown_values(page, "X")["plots"][0]) == 8
 
 
+@pytest.mark.slow
 def test_training_draws_a_falling_curve(page_factory, screenshot):
     page, _ = page_factory()
     page.get_by_role("button", name="Train").first.click()
@@ -229,9 +419,18 @@ def test_training_draws_a_falling_curve(page_factory, screenshot):
     losses = page.evaluate("() => document.querySelector('#train-chart').data[0].y")
     assert len(losses) == 20
     assert losses[-1] < 0.7 * losses[0]
+    page.locator("#train-epoch").fill("0")
+    assert page.locator("#train-kernel-caption").inner_text() == "W1 before training"
     screenshot(page, "training")
+    # a run can be stopped
+    page.get_by_label("Epochs").fill("1000")
+    page.locator("#btn-train").click()
+    page.locator("#btn-train-stop").click()
+    page.wait_for_function("() => !document.querySelector('#btn-train').disabled")
     page.locator("#btn-train-use").click()
     page.wait_for_function("() => document.querySelector('#drawer-train').hidden")
+    wait_step(page, "start")
+    assert "params=" in page.url  # the trained parameters are this walk's start
 
 
 def test_the_url_restores_the_exact_view(page_factory, server_url):
@@ -239,15 +438,15 @@ def test_the_url_restores_the_exact_view(page_factory, server_url):
     page.get_by_role("button", name="Edit input & network").click()
     page.get_by_label("Learning rate η", exact=True).fill("0.25")
     page.get_by_label("Learning rate η", exact=True).press("Enter")
-    cell = page.get_by_label("W1[0,1,1]", exact=True)
-    cell.fill("0.75")
-    cell.press("Enter")
+    page.wait_for_function("() => location.hash.includes('lr=0.25')")
+    field = page.get_by_label("W1[0,1,1]", exact=True)
+    field.fill("0.75")
+    field.press("Enter")
     page.wait_for_function("() => location.hash.includes('params')")
     page.locator("[data-close='edit']").click()
-    for _ in range(SEQUENCE.index("dW1") + 1):
-        page.keyboard.press("ArrowRight")
-    time.sleep(0.1)
+    step_to(page, SEQUENCE.index("dW1"))
     url = page.url
+    assert "step=15" in url
     values = shown_values(page, "dW1")
     other, _ = page_factory(url.replace(server_url, ""))
     assert other.locator("main").get_attribute("data-step") == "dW1"
@@ -256,13 +455,33 @@ def test_the_url_restores_the_exact_view(page_factory, server_url):
     assert other.get_by_label("Learning rate η", exact=True).input_value() == "0.25"
 
 
-def test_projector_size_fits(page_factory, screenshot):
-    page, _ = page_factory(width=1280, height=720)
-    for _ in range(SEQUENCE.index("dZ1") + 1):
-        page.keyboard.press("ArrowRight")
-    screenshot(page, "projector-1280x720")
+def test_export_png_and_link(page_factory):
+    page, _ = page_factory()
+    step_to(page, 0)
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Export JSON").click()
+    saved = json.loads(Path(download.value.path()).read_text())
+    assert set(saved["tensors"]) == set(engine.known(0))  # only what the walk has shown
+    page.locator('.panel[data-tensor="Z1"]').hover()
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download Z1 as PNG").click()
+    assert Path(download.value.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    page.get_by_role("button", name="Link").click()
+    page.wait_for_function("() => document.querySelector('#toast').textContent.length > 0")
+
+
+@pytest.mark.parametrize(("width", "height"), [(1920, 1080), (1280, 720), (390, 844)])
+def test_sizes_fit(page_factory, screenshot, width, height):
+    page, _ = page_factory(width=width, height=height)
+    step_to(page, SEQUENCE.index("dZ1"))
+    screenshot(page, f"walk-dZ1-{width}x{height}")
     overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0
-    bottom = page.evaluate("""() => Math.max(...[...document.querySelectorAll('.panel')]
-        .map(p => p.getBoundingClientRect().bottom))""")
-    assert bottom <= 720
+    if width >= 1280:
+        bottom = page.evaluate("""() => Math.max(...[...document.querySelectorAll('.panel')]
+            .map(p => p.getBoundingClientRect().bottom))""")
+        assert bottom <= height
+    small = page.evaluate("""() => [...document.querySelectorAll('.cell, .panel .name, button')]
+        .filter(e => e.textContent.trim() && e.offsetParent)
+        .map(e => parseFloat(getComputedStyle(e).fontSize)).filter(s => s < 12).length""")
+    assert small == 0

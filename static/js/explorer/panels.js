@@ -26,7 +26,9 @@ function cellSize(grid, cfg) {
   const vectors = 1 + Math.min(cfg.filters * q * q, 6); // F drawn as a column, W2 as a row
   const cells = cfg.input_size + wide * (k + 2 * m + q) + vectors;
   const fixed = 110 + COLUMNS.length * 26 + 30; // scalar column, gaps and borders, padding
-  return Math.max(3, Math.min(40, Math.floor((width - fixed) / cells)));
+  // On a narrow screen the rows scroll sideways: cells stay big enough to read.
+  const floor = window.innerWidth < 700 ? Math.min(26, Math.floor(340 / cfg.input_size)) : 3;
+  return Math.max(floor, Math.min(40, Math.floor((width - fixed) / cells)));
 }
 
 // A single number is drawn as a card; its colour compares it with a fixed yardstick (a
