@@ -3,13 +3,18 @@
 Starts uvicorn on 127.0.0.1 (a free port, a subprocess, ``bench.floor:app``, the app with the floor
 route) and drives, for a bounded time each, at concurrency 1 and 32:
 
-- ``POST /api/backward`` with the seed's example;
-- ``POST /api/sessions/{id}/next``, one session per connection (as one student each);
+- the endpoints the explorer page calls per step, one session per connection (as one
+  student each): ``POST /api/sessions/{id}/next`` (through whole passes and into the next),
+  ``POST .../prev`` (walking a pass back; each prev request follows a next so it never
+  meets the start) and ``GET .../provenance/{tensor}?index=`` (a hover: every cell of Z1,
+  P1, dA1 and dW1 in turn, with the walk at dW1);
+- ``POST /api/backward`` with 64 different examples (the whole trace at once; the page no
+  longer calls it);
 - ``POST /bench/floor?size=N``, a constant response of the same size N as each of those:
   the framework's floor (routing, middleware, HTTP) with no work behind it.
 
 It prints requests/s and p50/p99 latency of each, and each endpoint's throughput as a share
-of its floor (target for /api/backward: >= 50% at both concurrencies). The client is a
+of its floor (target for the per-step endpoints: >= 50% at both concurrencies). The client is a
 minimal HTTP/1.1 keep-alive client on asyncio streams, cheap enough not to be the
 bottleneck on a 2-core machine. Only 127.0.0.1 is contacted; every run stops by itself.
 
@@ -34,6 +39,10 @@ from tests.support.localserver import LocalServer
 
 ROOT = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"
+DW1 = next(i for i, s in enumerate(engine.STEPS) if s.writes == "dW1")
+FLOORS = {"session next/prev": "floor (next size)", "provenance": "floor (provenance size)",
+          "backward": "floor (backward size)"}
+PER_STEP = ("session next/prev", "provenance")  # what the page asks for per step and hover
 
 
 class Connection:
@@ -139,28 +148,54 @@ async def run(port: int, args: argparse.Namespace) -> list[Result]:
     conn = await Connection.open(port)
     status, backward_bytes = await conn.request("POST", "/api/backward", body)
     assert status == 200, status
-    sessions = []
+    sessions, hovering = [], []
     for _ in range(max(args.concurrency)):
         status, created = await conn.request("POST", "/api/sessions", body)
         assert status == 201, status
         sessions.append(json.loads(created)["id"])
+        status, created = await conn.request("POST", "/api/sessions", body)
+        sid = json.loads(created)["id"]
+        goto = json.dumps({"epoch": 0, "cursor": DW1}).encode()
+        status, _ = await conn.request("POST", f"/api/sessions/{sid}/goto", goto)
+        assert status == 200, status
+        hovering.append(sid)
     status, next_bytes = await conn.request("POST", f"/api/sessions/{sessions[0]}/next")
+    config = engine.Config()
+    cells = [(name, ",".join(map(str, index))) for name in ("Z1", "P1", "dA1", "dW1")
+             for index in np.ndindex(config.shapes()[name])]
+    sizes = []
+    for name, index in cells:
+        status, found = await conn.request(
+            "GET", f"/api/sessions/{hovering[0]}/provenance/{name}?index={index}")
+        assert status == 200, status
+        sizes.append(len(found))
+    provenance_size = int(np.median(sizes))
     conn.close()
 
+    def next_prev(i: int) -> list[tuple[str, str, bytes]]:
+        at = f"/api/sessions/{sessions[i]}"
+        return [("POST", f"{at}/next", b""), ("POST", f"{at}/next", b""),
+                ("POST", f"{at}/prev", b"")]
+
     plans = {
+        "session next/prev": next_prev,
+        "floor (next size)": lambda i: [
+            ("POST", f"/bench/floor?size={len(next_bytes)}", b"")],
+        "provenance": lambda i: [
+            ("GET", f"/api/sessions/{hovering[i]}/provenance/{name}?index={index}", b"")
+            for name, index in cells[i:] + cells[:i]],
+        "floor (provenance size)": lambda i: [
+            ("POST", f"/bench/floor?size={provenance_size}", b"")],
         "backward": lambda i: [("POST", "/api/backward", b) for b in varied[i:] + varied[:i]],
         "floor (backward size)": lambda i: [
             ("POST", f"/bench/floor?size={len(backward_bytes)}", body)],
-        "session next": lambda i: [("POST", f"/api/sessions/{sessions[i]}/next", b"")],
-        "floor (next size)": lambda i: [
-            ("POST", f"/bench/floor?size={len(next_bytes)}", b"")],
     }
     results = []
     for concurrency in args.concurrency:
         for name, plan in plans.items():
             results.append(await drive(port, name, concurrency, args.seconds, plan))
-    print(f"response sizes: backward {len(backward_bytes)} B, session next "
-          f"{len(next_bytes)} B")
+    print(f"response sizes: session next {len(next_bytes)} B, provenance {provenance_size} B "
+          f"(median), backward {len(backward_bytes)} B")
     return results
 
 
@@ -168,18 +203,18 @@ def report(results: list[Result]) -> None:
     by_key = {(r.name, r.concurrency): r for r in results}
     print(f"{'endpoint':<24}{'conc':>5}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'of floor':>10}")
     for r in results:
-        floor_name = {"backward": "floor (backward size)",
-                      "session next": "floor (next size)"}.get(r.name)
+        floor_name = FLOORS.get(r.name)
         share = ""
         if floor_name:
             share = f"{100 * r.rate / by_key[floor_name, r.concurrency].rate:9.0f}%"
         print(f"{r.name:<24}{r.concurrency:>5}{r.rate:>9.0f}{r.percentile(0.5):>9.2f}"
               f"{r.percentile(0.99):>9.2f}{share:>10}")
-    shares = [by_key["backward", c].rate / by_key["floor (backward size)", c].rate
-              for c in sorted({r.concurrency for r in results})]
-    verdict = "met" if min(shares) >= 0.5 else "NOT met"
-    print(f"target /api/backward >= 50% of the floor at every concurrency: {verdict} "
-          f"({', '.join(f'{100 * s:.0f}%' for s in shares)})")
+    for name in PER_STEP:
+        shares = [by_key[name, c].rate / by_key[FLOORS[name], c].rate
+                  for c in sorted({r.concurrency for r in results})]
+        verdict = "met" if min(shares) >= 0.5 else "NOT met"
+        print(f"target {name} >= 50% of the floor at every concurrency: {verdict} "
+              f"({', '.join(f'{100 * s:.0f}%' for s in shares)})")
 
 
 def main(argv: list[str] | None = None) -> int:

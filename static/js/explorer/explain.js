@@ -26,6 +26,14 @@ function fit(element, size) {
   shrinkTo(12);
 }
 
+// Both formulas with one layout for the common case (both fit at their size); only a
+// formula that does not fit is measured again.
+function fitBoth(pairs) {
+  for (const [element, size] of pairs) element.style.fontSize = `${size}px`;
+  const over = pairs.filter(([element]) => element.scrollWidth > element.clientWidth + 1);
+  for (const [element, size] of over) fit(element, size);
+}
+
 function breakAtEquals(element) {
   const math = element.querySelector("math");
   const row = math && math.firstElementChild;
@@ -89,8 +97,7 @@ export function createExplain({ api }) {
       $("explain-title").textContent = `Step ${step.index + 1}: ${step.phase === "update" ? "update " : ""}${step.writes}`;
       $("explain-formula").innerHTML = step.mathml;
       $("explain-numbers").innerHTML = step.mathml_numbers || "";
-      fit($("explain-formula"), 17);
-      fit($("explain-numbers"), 15);
+      fitBoth([[$("explain-formula"), 17], [$("explain-numbers"), 15]]);
       $("explain-text").textContent = step.text;
       $("explain-detail").textContent = step.phase === "update" ? "" : "Hover any cell to see where its number comes from.";
       practise.hidden = false;

@@ -160,6 +160,14 @@ async function start() {
     event.stopPropagation();
   }
 
+  // The address bar follows the walk, written once the keys rest (browsers limit how
+  // often a page may rewrite it, and it need not change between two quick presses).
+  let urlTimer = null;
+  function saveUrl() {
+    clearTimeout(urlTimer);
+    urlTimer = setTimeout(() => history.replaceState(null, "", encodeState(store.get().start, store.get().walk)), 120);
+  }
+
   let shape = "";
   store.subscribe((s, prev) => {
     if (s.walk === prev.walk) return;
@@ -176,10 +184,10 @@ async function start() {
     explain.render(walk);
     markPipeline(walk);
     $("btn-prev").disabled = walk.epoch === 0 && walk.cursor < 0;
-    history.replaceState(null, "", encodeState(s.start, walk));
+    saveUrl();
   });
   store.subscribe((s, prev) => {
-    if (s.start !== prev.start && s.walk) history.replaceState(null, "", encodeState(s.start, s.walk));
+    if (s.start !== prev.start && s.walk) saveUrl();
   });
 
   buildPipeline(meta.steps, (index) => stepping.goto(index));

@@ -135,6 +135,10 @@ export function createPanels({ meta, onHover, onLeave, onClick, onKey, onPng }) 
         view.render(flat, Array.isArray(flat) ? walk.ranges[name] : cardRange(name, flat));
         drawn.set(name, value);
       }
+      const step_ = step && step.writes;
+      const state = `${shown}|${!!step && step_ === name && step.phase !== "update"}|${!!step && step.reads.includes(name)}`;
+      if (panel.dataset.state === state) continue; // touch the DOM only where something changed
+      panel.dataset.state = state;
       panel.classList.toggle("pending", !shown);
       panel.inert = !shown;
       if (shown) {
@@ -144,7 +148,7 @@ export function createPanels({ meta, onHover, onLeave, onClick, onKey, onPng }) 
         panel.removeAttribute("tabindex");
         panel.setAttribute("aria-label", `${name}: not computed yet`);
       }
-      panel.classList.toggle("current", !!step && step.writes === name && step.phase !== "update");
+      panel.classList.toggle("current", !!step && step_ === name && step.phase !== "update");
       panel.classList.toggle("reads", !!step && step.reads.includes(name));
     }
   }
