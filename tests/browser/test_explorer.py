@@ -325,11 +325,12 @@ def test_reset_returns_to_the_starting_parameters_and_pass_one(page_factory, ser
         page.keyboard.press("ArrowRight")
     wait_text(page, "#progress", "Step 2 of 21 · forward · A1 · pass 2")
     assert shown_values(page, "W1")["plots"] != as_planes(trace["tensors"]["W1"])
-    assert "params" not in page.url and "pass=2" in page.url
+    page.wait_for_function("() => location.hash.includes('pass=2')")
+    assert "params" not in page.url  # the walk's start is the seed's parameters
     page.get_by_role("button", name="Reset").click()
     wait_text(page, "#progress", "Start · 21 steps")
     assert_panel_matches(page, "W1", trace["tensors"]["W1"])
-    assert "pass=" not in page.url
+    page.wait_for_function("() => !location.hash.includes('pass=')")
 
 
 def test_gradient_check_shows_only_the_gradients_reached_in_their_shapes(page_factory):
@@ -430,7 +431,7 @@ def test_training_draws_a_falling_curve(page_factory, screenshot):
     page.locator("#btn-train-use").click()
     page.wait_for_function("() => document.querySelector('#drawer-train').hidden")
     wait_step(page, "start")
-    assert "params=" in page.url  # the trained parameters are this walk's start
+    page.wait_for_function("() => location.hash.includes('params=')")  # the walk's start
 
 
 def test_the_url_restores_the_exact_view(page_factory, server_url):
@@ -445,8 +446,8 @@ def test_the_url_restores_the_exact_view(page_factory, server_url):
     page.wait_for_function("() => location.hash.includes('params')")
     page.locator("[data-close='edit']").click()
     step_to(page, SEQUENCE.index("dW1"))
+    page.wait_for_function("() => location.hash.includes('step=15')")
     url = page.url
-    assert "step=15" in url
     values = shown_values(page, "dW1")
     other, _ = page_factory(url.replace(server_url, ""))
     assert other.locator("main").get_attribute("data-step") == "dW1"

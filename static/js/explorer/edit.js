@@ -74,6 +74,11 @@ export function setupEditors({ store, api, stepping, toast }) {
   let presetsSize = 0;
   let datasetSamples = [];
   let shownSample = ""; // a dataset sample picked in the preset list, until X is edited
+  const meta = store.get().meta;
+  for (const key of CONFIG_KEYS) { // the limits are the server's (GET /api/meta)
+    [$(`cfg-${key}`).min, $(`cfg-${key}`).max] = meta.limits[key].map(String);
+  }
+  $("lr").max = String(meta.lr_max);
 
   for (const button of document.querySelectorAll("[data-drawer]")) {
     button.addEventListener("click", () => openDrawer(button.dataset.drawer));

@@ -80,44 +80,49 @@ function markPipeline(walk) {
 }
 
 // ------------------------------------------------------------------------------ start
-function startBody(state, meta) {
-  const body = { config: state.config || undefined, lr: state.lr ?? meta.default_lr, seed: state.seed ?? meta.default_seed };
-  if (state.x) body.x = state.x;
-  if (state.y !== undefined) body.y = state.y;
-  if (state.params) body.params = state.params;
+// The session's body from a link's state: what the link does not say, the server's
+// defaults fill in (the vertical stroke, Y = 1, the default η and seed).
+function startBody(state) {
+  const body = {};
+  for (const key of ["config", "x", "y", "lr", "seed", "params"]) {
+    if (state[key] !== undefined && state[key] !== null) body[key] = state[key];
+  }
   return body;
 }
 
-async function openWalk(meta, fromUrl) {
+const DEFAULT_PRESET = "vertical_stroke"; // what POST /api/sessions takes when x is not given
+
+async function openWalk(fromUrl) {
   const state = { ...fromUrl };
-  let presetName = state.presetName === undefined ? "vertical_stroke" : state.presetName;
-  if (!state.x && presetName) {
-    const size = (state.config && state.config.input_size) || meta.defaults.input_size;
+  let presetName = state.presetName === undefined ? DEFAULT_PRESET : state.presetName;
+  if (!state.x && presetName && presetName !== DEFAULT_PRESET) {
+    const size = state.config ? state.config.input_size : (await api.meta()).defaults.input_size;
     const presets = await api.presets(size);
-    const chosen = presets.find((p) => p.name === presetName) || presets[0];
-    presetName = chosen.name;
-    state.x = chosen.x;
-    if (state.y === undefined) state.y = chosen.y;
+    const chosen = presets.find((p) => p.name === presetName);
+    if (chosen) {
+      state.x = chosen.x;
+      if (state.y === undefined) state.y = chosen.y;
+    } else {
+      presetName = DEFAULT_PRESET;
+    }
   }
-  let view = await api.createSession(startBody(state, meta));
-  const epoch = Math.min(fromUrl.epoch || 0, meta.session_max_epochs);
-  const last = meta.steps.length - 1;
-  const cursor = Math.max(epoch > 0 ? 0 : -1, Math.min(last, fromUrl.cursor ?? -1));
+  let view = await api.createSession(startBody(state));
+  const epoch = Math.max(0, fromUrl.epoch || 0);
+  const cursor = Math.max(epoch > 0 ? 0 : -1, Math.min(view.steps.length - 1, fromUrl.cursor ?? -1));
   if (epoch !== 0 || cursor !== -1) view = await api.goto(view.id, epoch, cursor);
   return { view, start: { presetName, params: state.params || null } };
 }
 
 async function start() {
+  // The page's facts and the walk, asked for at once.
+  const fromUrl = decodeState(location.hash);
+  const walk = openWalk(fromUrl).catch(async (error) => {
+    toast(`That link's settings were refused (${error.message}); showing the default example instead.`, true);
+    return openWalk({});
+  });
   const meta = await api.meta();
   store.set({ meta });
-  let opened;
-  const fromUrl = decodeState(location.hash);
-  try {
-    opened = await openWalk(meta, fromUrl);
-  } catch (error) {
-    opened = await openWalk(meta, {});
-    toast(`That link's settings were refused (${error.message}); showing the default example instead.`, true);
-  }
+  const opened = await walk;
 
   let playing = null;
   const stepping = createStepping({ store, api, onError: showError });
@@ -180,8 +185,10 @@ async function start() {
     const sameValues = prev.walk && prev.walk.id === walk.id && prev.walk.epoch === walk.epoch && prev.walk.params === walk.params;
     highlight.reset(!sameValues || prev.walk.tensors.X !== walk.tensors.X);
     probes.clear();
-    panels.render(walk);
+    // The explanation first: it measures its formulas, which lays out only what changed so
+    // far (the explanation), not the panels as well.
     explain.render(walk);
+    panels.render(walk);
     markPipeline(walk);
     $("btn-prev").disabled = walk.epoch === 0 && walk.cursor < 0;
     saveUrl();

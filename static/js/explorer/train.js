@@ -32,6 +32,9 @@ export function setupTraining({ store, api, stepping, toast }) {
   let controller = null;
   let run = null; // {history, kernels, params, dataset}
   const kernelView = new TensorView($("train-kernel"), { name: "W1", cell: 30 });
+  const limits = store.get().meta.train_limits; // the server's (GET /api/meta)
+  [$("train-epochs").min, $("train-epochs").max] = limits.epochs.map(String);
+  [$("train-batch").min, $("train-batch").max] = limits.batch_size.map(String);
 
   async function loadDatasets() {
     const size = store.get().walk.config.input_size;
