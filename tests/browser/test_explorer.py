@@ -348,6 +348,10 @@ def test_gradient_check_shows_only_the_gradients_reached_in_their_shapes(page_fa
     assert "db1" in page.locator("#gradcheck-body").inner_text()  # named as not yet computed
     page.keyboard.press("Escape")
     assert page.locator("#gradcheck").is_hidden()
+    page.get_by_role("button", name="Gradient check").click()
+    page.wait_for_selector("#gradcheck:not([hidden])")
+    page.locator("[data-close='gradcheck']").click()
+    assert page.locator("#gradcheck").is_hidden()
 
 
 def test_editing_x_recomputes_z1(page_factory):
@@ -406,6 +410,17 @@ def test_changing_the_network_redraws_one_heatmap_per_filter(page_factory):
     page.get_by_label("Input size n").press("Enter")
     page.wait_for_function("() => location.hash.includes('cfg=8%2C3%2C3%2C2')")
     assert len(shown_values(page, "X")["plots"][0]) == 8
+    page.get_by_label("Kernel size k").fill("5")
+    page.get_by_label("Kernel size k").press("Enter")
+    page.wait_for_function("() => location.hash.includes('cfg=8%2C5%2C3%2C2')")
+    page.get_by_label("Pool size p").fill("4")
+    page.get_by_label("Pool size p").press("Enter")
+    page.wait_for_function("() => location.hash.includes('cfg=8%2C5%2C3%2C4')")
+    assert len(shown_values(page, "W1")["plots"][0]) == 5
+    # a configuration the network cannot have is named, and nothing is sent
+    page.get_by_label("Pool size p").fill("9")
+    page.get_by_label("Pool size p").press("Enter")
+    wait_text(page, "#edit-error", "Pool size p must be a whole number from 1 to 4")
 
 
 @pytest.mark.slow
@@ -415,6 +430,8 @@ def test_training_draws_a_falling_curve(page_factory, screenshot):
     page.wait_for_function("() => document.querySelectorAll('#train-dataset option').length > 0")
     page.select_option("#train-dataset", "x_vs_o")
     page.get_by_label("Epochs").fill("20")
+    page.get_by_label("Batch size").fill("16")
+    page.get_by_label("Training η").fill("0.5")
     page.locator("#btn-train").click()
     wait_text(page, "#train-status", "Epoch 20 of 20", timeout=30_000)
     losses = page.evaluate("() => document.querySelector('#train-chart').data[0].y")
@@ -428,6 +445,9 @@ def test_training_draws_a_falling_curve(page_factory, screenshot):
     page.locator("#btn-train").click()
     page.locator("#btn-train-stop").click()
     page.wait_for_function("() => !document.querySelector('#btn-train').disabled")
+    page.locator("[data-close='train']").click()
+    assert page.locator("#drawer-train").is_hidden()
+    page.get_by_role("button", name="Train").first.click()
     page.locator("#btn-train-use").click()
     page.wait_for_function("() => document.querySelector('#drawer-train').hidden")
     wait_step(page, "start")
