@@ -221,7 +221,7 @@ async function start() {
         setPlaying(false);
         return;
       }
-      stepping.next();
+      if (!stepping.busy()) stepping.next(); // a slow answer is not overtaken by the next tick
     }, Number($("speed").value));
   }
 

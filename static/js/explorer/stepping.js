@@ -4,9 +4,11 @@
 
 export function createStepping({ store, api, onError }) {
   let chain = Promise.resolve();
+  let waiting = 0; // requests queued or in flight
 
   function enqueue(job) {
-    const run = chain.then(job).catch(onError);
+    waiting += 1;
+    const run = chain.then(job).catch(onError).finally(() => { waiting -= 1; });
     chain = run;
     return run;
   }
@@ -71,5 +73,6 @@ export function createStepping({ store, api, onError }) {
     // Run any other request in turn with the moves (so it sees the walk as pressed).
     run: enqueue,
     settled: () => chain,
+    busy: () => waiting > 0,
   };
 }
