@@ -23,7 +23,7 @@ from typing import Any
 
 from .lesson import Lesson, load_lesson
 from .rooms import Hub, check_key_format
-from .slides import audience_payload, lesson_payload
+from .slides import lesson_payload, lesson_views
 
 PREFIX = "CONVLENS_DEMO_"
 
@@ -53,7 +53,8 @@ class DemoSettings:
 
 
 class DemoMode:
-    """The loaded lesson, its pages' JSON (computed once) and the rooms."""
+    """The loaded lesson, its pages' JSON (computed once: the presenter's with every beat,
+    the public one with none) and the rooms, which carry each beat's audience view."""
 
     def __init__(self, settings: DemoSettings, lesson: Lesson | None = None, **hub: Any
                  ) -> None:
@@ -63,10 +64,9 @@ class DemoMode:
         check_key_format(settings.key)
         self.settings = settings
         self.lesson = load_lesson(settings.script) if lesson is None else lesson
-        payload = lesson_payload(self.lesson)
-        self.payload = payload
-        self.presenter_json = dumps(payload)
-        self.audience_json = dumps(audience_payload(payload))
+        presenter, audience = lesson_views(self.lesson)
+        self.presenter_json = dumps(lesson_payload(self.lesson, presenter))
+        self.public_json = dumps(lesson_payload(self.lesson))
         self.hub = Hub(key=settings.key, beats=self.lesson.beats,
                        names=tuple(s.name for s in self.lesson.slides), primary=settings.room,
-                       **hub)
+                       views=tuple(dumps(view) for view in audience), **hub)

@@ -78,12 +78,14 @@ def new_room_id() -> str:
 
 class Room:
     def __init__(self, room_id: str, beats: int, names: tuple[str, ...],
-                 slide_of: tuple[int, ...], revealed: tuple[bool, ...], now: float) -> None:
+                 slide_of: tuple[int, ...], revealed: tuple[bool, ...],
+                 views: tuple[bytes, ...], now: float) -> None:
         self.id = room_id
         self.beats = beats
         self.names = names  # per beat: the data-step name of its slide
         self.slide_of = slide_of
         self.revealed = revealed
+        self.views = views  # per beat: what the audience sees there, as JSON
         self.beat = 0
         self.seq = 0  # counts moves
         self.by: str | None = None  # the mark the last move's sender put on it
@@ -102,8 +104,13 @@ class Room:
                 "by": self.by,
                 "followers": len(self.followers)}
 
+    def state_bytes(self) -> bytes:
+        """The state and the current beat's view: all an audience page needs to draw it."""
+        head = orjson.dumps(self.state())
+        return b"".join((head[:-1], b',"view":', self.views[self.beat], b"}"))
+
     def state_text(self) -> str:
-        return orjson.dumps(self.state()).decode()
+        return self.state_bytes().decode()
 
     def _send(self, targets: set[Connection] | list[Connection], text: str) -> None:
         for conn in list(targets):
@@ -124,7 +131,8 @@ class Hub:
     """The rooms of one server in demo mode: one lesson, one presenter key."""
 
     def __init__(self, *, key: str, beats: tuple[tuple[int, bool], ...],
-                 names: tuple[str, ...], primary: str | None = None,
+                 names: tuple[str, ...], views: tuple[bytes, ...] | None = None,
+                 primary: str | None = None,
                  max_rooms: int = MAX_ROOMS, max_followers: int = MAX_FOLLOWERS,
                  max_presenters: int = MAX_PRESENTERS, max_connections: int = MAX_CONNECTIONS,
                  idle_ttl: float = IDLE_TTL, clock: Callable[[], float] = time.monotonic
@@ -135,6 +143,9 @@ class Hub:
         self._slide_of = tuple(slide for slide, _ in beats)
         self._revealed = tuple(shown for _, shown in beats)
         self._names = tuple(names[slide] for slide in self._slide_of)
+        self._views = views if views is not None else (b"null",) * len(beats)
+        if len(self._views) != len(beats):
+            raise ValueError(f"{len(self._views)} views for {len(beats)} beats")
         self.max_rooms, self.max_followers = max_rooms, max_followers
         self.max_presenters, self.max_connections = max_presenters, max_connections
         self.idle_ttl = idle_ttl
@@ -188,7 +199,7 @@ class Hub:
         while room_id is None or room_id in self.rooms:
             room_id = new_room_id()
         room = Room(room_id, self.beats, self._names, self._slide_of, self._revealed,
-                    self.clock())
+                    self._views, self.clock())
         self.rooms[room_id] = room
         return room, True
 

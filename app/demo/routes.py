@@ -114,6 +114,9 @@ class RoomState(BaseModel):
     seq: int = Field(description="How many moves the room has seen.")
     by: str | None = Field(description="The mark the last move's sender gave it.")
     followers: int
+    view: dict[str, Any] = Field(description=(
+        "The slide as the room sees it at this beat: only what the lesson has shown so "
+        "far (a hidden tensor keeps its name and shape; no answer before it is revealed)."))
 
 
 class RoomOpened(BaseModel):
@@ -128,8 +131,12 @@ class LessonOut(BaseModel):
     config: dict[str, Any]
     lr: float
     y: int
-    slides: list[dict[str, Any]]
-    beats: list[list[Any]]
+    slides: int = Field(description="How many slides the lesson has.")
+    beats: int = Field(description="How many presses it takes, one per slide and one more "
+                                   "for each slide that asks before it answers.")
+    views: list[dict[str, Any]] | None = Field(default=None, description=(
+        "With the presenter key only: every beat's view, speaker notes and answers "
+        "included."))
 
 
 class Detail(BaseModel):
@@ -143,8 +150,9 @@ def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {code: {"model": Detail, "description": text[code]} for code in codes}
 
 
-def _json(content: object) -> Response:
-    return Response(orjson.dumps(content), media_type="application/json")
+def _state(room: Room) -> Response:
+    return Response(room.state_bytes(), media_type="application/json",
+                    headers={"Cache-Control": "no-store"})
 
 
 # ---------------------------------------------------------------------------------- API
@@ -153,9 +161,10 @@ api = APIRouter(prefix="/api/demo", tags=["demo"])
 
 @api.get("/lesson", response_model=LessonOut, responses=_errors(404))
 async def lesson(request: Request, key: KeyHeader = None) -> Response:
-    """The lesson with everything its slides show (speaker notes only with the key)."""
+    """The lesson: its title and sizes; with the key, every beat's view as well (what the
+    audience sees comes only with the room's state, beat by beat)."""
     demo = _demo(request)
-    body = demo.presenter_json if demo.hub.check_key(key) else demo.audience_json
+    body = demo.presenter_json if demo.hub.check_key(key) else demo.public_json
     return Response(body, media_type="application/json",
                     headers={"Cache-Control": "no-cache"})
 
@@ -170,14 +179,15 @@ async def open_room(request: Request, key: KeyHeader = None,
         room, created = demo.hub.open(body.room if body else None)
     except CapacityError as exc:
         raise HTTPException(503, detail=str(exc)) from None
-    return _json({"room": room.id, "created": created, "follow": f"/follow/{room.id}",
-                  "state": room.state()})
+    head = orjson.dumps({"room": room.id, "created": created, "follow": f"/follow/{room.id}"})
+    return Response(head[:-1] + b',"state":' + room.state_bytes() + b"}",
+                    media_type="application/json")
 
 
 @api.get("/{room}", response_model=RoomState, responses=_errors(404))
 async def room_state(request: Request, room: RoomId) -> Response:
     """Where the room is in the lesson."""
-    return _json(_room(_demo(request), room).state())
+    return _state(_room(_demo(request), room))
 
 
 @api.post("/{room}/goto", response_model=RoomState, responses=_errors(403, 404))
@@ -190,7 +200,8 @@ async def goto(request: Request, room: RoomId, body: Goto, key: KeyHeader = None
         raise HTTPException(422, detail=[{
             "loc": ["body", "beat"], "type": "value_error",
             "msg": f"beat must be below {target.beats}, the number of beats in the lesson"}])
-    return _json(demo.hub.move(target, body.beat, body.by))
+    demo.hub.move(target, body.beat, body.by)
+    return _state(target)
 
 
 # -------------------------------------------------------------------------------- pages
@@ -228,9 +239,10 @@ async def follow_page(request: Request, room: str) -> HTMLResponse:
     if demo is None:
         return _page(request, "follow.html", 404, problem="No lesson is running here.",
                      hint="The presenter starts one with `convlens demo`.")
-    if not ROOM_ID.match(room):
+    if not ROOM_ID.match(room) or demo.hub.get(room) is None:
         return _page(request, "follow.html", 404, problem="There is no such room.",
-                     hint="Check the audience link the presenter shared.")
+                     hint="Check the audience link the presenter shared: the room's code "
+                          "is at its end.")
     return _page(request, "follow.html", room=room, title=demo.lesson.title)
 
 

@@ -38,8 +38,12 @@ class Conn:
         self.closed = (code, reason)
 
 
+VIEWS = tuple(json.dumps({"beat": beat}).encode() for beat in range(len(BEATS)))
+
+
 def hub(clock, **caps) -> Hub:
-    return Hub(key=KEY, beats=BEATS, names=NAMES, primary="main-room", clock=clock, **caps)
+    return Hub(key=KEY, beats=BEATS, names=NAMES, views=VIEWS, primary="main-room",
+               clock=clock, **caps)
 
 
 def test_the_key_is_checked_exactly(clock):
@@ -78,7 +82,7 @@ def test_a_move_reaches_every_connection_and_says_where_the_room_is(clock):
     assert state["beat"] == 1 and state["slide"] == 1 and state["reveal"] is False
     assert state["step"] == "dA1" and state["seq"] == 1 and state["followers"] == 3
     for c in [*followers, presenter]:
-        assert c.sent[-1] == state
+        assert c.sent[-1] == {**state, "view": {"beat": 1}}  # the beat's view comes along
 
 
 @pytest.mark.parametrize("beat", [-1, 4, 1.0, "1", None, True])

@@ -14,6 +14,7 @@ const root = $("demo-root");
 const room = root.dataset.room;
 const view = new SlideView();
 let key = null;
+let views = null; // every beat's view, with notes (from the lesson, with the key)
 let socket = null;
 let beat = 0;
 let playing = null;
@@ -65,13 +66,17 @@ function setFollowers(count) {
 
 // ------------------------------------------------------------------------------ moving
 function goto(target) {
-  if (!key) return;
-  const next = Math.max(0, Math.min(view.beats - 1, target));
+  if (!key || !views) return;
+  const next = Math.max(0, Math.min(views.length - 1, target));
   if (next === beat && view.beat === beat) return;
   beat = next;
-  view.show(beat);
-  showNotes();
+  draw(views[beat]);
   send(beat);
+}
+
+function draw(shown) {
+  view.show(shown);
+  showNotes(shown);
 }
 
 function send(target) {
@@ -101,8 +106,7 @@ function fromRoom(data) {
     if (mine.has(data.by) || stale || unanswered.size || posts) return;
     if (data.beat !== beat || view.beat !== data.beat) {
       beat = data.beat;
-      view.show(beat);
-      showNotes();
+      draw(views ? views[beat] : data.view); // without the key: what the audience sees
     }
   } else if (data.type === "auth" && data.ok && unanswered.size) {
     // Moves sent just before the last connection dropped may be lost: tell the room again.
@@ -133,7 +137,7 @@ function setPlaying(on) {
   button.textContent = on ? "Pause" : "Play";
   if (!on || !key) return;
   playing = setInterval(() => {
-    if (beat >= view.beats - 1) setPlaying(false);
+    if (beat >= views.length - 1) setPlaying(false);
     else goto(beat + 1);
   }, Number($("speed").value) * 1000);
 }
@@ -145,9 +149,11 @@ function setZoom(zoom) {
   view.setZoom(z);
 }
 
-function showNotes() {
-  const slide = view.lesson ? view.lesson.slides[view.slideIndex] : null;
-  $("notes-text").textContent = slide && slide.notes ? slide.notes : "No notes for this slide.";
+function showNotes(shown) {
+  const lines = [];
+  if (shown && shown.notes) lines.push(shown.notes);
+  if (shown && shown.answer && !shown.revealed) lines.push(`Answer to come: ${shown.answer}`);
+  $("notes-text").textContent = lines.length ? lines.join(" · ") : "No notes for this slide.";
 }
 
 function toggle(id, button) {
@@ -172,7 +178,7 @@ function keyboard(event) {
   if (k === "ArrowRight" || k === " " || k === "PageDown") goto(beat + 1);
   else if (k === "ArrowLeft" || k === "PageUp") goto(beat - 1);
   else if (k === "Home") goto(0);
-  else if (k === "End") goto(view.beats - 1);
+  else if (k === "End") goto(Infinity);
   else if (k === "p" || k === "P") setPlaying(playing === null);
   else if (k === "f" || k === "F") fullscreen();
   else if (k === "+" || k === "=") setZoom(view.zoom * 1.1);
@@ -201,19 +207,22 @@ async function start() {
   } else {
     readOnly("This page needs the presenter key: open the presenter link `convlens demo` printed. Until then it only follows the room.");
   }
+  if (key) {
+    try {
+      views = (await api.demoLesson(key)).views || null;
+    } catch (error) {
+      alertBox(`The lesson could not be loaded: ${error.message}`);
+      return;
+    }
+  }
   try {
-    view.setLesson(await api.demoLesson(key));
+    const state = await api.demoState(room);
+    beat = state.beat;
+    draw(views ? views[beat] : state.view);
   } catch (error) {
-    alertBox(`The lesson could not be loaded: ${error.message}`);
-    return;
+    if (views) draw(views[beat]);
+    else alertBox(`The room could not be reached: ${error.message}`);
   }
-  try {
-    beat = (await api.demoState(room)).beat;
-  } catch {
-    beat = 0;
-  }
-  view.show(beat);
-  showNotes();
   socket = new RoomSocket(room, { key, message: fromRoom, status: setStatus });
   socket.connect();
   $("btn-next").addEventListener("click", () => goto(beat + 1));
