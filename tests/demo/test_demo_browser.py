@@ -3,6 +3,7 @@ page, audience pages following it live, late joiners, dropped connections."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 
@@ -231,3 +232,59 @@ def test_presenter_keys_play_zoom_notes(open_page, demo_server, demo):
     expect(presenter.locator("#notes-text")).to_contain_text("9 + 1 + 4 + 1 = 15")
     presenter.keyboard.press("N")
     expect(presenter.locator("#notes")).to_be_hidden()
+
+
+def test_the_audience_page_holds_no_answer_before_it_is_revealed(open_page, demo_server, demo):
+    """At every beat, the audience page's DOM (hidden parts included), its accessibility
+    tree and every response and socket frame it has received hold no answer, no speaker
+    note and no value the room has not reached."""
+    from .test_demo_reveal import LESSON, cursor_of, numbers_in, unshown_values
+
+    presenter, _ = open_page(presenter_path(demo))
+    audience, _ = open_page(f"/follow/{demo_server.room}")
+    frames: list[str] = []
+    responses: list = []
+    audience.on("websocket", lambda ws: ws.on("framereceived", lambda payload: frames.append(
+        payload if isinstance(payload, str) else payload.decode())))
+    audience.on("response", lambda response: responses.append(response))
+    audience.reload()
+    audience.wait_for_selector("body.ready", timeout=15_000)
+    live(audience)
+    live(presenter)
+    answer_beat = {}
+    for beat, (index, revealed) in enumerate(LESSON.beats):
+        if revealed:
+            answer_beat[index] = beat
+    notes = [s.notes for s in LESSON.slides if s.notes]
+    bodies: list[str] = []
+    read = 0
+    for beat in range(len(LESSON.beats)):
+        if beat:
+            presenter.keyboard.press("ArrowRight")
+        on_beat(audience, beat, timeout=FOLLOW)
+        secret = [s.reveal for i, s in enumerate(LESSON.slides)
+                  if s.reveal and answer_beat[i] > beat] + notes
+        dom = audience.evaluate("() => document.documentElement.outerHTML")
+        tree = audience.locator("body").aria_snapshot()
+        while read < len(responses):
+            response = responses[read]
+            read += 1
+            if response.request.resource_type in ("document", "fetch", "xhr"):
+                bodies.append(response.text())
+        received = "\n".join([*frames, *bodies])
+        for text in secret:
+            assert text not in dom, f"beat {beat}: in the DOM: {text[:40]}"
+            assert text not in tree, f"beat {beat}: in the accessibility tree: {text[:40]}"
+            assert text not in received, f"beat {beat}: received: {text[:40]}"
+        assert bodies and frames  # the page, its state and the room's frames were seen
+        later = unshown_values(cursor_of(beat))
+        for frame in frames:
+            assert not numbers_in(json.loads(frame)) & later, f"beat {beat}: a later value"
+        index, revealed = LESSON.beats[beat]
+        pending = audience.locator(".dpanel.pending")
+        if LESSON.slides[index].predict and not revealed:
+            assert pending.count() >= 1 and pending.locator(".plot").count() == 0
+            expect(audience.locator("#prompt-answer")).to_be_hidden()
+            assert audience.locator("#prompt-answer").text_content() == ""
+        else:
+            assert pending.count() == 0
