@@ -55,8 +55,20 @@ function setStatus(status, detail) {
   if (status === "connecting") newestSeq = -1; // a restarted server counts from 0 again
   const el = $("status");
   el.dataset.connection = status;
-  el.textContent = { live: "live", connecting: "connecting…", reconnecting: "reconnecting…", "no-room": "room closed" }[status] || status;
+  el.textContent = { live: "live", connecting: "connecting…", reconnecting: "reconnecting…", "no-room": "no such room" }[status] || status;
   el.title = detail || "Connection to the server";
+  if (status === "no-room" && key) reopen();
+}
+
+// The room closed (idle for hours) or the server started afresh with this key: open it
+// again under the same code, so the audience's link keeps working, then reconnect.
+async function reopen() {
+  try {
+    await api.demoOpen(room, key);
+    socket.reconnectNow();
+  } catch (error) {
+    alertBox(`The room could not be opened again: ${error.message}`);
+  }
 }
 
 function setFollowers(count) {
@@ -115,7 +127,7 @@ function fromRoom(data) {
   } else if (data.type === "followers") {
     setFollowers(data.count);
   } else if (data.type === "auth" && !data.ok) {
-    readOnly("The presenter key was refused: this page now only follows the room.");
+    readOnly(`The presenter key was refused${data.detail ? ` (${data.detail})` : ""}: this page now only follows the room.`);
   }
 }
 
