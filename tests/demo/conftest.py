@@ -73,6 +73,7 @@ class DemoServer:
     state: Path
     script: Path | None = None
     room: str = ROOM
+    options: tuple[str, ...] = ()  # more `convlens demo` options
     server: LocalServer | None = None
 
     @property
@@ -87,7 +88,7 @@ class DemoServer:
                 "--state", str(self.state), "--room", self.room]
         if self.script:
             args += ["--script", str(self.script)]
-        self.server = LocalServer(args, port=self.port)
+        self.server = LocalServer([*args, *self.options], port=self.port)
         try:
             self.server.start()
         except RuntimeError as exc:

@@ -288,3 +288,38 @@ def test_the_audience_page_holds_no_answer_before_it_is_revealed(open_page, demo
             assert audience.locator("#prompt-answer").text_content() == ""
         else:
             assert pending.count() == 0
+
+
+def test_after_kill_9_and_a_restart_both_pages_come_back_on_the_current_slide(
+        open_page, demo_server, demo):
+    outage = ("WebSocket connection to", "ERR_CONNECTION_REFUSED")
+    presenter, _ = open_page(presenter_path(demo), expected_errors=outage)
+    audience, _ = open_page(f"/follow/{demo_server.room}", width=390, height=844,
+                            expected_errors=outage)
+    live(presenter)
+    live(audience)
+    for _ in range(6):
+        presenter.keyboard.press("ArrowRight")
+    on_beat(audience, 6)
+    deadline = time.monotonic() + 5
+    while room_state(demo_server)["beat"] != 6 and time.monotonic() < deadline:
+        presenter.wait_for_timeout(50)
+    demo_server.kill()
+    expect(audience.locator("#status")).not_to_have_attribute("data-connection", "live")
+    expect(presenter.locator("#status")).not_to_have_attribute("data-connection", "live")
+    demo_server.start()
+    started = time.monotonic()
+    for page in (presenter, audience):  # by themselves: nothing here reloads them
+        live(page)
+        on_beat(page, 6)
+    back = time.monotonic() - started
+    assert room_state(demo_server)["beat"] == 6
+    presenter.keyboard.press("ArrowRight")  # and the presenter still moves the room
+    on_beat(audience, 7)
+    assert room_state(demo_server)["beat"] == 7
+    print(f"\nafter the restart both pages were live on the current slide in {back:.1f} s")
+
+
+def test_a_mistyped_room_says_so(open_page, demo_server):
+    page, _ = open_page("/follow/no-such-room", ready=False, expected_errors=("404",))
+    expect(page.locator("h1")).to_have_text("There is no such room.")
