@@ -45,6 +45,7 @@ from starlette.responses import HTMLResponse, Response
 from ..pages import templates
 from .guard import CLOSE_THROTTLED, ThrottledError
 from .mode import DemoMode
+from .qr import qr_svg
 from .rooms import (
     CLOSE_NO_ROOM,
     CLOSE_POLICY,
@@ -264,8 +265,11 @@ async def presenter_page(request: Request,
     if room is not None and not ROOM_ID.match(room):
         return _page(request, "demo.html", 404, problem="There is no such room.",
                      hint="Room ids are letters, digits, - and _.")
-    return _page(request, "demo.html", room=room or demo.hub.primary,
-                 title=demo.lesson.title, public_url=demo.settings.public_url or "")
+    room = room or demo.hub.primary
+    base = demo.settings.public_url or str(request.base_url).rstrip("/")
+    join_url = f"{base}/follow/{room}"
+    return _page(request, "demo.html", room=room, title=demo.lesson.title, join_url=join_url,
+                 join_qr=qr_svg(join_url))
 
 
 @pages.get("/follow/{room}", response_class=HTMLResponse)

@@ -234,6 +234,31 @@ def test_presenter_keys_play_zoom_notes(open_page, demo_server, demo):
     expect(presenter.locator("#notes")).to_be_hidden()
 
 
+@pytest.mark.parametrize("width, height", [(1920, 1080), (1280, 720), (390, 844)])
+def test_the_join_panel_shows_the_audience_link_and_its_qr_code(
+        open_page, demo_server, demo, screenshot, width, height):
+    presenter, _ = open_page(presenter_path(demo), width=width, height=height)
+    live(presenter)
+    panel = presenter.locator("#join-panel")
+    expect(panel).to_be_hidden()
+    presenter.keyboard.press("j")
+    expect(panel).to_be_visible()
+    expect(presenter.locator("#btn-join")).to_have_attribute("aria-pressed", "true")
+    url = f"{demo_server.url}/follow/{demo_server.room}"
+    expect(presenter.locator("#join-url")).to_have_text(url)
+    code = presenter.locator(".join-qr svg").bounding_box()
+    assert code and code["width"] >= 200 and code["height"] >= 200  # scannable from afar
+    assert code["x"] >= 0 and code["x"] + code["width"] <= width
+    assert code["y"] >= 0 and code["y"] + code["height"] <= height
+    screenshot(presenter, f"demo-presenter-join-{width}x{height}")
+    presenter.keyboard.press("Escape")
+    expect(panel).to_be_hidden()
+    presenter.locator("#btn-join").click()
+    expect(panel).to_be_visible()
+    presenter.locator("#btn-join").click()
+    expect(panel).to_be_hidden()
+
+
 def test_the_audience_page_holds_no_answer_before_it_is_revealed(open_page, demo_server, demo):
     """At every beat, the audience page's DOM (hidden parts included), its accessibility
     tree and every response and socket frame it has received hold no answer, no speaker

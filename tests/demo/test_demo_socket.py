@@ -338,3 +338,20 @@ def test_a_connection_without_a_seat_gets_in_with_the_key_and_only_with_it(demo)
             p.send_json({"type": "goto", "beat": 3})
             assert until(a, "state")["beat"] == 3
             assert until(p, "state")["followers"] == 2
+
+
+def test_the_presenter_page_carries_the_audience_link_as_a_qr_code(demo):
+    import segno
+
+    with demo.client(public_url="http://192.168.1.20:8000") as client:
+        page = client.get("/demo")
+        assert page.status_code == 200
+        url = f"http://192.168.1.20:8000/follow/{ROOM}"
+        assert f'data-join-url="{url}"' in page.text
+        svg = re.search(r'<svg viewBox="0 0 (\d+) \d+" class="join-qr-code">.*?</svg>',
+                        page.text)
+        assert svg, "no QR code on the page"
+        # The code's size is that of the link's QR code (with a border of 2 on each side).
+        assert int(svg.group(1)) == len(segno.make(url, error="m").matrix) + 4
+        other = client.get("/demo?room=another-room").text
+        assert "/follow/another-room" in other and svg.group(0) not in other

@@ -171,6 +171,7 @@ function showNotes(shown) {
 function toggle(id, button) {
   const panel = $(id);
   panel.hidden = !panel.hidden;
+  if (id === "join-panel") panel.style.top = `${document.querySelector(".demo-bar").getBoundingClientRect().bottom}px`;
   if (button) $(button).setAttribute("aria-pressed", String(!panel.hidden));
 }
 
@@ -197,6 +198,8 @@ function keyboard(event) {
   else if (k === "-" || k === "_" || k === "−") setZoom(view.zoom / 1.1);
   else if (k === "0") setZoom(1);
   else if (k === "n" || k === "N") toggle("notes", "btn-notes");
+  else if (k === "j" || k === "J") toggle("join-panel", "btn-join");
+  else if (k === "Escape" && !$("join-panel").hidden) toggle("join-panel", "btn-join");
   else if (k === "?") toggle("keys-help");
   else return;
   event.preventDefault();
@@ -206,7 +209,7 @@ function keyboard(event) {
 async function start() {
   key = takeKey();
   view.setZoom(Number(localStorage.getItem(ZOOM_STORE)) || 1);
-  const joinUrl = `${root.dataset.publicUrl || location.origin}${api.demoFollowPath(room)}`;
+  const joinUrl = root.dataset.joinUrl; // the server's, as in the QR code
   $("join").textContent = `Follow: ${joinUrl.replace(/^https?:\/\//, "")}`;
   $("join").title = `The audience's link: ${joinUrl}`;
   if (key) {
@@ -241,6 +244,7 @@ async function start() {
   $("btn-prev").addEventListener("click", () => goto(beat - 1));
   $("btn-play").addEventListener("click", () => setPlaying(playing === null));
   $("btn-notes").addEventListener("click", () => toggle("notes", "btn-notes"));
+  $("btn-join").addEventListener("click", () => toggle("join-panel", "btn-join"));
   $("btn-help").addEventListener("click", () => toggle("keys-help"));
   $("speed").addEventListener("input", () => {
     $("speed-value").textContent = `${$("speed").value} s`;
