@@ -451,10 +451,9 @@ class _Checker:
         for latex in lines:
             try:
                 _mathml(latex)
-            except Exception as exc:  # latex2mathml raises many kinds, some without a message
-                why = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            except Exception as exc:  # latex2mathml raises many kinds, most without a message
                 self.problem((*path, "formula"), f"formula {latex!r} is not LaTeX that can be "
-                                                 f"shown ({why})")
+                                                 f"shown: {_latex_problem(exc)}")
         return tuple(lines)
 
 
@@ -465,6 +464,30 @@ def _step_title(index: int) -> str:
     if step.phase == "backward":
         return f"Backward: {step.writes}"
     return f"Forward: {step.writes}"
+
+
+LATEX_PROBLEMS = {  # latex2mathml's exceptions, in words
+    "NoAvailableTokensError": "a command at the end is missing what it applies to "
+                              "(as in \\sqrt with nothing after it)",
+    "MissingSuperScriptOrSubscriptError": "a ^ or _ has nothing after it",
+    "DoubleSuperscriptsError": "two ^ in a row: group them, as in x^{ab}",
+    "DoubleSubscriptsError": "two _ in a row: group them, as in x_{ab}",
+    "MissingEndError": "a \\begin{...} has no \\end{...}",
+    "ExtraLeftOrMissingRightError": "a \\left has no \\right",
+    "NumeratorNotFoundError": "a fraction has no numerator",
+    "DenominatorNotFoundError": "a fraction has no denominator",
+    "LimitsMustFollowMathOperatorError": "\\limits must follow an operator such as \\sum",
+    "InvalidAlignmentError": "an array's column alignment is not one of l, c, r",
+    "InvalidStyleForGenfracError": "\\genfrac's style must be 0 to 3",
+    "InvalidWidthError": "a width is not a valid length",
+}
+
+
+def _latex_problem(exc: Exception) -> str:
+    known = LATEX_PROBLEMS.get(type(exc).__name__)
+    if known:
+        return known
+    return str(exc) or "the converter could not read it (check the braces and commands)"
 
 
 @functools.lru_cache(maxsize=256)

@@ -348,3 +348,30 @@ def test_after_kill_9_and_a_restart_both_pages_come_back_on_the_current_slide(
 def test_a_mistyped_room_says_so(open_page, demo_server):
     page, _ = open_page("/follow/no-such-room", ready=False, expected_errors=("404",))
     expect(page.locator("h1")).to_have_text("There is no such room.")
+
+
+@pytest.mark.parametrize("width, height", [(1920, 1080), (1280, 720), (390, 844)])
+def test_a_question_on_the_audience_page_fits_every_screen(
+        open_page, demo_server, demo, screenshot, width, height):
+    from .test_demo_reveal import LESSON
+
+    asked = next(b for b, (i, r) in enumerate(LESSON.beats)
+                 if LESSON.slides[i].name == "dZ1" and not r)
+    demo_server.goto(asked)
+    audience, _ = open_page(f"/follow/{demo_server.room}", width=width, height=height)
+    on_beat(audience, asked)
+    veil = audience.locator('.dpanel[data-tensor="dZ1"] .dveil')
+    expect(veil).to_be_visible()
+    expect(veil).to_have_attribute("aria-label", "dZ1: not computed yet")
+    expect(audience.locator("#prompt-label")).to_have_text("Predict")
+    assert audience.evaluate("() => document.scrollingElement.scrollWidth") <= width
+    smallest = audience.evaluate("""() => Math.min(...[...document.querySelectorAll(
+        'body *')].filter(e => e.offsetParent !== null && e.childNodes.length &&
+        [...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim()))
+        .map(e => parseFloat(getComputedStyle(e).fontSize)))""")
+    assert smallest >= 12, f"text at {smallest} px"
+    screenshot(audience, f"demo-audience-dZ1-predict-{width}x{height}")
+    demo_server.goto(asked + 1)
+    expect(audience.locator("#prompt-label")).to_have_text("Answer")
+    expect(veil).to_have_count(0)
+    screenshot(audience, f"demo-audience-dZ1-answer-{width}x{height}")

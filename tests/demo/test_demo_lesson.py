@@ -285,10 +285,16 @@ def test_show_must_name_tensors():
     assert at == line(text, "show = ") and "W9" in message
 
 
-def test_a_formula_must_be_latex_that_converts():
-    text = MINI.replace('title = "Hello"\n', "title = \"Hello\"\nformula = 'x^'\n")
+@pytest.mark.parametrize("latex, words", [
+    ("x^", "a ^ or _ has nothing after it"),
+    ("\\sqrt", "missing what it applies to"),
+    ("\\left( a", "has no \\right"),
+])
+def test_a_formula_must_be_latex_that_converts_and_the_reason_is_in_words(latex, words):
+    text = MINI.replace('title = "Hello"\n', f"title = \"Hello\"\nformula = '{latex}'\n")
     at, message = only_problem(text)
     assert at == line(text, "formula = ") and "is not LaTeX" in message
+    assert words in message and "Error" not in message
 
 
 @pytest.mark.parametrize("value", ["0", "-1", '"fast"', "1000"])
