@@ -375,3 +375,33 @@ def test_a_question_on_the_audience_page_fits_every_screen(
     expect(audience.locator("#prompt-label")).to_have_text("Answer")
     expect(veil).to_have_count(0)
     screenshot(audience, f"demo-audience-dZ1-answer-{width}x{height}")
+
+
+def test_a_presenter_page_opens_its_room_again_when_the_server_lost_it(
+        open_page, demo_server, demo, tmp_path):
+    outage = ("WebSocket connection to", "ERR_CONNECTION_REFUSED")
+    presenter, _ = open_page(presenter_path(demo), expected_errors=outage)
+    live(presenter)
+    presenter.keyboard.press("ArrowRight")
+    on_beat(presenter, 1)
+    demo_server.kill()
+    demo_server.state = tmp_path / "a-fresh-state.sqlite3"  # the rooms are gone
+    demo_server.room = "other-room"  # and the server opens another one at start
+    demo_server.start()
+    demo_server.room = "testroom"
+    room = f"{demo_server.url}/api/demo/testroom"
+    deadline = time.monotonic() + 20
+    while httpx.get(room, timeout=5).status_code == 404 and time.monotonic() < deadline:
+        presenter.wait_for_timeout(100)
+    assert room_state(demo_server)["room"] == "testroom"  # the page opened it again
+    deadline = time.monotonic() + 5  # ... on the slide the page was showing
+    while room_state(demo_server)["beat"] != 1 and time.monotonic() < deadline:
+        presenter.wait_for_timeout(50)
+    assert room_state(demo_server)["beat"] == 1
+    live(presenter)
+    on_beat(presenter, 1)
+    presenter.keyboard.press("ArrowRight")
+    deadline = time.monotonic() + 5
+    while room_state(demo_server)["beat"] != 2 and time.monotonic() < deadline:
+        presenter.wait_for_timeout(50)
+    assert room_state(demo_server)["beat"] == 2

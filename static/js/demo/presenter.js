@@ -64,7 +64,8 @@ function setStatus(status, detail) {
 // again under the same code, so the audience's link keeps working, then reconnect.
 async function reopen() {
   try {
-    await api.demoOpen(room, key);
+    const opened = await api.demoOpen(room, key);
+    if (opened.created && beat > 0) send(beat); // the room starts where this page is
     socket.reconnectNow();
   } catch (error) {
     alertBox(`The room could not be opened again: ${error.message}`);
