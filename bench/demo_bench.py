@@ -21,51 +21,35 @@ import asyncio
 import contextlib
 import json
 import os
-import re
-import socket
-import subprocess
-import sys
-import threading
+import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 from websockets.asyncio.client import ClientConnection, connect
 
+from tests.support.localserver import LocalServer
+
 ROOT = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"
 KEY = "bench-presenter-key-000"
+ROOM = "bench-room"
 MAX_FOLLOWERS = 500  # the server's cap per room
 MAX_MOVES = 500
 MOVE_TIMEOUT = 2.0  # seconds to wait for every follower to see one move
 CONNECT_BATCH = 50  # followers connecting at once
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
-def start_server(port: int) -> tuple[subprocess.Popen, str]:
-    """``convlens demo`` in a subprocess; returns it and the room id it printed."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "demo", "--host", HOST, "--port", str(port),
-         "--key", KEY], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    deadline = time.monotonic() + 30
-    lines: list[str] = []
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline() if proc.stdout else ""
-        lines.append(line)
-        found = re.search(r"/follow/([A-Za-z0-9_-]+)", line)
-        if found:
-            threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()
-            return proc, found.group(1)
-        if not line and proc.poll() is not None:
-            break
-    proc.kill()
-    raise RuntimeError("convlens demo did not start:\n" + "".join(lines))
+def start_server(state: Path) -> LocalServer:
+    """``convlens demo`` in a subprocess (tests/support's LocalServer), its rooms in a
+    throwaway ``state`` file; every follower comes from 127.0.0.1, so one address may
+    open as many pages as the room holds."""
+    key_file = state.parent / "presenter.key"
+    key_file.write_text(KEY + "\n", encoding="utf-8")
+    key_file.chmod(0o600)
+    return LocalServer(["app.cli", "demo", "--host", HOST, "--port", "{port}", "--key-file",
+                        str(key_file), "--state", str(state), "--room", ROOM,
+                        "--per-client", str(MAX_FOLLOWERS + 1)]).start()
 
 
 async def wait_listening(port: int, seconds: float = 30) -> None:
@@ -201,17 +185,14 @@ def main(argv: list[str] | None = None) -> int:
     if not 0 <= args.pause <= 5 or not 1 <= args.seconds <= 600:
         parser.error("--pause must be 0..5 and --seconds 1..600")
 
-    port = free_port()
-    proc, room = start_server(port)
-    try:
-        result = asyncio.run(asyncio.wait_for(
-            run(port, room, args.followers, args.moves, args.pause), timeout=args.seconds))
-    finally:
-        proc.terminate()
+    with tempfile.TemporaryDirectory(prefix="convlens-bench-") as tmp:
+        server = start_server(Path(tmp) / "rooms.sqlite3")
         try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+            result = asyncio.run(asyncio.wait_for(
+                run(server.port, ROOM, args.followers, args.moves, args.pause),
+                timeout=args.seconds))
+        finally:
+            server.stop()
     print(f"demo broadcast on {HOST}: {args.followers} followers, {args.moves} moves, "
           f"{os.cpu_count()} cores shared by server and client "
           f"(followers connected in {result['connect_seconds']:.2f} s)")

@@ -1,21 +1,30 @@
 """``convlens demo``: check the lesson, make the key and the room, print both links, serve.
 
 The lesson is checked before anything starts: a malformed one is refused with each problem
-on its own line (``FILE:LINE: problem``) and exit status 2. The server binds to 127.0.0.1
-unless told otherwise; with ``--host 0.0.0.0`` the links name this machine's address on
-the local network, the one the audience's laptops can reach.
+on its own line (``FILE:LINE: problem``) and exit status 2 (``--check FILE`` only checks).
+The server binds to 127.0.0.1 unless told otherwise; with ``--host 0.0.0.0`` the links name
+this machine's address on the local network, the one the audience's laptops can reach.
+
+The key comes from ``--key-file FILE``, the ``CONVLENS_DEMO_KEY`` environment variable or
+``--key`` (which every user of the machine can read in ``ps``), else a new random one. The
+rooms are kept in ``--state FILE``, so that a restart with the same key finds them again.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import socket
+import stat
 import sys
 from pathlib import Path
 
 from ..listen import bind_problem
 from .lesson import DEFAULT_LESSON, LessonError, load_lesson
-from .rooms import check_key_format, new_key, new_room_id
+from .rooms import MAX_PER_CLIENT, ROOM_ID, check_key_format, new_key
+from .store import default_path
+
+KEY_ENV = "CONVLENS_DEMO_KEY"
 
 WILDCARDS = ("0.0.0.0", "::", "")
 WS_MAX_SIZE = 16 * 1024  # frames over this are refused by the server before the app sees them
@@ -28,8 +37,44 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--script", type=Path, default=None, metavar="FILE", help=(
         f"the lesson to present (default: {DEFAULT_LESSON.name}, shipped with convlens)"))
-    parser.add_argument("--key", default=None, help=(
-        "the presenter key (default: a new random one); whoever has it moves the lesson"))
+    keys = parser.add_mutually_exclusive_group()
+    keys.add_argument("--key-file", type=Path, default=None, metavar="FILE", help=(
+        f"read the presenter key from FILE (its first line); or set {KEY_ENV}. Default: a "
+        "new random key. Whoever has it moves the lesson"))
+    keys.add_argument("--key", default=None, help=(
+        "the presenter key itself: every user of this machine can read it in `ps`, so "
+        f"prefer --key-file or {KEY_ENV}"))
+    parser.add_argument("--room", default=None, metavar="NAME", help=(
+        "the room's code, in the audience's link (4 to 32 letters, digits, - or _; "
+        "default: the room of the last run with this key, or a new short code)"))
+    parser.add_argument("--state", type=Path, default=None, metavar="FILE", help=(
+        f"where the rooms are kept across restarts (default: {default_path()})"))
+    parser.add_argument("--per-client", type=int, default=MAX_PER_CLIENT, metavar="N", help=(
+        f"audience pages one address may open (default {MAX_PER_CLIENT}; raise it when the "
+        "whole class reaches the server through one address, a proxy or a NAT)"))
+    parser.add_argument("--check", type=Path, default=None, metavar="FILE", help=(
+        "only check the lesson FILE, report every problem, and exit (0: it is fine)"))
+
+
+def read_key(args: argparse.Namespace) -> tuple[str, str]:
+    """The presenter key and where it came from."""
+    if args.key_file is not None:
+        try:
+            info = args.key_file.stat()
+            text = args.key_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ValueError(f"cannot read the key file {args.key_file}: {exc}") from None
+        lines = text.splitlines()
+        key = lines[0].strip() if lines else ""
+        if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+            print(f"convlens: warning: other users can read {args.key_file}; "
+                  f"chmod 600 {args.key_file}", file=sys.stderr)
+        return check_key_format(key), "file"
+    if args.key is not None:
+        return check_key_format(args.key), "command line"
+    if os.environ.get(KEY_ENV):
+        return check_key_format(os.environ[KEY_ENV]), "environment"
+    return new_key(), "new"
 
 
 def lan_address() -> str:
@@ -51,6 +96,17 @@ def base_url(host: str, port: int) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.check is not None:
+        try:
+            lesson = load_lesson(args.check)
+        except LessonError as exc:
+            count = len(exc.problems)
+            print(f"convlens: the lesson {exc.source} has {count} problem"
+                  f"{'s' if count != 1 else ''}:\n{exc}", file=sys.stderr)
+            return 2
+        print(f"convlens: the lesson {args.check} is fine: {lesson.title!r}, "
+              f"{len(lesson.slides)} slides, {len(lesson.beats)} presses")
+        return 0
     try:
         lesson = load_lesson(args.script)
     except LessonError as exc:
@@ -58,12 +114,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"convlens: the lesson {exc.source} was refused ({count} problem"
               f"{'s' if count != 1 else ''}); nothing was started:\n{exc}", file=sys.stderr)
         return 2
-    key = check_key_format(args.key) if args.key is not None else new_key()
+    key, origin = read_key(args)
+    if args.room is not None and not ROOM_ID.match(args.room):
+        raise ValueError(f"--room must be 4 to 32 letters, digits, - or _, got {args.room!r}")
     problem = bind_problem(args.host, args.port)
     if problem:  # before the links are printed: they would lead nowhere
         print(f"convlens: {problem}", file=sys.stderr)
         return 2
-    room = new_room_id()
     url = base_url(args.host, args.port)
 
     import uvicorn
@@ -71,11 +128,23 @@ def run(args: argparse.Namespace) -> int:
     from ..main import create_app
     from .mode import DemoSettings
 
-    settings = DemoSettings(key=key, script=args.script, room=room, public_url=url)
+    settings = DemoSettings(key=key, script=args.script, room=args.room, public_url=url,
+                            state=args.state or default_path(), per_client=args.per_client)
     app = create_app(demo_settings=settings)
+    hub = app.state.demo.hub
+    room = hub.primary
     print(f"convlens demo: {lesson.title!r}, {len(lesson.slides)} slides\n"
           f"  presenter (keep this link to yourself): {url}/demo?key={key}\n"
           f"  audience:                               {url}/follow/{room}", flush=True)
+    if hub.rooms[room].beat or hub.rooms[room].seq:
+        slide, _ = lesson.beats[hub.rooms[room].beat]
+        print(f"  room {room} carries on from slide {slide + 1} of {len(lesson.slides)}",
+              flush=True)
+    kept = f"  rooms are kept in {settings.state}"
+    print(kept + (": a new key each start starts afresh; to come back to this room after a "
+                  f"restart, keep the key in a file and use --key-file (or {KEY_ENV})"
+                  if origin == "new" else ": a restart with the same key finds them again"),
+          flush=True)
     if args.host in WILDCARDS:
         print("  listening on every network interface: anyone on this network can open the "
               "pages and follow; only the presenter link moves the lesson", flush=True)

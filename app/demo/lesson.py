@@ -45,7 +45,6 @@ appears at most once. :func:`parse_lesson` collects every problem and raises
 from __future__ import annotations
 
 import functools
-import math
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -58,6 +57,7 @@ from latex2mathml.converter import convert
 import engine
 
 from .source import key_lines, line_of
+from .walk import first_known, slide_cursors
 
 DEFAULT_LESSON = Path(__file__).resolve().parents[1] / "lessons" / "default.toml"
 MAX_LESSON_BYTES = 256_000
@@ -77,8 +77,7 @@ SLIDE_KEYS = {
     "loss-after": ("kind", "name", "title", "narration", "notes", "predict", "reveal"),
 }
 STEP_BY_WRITES = {s.writes: (i, s) for i, s in enumerate(engine.STEPS)}
-TENSOR_NAMES = ("X", "Y", "W1", "b1", "Z1", "A1", "P1", "F", "W2", "b2", "Z2", "A2", "L",
-                "dA2", "dZ2", "dW2", "db2", "dF", "dP1", "dA1", "dZ1", "dW1", "db1", "dX")
+TENSOR_NAMES = tuple(engine.Config().shapes())  # every tensor and gradient, by the engine
 
 
 @dataclass(frozen=True)
@@ -109,6 +108,7 @@ class Slide:
     reveal: str = ""
     show: tuple[str, ...] | None = None
     formula: tuple[str, ...] = ()
+    position: int = 0  # its place among the file's [[slide]] tables
 
 
 @dataclass(frozen=True)
@@ -185,16 +185,6 @@ def _kind(value: object) -> str:
     return type(value).__name__
 
 
-def _shape(shape: tuple[int, ...]) -> str:
-    return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
-
-
-def _nested_numbers(value: object) -> bool:
-    if isinstance(value, list):
-        return all(_nested_numbers(v) for v in value)
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
 class _Checker:
     def __init__(self, text: str, source: str) -> None:
         self.source = source
@@ -227,37 +217,20 @@ class _Checker:
                                        f"under {limit} so it fits the screen")
         return " ".join(value.split())  # one paragraph: the page wraps it
 
-    def tensor(self, value: object, path: tuple[str | int, ...], name: str,
-               shape: tuple[int, ...]) -> np.ndarray | None:
-        if not _nested_numbers(value):
-            got = "a list holding something else" if isinstance(value, list) else _kind(value)
-            self.problem(path, f"{name} must be numbers with shape {_shape(shape)}, got {got}")
-            return None
+    def engine_check(self, path: tuple[str | int, ...], check: Any, *args: Any) -> Any:
+        """The engine's own check of an input; its refusal becomes a problem at ``path``."""
         try:
-            array = np.array(value, dtype=np.float64)
-        except ValueError:
-            self.problem(path, f"{name} must have shape {_shape(shape)}; its rows have "
-                               "different lengths")
+            return check(*args)
+        except ValueError as exc:
+            self.problem(path, str(exc))
             return None
-        if array.shape != shape:
-            got = "a single number" if array.ndim == 0 else _shape(array.shape)
-            self.problem(path, f"{name} must have shape {_shape(shape)}, got {got}")
-            return None
-        if not np.isfinite(array).all() or np.abs(array).max(initial=0) > 1e6:
-            self.problem(path, f"{name} must hold finite numbers of reasonable size")
-            return None
-        return array
 
     # ------------------------------------------------------------------------ lesson
     def lesson(self, raw: Mapping[str, Any]) -> Lesson:
         self.keys(raw, (), TOP_KEYS, "the lesson")
         title = self.text(raw, (), "title", MAX_TITLE) if "title" in raw else ""
-        lr = raw.get("lr", DEFAULT_LR)
-        if (not isinstance(lr, int | float) or isinstance(lr, bool) or not math.isfinite(lr)
-                or not 0 < lr <= engine.LR_MAX):
-            self.problem(("lr",), f"lr must be a number with 0 < lr <= {engine.LR_MAX:g}, "
-                                  f"got {lr!r}")
-            lr = DEFAULT_LR
+        lr = self.engine_check(("lr",), engine.check_lr, raw.get("lr", DEFAULT_LR))
+        lr = DEFAULT_LR if lr is None else lr
         example = raw.get("example", {})
         config, x, y, params = self.example(example) if isinstance(example, dict) else (
             None, None, None, None)
@@ -289,14 +262,10 @@ class _Checker:
                 config = None
         x = y = params = None
         if "x" in example and config is not None:
-            x = self.tensor(example["x"], (*path, "x"), "x", (config.input_size,) * 2)
+            x = self.engine_check((*path, "x"), engine.check_x, example["x"], config)
         if "y" in example:
-            y = example["y"]
-            if isinstance(y, bool) or not isinstance(y, int | float) or y not in (0, 1):
-                self.problem((*path, "y"), f"y must be 0 or 1, got {y!r}")
-                y = None
-            else:
-                y = int(y)
+            y = self.engine_check((*path, "y"), engine.check_y, example["y"])
+            y = None if y is None else int(y)
         given_params = example.get("params")
         if "params" in example and not isinstance(given_params, dict):
             self.problem((*path, "params"), f"params must be a table, got {_kind(given_params)}")
@@ -305,14 +274,21 @@ class _Checker:
             self.keys(given_params, ppath, {name: True for name in engine.PARAM_NAMES},
                       "[example.params]")
             if config is not None:
-                shapes = config.shapes()
-                found = {name: self.tensor(given_params[name], (*ppath, name), name,
-                                           shapes[name])
+                found = {name: self.parameter(given_params[name], (*ppath, name), name, config)
                          for name in engine.PARAM_NAMES if name in given_params}
                 if len(found) == len(engine.PARAM_NAMES) and all(
                         v is not None for v in found.values()):
                     params = found
         return config, x, y, params
+
+    def parameter(self, value: object, path: tuple[str | int, ...], name: str,
+                  config: engine.Config) -> np.ndarray | None:
+        """One parameter, by the engine's check of the four (the others stand in as zeros,
+        so that each parameter's problem is reported, not only the first)."""
+        shapes = config.shapes()
+        others = {other: np.zeros(shapes[other]) for other in engine.PARAM_NAMES}
+        checked = self.engine_check(path, engine.check_params, {**others, name: value}, config)
+        return None if checked is None else checked[name]
 
     def slides(self, slides: object) -> list[Slide]:
         if not isinstance(slides, list) or not all(isinstance(s, dict) for s in slides):
@@ -352,7 +328,31 @@ class _Checker:
                     continue
                 seen_names[slide.name] = slide.line
             out.append(slide)
+        self.walk(out)
         return out
+
+    def walk(self, slides: list[Slide]) -> None:
+        """Every tensor a slide shows must be known where the slide stands on the walk
+        (``engine.known``): a slide may not show what a later step computes."""
+        after: Slide | None = None
+        for slide, (_, cursor) in zip(slides, slide_cursors(slides)):
+            if slide.kind == "step" and after is not None:
+                self.problem(self.path_of(slide, "step"), (
+                    f"step {slide.name!r} comes after the loss-after slide (line "
+                    f"{after.line}), which shows the second pass: steps of the first go "
+                    "before it"))
+            if slide.kind == "loss-after":
+                after = after or slide
+            early = [name for name in slide.show or () if first_known(name) > cursor]
+            if early:
+                where = (f"the {slide.name} step" if slide.kind == "step"
+                         else "this point of the lesson")
+                self.problem(self.path_of(slide, "show"), (
+                    f"show names {', '.join(early)}, which the lesson has not computed yet "
+                    f"at {where}; show it on a slide after its step"))
+
+    def path_of(self, slide: Slide, key: str) -> tuple[str | int, ...]:
+        return ("slide", slide.position, key)
 
     def slide(self, table: Mapping[str, Any], path: tuple[str | int, ...]) -> Slide | None:
         line = line_of(self.lines, path)
@@ -366,7 +366,7 @@ class _Checker:
             self.problem((*path, "kind"), f"unknown slide kind {kind!r} (known: "
                                           f"{', '.join(KINDS)})")
             return None
-        what = f"a {kind} slide"
+        what = f"{'an' if kind[0] in 'aeiou' else 'a'} {kind} slide"
         self.keys(table, path, SLIDE_KEYS[kind], what)
         narration = self.text(table, path, "narration")
         if "narration" not in table:
@@ -422,7 +422,7 @@ class _Checker:
             return None
         return Slide(kind=kind, name=name, title=title, narration=narration, line=line,
                      step=step_index, notes=notes, predict=predict, reveal=reveal, show=show,
-                     formula=formula)
+                     formula=formula, position=int(path[-1]))
 
     def show(self, table: Mapping[str, Any], path: tuple[str | int, ...]
              ) -> tuple[str, ...] | None:
@@ -451,10 +451,9 @@ class _Checker:
         for latex in lines:
             try:
                 _mathml(latex)
-            except Exception as exc:  # latex2mathml raises many kinds, some without a message
-                why = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            except Exception as exc:  # latex2mathml raises many kinds, most without a message
                 self.problem((*path, "formula"), f"formula {latex!r} is not LaTeX that can be "
-                                                 f"shown ({why})")
+                                                 f"shown: {_latex_problem(exc)}")
         return tuple(lines)
 
 
@@ -465,6 +464,30 @@ def _step_title(index: int) -> str:
     if step.phase == "backward":
         return f"Backward: {step.writes}"
     return f"Forward: {step.writes}"
+
+
+LATEX_PROBLEMS = {  # latex2mathml's exceptions, in words
+    "NoAvailableTokensError": "a command at the end is missing what it applies to "
+                              "(as in \\sqrt with nothing after it)",
+    "MissingSuperScriptOrSubscriptError": "a ^ or _ has nothing after it",
+    "DoubleSuperscriptsError": "two ^ in a row: group them, as in x^{ab}",
+    "DoubleSubscriptsError": "two _ in a row: group them, as in x_{ab}",
+    "MissingEndError": "a \\begin{...} has no \\end{...}",
+    "ExtraLeftOrMissingRightError": "a \\left has no \\right",
+    "NumeratorNotFoundError": "a fraction has no numerator",
+    "DenominatorNotFoundError": "a fraction has no denominator",
+    "LimitsMustFollowMathOperatorError": "\\limits must follow an operator such as \\sum",
+    "InvalidAlignmentError": "an array's column alignment is not one of l, c, r",
+    "InvalidStyleForGenfracError": "\\genfrac's style must be 0 to 3",
+    "InvalidWidthError": "a width is not a valid length",
+}
+
+
+def _latex_problem(exc: Exception) -> str:
+    known = LATEX_PROBLEMS.get(type(exc).__name__)
+    if known:
+        return known
+    return str(exc) or "the converter could not read it (check the braces and commands)"
 
 
 @functools.lru_cache(maxsize=256)

@@ -8,6 +8,9 @@ CONVLENS_DEMO_SCRIPT       the lesson file (default: app/lessons/default.toml)
 CONVLENS_DEMO_ROOM         the id of the room opened at start (default: a random one)
 CONVLENS_DEMO_URL          the address the audience reaches the server at, shown on the
                            presenter's page (default: the address the presenter used)
+CONVLENS_DEMO_STATE        a file to keep the rooms in across restarts (default: none,
+                           the rooms live in memory; ``convlens demo`` has its own default)
+CONVLENS_DEMO_PER_CLIENT   audience pages one address may open (default 20)
 =========================  ===========================================================
 
 ``convlens demo`` passes the same settings to :func:`app.main.create_app` directly.
@@ -15,6 +18,7 @@ CONVLENS_DEMO_URL          the address the audience reaches the server at, shown
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,8 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from .lesson import Lesson, load_lesson
-from .rooms import Hub, check_key_format
-from .slides import audience_payload, lesson_payload
+from .rooms import MAX_PER_CLIENT, Hub, check_key_format
+from .slides import lesson_payload, lesson_views
+from .store import RoomStore
 
 PREFIX = "CONVLENS_DEMO_"
 
@@ -34,6 +39,13 @@ class DemoSettings:
     script: Path | None = None  # None: the default lesson
     room: str | None = None
     public_url: str | None = None
+    state: Path | None = None  # None: the rooms are kept in memory only
+    per_client: int = MAX_PER_CLIENT
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.per_client <= 10_000:
+            raise ValueError(f"the audience pages per address must be from 1 to 10000, got "
+                             f"{self.per_client}")
 
     @property
     def enabled(self) -> bool:
@@ -47,13 +59,19 @@ class DemoSettings:
         if key is None and script is not None:
             raise ValueError(f"{PREFIX}SCRIPT is set but {PREFIX}KEY is not: demo mode "
                              "needs a presenter key")
+        state = env.get(PREFIX + "STATE") or None
+        per_client = env.get(PREFIX + "PER_CLIENT") or str(MAX_PER_CLIENT)
+        if not per_client.isdigit():
+            raise ValueError(f"{PREFIX}PER_CLIENT must be a whole number, got {per_client!r}")
         return cls(key=key, script=Path(script) if script else None,
                    room=env.get(PREFIX + "ROOM") or None,
-                   public_url=(env.get(PREFIX + "URL") or "").rstrip("/") or None)
+                   public_url=(env.get(PREFIX + "URL") or "").rstrip("/") or None,
+                   state=Path(state) if state else None, per_client=int(per_client))
 
 
 class DemoMode:
-    """The loaded lesson, its pages' JSON (computed once) and the rooms."""
+    """The loaded lesson, its pages' JSON (computed once: the presenter's with every beat,
+    the public one with none) and the rooms, which carry each beat's audience view."""
 
     def __init__(self, settings: DemoSettings, lesson: Lesson | None = None, **hub: Any
                  ) -> None:
@@ -63,10 +81,14 @@ class DemoMode:
         check_key_format(settings.key)
         self.settings = settings
         self.lesson = load_lesson(settings.script) if lesson is None else lesson
-        payload = lesson_payload(self.lesson)
-        self.payload = payload
-        self.presenter_json = dumps(payload)
-        self.audience_json = dumps(audience_payload(payload))
+        presenter, audience = lesson_views(self.lesson)
+        self.presenter_json = dumps(lesson_payload(self.lesson, presenter))
+        self.public_json = dumps(lesson_payload(self.lesson))
+        store = None
+        if settings.state is not None:
+            lesson_mark = hashlib.sha256(self.presenter_json).hexdigest()
+            store = RoomStore(settings.state, key=settings.key, lesson=lesson_mark)
         self.hub = Hub(key=settings.key, beats=self.lesson.beats,
                        names=tuple(s.name for s in self.lesson.slides), primary=settings.room,
-                       **hub)
+                       views=tuple(dumps(view) for view in audience), store=store,
+                       max_per_client=settings.per_client, **hub)

@@ -10,11 +10,20 @@ Limits (the defaults; :class:`Hub` takes others):
 ==========================  =======  ===================================================
 MAX_ROOMS                   16       rooms open at once; opening one more is refused
 MAX_FOLLOWERS               500      audience connections per room
+MAX_PER_CLIENT              20       audience connections from one address, all rooms
+                                     together: no one client takes a room's seats
 MAX_PRESENTERS              4        presenter connections per room (laptop, phone, ...)
-MAX_CONNECTIONS             2000     connections across all rooms
+MAX_CONNECTIONS             2000     connections across all rooms; the last
+                                     PRESENTER_RESERVE of them only for presenters
 IDLE_TTL                    4 h      a room with no connection and no move for this long
                                      is closed (the presenter's page opens it again)
 ==========================  =======  ===================================================
+
+The presenter is never refused for want of a seat: a connection that finds the room (or
+its address's share) full may still give the key (see :mod:`.routes`) and is then seated
+among the presenters, who have places of their own. Wrong keys are throttled per address
+(:mod:`.guard`). With a :class:`~.store.RoomStore`, every room's id and position are saved
+on every move and come back when the server starts again.
 
 The hub is plain Python with an injectable clock: the socket layer (:mod:`.routes`) gives it
 connections, anything with ``push(text) -> bool`` (False when the connection cannot keep
@@ -32,12 +41,20 @@ from typing import Protocol
 
 import orjson
 
+from .guard import KeyGuard
+from .store import RoomStore
+
 MAX_ROOMS = 16
 MAX_FOLLOWERS = 500
 MAX_PRESENTERS = 4
 MAX_CONNECTIONS = 2000
+MAX_PER_CLIENT = 20
+PRESENTER_RESERVE = 64
 IDLE_TTL = 4 * 3600.0
 ROOM_ID = re.compile(r"^[A-Za-z0-9_-]{4,32}$")
+# Room codes made here: no 0/O, 1/l/I, no leading hyphen; read aloud or typed from a slide.
+CODE_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"
+CODE_LENGTH = 6
 MOVE_MARK = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 KEY_MIN_LENGTH = 12
 KEY_PATTERN = re.compile(r"^[\x21-\x7e]+$")  # printable ASCII without spaces: fits a URL
@@ -73,17 +90,20 @@ def new_key() -> str:
 
 
 def new_room_id() -> str:
-    return secrets.token_urlsafe(6)
+    """A short room code of unambiguous characters (31⁶ ≈ 900 million of them)."""
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
 
 
 class Room:
     def __init__(self, room_id: str, beats: int, names: tuple[str, ...],
-                 slide_of: tuple[int, ...], revealed: tuple[bool, ...], now: float) -> None:
+                 slide_of: tuple[int, ...], revealed: tuple[bool, ...],
+                 views: tuple[bytes, ...], now: float) -> None:
         self.id = room_id
         self.beats = beats
         self.names = names  # per beat: the data-step name of its slide
         self.slide_of = slide_of
         self.revealed = revealed
+        self.views = views  # per beat: what the audience sees there, as JSON
         self.beat = 0
         self.seq = 0  # counts moves
         self.by: str | None = None  # the mark the last move's sender put on it
@@ -102,8 +122,13 @@ class Room:
                 "by": self.by,
                 "followers": len(self.followers)}
 
+    def state_bytes(self) -> bytes:
+        """The state and the current beat's view: all an audience page needs to draw it."""
+        head = orjson.dumps(self.state())
+        return b"".join((head[:-1], b',"view":', self.views[self.beat], b"}"))
+
     def state_text(self) -> str:
-        return orjson.dumps(self.state()).decode()
+        return self.state_bytes().decode()
 
     def _send(self, targets: set[Connection] | list[Connection], text: str) -> None:
         for conn in list(targets):
@@ -124,27 +149,47 @@ class Hub:
     """The rooms of one server in demo mode: one lesson, one presenter key."""
 
     def __init__(self, *, key: str, beats: tuple[tuple[int, bool], ...],
-                 names: tuple[str, ...], primary: str | None = None,
+                 names: tuple[str, ...], views: tuple[bytes, ...] | None = None,
+                 primary: str | None = None,
                  max_rooms: int = MAX_ROOMS, max_followers: int = MAX_FOLLOWERS,
                  max_presenters: int = MAX_PRESENTERS, max_connections: int = MAX_CONNECTIONS,
-                 idle_ttl: float = IDLE_TTL, clock: Callable[[], float] = time.monotonic
-                 ) -> None:
+                 max_per_client: int = MAX_PER_CLIENT, presenter_reserve: int = PRESENTER_RESERVE,
+                 idle_ttl: float = IDLE_TTL, clock: Callable[[], float] = time.monotonic,
+                 guard: KeyGuard | None = None, store: RoomStore | None = None) -> None:
         if not beats:
             raise ValueError("a lesson needs at least one slide")
         self._key = key.encode()
         self._slide_of = tuple(slide for slide, _ in beats)
         self._revealed = tuple(shown for _, shown in beats)
         self._names = tuple(names[slide] for slide in self._slide_of)
+        self._views = views if views is not None else (b"null",) * len(beats)
+        if len(self._views) != len(beats):
+            raise ValueError(f"{len(self._views)} views for {len(beats)} beats")
         self.max_rooms, self.max_followers = max_rooms, max_followers
         self.max_presenters, self.max_connections = max_presenters, max_connections
+        self.max_per_client, self.presenter_reserve = max_per_client, presenter_reserve
         self.idle_ttl = idle_ttl
         self.clock = clock
+        self.guard = guard or KeyGuard(clock=clock)
+        self.store = store
         self.rooms: dict[str, Room] = {}
-        self.primary = primary or new_room_id()
+        self._client_of: dict[Connection, str] = {}  # audience connection -> its address
+        self.per_client: dict[str, int] = {}
+        self.waiting: dict[str, int] = {}  # connections without a seat, given time for a key
+        saved = store.load() if store is not None else []
+        for row in saved[-max_rooms:]:  # the rooms of the last run, where they were
+            room = self._new_room(row.id)
+            room.beat = row.beat if 0 <= row.beat < room.beats else 0
+            room.seq = row.seq
+        restored = next((row.id for row in saved if row.primary and row.id in self.rooms),
+                        None)
+        self.primary = primary or restored or new_room_id()
         if not ROOM_ID.match(self.primary):
             raise ValueError(f"a room id is 4 to 32 letters, digits, - or _, got "
                              f"{self.primary!r}")
         self.open(self.primary)
+        if store is not None:
+            store.set_primary(self.primary)
 
     @property
     def beats(self) -> int:
@@ -160,6 +205,18 @@ class Hub:
             return False
         return hmac.compare_digest(given.encode("utf-8", "surrogatepass"), self._key)
 
+    def try_key(self, given: object, client: str) -> bool:
+        """Whether ``given`` is the key, for a client the guard lets try: raises
+        :class:`~.guard.ThrottledError` after too many wrong keys from ``client``. No key at
+        all is no attempt."""
+        if given is None or given == "":
+            return False
+        self.guard.check(client)
+        if self.check_key(given if isinstance(given, str) else None):
+            return True
+        self.guard.failed(client)
+        return False
+
     # --------------------------------------------------------------------------- rooms
     def sweep(self) -> list[str]:
         """Close the rooms that have had no connection and no move for ``idle_ttl``."""
@@ -168,6 +225,8 @@ class Hub:
                 if room.connections == 0 and now - room.last_active >= self.idle_ttl]
         for rid in gone:
             del self.rooms[rid]
+            if self.store is not None:
+                self.store.forget(rid)
         return gone
 
     def get(self, room_id: str) -> Room | None:
@@ -187,36 +246,67 @@ class Hub:
                                 f"keeps; idle ones close after {self.idle_ttl:g} s")
         while room_id is None or room_id in self.rooms:
             room_id = new_room_id()
-        room = Room(room_id, self.beats, self._names, self._slide_of, self._revealed,
-                    self.clock())
-        self.rooms[room_id] = room
+        room = self._new_room(room_id)
+        self._save(room)
         return room, True
 
+    def _new_room(self, room_id: str) -> Room:
+        room = Room(room_id, self.beats, self._names, self._slide_of, self._revealed,
+                    self._views, self.clock())
+        self.rooms[room_id] = room
+        return room
+
+    def _save(self, room: Room) -> None:
+        if self.store is not None:
+            self.store.save(room.id, room.beat, room.seq, primary=room.id == self.primary,
+                            opened=time.time())
+
     # --------------------------------------------------------------------- connections
-    def join(self, room: Room, conn: Connection) -> None:
-        """Add an audience connection; raises CapacityError at a cap."""
-        if self.connections >= self.max_connections:
+    def join(self, room: Room, conn: Connection, client: str = "") -> None:
+        """Add an audience connection from address ``client``; raises CapacityError at a
+        cap (the room's, the address's, or the server's less the presenters' reserve)."""
+        if self.connections >= self.max_connections - self.presenter_reserve:
             raise CapacityError(f"the server has {self.max_connections} connections, its limit")
         if len(room.followers) >= self.max_followers:
             raise CapacityError(f"room {room.id} has {self.max_followers} followers, its limit")
+        if self.per_client.get(client, 0) >= self.max_per_client:
+            raise CapacityError(f"{self.max_per_client} pages from one address are following "
+                                "already, the most this server allows")
         room.followers.add(conn)
+        self._client_of[conn] = client
+        self.per_client[client] = self.per_client.get(client, 0) + 1
         room.last_active = self.clock()
         room.tell_presenters()
 
     def promote(self, room: Room, conn: Connection) -> None:
-        """Make a connection of the room a presenter's (after it gave the key)."""
+        """Make a connection of the room a presenter's (after it gave the key): from the
+        audience, or a connection not yet seated (it found the audience's seats taken)."""
         if conn in room.presenters:
             return
         if len(room.presenters) >= self.max_presenters:
             raise CapacityError(f"room {room.id} has {self.max_presenters} presenter "
                                 "connections, its limit")
-        room.followers.discard(conn)
+        if conn not in room.followers and self.connections >= self.max_connections:
+            raise CapacityError(f"the server has {self.max_connections} connections, its limit")
+        self._unseat(room, conn)
         room.presenters.add(conn)
+        room.last_active = self.clock()
         room.tell_presenters()
 
-    def leave(self, room: Room, conn: Connection) -> None:
-        was_follower = conn in room.followers
+    def _unseat(self, room: Room, conn: Connection) -> bool:
+        if conn not in room.followers:
+            return False
         room.followers.discard(conn)
+        client = self._client_of.pop(conn, "")
+        left = self.per_client.get(client, 1) - 1
+        if left > 0:
+            self.per_client[client] = left
+        else:
+            self.per_client.pop(client, None)
+        return True
+
+    def leave(self, room: Room, conn: Connection) -> None:
+        was_follower = self._unseat(room, conn)
         room.presenters.discard(conn)
         room.last_active = self.clock()
         if was_follower:
@@ -234,5 +324,6 @@ class Hub:
         room.by = by
         room.seq += 1
         room.last_active = self.clock()
+        self._save(room)
         room.broadcast()
         return room.state()

@@ -19,6 +19,14 @@ A message over MAX_MESSAGE_BYTES closes the connection (1009); every malformed, 
 refused message is dropped and counted, and the connection is closed (1008) after
 MAX_STRIKES of them, or after MAX_WRONG_KEYS wrong keys. None of it touches the room. A
 socket from another origin is refused before it opens.
+
+Seats: a connection that finds the audience's seats taken (the room's, its address's share
+or the server's) is not refused at once: for AUTH_WAIT seconds it may send the key as its
+first message and is then seated among the presenters — so a full room never locks its
+presenter out. Such waiting connections are capped too (MAX_WAITING, MAX_WAITING_PER_CLIENT).
+
+Keys are throttled per address across sockets, REST and the presenter link
+(:mod:`.guard`): 429 with Retry-After, or close code 4429 on a socket.
 """
 
 from __future__ import annotations
@@ -35,7 +43,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import HTMLResponse, Response
 
 from ..pages import templates
+from .guard import CLOSE_THROTTLED, ThrottledError
 from .mode import DemoMode
+from .qr import qr_svg
 from .rooms import (
     CLOSE_NO_ROOM,
     CLOSE_POLICY,
@@ -51,6 +61,9 @@ from .rooms import (
 MAX_MESSAGE_BYTES = 1024
 MAX_STRIKES = 8
 MAX_WRONG_KEYS = 3
+AUTH_WAIT = 3.0  # seconds a connection without a seat has to give the key
+MAX_WAITING = 32
+MAX_WAITING_PER_CLIENT = 2
 OUTBOX = 64  # messages waiting for a slow connection before it is closed
 OFF = "demo mode is off: start the server with `convlens demo`"
 ROOM_PATTERN = ROOM_ID.pattern
@@ -76,8 +89,22 @@ def _room(demo: DemoMode, room_id: str) -> Room:
     return room
 
 
-def _require_key(demo: DemoMode, key: str | None) -> None:
-    if not demo.hub.check_key(key):
+def client_of(connection: Request | WebSocket) -> str:
+    """The address a request or socket came from (behind a proxy: the proxy's)."""
+    return connection.client.host if connection.client else ""
+
+
+def _is_key(demo: DemoMode, key: str | None, request: Request) -> bool:
+    """Whether the request carries the key; 429 when its address gave too many wrong ones."""
+    try:
+        return demo.hub.try_key(key, client_of(request))
+    except ThrottledError as exc:
+        raise HTTPException(429, detail=str(exc),
+                            headers={"Retry-After": str(exc.retry_after)}) from None
+
+
+def _require_key(demo: DemoMode, key: str | None, request: Request) -> None:
+    if not _is_key(demo, key, request):
         raise HTTPException(403, detail="the presenter key is missing or wrong")
 
 
@@ -114,6 +141,9 @@ class RoomState(BaseModel):
     seq: int = Field(description="How many moves the room has seen.")
     by: str | None = Field(description="The mark the last move's sender gave it.")
     followers: int
+    view: dict[str, Any] = Field(description=(
+        "The slide as the room sees it at this beat: only what the lesson has shown so "
+        "far (a hidden tensor keeps its name and shape; no answer before it is revealed)."))
 
 
 class RoomOpened(BaseModel):
@@ -128,8 +158,12 @@ class LessonOut(BaseModel):
     config: dict[str, Any]
     lr: float
     y: int
-    slides: list[dict[str, Any]]
-    beats: list[list[Any]]
+    slides: int = Field(description="How many slides the lesson has.")
+    beats: int = Field(description="How many presses it takes, one per slide and one more "
+                                   "for each slide that asks before it answers.")
+    views: list[dict[str, Any]] | None = Field(default=None, description=(
+        "With the presenter key only: every beat's view, speaker notes and answers "
+        "included."))
 
 
 class Detail(BaseModel):
@@ -139,58 +173,63 @@ class Detail(BaseModel):
 def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     text = {403: "The presenter key is missing or wrong.",
             404: "Demo mode is off, or there is no such room.",
+            429: "Too many wrong keys from this address: see Retry-After.",
             503: "A cap on rooms or connections was reached."}
     return {code: {"model": Detail, "description": text[code]} for code in codes}
 
 
-def _json(content: object) -> Response:
-    return Response(orjson.dumps(content), media_type="application/json")
+def _state(room: Room) -> Response:
+    return Response(room.state_bytes(), media_type="application/json",
+                    headers={"Cache-Control": "no-store"})
 
 
 # ---------------------------------------------------------------------------------- API
 api = APIRouter(prefix="/api/demo", tags=["demo"])
 
 
-@api.get("/lesson", response_model=LessonOut, responses=_errors(404))
+@api.get("/lesson", response_model=LessonOut, responses=_errors(404, 429))
 async def lesson(request: Request, key: KeyHeader = None) -> Response:
-    """The lesson with everything its slides show (speaker notes only with the key)."""
+    """The lesson: its title and sizes; with the key, every beat's view as well (what the
+    audience sees comes only with the room's state, beat by beat)."""
     demo = _demo(request)
-    body = demo.presenter_json if demo.hub.check_key(key) else demo.audience_json
+    body = demo.presenter_json if _is_key(demo, key, request) else demo.public_json
     return Response(body, media_type="application/json",
                     headers={"Cache-Control": "no-cache"})
 
 
-@api.post("/rooms", response_model=RoomOpened, responses=_errors(403, 404, 503))
+@api.post("/rooms", response_model=RoomOpened, responses=_errors(403, 404, 429, 503))
 async def open_room(request: Request, key: KeyHeader = None,
                     body: Annotated[RoomOpen | None, Body()] = None) -> Response:
     """Open a room (presenter only): the one named, again if it closed, or a new one."""
     demo = _demo(request)
-    _require_key(demo, key)
+    _require_key(demo, key, request)
     try:
         room, created = demo.hub.open(body.room if body else None)
     except CapacityError as exc:
         raise HTTPException(503, detail=str(exc)) from None
-    return _json({"room": room.id, "created": created, "follow": f"/follow/{room.id}",
-                  "state": room.state()})
+    head = orjson.dumps({"room": room.id, "created": created, "follow": f"/follow/{room.id}"})
+    return Response(head[:-1] + b',"state":' + room.state_bytes() + b"}",
+                    media_type="application/json")
 
 
 @api.get("/{room}", response_model=RoomState, responses=_errors(404))
 async def room_state(request: Request, room: RoomId) -> Response:
     """Where the room is in the lesson."""
-    return _json(_room(_demo(request), room).state())
+    return _state(_room(_demo(request), room))
 
 
-@api.post("/{room}/goto", response_model=RoomState, responses=_errors(403, 404))
+@api.post("/{room}/goto", response_model=RoomState, responses=_errors(403, 404, 429))
 async def goto(request: Request, room: RoomId, body: Goto, key: KeyHeader = None) -> Response:
     """Move the room to a beat (presenter only); every follower sees it at once."""
     demo = _demo(request)
-    _require_key(demo, key)
+    _require_key(demo, key, request)
     target = _room(demo, room)
     if body.beat >= target.beats:
         raise HTTPException(422, detail=[{
             "loc": ["body", "beat"], "type": "value_error",
             "msg": f"beat must be below {target.beats}, the number of beats in the lesson"}])
-    return _json(demo.hub.move(target, body.beat, body.by))
+    demo.hub.move(target, body.beat, body.by)
+    return _state(target)
 
 
 # -------------------------------------------------------------------------------- pages
@@ -211,15 +250,26 @@ async def presenter_page(request: Request,
         return _page(request, "demo.html", 404, problem="Demo mode is off.",
                      hint="Start the server with `convlens demo`: it prints the presenter's "
                           "link and the audience's.")
-    if key is not None and not demo.hub.check_key(key):
+    try:
+        right = key is None or demo.hub.try_key(key, client_of(request))
+    except ThrottledError as exc:
+        response = _page(request, "demo.html", 429, problem="Too many wrong keys.",
+                         hint=f"This address gave too many wrong presenter keys: try again "
+                              f"in {exc.retry_after} s, with the link `convlens demo` printed.")
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+    if not right:
         return _page(request, "demo.html", 403, problem="This presenter link's key is wrong.",
                      hint="Use the presenter link `convlens demo` printed. To follow the "
                           "lesson, open the audience link the presenter shares.")
     if room is not None and not ROOM_ID.match(room):
         return _page(request, "demo.html", 404, problem="There is no such room.",
                      hint="Room ids are letters, digits, - and _.")
-    return _page(request, "demo.html", room=room or demo.hub.primary,
-                 title=demo.lesson.title, public_url=demo.settings.public_url or "")
+    room = room or demo.hub.primary
+    base = demo.settings.public_url or str(request.base_url).rstrip("/")
+    join_url = f"{base}/follow/{room}"
+    return _page(request, "demo.html", room=room, title=demo.lesson.title, join_url=join_url,
+                 join_qr=qr_svg(join_url))
 
 
 @pages.get("/follow/{room}", response_class=HTMLResponse)
@@ -228,9 +278,10 @@ async def follow_page(request: Request, room: str) -> HTMLResponse:
     if demo is None:
         return _page(request, "follow.html", 404, problem="No lesson is running here.",
                      hint="The presenter starts one with `convlens demo`.")
-    if not ROOM_ID.match(room):
+    if not ROOM_ID.match(room) or demo.hub.get(room) is None:
         return _page(request, "follow.html", 404, problem="There is no such room.",
-                     hint="Check the audience link the presenter shared.")
+                     hint="Check the audience link the presenter shared: the room's code "
+                          "is at its end.")
     return _page(request, "follow.html", room=room, title=demo.lesson.title)
 
 
@@ -279,8 +330,8 @@ def _same_origin(ws: WebSocket) -> bool:
 
 
 class _Reader:
-    def __init__(self, hub: Hub, room: Room, conn: SocketConnection) -> None:
-        self.hub, self.room, self.conn = hub, room, conn
+    def __init__(self, hub: Hub, room: Room, conn: SocketConnection, client: str) -> None:
+        self.hub, self.room, self.conn, self.client = hub, room, conn, client
         self.strikes = 0
         self.wrong_keys = 0
         self.presenter = False
@@ -337,7 +388,12 @@ class _Reader:
         return self.strike("dropped", "unknown message: expected a type of auth, goto or ping")
 
     def auth(self, key: object) -> bool:
-        if self.hub.check_key(key if isinstance(key, str) else None):
+        try:
+            right = self.hub.try_key(key if isinstance(key, str) else None, self.client)
+        except ThrottledError as exc:
+            self.conn.close(CLOSE_THROTTLED, str(exc), flush=True)
+            return False
+        if right:
             try:
                 self.hub.promote(self.room, self.conn)
             except CapacityError as exc:
@@ -370,26 +426,61 @@ async def follow_socket(ws: WebSocket, room_id: str) -> None:
         await ws.close(CLOSE_NO_ROOM, "no such room" if demo else OFF[:120])
         return
     conn = SocketConnection(ws)
+    client = client_of(ws)
+    reader = _Reader(demo.hub, room, conn, client)
     try:
-        demo.hub.join(room, conn)
-    except CapacityError as exc:
-        await ws.close(CLOSE_TRY_LATER, str(exc)[:120])
-        return
-    conn.push(room.state_text())
+        demo.hub.join(room, conn, client)
+    except CapacityError as exc:  # no seat: only the key gets this connection in
+        if not await _presenter_or_close(demo.hub, reader, str(exc)):
+            return
+    else:
+        conn.push(room.state_text())
     pump = asyncio.create_task(conn.pump())
-    reader = asyncio.create_task(_Reader(demo.hub, room, conn).run())
+    reading = asyncio.create_task(reader.run())
     try:
-        await asyncio.wait({pump, reader}, return_when=asyncio.FIRST_COMPLETED)
-        if reader.done() and not pump.done() and conn.closing is not None:
+        await asyncio.wait({pump, reading}, return_when=asyncio.FIRST_COMPLETED)
+        if reading.done() and not pump.done() and conn.closing is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(pump, timeout=2)  # send the close frame
     finally:
         demo.hub.leave(room, conn)
-        for task in (pump, reader):
+        for task in (pump, reading):
             task.cancel()
-        for task in (pump, reader):
+        for task in (pump, reading):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task  # a task that ended with the client gone: nothing to report
+
+
+async def _presenter_or_close(hub: Hub, reader: _Reader, refusal: str) -> bool:
+    """A connection without a seat: seated among the presenters if its first message,
+    within AUTH_WAIT, is the key; closed (1013, saying why) otherwise."""
+    ws, client = reader.conn.ws, reader.client
+    _waiting = hub.waiting
+    if sum(_waiting.values()) >= MAX_WAITING or _waiting.get(client, 0) >= MAX_WAITING_PER_CLIENT:
+        await ws.close(CLOSE_TRY_LATER, refusal[:120])
+        return False
+    _waiting[client] = _waiting.get(client, 0) + 1
+    try:
+        message = await asyncio.wait_for(ws.receive(), timeout=AUTH_WAIT)
+    except Exception:  # no word in time, or the client went away
+        message = {}
+    finally:
+        _waiting[client] -= 1
+        if not _waiting[client]:
+            del _waiting[client]
+    text = message.get("text") if message.get("type") == "websocket.receive" else None
+    data = None
+    if isinstance(text, str) and len(text) <= MAX_MESSAGE_BYTES:
+        with contextlib.suppress(orjson.JSONDecodeError):
+            data = orjson.loads(text)
+    if isinstance(data, dict) and data.get("type") == "auth":
+        if reader.auth(data.get("key")) and reader.presenter:
+            return True
+    if message.get("type") != "websocket.disconnect":
+        with contextlib.suppress(Exception):
+            code, reason = reader.conn.closing or (CLOSE_TRY_LATER, refusal)
+            await ws.close(code, reason[:120])
+    return False
 
 
 def install(app: FastAPI, demo: DemoMode | None) -> None:

@@ -1,11 +1,19 @@
-"""What each slide of a lesson shows, computed once when the lesson is loaded.
+"""What each beat of a lesson shows, computed once when the lesson is loaded.
 
 The engine traces the lesson's example, takes one step of gradient descent and traces the
 example again with the new parameters; every slide then gets its panels (the tensors the
 step reads, then the one it writes, with colour ranges), its formula and the same formula
-with the numbers as MathML, and its words. The result is one JSON document that the
-presenter's and the audience's pages fetch once; afterwards only the room's position moves
-over the socket.
+with the numbers as MathML, and its words.
+
+A lesson is a walk, as on the explorer page: each beat has a *cursor* over
+:data:`engine.STEPS` (the last step it has shown), and what a beat may show is what
+:func:`engine.known` says the walk has revealed by then — nothing else. A step slide's
+question beat stands one step before its answer beat; the loss-after slide answers in the
+second pass (cursor :data:`AFTER`). Each beat becomes one *view*: the slide as shown at that
+beat, with every panel, number line, mark and answer that is not yet known left out (a
+hidden panel keeps only its name and shape, drawn as "?"). The audience receives exactly
+these views, one at a time, as the room reaches them; the presenter's views add the speaker
+notes and the coming answer.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ import engine
 from .. import serialize
 from ..mathml import static_mathml, to_mathml
 from .lesson import TENSOR_NAMES, Lesson, Slide
+from .walk import AFTER, first_known, slide_cursors
 
 LABELS = {
     "X": "input X", "Y": "label Y", "W1": "filter W1", "b1": "bias b1", "Z1": "conv Z1",
@@ -27,9 +36,6 @@ LABELS = {
 }
 VERTICAL = frozenset({"F", "dF"})  # vectors drawn as a column, as on the explorer page
 WINNER_MARKS = frozenset({"A1", "dA1", "dZ1"})  # where max-pool's winners are outlined
-POOL_STEP = next(i for i, s in enumerate(engine.STEPS) if s.writes == "P1")
-
-
 def card_range(name: str, value: float) -> dict[str, object]:
     """A single number's colour yardstick: a probability against [0, 1], the loss against
     [0, max(1, L)], anything else against ±max(1, |v|)."""
@@ -61,9 +67,10 @@ class _Builder:
         self.ranges = serialize.ranges(tensors)
         self.winners = engine.winners(self.t).reshape(-1, 3).tolist()
 
-    def panel(self, name: str, role: str, *, value: object = None, label: str | None = None,
-              key: str | None = None, range_: dict[str, object] | None = None
-              ) -> dict[str, Any]:
+    def panel(self, name: str, role: str, needs: int, *, value: object = None,
+              label: str | None = None, key: str | None = None,
+              range_: dict[str, object] | None = None) -> dict[str, Any]:
+        """A tensor to draw, and ``needs``: the cursor from which it may be shown."""
         array = self.t[name] if value is None else value
         shown = _value(array)
         if range_ is None:
@@ -73,20 +80,22 @@ class _Builder:
                  if name in WINNER_MARKS and key is None else [])
         return {"key": key or name, "name": name, "label": label or LABELS.get(name, name),
                 "role": role, "value": shown, "range": range_, "vertical": name in VERTICAL,
-                "marks": marks}
+                "marks": marks, "shape": list(np.shape(array)), "needs": needs}
 
     def slide(self, index: int, slide: Slide) -> dict[str, Any]:
+        """The whole slide, each part with the cursor it needs (``*_needs``)."""
         out: dict[str, Any] = {
             "index": index, "kind": slide.kind, "name": slide.name, "title": slide.title,
             "narration": slide.narration, "notes": slide.notes, "predict": slide.predict,
-            "reveal": slide.reveal, "formulas": [], "numbers": None, "summary": None,
-            "panels": []}
+            "reveal": slide.reveal, "formulas": [], "numbers": None, "numbers_needs": -1,
+            "summary": None, "panels": []}
         if slide.kind == "step":
             self.step_slide(out, slide)
         elif slide.kind == "intro":
             out["phase"] = "intro"
             out["formulas"] = [static_mathml(latex) for latex in slide.formula]
-            out["panels"] = [self.panel(name, "shows") for name in slide.show or ()]
+            out["panels"] = [self.panel(name, "shows", first_known(name))
+                             for name in slide.show or ()]
         else:
             self.after_slide(out)
         return out
@@ -99,22 +108,21 @@ class _Builder:
         out["formulas"] = [static_mathml(step.latex)]
         numbers = record["latex_numbers"]
         out["numbers"] = None if numbers is None else to_mathml(numbers)
+        out["numbers_needs"] = slide.step  # the line ends in the step's result
         reads = slide.show if slide.show is not None else step.reads
         if step.phase == "update":
             name = step.writes
             new = engine.step_value(self.t, slide.step, self.lesson.lr)
             top = max(float(np.max(np.abs(self.t[name]))), float(np.max(np.abs(new))), 1e-12)
             shared = {"min": -top, "max": top, "scale": "diverging"}
-            panels = [self.panel(r, "reads", range_=shared if r == name else None)
-                      for r in reads]
-            panels.append(self.panel(name, "writes", value=new, key=f"new-{name}",
+            panels = [self.panel(r, "reads", first_known(r),
+                                 range_=shared if r == name else None) for r in reads]
+            panels.append(self.panel(name, "writes", slide.step, value=new, key=f"new-{name}",
                                      label=f"new {name}", range_=shared))
         else:
-            panels = [self.panel(r, "reads") for r in reads if r != step.writes]
-            panels.append(self.panel(step.writes, "writes"))
-        if slide.step < POOL_STEP:  # the winners are not known before max-pool
-            for panel in panels:
-                panel["marks"] = []
+            panels = [self.panel(r, "reads", first_known(r)) for r in reads
+                      if r != step.writes]
+            panels.append(self.panel(step.writes, "writes", first_known(step.writes)))
         out["panels"] = panels
 
     def after_slide(self, out: dict[str, Any]) -> None:
@@ -128,29 +136,77 @@ class _Builder:
         out["phase"] = "after"
         out["formulas"] = [static_mathml(latex)]
         out["numbers"] = None if numbers is None else to_mathml(numbers)
+        out["numbers_needs"] = AFTER
         out["panels"] = [
-            self.panel("A2", "reads", label="A2 before", range_=prob),
-            self.panel("L", "reads", label="L before", range_=loss_range),
-            self.panel("A2", "writes", value=self.t2["A2"], key="A2-after", label="A2 after",
-                       range_=prob),
-            self.panel("L", "writes", value=self.t2["L"], key="L-after", label="L after",
-                       range_=loss_range),
+            self.panel("A2", "reads", first_known("A2"), label="A2 before", range_=prob),
+            self.panel("L", "reads", first_known("L"), label="L before", range_=loss_range),
+            self.panel("A2", "writes", AFTER, value=self.t2["A2"], key="A2-after",
+                       label="A2 after", range_=prob),
+            self.panel("L", "writes", AFTER, value=self.t2["L"], key="L-after",
+                       label="L after", range_=loss_range),
         ]
         out["summary"] = {"loss_before": before, "loss_after": after,
                           "a2_before": a_before, "a2_after": a_after}
 
 
-def lesson_payload(lesson: Lesson) -> dict[str, Any]:
-    """Everything the pages draw, speaker notes included (strip them for the audience)."""
-    b = _Builder(lesson)
-    return {
-        "title": lesson.title, "config": serialize.config_out(lesson.config),
-        "lr": lesson.lr, "y": lesson.y,
-        "slides": [b.slide(i, s) for i, s in enumerate(lesson.slides)],
-        "beats": [[slide, revealed] for slide, revealed in lesson.beats],
+def _view_panel(panel: dict[str, Any], cursor: int, marks_known: bool) -> dict[str, Any]:
+    shown = {k: v for k, v in panel.items() if k != "needs"}
+    if cursor < panel["needs"]:
+        return {"key": panel["key"], "name": panel["name"], "label": panel["label"],
+                "role": panel["role"], "vertical": panel["vertical"],
+                "shape": panel["shape"], "hidden": True}
+    shown["hidden"] = False
+    if not marks_known:
+        shown["marks"] = []
+    return shown
+
+
+def beat_view(slide: dict[str, Any], *, beat: int, revealed: bool, cursor: int,
+              slides: int, beats: int, presenter: bool) -> dict[str, Any]:
+    """The slide as the room sees it at ``beat``: only what the walk has shown by
+    ``cursor``; with ``presenter``, also the speaker notes and the answer to come."""
+    # max-pool's winners, once known; not while a question is open (they would hint at it)
+    marks_known = revealed and cursor >= first_known("P1")
+    view: dict[str, Any] = {
+        "beat": beat, "beats": beats, "slide": slide["index"], "slides": slides,
+        "revealed": revealed, "kind": slide["kind"], "name": slide["name"],
+        "phase": slide["phase"], "title": slide["title"], "narration": slide["narration"],
+        "predict": slide["predict"], "reveal": slide["reveal"] if revealed else "",
+        "formulas": slide["formulas"],
+        "numbers": slide["numbers"] if cursor >= slide["numbers_needs"] else None,
+        "summary": slide["summary"] if revealed else None,
+        "panels": [_view_panel(p, cursor, marks_known) for p in slide["panels"]],
     }
+    if presenter:
+        view["notes"] = slide["notes"]
+        view["answer"] = slide["reveal"]
+    return view
 
 
-def audience_payload(payload: dict[str, Any]) -> dict[str, Any]:
-    """The payload without speaker notes."""
-    return {**payload, "slides": [{**s, "notes": ""} for s in payload["slides"]]}
+def lesson_views(lesson: Lesson) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Every beat's view: (the presenter's, the audience's)."""
+    b = _Builder(lesson)
+    slides = [b.slide(i, s) for i, s in enumerate(lesson.slides)]
+    cursors = slide_cursors(lesson.slides)
+    presenter: list[dict[str, Any]] = []
+    audience: list[dict[str, Any]] = []
+    for beat, (index, revealed) in enumerate(lesson.beats):
+        asked, answered = cursors[index]
+        common = {"beat": beat, "revealed": revealed, "slides": len(slides),
+                  "beats": len(lesson.beats), "cursor": answered if revealed else asked}
+        presenter.append(beat_view(slides[index], presenter=True, **common))
+        audience.append(beat_view(slides[index], presenter=False, **common))
+    return presenter, audience
+
+
+def lesson_payload(lesson: Lesson, views: list[dict[str, Any]] | None = None
+                   ) -> dict[str, Any]:
+    """What the presenter's page draws: the example and every beat's view (with notes).
+    Without ``views``, the public part only: the title, the example's settings and sizes."""
+    out: dict[str, Any] = {
+        "title": lesson.title, "config": serialize.config_out(lesson.config),
+        "lr": lesson.lr, "y": lesson.y, "slides": len(lesson.slides),
+        "beats": len(lesson.beats)}
+    if views is not None:
+        out["views"] = views
+    return out

@@ -7,13 +7,6 @@ test on it, and fail it on any console error. Screenshots go to ``artifacts/scre
 
 from __future__ import annotations
 
-import os
-import re
-import socket
-import subprocess
-import sys
-import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +21,7 @@ from app.demo.lesson import DEFAULT_LESSON
 from app.demo.mode import DemoSettings
 from app.main import create_app
 from app.settings import Settings
+from tests.support.localserver import LocalServer, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "artifacts" / "screenshots"
@@ -63,70 +57,54 @@ def client():
 
 
 # ------------------------------------------------------------------------- the server
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+@pytest.fixture(autouse=True)
+def _own_state(tmp_path, monkeypatch):
+    """No test reads a key from the environment or keeps rooms in the user's state dir."""
+    monkeypatch.delenv("CONVLENS_DEMO_KEY", raising=False)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg-state"))
 
 
 @dataclass
 class DemoServer:
-    """``convlens demo`` as a subprocess; ``start`` and ``stop`` keep its port."""
+    """``convlens demo`` as a subprocess, started by tests/support's LocalServer, the key in
+    a file and the rooms in ``state``; ``start``, ``stop`` and ``kill`` keep its port."""
 
     port: int
+    state: Path
     script: Path | None = None
-    proc: subprocess.Popen | None = None
-    room: str = ""
-    output: list[str] = field(default_factory=list)
+    room: str = ROOM
+    options: tuple[str, ...] = ()  # more `convlens demo` options
+    server: LocalServer | None = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        command = [sys.executable, "-m", "app.cli", "demo", "--port", str(self.port),
-                   "--key", KEY]
+        key_file = self.state.parent / "presenter.key"
+        key_file.write_text(KEY + "\n", encoding="utf-8")
+        key_file.chmod(0o600)
+        args = ["app.cli", "demo", "--port", "{port}", "--key-file", str(key_file),
+                "--state", str(self.state), "--room", self.room]
         if self.script:
-            command += ["--script", str(self.script)]
-        self.proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, text=True,
-                                     env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            line = self.proc.stdout.readline() if self.proc.stdout else ""
-            self.output.append(line)
-            found = re.search(r"/follow/([A-Za-z0-9_-]+)", line)
-            if found:
-                self.room = found.group(1)
-                threading.Thread(target=self._drain, daemon=True).start()
-                break
-            if not line and self.proc.poll() is not None:
-                pytest.fail("convlens demo did not start:\n" + "".join(self.output))
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/api/health", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.05)
-        pytest.fail("convlens demo did not answer:\n" + "".join(self.output))
-
-    def _drain(self) -> None:
-        """Keep reading the server's output so that a full pipe never blocks it."""
-        proc = self.proc
-        if proc is not None and proc.stdout is not None:
-            for line in proc.stdout:
-                self.output.append(line)
+            args += ["--script", str(self.script)]
+        self.server = LocalServer([*args, *self.options], port=self.port)
+        try:
+            self.server.start()
+        except RuntimeError as exc:
+            pytest.fail(str(exc))
 
     def stop(self) -> None:
-        if self.proc is None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-        self.proc = None
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+
+    def kill(self) -> None:
+        """kill -9: no shutdown, no last word."""
+        assert self.server is not None and self.server.proc is not None
+        self.server.proc.kill()
+        self.server.proc.wait(timeout=10)
+        self.server = None
 
     def goto(self, beat: int) -> dict:
         response = httpx.post(f"{self.url}/api/demo/{self.room}/goto", json={"beat": beat},
@@ -136,8 +114,8 @@ class DemoServer:
 
 
 @pytest.fixture
-def demo_server():
-    server = DemoServer(port=free_port())
+def demo_server(tmp_path):
+    server = DemoServer(port=free_port(), state=tmp_path / "rooms.sqlite3")
     server.start()
     yield server
     server.stop()

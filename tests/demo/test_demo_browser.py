@@ -3,6 +3,7 @@ page, audience pages following it live, late joiners, dropped connections."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 
@@ -12,7 +13,7 @@ from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
-FOLLOW_WITHIN = 0.5  # seconds from the presenter's key press to every audience page
+FOLLOW = 5_000  # ms to wait for an audience page to follow (bench/demo_bench.py times it)
 
 
 def presenter_path(demo) -> str:
@@ -33,7 +34,7 @@ def on_beat(page, beat: int, timeout: float = 5_000) -> None:
     expect(page.locator("main")).to_have_attribute("data-beat", str(beat), timeout=timeout)
 
 
-def test_the_audience_follows_the_presenter_within_half_a_second(
+def test_the_audience_follows_the_presenter(
         open_page, demo_server, demo, screenshot):
     presenter, _ = open_page(presenter_path(demo))
     audiences = [open_page(f"/follow/{demo_server.room}", width=1366, height=768)[0]
@@ -46,17 +47,14 @@ def test_the_audience_follows_the_presenter_within_half_a_second(
     screenshot(presenter, "demo-presenter-intro-1280x720")
     main = presenter.locator("main")
     for beat in range(1, 23):
-        started = time.monotonic()
         presenter.keyboard.press("ArrowRight" if beat % 2 else " ")
         step = main.get_attribute("data-step")
         assert main.get_attribute("data-beat") == str(beat)
         for page in audiences:
-            on_beat(page, beat, timeout=FOLLOW_WITHIN * 1000)
+            on_beat(page, beat, timeout=FOLLOW)
             assert page.locator("main").get_attribute("data-step") == step
             assert (page.locator("main").get_attribute("data-reveal")
                     == main.get_attribute("data-reveal"))
-        elapsed = time.monotonic() - started
-        assert elapsed < FOLLOW_WITHIN, f"beat {beat} ({step}) took {elapsed:.3f} s"
         if step == "dA1":
             reveal = main.get_attribute("data-reveal")
             name = "answer" if reveal == "true" else "predict"
@@ -65,9 +63,9 @@ def test_the_audience_follows_the_presenter_within_half_a_second(
                 screenshot(audiences[0], "demo-audience-dA1-1366x768")
     assert room_state(demo_server)["beat"] == 22
     presenter.keyboard.press("ArrowLeft")
-    on_beat(audiences[0], 21, timeout=FOLLOW_WITHIN * 1000)
+    on_beat(audiences[0], 21, timeout=FOLLOW)
     presenter.keyboard.press("Home")
-    on_beat(audiences[1], 0, timeout=FOLLOW_WITHIN * 1000)
+    on_beat(audiences[1], 0, timeout=FOLLOW)
     presenter.keyboard.press("End")
     for page in audiences:
         on_beat(page, room_state(demo_server)["beats"] - 1)
@@ -95,9 +93,9 @@ def test_the_predict_step_hides_the_answer_until_the_next_press(open_page, demo_
         expect(page.locator("#prompt-answer")).to_contain_text("Only the four winners")
         expect(page.locator("#numbers math")).to_be_visible()
     # the heatmap shows the engine's numbers
-    lesson = httpx.get(f"{demo_server.url}/api/demo/lesson").json()
-    slide = next(s for s in lesson["slides"] if s["name"] == "dA1")
-    expected = next(p["value"] for p in slide["panels"] if p["key"] == "dA1")
+    lesson = httpx.get(f"{demo_server.url}/api/demo/lesson", headers={"X-Demo-Key": demo.key})
+    answer = lesson.json()["views"][21]
+    expected = next(p["value"] for p in answer["panels"] if p["key"] == "dA1")
     shown = audience.evaluate("""() => [...document.querySelectorAll(
         '.dpanel[data-tensor="dA1"] .plot')].map(p => p.data[0].z)""")
     assert shown == expected
@@ -234,3 +232,176 @@ def test_presenter_keys_play_zoom_notes(open_page, demo_server, demo):
     expect(presenter.locator("#notes-text")).to_contain_text("9 + 1 + 4 + 1 = 15")
     presenter.keyboard.press("N")
     expect(presenter.locator("#notes")).to_be_hidden()
+
+
+@pytest.mark.parametrize("width, height", [(1920, 1080), (1280, 720), (390, 844)])
+def test_the_join_panel_shows_the_audience_link_and_its_qr_code(
+        open_page, demo_server, demo, screenshot, width, height):
+    presenter, _ = open_page(presenter_path(demo), width=width, height=height)
+    live(presenter)
+    panel = presenter.locator("#join-panel")
+    expect(panel).to_be_hidden()
+    presenter.keyboard.press("j")
+    expect(panel).to_be_visible()
+    expect(presenter.locator("#btn-join")).to_have_attribute("aria-pressed", "true")
+    url = f"{demo_server.url}/follow/{demo_server.room}"
+    expect(presenter.locator("#join-url")).to_have_text(url)
+    code = presenter.locator(".join-qr svg").bounding_box()
+    assert code and code["width"] >= 200 and code["height"] >= 200  # scannable from afar
+    assert code["x"] >= 0 and code["x"] + code["width"] <= width
+    assert code["y"] >= 0 and code["y"] + code["height"] <= height
+    screenshot(presenter, f"demo-presenter-join-{width}x{height}")
+    presenter.keyboard.press("Escape")
+    expect(panel).to_be_hidden()
+    presenter.locator("#btn-join").click()
+    expect(panel).to_be_visible()
+    presenter.locator("#btn-join").click()
+    expect(panel).to_be_hidden()
+
+
+def test_the_audience_page_holds_no_answer_before_it_is_revealed(open_page, demo_server, demo):
+    """At every beat, the audience page's DOM (hidden parts included), its accessibility
+    tree and every response and socket frame it has received hold no answer, no speaker
+    note and no value the room has not reached."""
+    from .test_demo_reveal import LESSON, cursor_of, numbers_in, unshown_values
+
+    presenter, _ = open_page(presenter_path(demo))
+    audience, _ = open_page(f"/follow/{demo_server.room}")
+    frames: list[str] = []
+    responses: list = []
+    audience.on("websocket", lambda ws: ws.on("framereceived", lambda payload: frames.append(
+        payload if isinstance(payload, str) else payload.decode())))
+    audience.on("response", lambda response: responses.append(response))
+    audience.reload()
+    audience.wait_for_selector("body.ready", timeout=15_000)
+    live(audience)
+    live(presenter)
+    answer_beat = {}
+    for beat, (index, revealed) in enumerate(LESSON.beats):
+        if revealed:
+            answer_beat[index] = beat
+    notes = [s.notes for s in LESSON.slides if s.notes]
+    bodies: list[str] = []
+    read = 0
+    for beat in range(len(LESSON.beats)):
+        if beat:
+            presenter.keyboard.press("ArrowRight")
+        on_beat(audience, beat, timeout=FOLLOW)
+        secret = [s.reveal for i, s in enumerate(LESSON.slides)
+                  if s.reveal and answer_beat[i] > beat] + notes
+        dom = audience.evaluate("() => document.documentElement.outerHTML")
+        tree = audience.locator("body").aria_snapshot()
+        while read < len(responses):
+            response = responses[read]
+            read += 1
+            if response.request.resource_type in ("document", "fetch", "xhr"):
+                bodies.append(response.text())
+        received = "\n".join([*frames, *bodies])
+        for text in secret:
+            assert text not in dom, f"beat {beat}: in the DOM: {text[:40]}"
+            assert text not in tree, f"beat {beat}: in the accessibility tree: {text[:40]}"
+            assert text not in received, f"beat {beat}: received: {text[:40]}"
+        assert bodies and frames  # the page, its state and the room's frames were seen
+        later = unshown_values(cursor_of(beat))
+        for frame in frames:
+            assert not numbers_in(json.loads(frame)) & later, f"beat {beat}: a later value"
+        index, revealed = LESSON.beats[beat]
+        pending = audience.locator(".dpanel.pending")
+        if LESSON.slides[index].predict and not revealed:
+            assert pending.count() >= 1 and pending.locator(".plot").count() == 0
+            expect(audience.locator("#prompt-answer")).to_be_hidden()
+            assert audience.locator("#prompt-answer").text_content() == ""
+        else:
+            assert pending.count() == 0
+
+
+def test_after_kill_9_and_a_restart_both_pages_come_back_on_the_current_slide(
+        open_page, demo_server, demo):
+    outage = ("WebSocket connection to", "ERR_CONNECTION_REFUSED")
+    presenter, _ = open_page(presenter_path(demo), expected_errors=outage)
+    audience, _ = open_page(f"/follow/{demo_server.room}", width=390, height=844,
+                            expected_errors=outage)
+    live(presenter)
+    live(audience)
+    for _ in range(6):
+        presenter.keyboard.press("ArrowRight")
+    on_beat(audience, 6)
+    deadline = time.monotonic() + 5
+    while room_state(demo_server)["beat"] != 6 and time.monotonic() < deadline:
+        presenter.wait_for_timeout(50)
+    demo_server.kill()
+    expect(audience.locator("#status")).not_to_have_attribute("data-connection", "live")
+    expect(presenter.locator("#status")).not_to_have_attribute("data-connection", "live")
+    demo_server.start()
+    started = time.monotonic()
+    for page in (presenter, audience):  # by themselves: nothing here reloads them
+        live(page)
+        on_beat(page, 6)
+    back = time.monotonic() - started
+    assert room_state(demo_server)["beat"] == 6
+    presenter.keyboard.press("ArrowRight")  # and the presenter still moves the room
+    on_beat(audience, 7)
+    assert room_state(demo_server)["beat"] == 7
+    print(f"\nafter the restart both pages were live on the current slide in {back:.1f} s")
+
+
+def test_a_mistyped_room_says_so(open_page, demo_server):
+    page, _ = open_page("/follow/no-such-room", ready=False, expected_errors=("404",))
+    expect(page.locator("h1")).to_have_text("There is no such room.")
+
+
+@pytest.mark.parametrize("width, height", [(1920, 1080), (1280, 720), (390, 844)])
+def test_a_question_on_the_audience_page_fits_every_screen(
+        open_page, demo_server, demo, screenshot, width, height):
+    from .test_demo_reveal import LESSON
+
+    asked = next(b for b, (i, r) in enumerate(LESSON.beats)
+                 if LESSON.slides[i].name == "dZ1" and not r)
+    demo_server.goto(asked)
+    audience, _ = open_page(f"/follow/{demo_server.room}", width=width, height=height)
+    on_beat(audience, asked)
+    veil = audience.locator('.dpanel[data-tensor="dZ1"] .dveil')
+    expect(veil).to_be_visible()
+    expect(veil).to_have_attribute("aria-label", "dZ1: not computed yet")
+    expect(audience.locator("#prompt-label")).to_have_text("Predict")
+    assert audience.evaluate("() => document.scrollingElement.scrollWidth") <= width
+    smallest = audience.evaluate("""() => Math.min(...[...document.querySelectorAll(
+        'body *')].filter(e => e.offsetParent !== null && e.childNodes.length &&
+        [...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim()))
+        .map(e => parseFloat(getComputedStyle(e).fontSize)))""")
+    assert smallest >= 12, f"text at {smallest} px"
+    screenshot(audience, f"demo-audience-dZ1-predict-{width}x{height}")
+    demo_server.goto(asked + 1)
+    expect(audience.locator("#prompt-label")).to_have_text("Answer")
+    expect(veil).to_have_count(0)
+    screenshot(audience, f"demo-audience-dZ1-answer-{width}x{height}")
+
+
+def test_a_presenter_page_opens_its_room_again_when_the_server_lost_it(
+        open_page, demo_server, demo, tmp_path):
+    outage = ("WebSocket connection to", "ERR_CONNECTION_REFUSED")
+    presenter, _ = open_page(presenter_path(demo), expected_errors=outage)
+    live(presenter)
+    presenter.keyboard.press("ArrowRight")
+    on_beat(presenter, 1)
+    demo_server.kill()
+    demo_server.state = tmp_path / "a-fresh-state.sqlite3"  # the rooms are gone
+    demo_server.room = "other-room"  # and the server opens another one at start
+    demo_server.start()
+    demo_server.room = "testroom"
+    room = f"{demo_server.url}/api/demo/testroom"
+    deadline = time.monotonic() + 20
+    while httpx.get(room, timeout=5).status_code == 404 and time.monotonic() < deadline:
+        presenter.wait_for_timeout(100)
+    assert room_state(demo_server)["room"] == "testroom"  # the page opened it again
+    deadline = time.monotonic() + 5  # ... on the slide the page was showing
+    while room_state(demo_server)["beat"] != 1 and time.monotonic() < deadline:
+        presenter.wait_for_timeout(50)
+    assert room_state(demo_server)["beat"] == 1
+    live(presenter)
+    on_beat(presenter, 1)
+    presenter.keyboard.press("ArrowRight")
+    deadline = time.monotonic() + 5
+    while room_state(demo_server)["beat"] != 2 and time.monotonic() < deadline:
+        presenter.wait_for_timeout(50)
+    assert room_state(demo_server)["beat"] == 2

@@ -105,3 +105,62 @@ def test_a_busy_port_is_refused_before_the_links(served, capsys):
     captured = capsys.readouterr()
     assert f"port {port} is already in use" in captured.err
     assert captured.out == "" and served == []
+
+
+# --------------------------------------------------------------- keys, rooms, state
+def test_the_key_comes_from_a_file_or_the_environment_not_only_the_command_line(
+        tmp_path, served, capsys, monkeypatch):
+    key_file = tmp_path / "presenter.key"
+    key_file.write_text("key-from-a-file-123\n", encoding="utf-8")
+    key_file.chmod(0o600)
+    assert cli.main(["demo", "--key-file", str(key_file), "--port", str(free_port())]) == 0
+    captured = capsys.readouterr()
+    assert served[-1][0].state.demo.hub.check_key("key-from-a-file-123")
+    assert "warning" not in captured.err
+    key_file.chmod(0o644)
+    assert cli.main(["demo", "--key-file", str(key_file), "--port", str(free_port())]) == 0
+    assert "other users can read" in capsys.readouterr().err
+    monkeypatch.setenv("CONVLENS_DEMO_KEY", "key-from-the-environment")
+    assert cli.main(["demo", "--port", str(free_port())]) == 0
+    assert served[-1][0].state.demo.hub.check_key("key-from-the-environment")
+    assert cli.main(["demo", "--key-file", str(tmp_path / "missing"), "--port", "1"]) == 2
+    assert "cannot read the key file" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as info:  # one source of the key at a time
+        cli.main(["demo", "--key", "my-own-long-key-42", "--key-file", str(key_file)])
+    assert info.value.code == 2
+    assert len(served) == 3
+
+
+def test_a_named_room_and_a_restart_with_the_same_key_land_in_the_same_room(
+        tmp_path, served, capsys):
+    state = tmp_path / "rooms.sqlite3"
+    args = ["demo", "--key", "my-own-long-key-42", "--state", str(state)]
+    assert cli.main([*args, "--room", "lecture-3", "--port", str(free_port())]) == 0
+    assert "/follow/lecture-3" in capsys.readouterr().out
+    hub = served[-1][0].state.demo.hub
+    hub.move(hub.get("lecture-3"), 5)
+    assert cli.main([*args, "--port", str(free_port())]) == 0  # no --room: the last one
+    out = capsys.readouterr().out
+    assert "/follow/lecture-3" in out and "carries on from slide" in out
+    assert served[-1][0].state.demo.hub.get("lecture-3").beat == 5
+    assert cli.main(["demo", "--room=a b", "--key", "my-own-long-key-42"]) == 2
+    assert "--room must be 4 to 32" in capsys.readouterr().err
+    assert cli.main(["demo", "--port", str(free_port())]) == 0  # a new key: a new short code
+    out = capsys.readouterr().out
+    assert re.search(r"/follow/[2-9a-z]{6}\s", out) and "--key-file" in out
+
+
+def test_check_reports_every_problem_and_starts_nothing(tmp_path, served, capsys):
+    text = DEFAULT_LESSON.read_text(encoding="utf-8")
+    text = text.replace('step = "dZ1"', 'step = "dZ3"').replace("y = 1", "y = 2", 1)
+    text = text.replace('step = "dW1"', 'step = "dW2"')  # a step twice
+    path = tmp_path / "three.toml"
+    path.write_text(text, encoding="utf-8")
+    assert cli.main(["demo", "--check", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "has 3 problems" in err and "unknown step 'dZ3'" in err
+    assert "Y must be 0 or 1" in err and "'dW2' appears twice" in err
+    assert "out of order" not in err
+    assert cli.main(["demo", "--check", str(DEFAULT_LESSON)]) == 0
+    assert "is fine" in capsys.readouterr().out
+    assert served == []

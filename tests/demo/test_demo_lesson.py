@@ -8,7 +8,7 @@ import pytest
 
 import engine
 from app.demo.lesson import LessonError, load_lesson, parse_lesson
-from app.demo.slides import audience_payload, lesson_payload
+from app.demo.slides import lesson_views
 from app.mathml import static_mathml, to_mathml
 from engine.layers import pool_windows
 
@@ -129,10 +129,11 @@ def test_the_default_example_shows_every_part_of_the_derivation():
 
 def test_each_step_slide_shows_what_the_engine_computes():
     lesson = load_lesson()
-    payload = lesson_payload(lesson)
+    answers = [view for view in lesson_views(lesson)[0] if view["revealed"]]
     t = engine.trace(lesson.x, lesson.y, lesson.params, lesson.config)
     records = engine.step_records(t, lesson.lr)
-    for slide, out in zip(lesson.slides, payload["slides"]):
+    assert len(answers) == len(lesson.slides)
+    for slide, out in zip(lesson.slides, answers):
         assert out["name"] == slide.name and out["narration"] == slide.narration
         if slide.kind != "step":
             continue
@@ -154,7 +155,7 @@ def test_each_step_slide_shows_what_the_engine_computes():
 
 def test_the_closing_slide_computes_the_second_forward_pass():
     lesson = load_lesson()
-    out = lesson_payload(lesson)["slides"][-1]
+    out = lesson_views(lesson)[1][-1]
     t = engine.trace(lesson.x, lesson.y, lesson.params, lesson.config)
     new = engine.sgd_step(lesson.params, t, lesson.lr)
     assert out["summary"]["loss_before"] == float(t["L"])
@@ -163,16 +164,18 @@ def test_the_closing_slide_computes_the_second_forward_pass():
 
 
 def test_the_audience_gets_no_speaker_notes():
-    payload = lesson_payload(load_lesson())
-    assert any(s["notes"] for s in payload["slides"])
-    assert not any(s["notes"] for s in audience_payload(payload)["slides"])
+    presenter, audience = lesson_views(load_lesson())
+    assert any(view["notes"] for view in presenter)
+    assert not any("notes" in view or "answer" in view for view in audience)
 
 
 def test_winners_are_outlined_only_once_max_pool_has_run():
-    payload = lesson_payload(load_lesson())
-    marked = {s["name"] for s in payload["slides"] if any(p["marks"] for p in s["panels"])}
-    assert {"P1", "dA1", "dZ1"} <= marked
-    assert not marked & {"Z1", "A1"}
+    views = lesson_views(load_lesson())[1]
+    marked = {(v["name"], v["revealed"]) for v in views
+              if any(p.get("marks") for p in v["panels"])}
+    assert {("P1", True), ("dA1", True), ("dZ1", True)} <= marked
+    assert not {("P1", False), ("dA1", False)} & marked  # they would hint at the answer
+    assert not {name for name, _ in marked} & {"Z1", "A1"}
 
 
 # ------------------------------------------------------------------- malformed lessons
@@ -215,20 +218,20 @@ def test_x_of_the_wrong_shape_is_refused(rows, shape):
     end = MINI.index("]\n\n[example.params]")
     text = MINI[:start] + row * rows + MINI[end:]
     at, message = only_problem(text)
-    assert at == line(text, "x = [") and f"x must have shape (6, 6), got {shape}" in message
+    assert at == line(text, "x = [") and f"X must have shape (6, 6), got {shape}" in message
 
 
 def test_a_ragged_x_is_refused():
     text = MINI.replace("[0.0, 0.0, 1.0, 0.5, 0.0, 0.0],", "[0.0, 1.0, 0.5, 0.0, 0.0],", 1)
     at, message = only_problem(text)
-    assert at == line(text, "x = [") and "rows have different lengths" in message
+    assert at == line(text, "x = [") and "X must be an array of numbers" in message
 
 
 @pytest.mark.parametrize("name, value, expected", [
     ("W1", "[[0.1, 0.2, 0.3], [0.0, 0.1, 0.0], [-0.1, 0.2, 0.1]]", "(1, 3, 3), got (3, 3)"),
     ("W2", "[[0.5, -0.5, 0.5]]", "(1, 4), got (1, 3)"),
-    ("b1", "0.1", "(1,), got a single number"),
-    ("b2", '["zero"]', "(1,), got a list holding something else"),
+    ("b1", "0.1", "(1,), got ()"),
+    ("b2", '["zero"]', "(1,): could not convert"),
 ])
 def test_a_parameter_of_the_wrong_shape_is_refused(name, value, expected):
     old = next(ln for ln in MINI.splitlines() if ln.startswith(f"{name} = "))
@@ -236,14 +239,14 @@ def test_a_parameter_of_the_wrong_shape_is_refused(name, value, expected):
     at, message = only_problem(text)
     assert at == line(text, f"{name} = {value}")
     assert message == f"{name} must have shape {expected}" or (
-        message.startswith(f"{name} must be numbers with shape ") and expected in message)
+        message.startswith(f"{name} must be an array of numbers with shape {expected}"))
 
 
 @pytest.mark.parametrize("value", ["2", "true", "0.5", '"1"', "-1"])
 def test_y_must_be_0_or_1(value):
     text = MINI.replace("y = 1", f"y = {value}")
     at, message = only_problem(text)
-    assert at == line(text, f"y = {value}") and message.startswith("y must be 0 or 1")
+    assert at == line(text, f"y = {value}") and message.startswith("Y must be 0 or 1")
 
 
 def test_a_missing_required_field_names_the_table_it_is_missing_from():
@@ -282,10 +285,16 @@ def test_show_must_name_tensors():
     assert at == line(text, "show = ") and "W9" in message
 
 
-def test_a_formula_must_be_latex_that_converts():
-    text = MINI.replace('title = "Hello"\n', "title = \"Hello\"\nformula = 'x^'\n")
+@pytest.mark.parametrize("latex, words", [
+    ("x^", "a ^ or _ has nothing after it"),
+    ("\\sqrt", "missing what it applies to"),
+    ("\\left( a", "has no \\right"),
+])
+def test_a_formula_must_be_latex_that_converts_and_the_reason_is_in_words(latex, words):
+    text = MINI.replace('title = "Hello"\n', f"title = \"Hello\"\nformula = '{latex}'\n")
     at, message = only_problem(text)
     assert at == line(text, "formula = ") and "is not LaTeX" in message
+    assert words in message and "Error" not in message
 
 
 @pytest.mark.parametrize("value", ["0", "-1", '"fast"', "1000"])
@@ -354,5 +363,5 @@ def test_a_lesson_file_is_read_from_disk(tmp_path):
     path.write_text(MINI, encoding="utf-8")
     assert load_lesson(path).title == "Mini"
     path.write_text(MINI.replace("y = 1", "y = 2"), encoding="utf-8")
-    with pytest.raises(LessonError, match=rf"mine.toml:{line(MINI, 'y = 1')}: y must be 0 or 1"):
+    with pytest.raises(LessonError, match=rf"mine.toml:{line(MINI, 'y = 1')}: Y must be 0 or 1"):
         load_lesson(path)

@@ -38,8 +38,12 @@ class Conn:
         self.closed = (code, reason)
 
 
+VIEWS = tuple(json.dumps({"beat": beat}).encode() for beat in range(len(BEATS)))
+
+
 def hub(clock, **caps) -> Hub:
-    return Hub(key=KEY, beats=BEATS, names=NAMES, primary="main-room", clock=clock, **caps)
+    return Hub(key=KEY, beats=BEATS, names=NAMES, views=VIEWS, primary="main-room",
+               clock=clock, **caps)
 
 
 def test_the_key_is_checked_exactly(clock):
@@ -78,7 +82,7 @@ def test_a_move_reaches_every_connection_and_says_where_the_room_is(clock):
     assert state["beat"] == 1 and state["slide"] == 1 and state["reveal"] is False
     assert state["step"] == "dA1" and state["seq"] == 1 and state["followers"] == 3
     for c in [*followers, presenter]:
-        assert c.sent[-1] == state
+        assert c.sent[-1] == {**state, "view": {"beat": 1}}  # the beat's view comes along
 
 
 @pytest.mark.parametrize("beat", [-1, 4, 1.0, "1", None, True])
@@ -126,14 +130,108 @@ def test_followers_per_room_are_capped(clock):
     assert len(room.followers) == 2
 
 
-def test_connections_across_rooms_are_capped(clock):
-    h = hub(clock, max_connections=3)
+def test_connections_across_rooms_are_capped_with_places_kept_for_presenters(clock):
+    h = hub(clock, max_connections=4, presenter_reserve=1)
     other, _ = h.open()
-    h.join(h.get("main-room"), Conn())
-    h.join(other, Conn())
-    h.join(other, Conn())
-    with pytest.raises(CapacityError, match="3 connections"):
-        h.join(h.get("main-room"), Conn())
+    h.join(h.get("main-room"), Conn(), "10.0.0.1")
+    h.join(other, Conn(), "10.0.0.2")
+    h.join(other, Conn(), "10.0.0.3")
+    with pytest.raises(CapacityError, match="4 connections"):
+        h.join(h.get("main-room"), Conn(), "10.0.0.4")
+    presenter = Conn()
+    h.promote(h.get("main-room"), presenter)  # the reserve: the presenter gets in
+    assert presenter in h.get("main-room").presenters and h.connections == 4
+    with pytest.raises(CapacityError, match="4 connections"):
+        h.promote(other, Conn())
+
+
+def test_one_address_cannot_take_a_rooms_seats(clock):
+    h = hub(clock, max_followers=5, max_per_client=2)
+    room = h.get("main-room")
+    squatter = [Conn(), Conn()]
+    for conn in squatter:
+        h.join(room, conn, "10.0.0.66")
+    with pytest.raises(CapacityError, match="2 pages from one address"):
+        h.join(room, Conn(), "10.0.0.66")
+    student = Conn()
+    h.join(room, student, "10.0.0.7")  # a fresh student still gets a seat
+    assert student in room.followers and h.per_client == {"10.0.0.66": 2, "10.0.0.7": 1}
+    h.leave(room, squatter[0])
+    h.join(room, Conn(), "10.0.0.66")  # a seat given back can be taken again
+    assert h.per_client["10.0.0.66"] == 2
+
+
+def test_the_presenter_gets_in_when_every_audience_seat_is_taken(clock):
+    h = hub(clock, max_followers=3, max_per_client=3)
+    room = h.get("main-room")
+    for _ in range(3):
+        h.join(room, Conn(), "10.0.0.66")
+    with pytest.raises(CapacityError, match="3 followers"):
+        h.join(room, Conn(), "10.0.0.8")
+    presenter = Conn()  # never seated in the audience: it gave the key first
+    h.promote(room, presenter)
+    assert presenter in room.presenters and len(room.followers) == 3
+    h.leave(room, presenter)
+    assert h.per_client == {"10.0.0.66": 3}
+
+
+def test_wrong_keys_are_throttled_per_address(clock):
+    from app.demo.guard import KeyGuard, ThrottledError
+
+    h = hub(clock, guard=KeyGuard(burst=3, refill=10.0, clock=clock))
+    for _ in range(3):
+        assert h.try_key("not-the-key-at-all", "10.0.0.66") is False
+    with pytest.raises(ThrottledError) as info:
+        h.try_key("still-not-the-key", "10.0.0.66")
+    assert info.value.retry_after == 10
+    with pytest.raises(ThrottledError):  # not even the right key is tried now
+        h.try_key(KEY, "10.0.0.66")
+    assert h.try_key(KEY, "10.0.0.9") is True  # another address is not held up
+    assert h.try_key(None, "10.0.0.66") is False  # no key is no attempt
+    clock.advance(10)
+    assert h.try_key(KEY, "10.0.0.66") is True
+    assert h.try_key("wrong-again-wrong", "10.0.0.66") is False
+    with pytest.raises(ThrottledError):
+        h.try_key(KEY, "10.0.0.66")
+
+
+def test_room_codes_are_short_and_unambiguous():
+    from app.demo.rooms import new_room_id
+
+    codes = {new_room_id() for _ in range(200)}
+    assert len(codes) == 200
+    for code in codes:
+        assert len(code) == 6 and not set(code) & set("01ilIoO-_")
+
+
+def test_rooms_come_back_after_a_restart_with_the_same_key(clock, tmp_path):
+    from app.demo.store import RoomStore
+
+    path = tmp_path / "state" / "rooms.sqlite3"
+
+    def started(key: str = KEY, lesson: str = "lesson-1", primary: str | None = None) -> Hub:
+        store = RoomStore(path, key=key, lesson=lesson)
+        return Hub(key=key, beats=BEATS, names=NAMES, views=VIEWS, primary=primary,
+                   clock=clock, store=store)
+
+    first = started()
+    room = first.get(first.primary)
+    other, _ = first.open()
+    first.move(room, 2)
+    first.move(other, 1)
+    assert path.stat().st_mode & 0o777 == 0o600
+    again = started()  # (the first is never closed: as after kill -9)
+    assert again.primary == first.primary
+    assert again.get(room.id).beat == 2 and again.get(room.id).seq == 1
+    assert again.get(other.id).beat == 1
+    changed = started(lesson="lesson-2")  # another lesson: same rooms, from the start
+    assert changed.primary == first.primary and changed.get(room.id).beat == 0
+    named = started(lesson="lesson-2", primary="lecture-3")
+    assert named.primary == "lecture-3" and room.id in named.rooms
+    assert started(lesson="lesson-2").primary == "lecture-3"
+    other_key = started(key="another-long-presenter-key")  # another key: a fresh start
+    assert other_key.primary != first.primary and list(other_key.rooms) == [other_key.primary]
+    assert started(key="another-long-presenter-key").primary == other_key.primary
 
 
 def test_presenter_connections_are_capped(clock):

@@ -248,10 +248,11 @@ def test_opening_rooms_needs_the_key(client):
 def test_the_lesson_has_speaker_notes_only_for_the_key(client):
     public = client.get("/api/demo/lesson")
     assert public.status_code == 200
-    assert not any(s["notes"] for s in public.json()["slides"])
+    assert "views" not in public.json() and "notes" not in public.text
+    assert public.json()["beats"] == state_of(client)["beats"]
     keyed = client.get("/api/demo/lesson", headers=KEYED)
-    assert any(s["notes"] for s in keyed.json()["slides"])
-    assert len(keyed.json()["beats"]) == state_of(client)["beats"]
+    assert any(view["notes"] for view in keyed.json()["views"])
+    assert len(keyed.json()["views"]) == state_of(client)["beats"]
 
 
 def test_without_demo_mode_everything_says_so():
@@ -284,3 +285,73 @@ def test_the_pages_carry_their_room_and_no_inline_script(client):
         assert not re.search(r"\son[a-z]+=", page.text)
         assert "script-src 'self'" in page.headers["content-security-policy"]
     assert client.get("/follow/bad%20room").status_code == 404
+
+
+# ------------------------------------------------------------------------ wrong keys
+def test_wrong_keys_are_throttled_per_address_across_rest_sockets_and_the_link(client):
+    from app.demo.guard import CLOSE_THROTTLED, KEY_BURST
+
+    wrong = {"X-Demo-Key": "not-the-key-at-all"}
+    for i in range(KEY_BURST):
+        where = ("/api/demo/rooms", f"/api/demo/{ROOM}/goto")[i % 2]
+        response = client.post(where, json={"beat": 1} if "goto" in where else {},
+                               headers=wrong)
+        assert response.status_code == 403, response.text
+    for method, path, body in (("POST", f"/api/demo/{ROOM}/goto", {"beat": 1}),
+                               ("POST", "/api/demo/rooms", {}),
+                               ("GET", "/api/demo/lesson", None)):
+        for headers in (wrong, KEYED):  # not even the right key is tried now
+            response = client.request(method, path, json=body, headers=headers)
+            assert response.status_code == 429, (path, response.text)
+            assert 1 <= int(response.headers["Retry-After"]) <= 60
+            assert "too many wrong presenter keys" in response.json()["detail"]
+    page = client.get(f"/demo?key={KEY}")
+    assert page.status_code == 429 and "Too many wrong keys" in page.text
+    assert page.headers["Retry-After"]
+    with client.websocket_connect(SOCKET) as ws:  # a new socket is the same address
+        ws.receive_json()
+        ws.send_json({"type": "auth", "key": KEY})
+        with pytest.raises(WebSocketDisconnect) as info:
+            for _ in range(5):
+                ws.receive_json()
+    assert info.value.code == CLOSE_THROTTLED
+    assert state_of(client)["beat"] == 0 and state_of(client)["seq"] == 0
+    assert client.get("/api/demo/lesson").status_code == 200  # following needs no key
+
+
+def test_a_connection_without_a_seat_gets_in_with_the_key_and_only_with_it(demo):
+    from app.demo.rooms import CLOSE_TRY_LATER
+
+    with demo.client(per_client=2) as client, \
+            client.websocket_connect(SOCKET) as a, client.websocket_connect(SOCKET) as b:
+        a.receive_json()
+        b.receive_json()
+        with client.websocket_connect(SOCKET) as third:  # no seat, and no key
+            third.send_json({"type": "ping"})
+            with pytest.raises(WebSocketDisconnect) as info:
+                third.receive_json()
+        assert info.value.code == CLOSE_TRY_LATER and "one address" in info.value.reason
+        with client.websocket_connect(SOCKET) as p:  # no seat, but the key
+            p.send_json({"type": "auth", "key": KEY})
+            assert until(p, "auth") == {"type": "auth", "ok": True}
+            assert until(p, "state")["beat"] == 0
+            p.send_json({"type": "goto", "beat": 3})
+            assert until(a, "state")["beat"] == 3
+            assert until(p, "state")["followers"] == 2
+
+
+def test_the_presenter_page_carries_the_audience_link_as_a_qr_code(demo):
+    import segno
+
+    with demo.client(public_url="http://192.168.1.20:8000") as client:
+        page = client.get("/demo")
+        assert page.status_code == 200
+        url = f"http://192.168.1.20:8000/follow/{ROOM}"
+        assert f'data-join-url="{url}"' in page.text
+        svg = re.search(r'<svg viewBox="0 0 (\d+) \d+" class="join-qr-code">.*?</svg>',
+                        page.text)
+        assert svg, "no QR code on the page"
+        # The code's size is that of the link's QR code (with a border of 2 on each side).
+        assert int(svg.group(1)) == len(segno.make(url, error="m").matrix) + 4
+        other = client.get("/demo?room=another-room").text
+        assert "/follow/another-room" in other and svg.group(0) not in other

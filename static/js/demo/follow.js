@@ -10,7 +10,6 @@ const $ = (id) => document.getElementById(id);
 
 const room = $("demo-root").dataset.room;
 const view = new SlideView();
-let waiting = null; // the room's latest beat, when it arrives before the lesson
 
 function note(message) {
   const box = $("alert");
@@ -23,16 +22,16 @@ function note(message) {
 function setStatus(status) {
   const el = $("status");
   el.dataset.connection = status;
-  el.textContent = { live: "live", connecting: "connecting…", reconnecting: "reconnecting…", "no-room": "waiting for the lesson" }[status] || status;
+  el.textContent = { live: "live", connecting: "connecting…", reconnecting: "reconnecting…", "no-room": "no such room" }[status] || status;
+  if (status === "no-room") {
+    note("There is no such room: check the audience link the presenter shared.");
+  }
 }
 
+// Each state carries the view of the room's beat: what has been shown, and nothing more.
 function fromRoom(data) {
-  if (data.type !== "state") return;
-  if (!view.lesson) {
-    waiting = data.beat;
-    return;
-  }
-  if (data.beat !== view.beat) view.show(data.beat);
+  if (data.type !== "state" || !data.view) return;
+  if (data.beat !== view.beat) view.show(data.view);
 }
 
 function setZoom(zoom) {
@@ -61,19 +60,10 @@ async function start() {
   const socket = new RoomSocket(room, { message: fromRoom, status: setStatus });
   socket.connect();
   try {
-    view.setLesson(await api.demoLesson());
+    const state = await api.demoState(room);
+    if (view.beat === -1) view.show(state.view); // unless the socket was faster
   } catch (error) {
-    note(`The lesson could not be loaded: ${error.message}`);
-    return;
-  }
-  if (waiting !== null) view.show(waiting);
-  else {
-    try {
-      const state = await api.demoState(room);
-      if (view.beat === -1) view.show(state.beat); // unless the socket was faster
-    } catch {
-      // the room is not open yet: the socket shows the first slide when it is
-    }
+    if (error.status !== 404) note(`The lesson could not be loaded: ${error.message}`);
   }
   document.addEventListener("keydown", keyboard);
   document.body.classList.add("ready");

@@ -14,6 +14,7 @@ const root = $("demo-root");
 const room = root.dataset.room;
 const view = new SlideView();
 let key = null;
+let views = null; // every beat's view, with notes (from the lesson, with the key)
 let socket = null;
 let beat = 0;
 let playing = null;
@@ -54,8 +55,21 @@ function setStatus(status, detail) {
   if (status === "connecting") newestSeq = -1; // a restarted server counts from 0 again
   const el = $("status");
   el.dataset.connection = status;
-  el.textContent = { live: "live", connecting: "connecting…", reconnecting: "reconnecting…", "no-room": "room closed" }[status] || status;
+  el.textContent = { live: "live", connecting: "connecting…", reconnecting: "reconnecting…", "no-room": "no such room" }[status] || status;
   el.title = detail || "Connection to the server";
+  if (status === "no-room" && key) reopen();
+}
+
+// The room closed (idle for hours) or the server started afresh with this key: open it
+// again under the same code, so the audience's link keeps working, then reconnect.
+async function reopen() {
+  try {
+    const opened = await api.demoOpen(room, key);
+    if (opened.created && beat > 0) send(beat); // the room starts where this page is
+    socket.reconnectNow();
+  } catch (error) {
+    alertBox(`The room could not be opened again: ${error.message}`);
+  }
 }
 
 function setFollowers(count) {
@@ -65,13 +79,17 @@ function setFollowers(count) {
 
 // ------------------------------------------------------------------------------ moving
 function goto(target) {
-  if (!key) return;
-  const next = Math.max(0, Math.min(view.beats - 1, target));
+  if (!key || !views) return;
+  const next = Math.max(0, Math.min(views.length - 1, target));
   if (next === beat && view.beat === beat) return;
   beat = next;
-  view.show(beat);
-  showNotes();
+  draw(views[beat]);
   send(beat);
+}
+
+function draw(shown) {
+  view.show(shown);
+  showNotes(shown);
 }
 
 function send(target) {
@@ -101,8 +119,7 @@ function fromRoom(data) {
     if (mine.has(data.by) || stale || unanswered.size || posts) return;
     if (data.beat !== beat || view.beat !== data.beat) {
       beat = data.beat;
-      view.show(beat);
-      showNotes();
+      draw(views ? views[beat] : data.view); // without the key: what the audience sees
     }
   } else if (data.type === "auth" && data.ok && unanswered.size) {
     // Moves sent just before the last connection dropped may be lost: tell the room again.
@@ -111,7 +128,7 @@ function fromRoom(data) {
   } else if (data.type === "followers") {
     setFollowers(data.count);
   } else if (data.type === "auth" && !data.ok) {
-    readOnly("The presenter key was refused: this page now only follows the room.");
+    readOnly(`The presenter key was refused${data.detail ? ` (${data.detail})` : ""}: this page now only follows the room.`);
   }
 }
 
@@ -133,7 +150,7 @@ function setPlaying(on) {
   button.textContent = on ? "Pause" : "Play";
   if (!on || !key) return;
   playing = setInterval(() => {
-    if (beat >= view.beats - 1) setPlaying(false);
+    if (beat >= views.length - 1) setPlaying(false);
     else goto(beat + 1);
   }, Number($("speed").value) * 1000);
 }
@@ -145,14 +162,17 @@ function setZoom(zoom) {
   view.setZoom(z);
 }
 
-function showNotes() {
-  const slide = view.lesson ? view.lesson.slides[view.slideIndex] : null;
-  $("notes-text").textContent = slide && slide.notes ? slide.notes : "No notes for this slide.";
+function showNotes(shown) {
+  const lines = [];
+  if (shown && shown.notes) lines.push(shown.notes);
+  if (shown && shown.answer && !shown.revealed) lines.push(`Answer to come: ${shown.answer}`);
+  $("notes-text").textContent = lines.length ? lines.join(" · ") : "No notes for this slide.";
 }
 
 function toggle(id, button) {
   const panel = $(id);
   panel.hidden = !panel.hidden;
+  if (id === "join-panel") panel.style.top = `${document.querySelector(".demo-bar").getBoundingClientRect().bottom}px`;
   if (button) $(button).setAttribute("aria-pressed", String(!panel.hidden));
 }
 
@@ -172,13 +192,15 @@ function keyboard(event) {
   if (k === "ArrowRight" || k === " " || k === "PageDown") goto(beat + 1);
   else if (k === "ArrowLeft" || k === "PageUp") goto(beat - 1);
   else if (k === "Home") goto(0);
-  else if (k === "End") goto(view.beats - 1);
+  else if (k === "End") goto(Infinity);
   else if (k === "p" || k === "P") setPlaying(playing === null);
   else if (k === "f" || k === "F") fullscreen();
   else if (k === "+" || k === "=") setZoom(view.zoom * 1.1);
   else if (k === "-" || k === "_" || k === "−") setZoom(view.zoom / 1.1);
   else if (k === "0") setZoom(1);
   else if (k === "n" || k === "N") toggle("notes", "btn-notes");
+  else if (k === "j" || k === "J") toggle("join-panel", "btn-join");
+  else if (k === "Escape" && !$("join-panel").hidden) toggle("join-panel", "btn-join");
   else if (k === "?") toggle("keys-help");
   else return;
   event.preventDefault();
@@ -188,7 +210,7 @@ function keyboard(event) {
 async function start() {
   key = takeKey();
   view.setZoom(Number(localStorage.getItem(ZOOM_STORE)) || 1);
-  const joinUrl = `${root.dataset.publicUrl || location.origin}${api.demoFollowPath(room)}`;
+  const joinUrl = root.dataset.joinUrl; // the server's, as in the QR code
   $("join").textContent = `Follow: ${joinUrl.replace(/^https?:\/\//, "")}`;
   $("join").title = `The audience's link: ${joinUrl}`;
   if (key) {
@@ -201,25 +223,29 @@ async function start() {
   } else {
     readOnly("This page needs the presenter key: open the presenter link `convlens demo` printed. Until then it only follows the room.");
   }
+  if (key) {
+    try {
+      views = (await api.demoLesson(key)).views || null;
+    } catch (error) {
+      alertBox(`The lesson could not be loaded: ${error.message}`);
+      return;
+    }
+  }
   try {
-    view.setLesson(await api.demoLesson(key));
+    const state = await api.demoState(room);
+    beat = state.beat;
+    draw(views ? views[beat] : state.view);
   } catch (error) {
-    alertBox(`The lesson could not be loaded: ${error.message}`);
-    return;
+    if (views) draw(views[beat]);
+    else alertBox(`The room could not be reached: ${error.message}`);
   }
-  try {
-    beat = (await api.demoState(room)).beat;
-  } catch {
-    beat = 0;
-  }
-  view.show(beat);
-  showNotes();
   socket = new RoomSocket(room, { key, message: fromRoom, status: setStatus });
   socket.connect();
   $("btn-next").addEventListener("click", () => goto(beat + 1));
   $("btn-prev").addEventListener("click", () => goto(beat - 1));
   $("btn-play").addEventListener("click", () => setPlaying(playing === null));
   $("btn-notes").addEventListener("click", () => toggle("notes", "btn-notes"));
+  $("btn-join").addEventListener("click", () => toggle("join-panel", "btn-join"));
   $("btn-help").addEventListener("click", () => toggle("keys-help"));
   $("speed").addEventListener("input", () => {
     $("speed-value").textContent = `${$("speed").value} s`;

@@ -14,25 +14,36 @@ const PHASES = { intro: "Overview", forward: "Forward pass", backward: "Backward
 
 const $ = (id) => document.getElementById(id);
 
+// A tensor not computed yet: a striped box of its size with a "?", and nothing else.
+function placeholder(panel) {
+  const box = document.createElement("div");
+  box.className = "dveil";
+  const [rows, cols] = panel.shape.length === 0 ? [1, 2.5]
+    : panel.shape.length === 1 ? (panel.vertical ? [panel.shape[0], 1] : [1, panel.shape[0]])
+      : [panel.shape.at(-2), panel.shape.at(-1) * (panel.shape.length > 2 ? panel.shape[0] : 1)];
+  box.style.width = `${Math.max(60, cols * BASE_CELL)}px`;
+  box.style.height = `${Math.max(44, rows * BASE_CELL)}px`;
+  box.setAttribute("role", "img");
+  box.setAttribute("aria-label", `${panel.label}: not computed yet`);
+  box.textContent = "?";
+  return box;
+}
+
 export class SlideView {
   constructor() {
-    this.lesson = null;
-    this.slideIndex = -1;
-    this.beat = -1;
-    this.revealed = true;
+    this.current = null; // the view on screen
     this.views = [];
     this.zoom = 1;
     this.inner = null;
     window.addEventListener("resize", () => this.fit());
   }
 
-  setLesson(lesson) {
-    this.lesson = lesson;
-    this.slideIndex = -1;
+  get beat() {
+    return this.current ? this.current.beat : -1;
   }
 
   get beats() {
-    return this.lesson ? this.lesson.beats.length : 0;
+    return this.current ? this.current.beats : 0;
   }
 
   setZoom(zoom) {
@@ -41,40 +52,33 @@ export class SlideView {
     this.fit();
   }
 
-  slideAt(beat) {
-    const [index, revealed] = this.lesson.beats[beat];
-    return { index, revealed, slide: this.lesson.slides[index] };
-  }
-
-  show(beat) {
-    if (!this.lesson || beat < 0 || beat >= this.beats) return;
-    const { index, revealed, slide } = this.slideAt(beat);
-    const rebuilt = index !== this.slideIndex;
-    if (rebuilt) this.build(slide);
-    this.slideIndex = index;
-    this.beat = beat;
-    this.revealed = revealed;
-    this.reveal(slide, revealed);
+  // Draw one beat as the server sent it: what it holds is all that has been shown. A
+  // tensor not computed yet comes as its name and shape only, and is drawn as "?".
+  show(view) {
+    if (!view) return;
+    this.current = view;
+    this.build(view);
+    this.words(view);
     const main = $("main");
-    main.dataset.step = slide.name;
-    main.dataset.beat = String(beat);
-    main.dataset.slide = String(index);
-    main.dataset.reveal = String(revealed);
-    main.dataset.phase = slide.phase;
-    const total = this.lesson.slides.length;
-    const stage = slide.predict ? (revealed ? " · answer" : " · predict") : "";
-    $("progress").textContent = `Step ${index + 1} of ${total}${stage}`;
-    $("progress-fill").style.width = `${(100 * (beat + 1)) / this.beats}%`;
+    main.dataset.step = view.name;
+    main.dataset.beat = String(view.beat);
+    main.dataset.slide = String(view.slide);
+    main.dataset.reveal = String(view.revealed);
+    main.dataset.phase = view.phase;
+    const stage = view.predict ? (view.revealed ? " · answer" : " · predict") : "";
+    $("progress").textContent = `Step ${view.slide + 1} of ${view.slides}${stage}`;
+    $("progress-fill").style.width = `${(100 * (view.beat + 1)) / view.beats}%`;
     this.fit();
   }
 
   // ----------------------------------------------------------------------- building
-  build(slide) {
-    $("slide-phase").textContent = PHASES[slide.phase] || slide.phase;
-    $("slide-title").textContent = slide.title;
-    $("narration").textContent = slide.narration;
-    $("formulas").innerHTML = slide.formulas.join("");
-    $("numbers").innerHTML = slide.numbers || "";
+  build(view) {
+    $("slide-phase").textContent = PHASES[view.phase] || view.phase;
+    $("slide-title").textContent = view.title;
+    $("narration").textContent = view.narration;
+    $("formulas").innerHTML = view.formulas.join("");
+    $("numbers").innerHTML = view.numbers || "";
+    $("numbers").hidden = !view.numbers;
     const stage = $("stage");
     stage.replaceChildren();
     // The row of tensors is scaled with a transform (Plotly's hover understands those),
@@ -87,7 +91,7 @@ export class SlideView {
     stage.append(this.box);
     this.views = [];
     let arrowDone = false;
-    for (const panel of slide.panels) {
+    for (const panel of view.panels) {
       if (panel.role === "writes" && !arrowDone && this.inner.children.length) {
         const arrow = document.createElement("div");
         arrow.className = "stage-arrow";
@@ -103,41 +107,33 @@ export class SlideView {
       caption.textContent = panel.label;
       const body = document.createElement("div");
       body.className = "dbody";
-      const veil = document.createElement("div");
-      veil.className = "dveil";
-      veil.setAttribute("aria-hidden", "true");
-      veil.textContent = "?";
-      figure.append(caption, body, veil);
+      figure.append(caption, body);
       this.inner.append(figure);
+      if (panel.hidden) {
+        figure.classList.add("pending");
+        body.append(placeholder(panel));
+        continue;
+      }
       const name = panel.key === panel.name ? panel.name : panel.label; // what hover calls a cell
-      const view = new TensorView(body, { name, cell: BASE_CELL, vertical: panel.vertical });
-      view.render(panel.value, panel.range);
-      this.views.push({ view, panel, figure, marked: false });
+      const tensor = new TensorView(body, { name, cell: BASE_CELL, vertical: panel.vertical });
+      tensor.render(panel.value, panel.range);
+      if (panel.marks.length) tensor.highlight(panel.marks);
+      this.views.push(tensor);
     }
-    stage.classList.toggle("empty", slide.panels.length === 0);
+    stage.classList.toggle("empty", view.panels.length === 0);
   }
 
-  reveal(slide, revealed) {
-    const asking = Boolean(slide.predict) && !revealed;
-    for (const item of this.views) {
-      item.figure.classList.toggle("pending", asking && item.panel.role === "writes");
-      const mark = !asking && item.panel.marks.length > 0;
-      if (mark !== item.marked) {
-        item.view.highlight(mark ? item.panel.marks : []);
-        item.marked = mark;
-      }
-    }
-    $("numbers").hidden = asking || !slide.numbers;
+  words(view) {
     const prompt = $("prompt");
-    prompt.hidden = !slide.predict;
-    prompt.classList.toggle("answered", !asking);
-    $("prompt-label").textContent = asking ? "Predict" : "Answer";
-    $("prompt-question").textContent = slide.predict;
-    $("prompt-answer").textContent = slide.reveal;
-    $("prompt-answer").hidden = asking;
+    prompt.hidden = !view.predict;
+    prompt.classList.toggle("answered", Boolean(view.reveal));
+    $("prompt-label").textContent = view.reveal ? "Answer" : "Predict";
+    $("prompt-question").textContent = view.predict;
+    $("prompt-answer").textContent = view.reveal;
+    $("prompt-answer").hidden = !view.reveal;
     const summary = $("summary");
-    if (slide.summary && !asking) {
-      const s = slide.summary;
+    if (view.summary) {
+      const s = view.summary;
       const change = s.loss_after < s.loss_before ? "down" : "up";
       const percent = Math.abs((100 * (s.loss_after - s.loss_before)) / s.loss_before).toFixed(0);
       const line = (text) => Object.assign(document.createElement("span"), { textContent: text });
@@ -146,6 +142,7 @@ export class SlideView {
         line(`A2 ${short(s.a2_before)} → ${short(s.a2_after)}`));
       summary.hidden = false;
     } else {
+      summary.replaceChildren();
       summary.hidden = true;
     }
   }

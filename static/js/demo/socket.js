@@ -1,12 +1,15 @@
-// The room socket: connects, reconnects with backoff when the connection drops, and hands
-// every server message to the page. The server sends the room's state on every connect,
-// so a page that comes back lands on the current slide.
+// The room socket: connects, reconnects with backoff when the connection drops (or the
+// server restarts: it keeps its rooms), and hands every server message to the page. The
+// server sends the room's state on every connect, so a page that comes back lands on the
+// current slide.
 
 import { api } from "../common/api.js";
 
 const FIRST_DELAY = 250; // ms before the first reconnect; doubles up to MAX_DELAY
 const MAX_DELAY = 5000;
-const NO_ROOM_DELAY = 5000; // the room is not open (yet): ask again this often
+const NO_ROOM_DELAY = 15000; // there is no such room: ask again, rarely, in case it opens
+const CLOSE_NO_ROOM = 4404;
+const CLOSE_THROTTLED = 4429; // too many wrong keys from this address
 const PING_EVERY = 15000;
 const SILENCE = 40000; // no message for this long: the connection is dead, reconnect
 
@@ -69,10 +72,14 @@ export class RoomSocket {
       this.ws = null;
       this.authed = false;
       if (this.stopped) return;
-      if (event.code === 4404) {
-        this.onStatus("no-room");
+      if (event.code === CLOSE_NO_ROOM) {
+        this.onStatus("no-room", event.reason);
         this.schedule(NO_ROOM_DELAY);
         return;
+      }
+      if (event.code === CLOSE_THROTTLED) {
+        this.key = null; // follow only; the page says why
+        this.onMessage({ type: "auth", ok: false, detail: event.reason });
       }
       this.onStatus("reconnecting", event.reason);
       this.schedule(this.delay);
