@@ -23,6 +23,7 @@ Imports only NumPy and the standard library.
 from .config import LIMITS, PARAM_NAMES, Config
 from .datasets import DATASETS, load_dataset, sample_images
 from .misconceptions import MISCONCEPTIONS, Misconception, Sizes
+from .misconceptions import for_step as misconceptions_for
 from .model import (
     LR_MAX,
     TRAIN_LIMITS,
@@ -92,6 +93,7 @@ __all__ = [
     "known",
     "load_dataset",
     "loss",
+    "misconceptions_for",
     "predict",
     "preset",
     "provenance",
