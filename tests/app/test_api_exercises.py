@@ -337,3 +337,26 @@ def test_settings_read_the_exercise_limits_from_the_environment():
     assert (s.max_exercises, s.exercise_ttl) == (5, 30.0)
     with pytest.raises(ValueError, match="max_exercises"):
         Settings(max_exercises=0)
+
+
+def test_the_readme_notebook_example_runs_and_its_answer_is_right(client, capsys):
+    from tests.support.localserver import ROOT
+    readme = (ROOT / "README.md").read_text()
+    after = readme.split("From a notebook, a student's own NumPy implementation", 1)[1]
+    code = after.split("```python\n", 1)[1].split("```", 1)[0]
+    assert 'httpx.Client(base_url="http://127.0.0.1:8000")' in code
+    code = code.replace('httpx.Client(base_url="http://127.0.0.1:8000")', "client")
+    scope = {"client": client}
+    exec(compile(code, "README.md", "exec"), scope)
+    assert scope["result"]["correct"] is True and scope["result"]["score"] == 1.0
+    assert capsys.readouterr().out.startswith("True 1.0 None")
+
+
+def test_the_readme_engine_example_runs():
+    v = engine.variant(7)
+    ex = engine.exercise("dA1", v)
+    assert set(ex.given) == {"dP1", "A1"}
+    my_answer = np.zeros(ex.shape)
+    result = engine.grade("dA1", my_answer, ex.truth, ex.given)
+    assert not result.correct and 0 < result.score < 1
+    assert engine.hint("dA1", 1, (0, 0, 0), ex.given, config=v.config).text
