@@ -197,6 +197,21 @@ def prompt(step: str, config: Config, lr: float | None) -> str:
     return f"{text} Your answer: {_shape_text(shape)}."
 
 
+def tie_note(A1: np.ndarray, pool_size: int, *, at_most: int = 3) -> str:
+    """Which cell the tie rule picks in the windows of A1 whose cells are all 0."""
+    p = pool_size
+    zero = np.argwhere(pool_windows(A1, p).max(axis=-1) <= 0)
+    if not len(zero):
+        return ""
+    cells = [f"A1[{f},{r * p},{c * p}]" for f, r, c in zero[:at_most]]
+    more = ", …" if len(zero) > at_most else ""
+    if len(zero) == 1:
+        return (f"In this example the window starting at {cells[0]} is all 0: its gradient "
+                f"goes to {cells[0]}.")
+    return (f"In this example the windows starting at {', '.join(cells)}{more} are all 0: "
+            "each one's gradient goes to that first cell.")
+
+
 def exercise(step: str, var: Variant) -> Exercise:
     """Step ``step`` of ``var`` as an exercise: its givens are the tensors the step reads,
     taken from the variant's true trace."""
@@ -205,8 +220,11 @@ def exercise(step: str, var: Variant) -> Exercise:
     given = {name: np.asarray(var.trace[name]) for name in s.reads}
     lr = var.lr if s.phase == "update" else None
     truth = np.asarray(step_value(var.trace, i, var.lr))
-    return Exercise(step, i, given, truth, lr, var.config, prompt(step, var.config, lr),
-                    s.latex)
+    text = prompt(step, var.config, lr)
+    if step == "dA1" and (note := tie_note(given["A1"], var.config.pool_size)):
+        task, answer = text.split(" Your answer:")
+        text = f"{task} {note} Your answer:{answer}"
+    return Exercise(step, i, given, truth, lr, var.config, text, s.latex)
 
 
 # ------------------------------------------------------------------------------ grading

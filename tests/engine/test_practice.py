@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -160,9 +161,18 @@ def test_unknown_step_is_refused():
         practice.exercise("dA3", practice.variant(0))
 
 
-def test_dA1_prompt_states_the_tie_rule():
-    ex = practice.exercise("dA1", practice.variant(0))
-    assert "top-left" in ex.prompt
+@pytest.mark.parametrize("seed", range(8))
+def test_dA1_prompt_states_the_tie_rule_and_where_it_applies(seed):
+    v = practice.variant(seed)
+    ex = practice.exercise("dA1", v)
+    assert "top-left" in ex.prompt and ex.prompt.endswith("Your answer: a 4×4 grid.")
+    # the cell it names is the top-left one of an all-zero window, and gets dP1 there
+    named = re.findall(r"A1\[(\d),(\d),(\d)\]", ex.prompt)
+    assert named
+    for f, r, c in {tuple(map(int, cell)) for cell in named}:
+        window = ex.given["A1"][f, r:r + 2, c:c + 2]
+        assert r % 2 == 0 and c % 2 == 0 and not window.any()
+        assert ex.truth[f, r, c] == ex.given["dP1"][f, r // 2, c // 2] != 0
 
 
 # ------------------------------------------------------------------------------- grading

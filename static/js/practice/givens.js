@@ -1,7 +1,7 @@
 // The given tensors of an exercise: each as a heatmap (the shared TensorView, coloured on
 // the server's range) with its values written out to four significant digits below, the
-// numbers a student computes with. In the routing steps a value is a button that enters
-// itself into the answer.
+// numbers a student computes with. In the routing steps a click on a value (or on its
+// heatmap cell) enters it into the answer.
 
 import { TensorView } from "../common/heatmap.js";
 import { full, short } from "../common/format.js";
@@ -49,7 +49,9 @@ export class Givens {
       panel.append(heat);
       this.container.append(panel);
       const range = ranges[name] || { min: -Math.abs(value) || -1, max: Math.abs(value) || 1, scale: "diverging" };
-      const view = new TensorView(heat, { name, cell: 34 });
+      const onClick = clickable && Array.isArray(value)
+        ? (_, index) => this.onPick(index.reduce((v, i) => v[i], value)) : undefined;
+      const view = new TensorView(heat, { name, cell: 34, onClick });
       view.render(value, range);
       this.views.set(name, view);
       if (Array.isArray(value)) panel.append(this.table(name, value, clickable));
