@@ -109,6 +109,7 @@ def test_solving_dA1_after_routing_to_every_cell(page_factory, screenshot):
     assert feedback.inner_text().startswith("Right.")
     assert page.locator("#answer-grid input.right").count() == 16
     assert page.get_by_role("button", name="Check").is_disabled()
+    assert page.locator(".value.feeds, #answer-grid input.hinted").count() == 0
     screenshot(page, "practice-dA1-right-1280x720")
 
 

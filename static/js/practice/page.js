@@ -148,6 +148,8 @@ function check() {
     state.exercise = { ...state.exercise, state: result.state, attempts: result.attempts };
     if (result.state !== "open") {
       state.grid.lock();
+      state.grid.outline([]);
+      givens.highlight({});
       if (state.exercise.chain) {
         state.exercise.chain = { ...state.exercise.chain };
         state.exercise.chain.done[state.exercise.chain.position] = true;
@@ -161,6 +163,8 @@ function reveal() {
     const exercise = await exercises.reveal(state.exercise.id);
     state.exercise = exercise;
     state.grid.show(exercise.answer);
+    state.grid.outline([]);
+    givens.highlight({});
     say("The answer, revealed. Compare it with yours, then try new numbers.", "revealed");
   });
 }
