@@ -129,12 +129,20 @@ def variant(seed: int, config: Config = Config()) -> Variant:
             if ties_or_zeros(t):
                 continue
             if all(features(t).values()):
-                return Variant(seed, config, x, y, params, LR, t, decimals)
+                return _frozen(Variant(seed, config, x, y, params, LR, t, decimals))
             if fallback is None:
                 fallback = Variant(seed, config, x, y, params, LR, t, decimals)
         if fallback is not None:
-            return fallback
+            return _frozen(fallback)
     raise ValueError(f"no hand-computable example found for seed {seed} and {config}")
+
+
+def _frozen(v: Variant) -> Variant:
+    """The variant with every array read-only: it is cached and shared between callers."""
+    for array in (v.x, *v.params.values(), *v.trace.values()):
+        if isinstance(array, np.ndarray):
+            array.flags.writeable = False
+    return v
 
 
 # ---------------------------------------------------------------------------- exercises

@@ -130,6 +130,15 @@ def test_default_variants_show_a_loser_and_a_blocked_window(seed):
     assert losers.any()
 
 
+def test_a_cached_variant_cannot_be_changed_by_a_caller():
+    v = practice.variant(0)
+    ex = practice.exercise("dA1", v)
+    with pytest.raises(ValueError, match="read-only"):
+        ex.given["A1"][0, 0, 0] = 5.0
+    with pytest.raises(ValueError, match="read-only"):
+        v.params["W1"][0, 0, 0] = 5.0
+
+
 def test_variant_refuses_a_bad_seed():
     with pytest.raises(ValueError, match="seed"):
         practice.variant(-1)
