@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
 from . import assets, errors, pages, version
-from .api.routes import meta, network, sessions, train
+from .api.routes import exercises, meta, network, sessions, train
 from .demo.mode import DemoMode, DemoSettings
 from .demo.routes import install as install_demo
 from .paths import STATIC
@@ -52,7 +52,7 @@ def create_app(settings: Settings | None = None, *,
     app.state.sessions = SessionStore(max_sessions=settings.max_sessions,
                                       ttl=settings.session_ttl)
     errors.install(app)
-    for module in (network, train, sessions, meta):
+    for module in (network, train, sessions, exercises, meta):
         app.include_router(module.router)
     app.include_router(assets.router(app.openapi_url or "/openapi.json", TITLE))
     install_demo(app, DemoMode(demo_settings) if demo_settings.enabled else None)

@@ -28,3 +28,9 @@ router = APIRouter(include_in_schema=False)
 @router.get("/", response_class=HTMLResponse)
 def explorer(request: Request) -> HTMLResponse:
     return templates.TemplateResponse(request, "index.html")
+
+
+@router.get("/practice", response_class=HTMLResponse)
+def practice(request: Request) -> HTMLResponse:
+    """Practice: compute a step by hand (``?step=dA1``) or the whole pass (``?chain=1``)."""
+    return templates.TemplateResponse(request, "practice.html")

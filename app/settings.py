@@ -7,6 +7,9 @@ CONVLENS_MAX_SESSIONS      1000       sessions kept in memory; the least recentl
                                       is dropped to make room for a new one
 CONVLENS_SESSION_TTL       3600       seconds a session may sit unused before it expires
 CONVLENS_MAX_BODY_BYTES    1000000    larger request bodies are refused with 413
+CONVLENS_MAX_EXERCISES     1000       practice exercises kept in memory (least recently
+                                      used dropped first)
+CONVLENS_EXERCISE_TTL      3600       seconds an exercise may sit unused before it expires
 CONVLENS_TRAIN_MAX_WORK    2e9        cap on one /api/train request's multiply-adds,
                                       epochs x examples x n^2 x K x m^2 (see app.api.routes.train)
 =========================  =========  =====================================================
@@ -28,11 +31,14 @@ class Settings:
     session_ttl: float = 3600.0
     max_body_bytes: int = 1_000_000
     train_max_work: float = 2e9
+    max_exercises: int = 1000
+    exercise_ttl: float = 3600.0
 
     def __post_init__(self) -> None:
-        if self.max_sessions < 1:
-            raise ValueError(f"max_sessions must be at least 1, got {self.max_sessions}")
-        for name in ("session_ttl", "train_max_work"):
+        for name in ("max_sessions", "max_exercises"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        for name in ("session_ttl", "train_max_work", "exercise_ttl"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):
                 raise ValueError(f"{name} must be a positive number, got {value}")
@@ -45,7 +51,7 @@ class Settings:
         env = os.environ if environ is None else environ
         values: dict[str, object] = {}
         kinds = {"max_sessions": int, "session_ttl": float, "max_body_bytes": int,
-                 "train_max_work": float}
+                 "train_max_work": float, "max_exercises": int, "exercise_ttl": float}
         for field, kind in kinds.items():
             name = ENV_PREFIX + field.upper()
             if name in env:

@@ -13,6 +13,8 @@ Public API::
     gradcheck(x, y, params, config) -> GradCheck
     STEPS, known(cursor), step_records(trace, lr), step_value(trace, index, lr)
     provenance(trace, name, index)
+    variant(seed, config), exercise(step, variant), grade(step, answer, truth, given),
+    hint(step, level, cell, given, config=...), MISCONCEPTIONS, tolerance(truth)
     DATASETS, load_dataset(name, *, input_size, n, seed), sample_images(...)
 
 Imports only NumPy and the standard library.
@@ -20,6 +22,8 @@ Imports only NumPy and the standard library.
 
 from .config import LIMITS, PARAM_NAMES, Config
 from .datasets import DATASETS, load_dataset, sample_images
+from .misconceptions import MISCONCEPTIONS, Misconception, Sizes
+from .misconceptions import for_step as misconceptions_for
 from .model import (
     LR_MAX,
     TRAIN_LIMITS,
@@ -38,6 +42,18 @@ from .model import (
     trace,
     train,
 )
+from .practice import (
+    STEP_NAMES,
+    Exercise,
+    Grade,
+    Hint,
+    Variant,
+    exercise,
+    grade,
+    hint,
+    tolerance,
+    variant,
+)
 from .presets import PRESETS, preset, seed_example
 from .provenance import DETAILS as PROVENANCE_DETAILS
 from .provenance import SOURCES as PROVENANCE_SOURCES
@@ -49,28 +65,40 @@ __all__ = [
     "GIVEN",
     "LIMITS",
     "LR_MAX",
+    "MISCONCEPTIONS",
     "PARAM_NAMES",
     "PHASES",
     "PRESETS",
     "PROVENANCE_DETAILS",
     "PROVENANCE_SOURCES",
     "STEPS",
+    "STEP_NAMES",
     "TITLES",
     "TRAIN_LIMITS",
     "Config",
+    "Exercise",
     "GradCheck",
+    "Grade",
+    "Hint",
+    "Misconception",
+    "Sizes",
     "Step",
     "Trace",
     "TrainResult",
+    "Variant",
     "check_lr",
     "check_params",
     "check_x",
     "check_y",
+    "exercise",
     "gradcheck",
+    "grade",
+    "hint",
     "init_params",
     "known",
     "load_dataset",
     "loss",
+    "misconceptions_for",
     "predict",
     "preset",
     "provenance",
@@ -79,7 +107,9 @@ __all__ = [
     "sgd_step",
     "step_records",
     "step_value",
+    "tolerance",
     "trace",
     "train",
+    "variant",
     "winners",
 ]

@@ -69,3 +69,15 @@ export const api = {
 function demoKey(key) {
   return key ? { "X-Demo-Key": key } : {};
 }
+
+// Practice: exercises graded on the server (the answer stays there until revealed).
+export const exercises = {
+  catalogue: () => request("GET", "/api/exercises"),
+  create: (body) => request("POST", "/api/exercises", body),
+  get: (id) => request("GET", `/api/exercises/${encodeURIComponent(id)}`),
+  answer: (id, answer) =>
+    request("POST", `/api/exercises/${encodeURIComponent(id)}/answer`, { answer }),
+  reveal: (id) => request("POST", `/api/exercises/${encodeURIComponent(id)}/reveal`),
+  next: (id) => request("POST", `/api/exercises/${encodeURIComponent(id)}/next`),
+  pagePath: (step) => `/practice?step=${encodeURIComponent(step)}`,
+};

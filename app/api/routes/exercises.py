@@ -1,0 +1,131 @@
+"""Practice: compute a step by hand and have it graded cell by cell, with the mistake named.
+
+The right answer stays on the server: no response holds it until the step is answered
+right or revealed.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+import engine
+
+from ... import exercises, serialize
+from ... import practice_schemas as ps
+from ...errors import InputError
+from ...mathml import static_mathml
+from ...schemas import Message
+from ...sessions import SessionStore
+
+router = APIRouter(prefix="/api/exercises", tags=["practice"])
+
+ExerciseStore = Annotated[SessionStore, Depends(exercises.store)]
+ExerciseId = Annotated[str, Path(min_length=1, max_length=64,
+                                 description="The id POST /api/exercises returned.")]
+NOT_FOUND = {404: {"model": Message, "description": "No such exercise (or it expired)."}}
+
+
+def get_exercise(exercise_id: ExerciseId, store: ExerciseStore) -> exercises.Exercise:
+    try:
+        return store.get(exercise_id)
+    except KeyError:
+        raise HTTPException(404, detail=(
+            f"no exercise {exercise_id!r}: it never existed, or expired after "
+            f"{store.ttl:g} s unused, or made room for newer ones")) from None
+
+
+ExerciseDep = Annotated[exercises.Exercise, Depends(get_exercise)]
+
+
+@router.get("", response_model=ps.Catalogue)
+async def catalogue(request: Request) -> Response:
+    """The steps that can be practised, the grading tolerance, the limits and the
+    misconception library (ids and messages)."""
+    settings = request.app.state.settings
+    p = engine.practice
+    return serialize.json_response({
+        "steps": [{"name": s.writes, "phase": s.phase, "reads": list(s.reads),
+                   "latex": s.latex, "mathml": static_mathml(s.latex), "text": s.text}
+                  for s in engine.STEPS],
+        "tolerance": {"significant": p.SIGNIFICANT, "slack": p.SLACK, "floor": p.FLOOR,
+                      "text": TOLERANCE_TEXT},
+        "limits": {"max_exercises": settings.max_exercises,
+                   "exercise_ttl": settings.exercise_ttl,
+                   "max_attempts": exercises.MAX_ATTEMPTS},
+        "misconceptions": [{"id": m.id, "step": m.step, "title": m.title,
+                            "message": m.message} for m in engine.MISCONCEPTIONS],
+    })
+
+
+TOLERANCE_TEXT = (
+    "A cell is right when it is within 0.6 units of the third significant digit of the "
+    "true value, or within 0.05% of the tensor's largest magnitude, whichever is larger: "
+    "an answer rounded to three significant digits is accepted; one off by one in its "
+    "second significant digit is not.")
+
+
+@router.post("", status_code=201, response_model=ps.ExerciseOut)
+async def create(body: ps.ExerciseCreate, store: ExerciseStore) -> Response:
+    """A new exercise: one step (``step``) or the whole pass (``chain: true``), on numbers
+    drawn from ``seed`` for ``config``. The givens are exactly what the step reads."""
+    if body.chain and body.step is not None:
+        raise InputError(("body", "step"), "give either step or chain: true, not both")
+    if not body.chain and body.step is None:
+        raise InputError(("body", "step"), "give a step (Z1 … b2) or chain: true")
+    # drawing a variant for a big config can take half a second: off the event loop
+    exercise = await run_in_threadpool(exercises.create, body.step, chain=body.chain,
+                                       seed=body.seed, config=body.config.to_engine())
+    store.add(exercise)
+    with exercise.lock:
+        return serialize.json_response(exercise.view(), status_code=201)
+
+
+@router.get("/{exercise_id}", response_model=ps.ExerciseOut, responses=NOT_FOUND)
+async def read(exercise: ExerciseDep) -> Response:
+    """The current step, its givens, attempts and hints; the answer once solved or
+    revealed."""
+    with exercise.lock:
+        return serialize.json_response(exercise.view())
+
+
+@router.post("/{exercise_id}/answer", response_model=ps.AnswerOut, responses={
+    **NOT_FOUND, 409: {"model": Message, "description": "No attempts left on this step."}})
+async def answer(body: ps.AnswerIn, exercise: ExerciseDep) -> Response:
+    """Grade an answer cell by cell: which cells are right, the score, the misconception
+    that explains the wrong ones (if one does) and, for a wrong answer, the next hint."""
+    with exercise.lock:
+        shape = exercise.current.shape
+        try:
+            engine.practice.check_answer(body.answer, shape)
+        except ValueError as exc:
+            raise InputError(("body", "answer"), f"{exc} for step {exercise.current.step}"
+                             ) from None
+        try:
+            return serialize.json_response(exercise.answer(body.answer))
+        except exercises.NoAttemptsError as exc:
+            raise HTTPException(409, detail=str(exc)) from None
+
+
+@router.post("/{exercise_id}/reveal", response_model=ps.ExerciseOut, responses=NOT_FOUND)
+async def reveal(exercise: ExerciseDep) -> Response:
+    """Show the answer; the step counts as revealed (not solved) from now on."""
+    with exercise.lock:
+        exercise.reveal()
+        return serialize.json_response(exercise.view())
+
+
+@router.post("/{exercise_id}/next", response_model=ps.ExerciseOut, responses={
+    **NOT_FOUND, 409: {"model": Message, "description": (
+        "Not a chain, the current step is still open, or it was the last.")}})
+async def next_step(exercise: ExerciseDep) -> Response:
+    """A chain's next step, once the current one is solved or revealed."""
+    with exercise.lock:
+        try:
+            exercise.next()
+        except exercises.NotReadyError as exc:
+            raise HTTPException(409, detail=str(exc)) from None
+        return serialize.json_response(exercise.view())
