@@ -454,7 +454,8 @@ def _formula(step: str, cell: tuple[int, ...], g: Mapping[str, np.ndarray], conf
         f, i, j = cell
         q = v["dP1"].shape[-1]
         if i // p >= q or j // p >= q:
-            return f"{target} is outside every pooling window, so it gets nothing: ?"
+            return (f"{target} is outside every pooling window, so no gradient reaches it: "
+                    f"{target} = ?")
         r, c = i // p, j // p
         window = v["A1"][f, r * p : (r + 1) * p, c * p : (c + 1) * p].ravel()
         first = _name("A1", _winner(v["A1"], f, r, c, p))
