@@ -145,8 +145,7 @@ def test_every_other_control(page_factory, server_url):
     assert float(inputs.nth(5).input_value()) == dA1[5]
     # ... and so does a click on its heatmap cell (row 2, column 3 of the 4x4 dA1 map)
     inputs.nth(6).focus()
-    box = page.locator('.given[data-tensor="dA1"] .plot .nsewdrag').first.bounding_box()
-    page.mouse.click(box["x"] + box["width"] * 3.5 / 4, box["y"] + box["height"] * 2.5 / 4)
+    page.locator('.given[data-tensor="dA1"] .plot .cell[data-r="2"][data-c="3"]').click()
     page.wait_for_function("() => document.querySelectorAll('#answer-grid input')[6].value")
     assert float(inputs.nth(6).input_value()) == dA1[11]
     # a pasted row fills the row from the cell it lands in
