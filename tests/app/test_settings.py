@@ -40,7 +40,7 @@ def test_the_floor_app_answers_a_body_of_the_size_asked_for():
 
     from bench.floor import app
 
-    with TestClient(app) as bench:
+    with TestClient(app, base_url="http://localhost") as bench:  # a name it answers to
         r = bench.post("/bench/floor?size=5000")
         assert r.status_code == 200 and len(r.content) == 5000
         assert r.json()["pad"]
