@@ -8,7 +8,8 @@ of the app needs. Around it:
 - **a queue cap**: at most ``queue`` requests wait for a free worker; the next one is
   refused at once with 503 and ``Retry-After`` (:class:`BusyError`);
 - **cancellation**: each job gets a ``should_stop`` callable that the engine asks between
-  mini-batches and between the gradient check's forward passes (``engine.model.StoppedError``);
+  mini-batches and between the gradient check's forward passes
+  (``engine.model.StoppedError``);
   it turns True when the client disconnects (a waiting job just leaves the queue), when
   the job passes ``timeout`` seconds, and when the server shuts down (:func:`stop_all`);
 - **a memory bound**: at most ``workers`` jobs hold their working memory at once, and a
@@ -78,7 +79,8 @@ class ComputePool:
     async def run(self, request: Request, work: Callable[[ShouldStop], T]) -> T:
         """``work(should_stop)`` on a worker thread, once one is free; its result.
 
-        Raises :class:`BusyError` (the queue is full), :class:`ClientGoneError`, :class:`TooLongError`.
+        Raises :class:`BusyError` (the queue is full), :class:`ClientGoneError` and
+        :class:`TooLongError`.
         """
         self._loop = asyncio.get_running_loop()
         gone = asyncio.ensure_future(_disconnected(request))
@@ -149,9 +151,11 @@ class ComputePool:
             await asyncio.wait({result, gone}, return_when=asyncio.FIRST_COMPLETED)
         except asyncio.CancelledError:
             stop.set()
+            result.cancel()  # nobody will read it
             raise
         if not result.done():
             stop.set()
+            result.cancel()
             raise ClientGoneError("the client left; its computation was stopped")
         try:
             return result.result()
