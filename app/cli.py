@@ -56,10 +56,12 @@ def _print_trace(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from .serving import serve
+    from .serving import fit_connections, serve
     from .settings import Settings
 
-    Settings.from_env()  # a bad CONVLENS_* setting fails here, before the banner
+    # a bad CONVLENS_* setting, or a connection cap the file limit cannot hold, fails here,
+    # before the banner
+    fit_connections(Settings.from_env())
     problem = bind_problem(args.host, args.port)
     if problem:
         print(f"convlens: {problem}", file=sys.stderr)

@@ -228,6 +228,17 @@ def file_limit(needed: int, *, explicit: bool,
                   f"or set {variable}")
 
 
+def fit_connections(settings: Settings) -> Settings:
+    """``settings`` with a connection cap that the file limit allows (see
+    :func:`file_limit`; a lowered default is said on stderr). ValueError if it cannot."""
+    explicit = ENV_PREFIX + "MAX_CONNECTIONS" in os.environ
+    fits, warning = file_limit(settings.max_connections, explicit=explicit)
+    if not warning:
+        return settings
+    print(f"convlens: warning: {warning}", file=sys.stderr, flush=True)
+    return dataclasses.replace(settings, max_connections=fits)
+
+
 def host_names(host: str) -> tuple[str, ...]:
     """The names, beyond IP addresses and localhost, the server answers to when bound to
     ``host``: the name itself when it is one."""
@@ -246,12 +257,7 @@ def serve(app: Any, *, host: str, port: int, settings: Settings | None = None,
     (``loop``, ``ws_max_size``, …); the limits are not among them."""
     if "http" in options:
         raise TypeError("serve() chooses the HTTP protocol itself (the guarded httptools one)")
-    settings = Settings.from_env() if settings is None else settings
-    explicit = ENV_PREFIX + "MAX_CONNECTIONS" in os.environ
-    fits, warning = file_limit(settings.max_connections, explicit=explicit)
-    if warning:
-        print(f"convlens: warning: {warning}", file=sys.stderr, flush=True)
-        settings = dataclasses.replace(settings, max_connections=fits)
+    settings = fit_connections(Settings.from_env() if settings is None else settings)
     names = host_names(host)
     if names:
         if isinstance(app, str):  # the app is built from the environment, maybe anew

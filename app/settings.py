@@ -16,8 +16,8 @@ CONVLENS_COMPUTE_WORKERS            2          trainings and gradient checks tha
 CONVLENS_COMPUTE_QUEUE              16         more that may wait; beyond, 503 + Retry-After
 CONVLENS_COMPUTE_TIMEOUT            30         seconds one computation may run; then it stops
 CONVLENS_ALLOWED_HOSTS              (names)    comma-separated names the Host header may
-                                               carry besides IP addresses; ``*`` any. Unset:
-                                               localhost (and what ``--host`` names)
+                                               carry besides IP addresses, localhost and
+                                               the ``--host`` name; ``*`` allows any
 CONVLENS_MAX_CONNECTIONS            1000       open connections (sockets included); more are
                                                closed at once
 CONVLENS_MAX_CONNECTIONS_PER_CLIENT 100        open connections from one client address
@@ -96,8 +96,8 @@ class Settings:
             name = ENV_PREFIX + f.name.upper()
             if f.name == "allowed_hosts":
                 raw = env.get(name, "")
-                values[f.name] = tuple(h.strip() for h in raw.split(",") if h.strip()) \
-                    or LOOPBACK_NAMES
+                given = tuple(h.strip() for h in raw.split(",") if h.strip())
+                values[f.name] = (*LOOPBACK_NAMES, *given)
                 continue
             if name in env:
                 kind = int if f.type in ("int", int) else float
