@@ -44,17 +44,18 @@ from .settings import ENV_PREFIX, Settings
 
 FILES_RESERVE = 128  # descriptors kept for everything but connections (files, pipes, logs)
 WILDCARDS = ("0.0.0.0", "::", "")
+SWITCH_INTERVAL = 0.001  # seconds; see serve()
 
 
 @dataclass(frozen=True)
 class Limits:
     """The connection limits the protocol keeps (from :class:`Settings`)."""
 
-    max_connections: int = 1000
-    max_connections_per_client: int = 100
-    max_header_bytes: int = 16384
-    header_timeout: float = 10.0
-    body_timeout: float = 30.0
+    max_connections: int
+    max_connections_per_client: int
+    max_header_bytes: int
+    header_timeout: float
+    body_timeout: float
 
     @classmethod
     def of(cls, settings: Settings) -> Limits:
@@ -86,7 +87,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.limits: Limits = getattr(self.config, "limits", Limits())
+        self.limits: Limits = getattr(self.config, "limits", None) or Limits.of(Settings())
         if not hasattr(self.server_state, "per_client"):
             self.server_state.per_client = {}  # type: ignore[attr-defined]
         self.per_client: dict[str, int] = self.server_state.per_client  # type: ignore[attr-defined]
@@ -272,6 +273,10 @@ def serve(app: Any, *, host: str, port: int, settings: Settings | None = None,
         timeout_keep_alive=int(max(1, round(settings.keep_alive_timeout))),
         timeout_graceful_shutdown=int(max(1, round(settings.shutdown_timeout))),
         **{"access_log": False, "loop": "asyncio", **options})
+    # Compute threads hold the GIL for long stretches of small NumPy calls; the event loop
+    # must win it back after every socket call. A 1 ms switch interval (Python's default is
+    # 5) keeps pages and sockets answering while computations run.
+    sys.setswitchinterval(SWITCH_INTERVAL)
     server = GuardedServer(config)
     if config.should_reload:
         from uvicorn.supervisors import ChangeReload

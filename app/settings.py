@@ -12,14 +12,15 @@ CONVLENS_SESSION_TTL                3600       seconds a session may sit unused 
 CONVLENS_MAX_BODY_BYTES             1000000    larger request bodies are refused with 413
 CONVLENS_TRAIN_MAX_WORK             2e9        cap on one /api/train request's multiply-adds
                                                (see app.api.routes.train)
-CONVLENS_COMPUTE_WORKERS            2          trainings and gradient checks that run at once
+CONVLENS_COMPUTE_WORKERS            cores - 1  trainings and gradient checks that run at once
+                                               (at least 1)
 CONVLENS_COMPUTE_QUEUE              16         more that may wait; beyond, 503 + Retry-After
 CONVLENS_COMPUTE_TIMEOUT            30         seconds one computation may run; then it stops
 CONVLENS_ALLOWED_HOSTS              (names)    comma-separated names the Host header may
                                                carry besides IP addresses, localhost and
                                                the ``--host`` name; ``*`` allows any
-CONVLENS_MAX_CONNECTIONS            1000       open connections (sockets included); more are
-                                               closed at once
+CONVLENS_MAX_CONNECTIONS            2200       open connections (sockets included: a demo's
+                                               rooms take up to 2,000); more are closed at once
 CONVLENS_MAX_CONNECTIONS_PER_CLIENT 100        open connections from one client address
 CONVLENS_MAX_HEADER_BYTES           16384      request line and headers; more gets 431
 CONVLENS_HEADER_TIMEOUT             10         seconds to send the request line and headers
@@ -38,9 +39,16 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 
 ENV_PREFIX = "CONVLENS_"
+
+
+def _spare_cores() -> int:
+    """Every core but one (at least one): the last is left to pages, files and sockets."""
+    return max(1, (os.cpu_count() or 2) - 1)
+
+
 LOOPBACK_NAMES = ("localhost",)  # IP addresses (127.0.0.1, ::1) are always allowed
 
 
@@ -51,11 +59,11 @@ class Settings:
     session_ttl: float = 3600.0
     max_body_bytes: int = 1_000_000
     train_max_work: float = 2e9
-    compute_workers: int = 2
+    compute_workers: int = field(default_factory=_spare_cores)
     compute_queue: int = 16
     compute_timeout: float = 30.0
     allowed_hosts: tuple[str, ...] | None = None
-    max_connections: int = 1000
+    max_connections: int = 2200
     max_connections_per_client: int = 100
     max_header_bytes: int = 16384
     header_timeout: float = 10.0

@@ -391,7 +391,8 @@ async def attack_memory(port: int, pid: int, quick: bool) -> Report:
 
     await _during(port, seconds, attack, report)
     report.figures.update({
-        "train answers": {str(s): statuses.count(s) for s in set(map(str, statuses))},
+        "train answers": {s: [str(t) for t in statuses].count(s)
+                          for s in sorted(set(map(str, statuses)))},
         "large headers": sorted(set(headers))[:4],
         "peak RSS": f"{max(rss_mb(pid, 'VmHWM'), max(peak)):.0f} MB"})
     return report
