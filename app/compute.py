@@ -84,6 +84,7 @@ class ComputePool:
         """
         self._loop = asyncio.get_running_loop()
         gone = asyncio.ensure_future(_disconnected(request))
+        gone.add_done_callback(_retrieve)  # a receive that failed counts as a client gone
         try:
             await self._slot(gone)
             return await self._start(work, gone)
@@ -193,6 +194,11 @@ def stop_all() -> None:
     """Shut every pool of this process: running work stops, waiting work is refused."""
     for pool in list(_pools):
         pool.close()
+
+
+def _retrieve(future: asyncio.Future[None]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 async def _disconnected(request: Request) -> None:

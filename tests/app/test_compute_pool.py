@@ -8,7 +8,7 @@ import threading
 import pytest
 
 import engine
-from app.compute import BusyError, ClientGoneError, ComputePool, TooLongError, stop_all
+from app.compute import BusyError, ClientGoneError, ComputePool, TooLongError
 from engine.model import StoppedError
 
 
@@ -148,7 +148,7 @@ def test_shutdown_stops_running_work_and_refuses_the_queue():
         await until(started.is_set)
         waiting = asyncio.ensure_future(pool.run(FakeRequest(), lambda stop: "never"))
         await until(lambda: pool.waiting == 1)
-        stop_all()
+        pool.close()  # what stop_all() does to every pool on SIGTERM (test_serving: for real)
         for job in (running, waiting):
             with pytest.raises(BusyError, match="shutting down"):
                 await job
