@@ -92,7 +92,8 @@ class GuardedHttpProtocol(HttpToolsProtocol):
             self.server_state.per_client = {}  # type: ignore[attr-defined]
         self.per_client: dict[str, int] = self.server_state.per_client  # type: ignore[attr-defined]
         self._counted: str | None = None
-        self._in_head = True
+        self._in_head = True  # the bytes arriving now are a request line or headers
+        self._requests = 0
         self._head_bytes = 0
         self._tail = b""
         self._timer: asyncio.TimerHandle | None = None
@@ -173,9 +174,9 @@ class GuardedHttpProtocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        if not self._in_head:  # the next request on a kept-alive connection
-            self._in_head, self._head_bytes, self._tail = True, 0, b""
+        if self._requests:  # the next request on a kept-alive connection
             self._arm(self.limits.header_timeout, 408, "the request's headers took too long")
+        self._requests += 1
 
     def on_headers_complete(self) -> None:
         self._in_head = False
@@ -184,6 +185,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
 
     def on_message_complete(self) -> None:
         self._disarm()
+        self._in_head, self._head_bytes, self._tail = True, 0, b""  # what comes next is a head
         super().on_message_complete()
 
 

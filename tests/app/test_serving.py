@@ -73,6 +73,19 @@ def test_a_header_over_the_limit_is_cut_off_with_431(server):
     assert sent < 4 * 2**20  # it was cut off, not read to the end
 
 
+def test_the_header_limit_holds_for_every_request_of_a_kept_alive_connection(server):
+    with connect(server) as sock:
+        sock.sendall(b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        first = b""
+        while b"\r\n\r\n" not in first or not first.rstrip().endswith(b"}"):
+            first += sock.recv(65536)
+        assert first.startswith(b"HTTP/1.1 200")
+        sock.sendall(b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: "
+                     + b"a" * 20_000)  # in one piece, never finished
+        status, _ = status_and_headers(read_all(sock))
+    assert status == 431
+
+
 def test_a_header_within_the_limit_is_served(server):
     r = httpx.get(server.url + "/api/health", headers={"X-Fine": "a" * 4000})
     assert r.status_code == 200
