@@ -56,11 +56,12 @@ def _print_trace(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
+    from .serving import fit_connections, serve
     from .settings import Settings
 
-    Settings.from_env()  # a bad CONVLENS_* setting fails here, before the banner
+    # a bad CONVLENS_* setting, or a connection cap the file limit cannot hold, fails here,
+    # before the banner
+    fit_connections(Settings.from_env())
     problem = bind_problem(args.host, args.port)
     if problem:
         print(f"convlens: {problem}", file=sys.stderr)
@@ -68,8 +69,8 @@ def _serve(args: argparse.Namespace) -> int:
     shown = f"[{args.host}]" if ":" in args.host else args.host
     print(f"convlens: serving on http://{shown}:{args.port}/ (API docs at /docs); "
           "Ctrl+C stops", flush=True)
-    uvicorn.run("app.main:app", host=args.host, port=args.port, reload=args.reload,
-                loop="asyncio", http="httptools", log_level="info", access_log=False)
+    serve("app.main:app", host=args.host, port=args.port, reload=args.reload,
+          loop="asyncio", log_level="info")
     return 0
 
 

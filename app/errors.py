@@ -6,6 +6,11 @@ that fail schema validation get it from :func:`validation_error`; the engine's a
 app's own checks raise ``ValueError`` — :class:`InputError` when the field is known — and
 :func:`value_error` turns any of them into the same shape. The offending input is never
 echoed back: it may be a megabyte long, or hold a NaN that JSON cannot carry.
+
+An error body stays small whatever the request: at most MAX_REPORTED errors are listed (then
+one more entry, ``{"loc": ["body"], "type": "too_many_errors"}``, says how many were left
+out), every ``loc`` part and ``msg`` is cut to a bounded length, so a 422 is at most a few
+kilobytes (the limit is 64 kB). The compute pool's refusals are 503 with ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -19,7 +24,12 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
+from .compute import BusyError, ClientGoneError, TooLongError
+
 Loc = tuple[str | int, ...]
+MAX_REPORTED = 20  # errors listed in one 422
+MAX_LOC_PART = 64  # characters of one loc part (a key can be any length)
+MAX_MSG = 500  # characters of one message
 
 
 class InputError(ValueError):
@@ -52,8 +62,12 @@ def _json(status_code: int, body: bytes, headers: dict[str, str] | None = None) 
                     headers=headers)
 
 
+def _cut(text: str, most: int) -> str:
+    return text if len(text) <= most else text[:most - 1] + "…"
+
+
 def _location(loc: object) -> list[str | int]:
-    return [part if isinstance(part, int | str) else str(part)
+    return [part if isinstance(part, int) else _cut(str(part), MAX_LOC_PART)
             for part in (loc if isinstance(loc, list | tuple) else [loc])]
 
 
@@ -62,14 +76,27 @@ def _message(error: dict) -> str:
     and an unknown field said as such."""
     if error.get("type") == "extra_forbidden":
         return "unknown field: this request has no such field (check its spelling)"
-    return str(error.get("msg", "")).removeprefix("Value error, ")
+    return _cut(str(error.get("msg", "")).removeprefix("Value error, "), MAX_MSG)
+
+
+def bounded(errors: Sequence[dict], total: int | None = None) -> list[dict[str, object]]:
+    """The first MAX_REPORTED errors in the API's shape, and a count of the rest."""
+    total = len(errors) if total is None else total
+    shown: list[dict[str, object]] = [
+        {"loc": _location(e.get("loc", ())), "msg": _message(e),
+         "type": _cut(str(e.get("type", "value_error")), MAX_LOC_PART)}
+        for e in errors[:MAX_REPORTED]]
+    if total > len(shown):
+        shown.append({"loc": ["body"], "type": "too_many_errors",
+                      "msg": f"{total - len(shown)} more errors not listed "
+                             f"({total} in all; the first {len(shown)} are above)"})
+    return shown
 
 
 async def validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    errors = [{"loc": _location(e.get("loc", ())), "msg": _message(e),
-               "type": str(e.get("type", "value_error"))} for e in exc.errors()]
-    return _json(422, error_body(errors))
+    errors = exc.errors()
+    return _json(422, error_body(bounded(errors[:MAX_REPORTED], len(errors))))
 
 
 async def value_error(request: Request, exc: Exception) -> Response:
@@ -78,7 +105,7 @@ async def value_error(request: Request, exc: Exception) -> Response:
         detail = {"loc": list(exc.loc), "msg": exc.msg, "type": exc.type}
     else:
         detail = {"loc": ["body"], "msg": str(exc), "type": "value_error"}
-    return _json(422, error_body([detail]))
+    return _json(422, error_body(bounded([detail])))
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
@@ -91,7 +118,21 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return _json(exc.status_code, orjson.dumps({"detail": exc.detail}), exc.headers)
 
 
+async def busy(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, BusyError | TooLongError)
+    retry = exc.retry_after if isinstance(exc, BusyError) else 10
+    return _json(503, orjson.dumps({"detail": str(exc)}), {"Retry-After": str(retry)})
+
+
+async def client_gone(request: Request, exc: Exception) -> Response:
+    """Nobody reads this (the client left); 499 as nginx logs it."""
+    return Response(status_code=499)
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(ValueError, value_error)
     app.add_exception_handler(HTTPException, http_error)
+    app.add_exception_handler(BusyError, busy)
+    app.add_exception_handler(TooLongError, busy)
+    app.add_exception_handler(ClientGoneError, client_gone)

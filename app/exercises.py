@@ -143,15 +143,6 @@ def create(step: str | None, *, chain: bool, seed: int | None,
     return Exercise(steps, seed, config, chain=chain)
 
 
-_create_lock = threading.Lock()
-
-
 def store(request: Request) -> SessionStore:
-    """The app's exercise store, made on first use with the app's settings."""
-    state = request.app.state
-    with _create_lock:
-        if getattr(state, "exercises", None) is None:
-            settings = state.settings
-            state.exercises = SessionStore(max_sessions=settings.max_exercises,
-                                           ttl=settings.exercise_ttl)
-        return state.exercises
+    """The app's exercise store (made by the app factory with the app's settings)."""
+    return request.app.state.exercises

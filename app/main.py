@@ -15,6 +15,7 @@ from starlette.types import ASGIApp
 
 from . import assets, errors, pages, version
 from .api.routes import exercises, meta, network, sessions, train
+from .compute import ComputePool
 from .demo.mode import DemoMode, DemoSettings
 from .demo.routes import install as install_demo
 from .paths import STATIC
@@ -35,11 +36,15 @@ field; bodies over the size limit a 413; `GET /api/meta` lists every limit.
 
 class ConvlensAPI(FastAPI):
     """FastAPI whose whole middleware stack, error pages included, sits inside the
-    security middleware (headers on every response, the body size limit)."""
+    security middleware (headers on every response, the body limits, Host and Origin).
+    It is built at the first request, from the settings the app holds then (the server
+    adds the names it was started with, :mod:`app.serving`)."""
 
     def build_middleware_stack(self) -> ASGIApp:
+        settings: Settings = self.state.settings
         return SecurityMiddleware(super().build_middleware_stack(),
-                                  max_body_bytes=self.state.settings.max_body_bytes)
+                                  max_body_bytes=settings.max_body_bytes,
+                                  allowed_hosts=settings.allowed_hosts)
 
 
 def create_app(settings: Settings | None = None, *,
@@ -50,7 +55,14 @@ def create_app(settings: Settings | None = None, *,
                       docs_url=None, redoc_url=None, openapi_url="/openapi.json")
     app.state.settings = settings
     app.state.sessions = SessionStore(max_sessions=settings.max_sessions,
-                                      ttl=settings.session_ttl)
+                                      ttl=settings.session_ttl,
+                                      max_per_client=settings.max_sessions_per_client)
+    app.state.exercises = SessionStore(max_sessions=settings.max_exercises,
+                                       ttl=settings.exercise_ttl,
+                                       max_per_client=settings.max_sessions_per_client)
+    app.state.compute = ComputePool(workers=settings.compute_workers,
+                                    queue=settings.compute_queue,
+                                    timeout=settings.compute_timeout)
     errors.install(app)
     for module in (network, train, sessions, exercises, meta):
         app.include_router(module.router)

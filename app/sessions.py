@@ -8,7 +8,9 @@ exactly, back to before the first step of epoch 0. Tensors of steps beyond the c
 never revealed.
 
 The store keeps sessions in memory, capped in count with least-recently-used eviction and an
-idle time-to-live; its clock is injectable for tests. Every session has its own lock, held
+idle time-to-live, and per client: one client address holds at most ``max_per_client``
+sessions, and a new one beyond that evicts its own least recently used, never anyone
+else's. Its clock is injectable for tests. Every session has its own lock, held
 by the routes while they read or change it.
 """
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import secrets
+import sys
 import threading
 import time
 from collections import OrderedDict
@@ -30,11 +33,22 @@ from . import convert, schemas, serialize
 
 LAST = len(engine.STEPS) - 1
 # Each epoch keeps the parameters it started from (that is what makes prev exact). A session
-# may keep this many numbers of them, and at most SESSION_MAX_EPOCHS epochs (not to be
-# confused with schemas.TRAIN_MAX_EPOCHS, the epochs of one /api/train request).
-MAX_KEPT_NUMBERS = 250_000
+# may keep this many bytes of them, counted as Python holds them (epoch_bytes), and at most
+# SESSION_MAX_EPOCHS epochs: 1,000 sessions at their cap hold at most ~0.5 GB of history (not
+# to be confused with schemas.TRAIN_MAX_EPOCHS, the epochs of one /api/train request).
+MAX_KEPT_BYTES = 512 * 1024
 SESSION_MAX_EPOCHS = 10_000
 GRADIENTS = tuple(f"d{name}" for name in engine.PARAM_NAMES)
+
+
+@functools.cache
+def epoch_bytes(config: engine.Config) -> int:
+    """What one more epoch costs a session: its parameter dict and four arrays as
+    ``engine.sgd_step`` makes them (each owning its data), a loss float, two list slots."""
+    x, y, params = engine.seed_example(config)
+    new = engine.sgd_step(params, engine.trace(x, y, params, config), 0.1)
+    return (sys.getsizeof(new) + sum(sys.getsizeof(v) for v in new.values())
+            + sys.getsizeof(1.5) + 2 * 8)
 
 
 class AtStartError(Exception):
@@ -82,7 +96,7 @@ class Session:
 
     @property
     def max_epochs(self) -> int:
-        return max(1, min(SESSION_MAX_EPOCHS, MAX_KEPT_NUMBERS // self.config.n_params - 1))
+        return max(1, min(SESSION_MAX_EPOCHS, MAX_KEPT_BYTES // epoch_bytes(self.config) - 1))
 
     def trace(self) -> engine.Trace:
         if self._trace is None:
@@ -232,12 +246,15 @@ def _hidden_steps() -> tuple[dict[str, Any], ...]:
 
 
 class SessionStore:
-    """Sessions by id, in memory; thread-safe, capped, least recently used evicted first."""
+    """Sessions by id, in memory; thread-safe, capped in all and per client, least recently
+    used evicted first."""
 
-    def __init__(self, *, max_sessions: int, ttl: float,
+    def __init__(self, *, max_sessions: int, ttl: float, max_per_client: int | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.max_sessions, self.ttl, self.clock = max_sessions, ttl, clock
+        self.max_per_client = max_sessions if max_per_client is None else max_per_client
         self._sessions: OrderedDict[str, Session] = OrderedDict()  # least recently used first
+        self._owners: dict[str, str] = {}  # session id -> the client that created it
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -250,16 +267,28 @@ class SessionStore:
             oldest = next(iter(self._sessions.values()))
             if now - oldest.last_used <= self.ttl:
                 break
-            self._sessions.popitem(last=False)
+            self._drop(oldest.id)
 
-    def add(self, session: Session) -> None:
+    def _drop(self, session_id: str) -> None:
+        del self._sessions[session_id]
+        self._owners.pop(session_id, None)
+
+    def add(self, session: Session, client: str = "") -> None:
+        """Keep ``session`` for ``client`` (its address), making room first: the client's
+        own least recently used session when it holds max_per_client, then anyone's."""
         with self._lock:
             now = self.clock()
             self._expire(now)
+            own = [i for i, owner in self._owners.items() if owner == client]
+            if len(own) >= self.max_per_client:
+                by_use = [i for i in self._sessions if self._owners.get(i) == client]
+                for session_id in by_use[:len(own) - self.max_per_client + 1]:
+                    self._drop(session_id)
             while len(self._sessions) >= self.max_sessions:
-                self._sessions.popitem(last=False)
+                self._drop(next(iter(self._sessions)))
             session.last_used = now
             self._sessions[session.id] = session
+            self._owners[session.id] = client
 
     def get(self, session_id: str) -> Session:
         """The session, marked as used now; KeyError when unknown or expired."""
@@ -275,7 +304,7 @@ class SessionStore:
         """KeyError when unknown or expired."""
         with self._lock:
             self._expire(self.clock())
-            del self._sessions[session_id]
+            self._drop(session_id)
 
 
 def create(body: schemas.SessionCreate) -> Session:

@@ -19,6 +19,14 @@ from .config import PARAM_NAMES, Config
 
 LR_MAX = 100.0  # learning rates above this only make the numbers explode
 TRAIN_LIMITS = {"epochs": (1, 10_000), "batch_size": (1, 65_536)}
+# With a should_stop, training asks it after every slice of about this many examples (whole
+# mini-batches, at least one): often enough to stop within a fraction of a second.
+STOP_CHECK_EXAMPLES = 64
+ShouldStop = Callable[[], bool]
+
+
+class StoppedError(Exception):
+    """The caller's ``should_stop`` said so and the work was abandoned (nothing returned)."""
 
 
 # ---------------------------------------------------------------------------- validation
@@ -184,11 +192,17 @@ def _check_int(name: str, value: object, lo: int, hi: int) -> int:
 
 
 def train(xs: object, ys: object, params: Mapping[str, object], config: Config = Config(), *,
-          lr: float, epochs: int, batch_size: int, seed: int = 0) -> TrainResult:
+          lr: float, epochs: int, batch_size: int, seed: int = 0,
+          should_stop: ShouldStop | None = None) -> TrainResult:
     """Mini-batch gradient descent on the batched path.
 
     xs (N, n, n), ys (N,) of 0/1. Each epoch visits the examples in an order drawn from
     ``default_rng(seed)``; the last batch of an epoch may be smaller.
+
+    ``should_stop``, if given, is called between mini-batches (after every
+    STOP_CHECK_EXAMPLES examples or one batch, whichever is more); when it returns True,
+    training raises :class:`StoppedError`. The parameters are the same with or without it (an
+    epoch's mean loss, summed slice by slice, to rounding).
     """
     n = config.input_size
     X = np.asarray(xs, dtype=np.float64)
@@ -213,10 +227,31 @@ def train(xs: object, ys: object, params: Mapping[str, object], config: Config =
     Xa = fast.augment(X.reshape(N, -1))  # each example flattened, then a 1 (meets b1)
     losses, accuracy, kernels = np.empty(epochs), np.empty(epochs), [p["W1"]]
     for epoch in range(epochs):
-        total, right, batches = net.epoch(Xa, Y, rng.permutation(N), batch_size, lr)
+        order = rng.permutation(N)
+        if should_stop is None:
+            total, right, batches = net.epoch(Xa, Y, order, batch_size, lr)
+        else:
+            total, right, batches = _epoch_in_slices(net, Xa, Y, order, batch_size, lr,
+                                                     should_stop)
         losses[epoch], accuracy[epoch] = total / batches, right / N
         kernels.append(net.W1.copy())
     return TrainResult(net.params(), losses, accuracy, np.stack(kernels))
+
+
+def _epoch_in_slices(net: fast.Net, Xa: np.ndarray, Y: np.ndarray, order: np.ndarray,
+                     batch_size: int, lr: float,
+                     should_stop: ShouldStop) -> tuple[float, int, int]:
+    """One epoch as :meth:`fast.Net.epoch` runs it, in slices of whole mini-batches, asking
+    ``should_stop`` before each: the same batches in the same order, so the same numbers."""
+    size = batch_size * max(1, STOP_CHECK_EXAMPLES // batch_size)
+    total, right, batches = 0.0, 0, 0
+    for start in range(0, len(order), size):
+        if should_stop():
+            raise StoppedError("training was stopped")
+        rows = order[start:start + size]
+        t, r, b = net.epoch(Xa[rows], Y[rows], np.arange(len(rows)), batch_size, lr)
+        total, right, batches = total + t, right + r, batches + b
+    return total, right, batches
 
 
 def predict(xs: object, params: Mapping[str, object], config: Config = Config()) -> np.ndarray:
@@ -228,10 +263,15 @@ def predict(xs: object, params: Mapping[str, object], config: Config = Config())
 
 # ------------------------------------------------------------------------ gradient check
 def numeric_gradient(f: Callable[[np.ndarray], float], at: np.ndarray,
-                     h: float = 1e-6) -> np.ndarray:
-    """Central differences (f(a + h e_i) - f(a - h e_i)) / 2h for every element of ``at``."""
+                     h: float = 1e-6, *, should_stop: ShouldStop | None = None) -> np.ndarray:
+    """Central differences (f(a + h e_i) - f(a - h e_i)) / 2h for every element of ``at``.
+
+    ``should_stop``, if given, is asked before each element; True raises :class:`StoppedError`.
+    """
     grad = np.zeros_like(at, dtype=np.float64)
     for index in np.ndindex(at.shape):
+        if should_stop is not None and should_stop():
+            raise StoppedError("the gradient check was stopped")
         plus, minus = at.copy(), at.copy()
         plus[index] += h
         minus[index] -= h
@@ -259,12 +299,13 @@ class GradCheck:
 
 
 def gradcheck(x: object, y: object, params: Mapping[str, object], config: Config = Config(), *,
-              h: float = 1e-6) -> GradCheck:
+              h: float = 1e-6, should_stop: ShouldStop | None = None) -> GradCheck:
     """Compare every parameter's analytic gradient with central differences of L.
 
     The relative error of a tensor is ||analytic - numeric|| / (||analytic|| + ||numeric||).
     Near a kink (a Z1 within h of 0, or a tie in a pooling window) the numeric side is not
-    the derivative, and the error says so.
+    the derivative, and the error says so. ``should_stop``: as for :func:`numeric_gradient`
+    (asked between every two forward passes).
     """
     X, Y, p = check_x(x, config), check_y(y), check_params(params, config)
     analytic = trace(X, Y, p, config)
@@ -272,7 +313,7 @@ def gradcheck(x: object, y: object, params: Mapping[str, object], config: Config
     for name in PARAM_NAMES:
         def f(value: np.ndarray, name: str = name) -> float:
             return loss(X, Y, {**p, name: value}, config)
-        numeric[name] = numeric_gradient(f, p[name], h)
+        numeric[name] = numeric_gradient(f, p[name], h, should_stop=should_stop)
     grads = {name: analytic[f"d{name}"] for name in PARAM_NAMES}
     errors = {name: relative_error(grads[name], numeric[name]) for name in PARAM_NAMES}
     return GradCheck(numeric, grads, errors)

@@ -123,9 +123,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     url = base_url(args.host, args.port)
 
-    import uvicorn
-
     from ..main import create_app
+    from ..serving import serve
     from .mode import DemoSettings
 
     settings = DemoSettings(key=key, script=args.script, room=args.room, public_url=url,
@@ -149,7 +148,7 @@ def run(args: argparse.Namespace) -> int:
         print("  listening on every network interface: anyone on this network can open the "
               "pages and follow; only the presenter link moves the lesson", flush=True)
     print("Ctrl+C stops", flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, loop="auto", http="httptools",
-                ws="auto", ws_max_size=WS_MAX_SIZE, ws_per_message_deflate=False,
-                log_level="warning", access_log=False)
+    serve(app, host=args.host, port=args.port, loop="auto", ws="auto",
+          ws_max_size=WS_MAX_SIZE, ws_per_message_deflate=False, log_level="warning",
+          access_log=False)
     return 0

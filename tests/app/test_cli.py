@@ -7,9 +7,9 @@ from app import cli
 
 def test_serve_binds_localhost_by_default_and_prints_the_url(monkeypatch, capsys):
     calls = []
-    import uvicorn
+    from app import serving
 
-    monkeypatch.setattr(uvicorn, "run", lambda target, **kw: calls.append((target, kw)))
+    monkeypatch.setattr(serving, "serve", lambda target, **kw: calls.append((target, kw)))
     monkeypatch.setattr(cli, "bind_problem", lambda host, port: "")  # whatever runs here
     assert cli.main(["serve"]) == 0
     target, kw = calls[0]

@@ -129,3 +129,65 @@ def test_concurrent_steps_on_one_session_are_serialised(fresh_client):
         t.join()
     steps = len(engine.STEPS)
     assert session.epoch * steps + session.cursor == 200 - 1
+
+
+# ------------------------------------------------------------------ per client, in bytes
+def test_one_client_cannot_evict_everyone_elses_sessions(clock):
+    from app.sessions import SessionStore
+
+    store = SessionStore(max_sessions=10, ttl=100, max_per_client=3, clock=clock)
+    others = [new_session() for _ in range(4)]
+    for i, s in enumerate(others):
+        store.add(s, f"student-{i}")
+    mine = [new_session() for _ in range(50)]
+    for s in mine:
+        store.add(s, "greedy")
+        clock.advance(1)
+    for s in others:
+        assert store.get(s.id) is s
+    kept = [s for s in mine if _alive(store, s)]
+    assert kept == mine[-3:]  # its own most recent three, nobody else's
+    assert len(store) == 7
+
+
+def _alive(store, session) -> bool:
+    try:
+        store.get(session.id)
+        return True
+    except KeyError:
+        return False
+
+
+def test_the_per_client_cap_over_http():
+    from fastapi.testclient import TestClient
+
+    with TestClient(create_app(Settings(max_sessions_per_client=2))) as client:
+        ids = [client.post("/api/sessions", json={}).json()["id"] for _ in range(3)]
+        assert [client.get(f"/api/sessions/{i}").status_code for i in ids] == [404, 200, 200]
+
+
+def test_a_session_s_history_is_counted_in_the_bytes_it_really_holds():
+    import gc
+    import tracemalloc
+
+    from app.sessions import MAX_KEPT_BYTES, epoch_bytes
+
+    config = engine.Config()
+    x, y, params = engine.seed_example(config)
+    session = Session(config, x, y, params, lr=0.1, seed=0)
+    steps = len(engine.STEPS)
+    for _ in range(steps):  # the first epoch's trace and records are made once
+        session.next()
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    epochs = 200
+    for _ in range(epochs * steps):
+        session.next()
+    session._trace, session._records = None, None  # compare history alone
+    gc.collect()
+    grown = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    per_epoch = grown / epochs
+    assert 0.7 * per_epoch < epoch_bytes(config) < 1.3 * per_epoch
+    assert session.max_epochs * epoch_bytes(config) <= MAX_KEPT_BYTES

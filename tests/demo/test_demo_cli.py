@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from app import cli
 from app.demo import launch
@@ -27,9 +26,11 @@ def free_port() -> int:
 
 @pytest.fixture
 def served(monkeypatch):
-    """uvicorn.run replaced by a recorder: what would have been served, and how."""
+    """app.serving.serve replaced by a recorder: what would have been served, and how."""
+    from app import serving
+
     calls: list[tuple[object, dict]] = []
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append((app, kw)))
+    monkeypatch.setattr(serving, "serve", lambda app, **kw: calls.append((app, kw)))
     return calls
 
 

@@ -7,6 +7,7 @@ import re
 
 import pytest
 from fastapi.testclient import TestClient
+from starlette.testclient import WebSocketDenialResponse
 from starlette.websockets import WebSocketDisconnect
 
 from app.demo.routes import MAX_MESSAGE_BYTES, MAX_STRIKES
@@ -165,10 +166,12 @@ def test_an_unknown_room_closes_with_4404(client):
 
 
 def test_a_socket_from_another_origin_is_refused(client):
-    with pytest.raises(WebSocketDisconnect) as info, client.websocket_connect(
+    # refused before it opens, with an HTTP 403 that carries the security headers
+    with pytest.raises(WebSocketDenialResponse) as info, client.websocket_connect(
             SOCKET, headers={"Origin": "http://evil.example"}):
         pass
-    assert info.value.code == 1008
+    assert info.value.status_code == 403
+    assert info.value.headers["x-frame-options"] == "DENY"
     with client.websocket_connect(SOCKET, headers={"Origin": "http://testserver"}) as ws:
         assert ws.receive_json()["type"] == "state"
 

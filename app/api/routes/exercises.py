@@ -20,6 +20,7 @@ from ...errors import InputError
 from ...mathml import static_mathml
 from ...schemas import Message
 from ...sessions import SessionStore
+from ..deps import ClientDep
 
 router = APIRouter(prefix="/api/exercises", tags=["practice"])
 
@@ -69,7 +70,8 @@ TOLERANCE_TEXT = (
 
 
 @router.post("", status_code=201, response_model=ps.ExerciseOut)
-async def create(body: ps.ExerciseCreate, store: ExerciseStore) -> Response:
+async def create(body: ps.ExerciseCreate, store: ExerciseStore,
+                 client: ClientDep) -> Response:
     """A new exercise: one step (``step``) or the whole pass (``chain: true``), on numbers
     drawn from ``seed`` for ``config``. The givens are exactly what the step reads."""
     if body.chain and body.step is not None:
@@ -79,7 +81,7 @@ async def create(body: ps.ExerciseCreate, store: ExerciseStore) -> Response:
     # drawing a variant for a big config can take half a second: off the event loop
     exercise = await run_in_threadpool(exercises.create, body.step, chain=body.chain,
                                        seed=body.seed, config=body.config.to_engine())
-    store.add(exercise)
+    store.add(exercise, client)
     with exercise.lock:
         return serialize.json_response(exercise.view(), status_code=201)
 

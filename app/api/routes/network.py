@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 import engine
+from engine.model import ShouldStop
 
 from ... import convert as conv
 from ... import schemas as s
 from ... import serialize as out
+from ..deps import BUSY, ComputeDep
 
 router = APIRouter(prefix="/api", tags=["network"])
 BODY_ERRORS = {413: {"model": s.Message, "description": "The body is over the size limit."}}
@@ -52,14 +56,19 @@ async def update(body: s.UpdateRequest) -> Response:
         "lr": body.lr})
 
 
-@router.post("/gradcheck", response_model=s.GradcheckResponse, responses=BODY_ERRORS)
-def gradcheck(body: s.ExampleRequest) -> Response:
+@router.post("/gradcheck", response_model=s.GradcheckResponse,
+             responses={**BODY_ERRORS, **BUSY})
+async def gradcheck(body: s.ExampleRequest, pool: ComputeDep, request: Request) -> Response:
     """Central differences beside the analytic gradient of every parameter.
 
     Costs two forward passes per parameter: up to a few seconds for the largest
-    configurations, so it runs in the thread pool."""
+    configurations, so it runs in the compute pool (queued; stopped if the client leaves)."""
+    return await pool.run(request, functools.partial(_gradcheck, body))
+
+
+def _gradcheck(body: s.ExampleRequest, should_stop: ShouldStop) -> Response:
     ex = conv.example_inputs(body)
-    check = engine.gradcheck(ex.x, ex.y, ex.params, ex.config)
+    check = engine.gradcheck(ex.x, ex.y, ex.params, ex.config, should_stop=should_stop)
     errors = {k: v if np.isfinite(v) else None for k, v in check.rel_error.items()}
     finite = [v for v in errors.values() if v is not None]
     return out.json_response({

@@ -12,7 +12,7 @@ import engine
 
 from ... import errors, serialize, sessions
 from ... import schemas as s
-from ..deps import SessionDep, SessionId, StoreDep
+from ..deps import ClientDep, SessionDep, SessionId, StoreDep
 
 router = APIRouter(prefix="/api/sessions", tags=["sessions"])
 NOT_FOUND = {404: {"model": s.Message, "description": "No such session (or it expired)."}}
@@ -20,10 +20,11 @@ BODY_ERRORS = {413: {"model": s.Message, "description": "The body is over the si
 
 
 @router.post("", status_code=201, response_model=s.SessionOut, responses=BODY_ERRORS)
-async def create(body: s.SessionCreate, store: StoreDep) -> Response:
-    """A new session before its first step (cursor -1, epoch 0)."""
+async def create(body: s.SessionCreate, store: StoreDep, client: ClientDep) -> Response:
+    """A new session before its first step (cursor -1, epoch 0). One client holds at most
+    CONVLENS_MAX_SESSIONS_PER_CLIENT; beyond that its own least recently used goes."""
     session = sessions.create(body)
-    store.add(session)
+    store.add(session, client)
     with session.lock:
         return serialize.json_response(session.view(), status_code=201)
 

@@ -10,7 +10,8 @@ large networks; the second charges each optimizer step (ceil(examples / batch_si
 per epoch) its Python and NumPy overhead, which dominates small networks trained one example
 at a time. Measured on the 2-core machine this project runs on, about 1e9 of this work takes
 a second; the default cap of 2e9 keeps the largest allowed request near 2 s. Training runs in
-the thread pool, never on the event loop.
+the compute pool (:mod:`app.compute`), never on the event loop: queued, and stopped between
+mini-batches when its client leaves.
 """
 
 from __future__ import annotations
@@ -19,16 +20,18 @@ import functools
 from typing import Annotated
 
 import numpy as np
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 import engine
+from engine.model import ShouldStop
 
 from ... import convert as conv
 from ... import schemas as s
 from ... import serialize as out
 from ...errors import InputError, field
-from ..deps import SettingsDep
+from ...settings import Settings
+from ..deps import BUSY, ComputeDep, SettingsDep
 
 router = APIRouter(prefix="/api", tags=["training"])
 InputSize = Annotated[int, Query(ge=engine.LIMITS["input_size"][0],
@@ -56,10 +59,16 @@ def work(config: engine.Config, epochs: int, examples: int, batch_size: int) -> 
 
 
 @router.post("/train", response_model=s.TrainResponse,
-             responses={413: {"model": s.Message, "description": "The body is too large."}})
-def train(body: s.TrainRequest, settings: SettingsDep) -> Response:
+             responses={413: {"model": s.Message, "description": "The body is too large."},
+                        **BUSY})
+async def train(body: s.TrainRequest, settings: SettingsDep, pool: ComputeDep,
+                request: Request) -> Response:
     """Mini-batch gradient descent on a data set: loss and accuracy per epoch, W1 after
     each epoch, the final parameters and their accuracy on the whole set."""
+    return await pool.run(request, functools.partial(_train, body, settings))
+
+
+def _train(body: s.TrainRequest, settings: Settings, should_stop: ShouldStop) -> Response:
     config = body.config.to_engine()
     with field("body", "dataset"):
         xs, ys = load(body.dataset, config.input_size)
@@ -75,7 +84,7 @@ def train(body: s.TrainRequest, settings: SettingsDep) -> Response:
                if most else "choose a smaller network (config) or a larger batch_size")))
     params = conv.params_or_init(body.params, config, body.seed)
     result = engine.train(xs, ys, params, config, lr=body.lr, epochs=body.epochs,
-                          batch_size=body.batch_size, seed=body.seed)
+                          batch_size=body.batch_size, seed=body.seed, should_stop=should_stop)
     right = (engine.predict(xs, result.params, config) > 0.5) == (ys > 0.5)
     return out.json_response({
         "config": out.config_out(config), "dataset": body.dataset, "params": result.params,

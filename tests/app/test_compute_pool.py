@@ -1,0 +1,216 @@
+"""The compute pool: bounded, queued, cancellable; and the routes that use it."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+import engine
+from app.compute import BusyError, ClientGoneError, ComputePool, TooLongError
+from engine.model import StoppedError
+
+
+class FakeRequest:
+    """What the pool reads of a request: ``receive``, which says http.disconnect once the
+    test lets the client go."""
+
+    def __init__(self) -> None:
+        self.gone = asyncio.Event()
+
+    async def receive(self) -> dict:
+        await self.gone.wait()
+        return {"type": "http.disconnect"}
+
+
+def spin(started: threading.Event | None = None, seen: list | None = None):
+    """Work that runs until it is told to stop, and records that it was."""
+
+    def work(should_stop) -> str:
+        if started is not None:
+            started.set()
+        for _ in range(2_000_000):  # bounded: ~seconds at most
+            if should_stop():
+                if seen is not None:
+                    seen.append("stopped")
+                raise StoppedError("stopped")
+            threading.Event().wait(0.001)
+        return "finished"
+
+    return work
+
+
+async def until(condition, limit: float = 10.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit
+    while not condition():
+        assert loop.time() < deadline, "the condition never came true"
+        await asyncio.sleep(0.01)
+
+
+def test_results_and_errors_come_back():
+    async def main() -> None:
+        pool = ComputePool(workers=2, queue=2, timeout=10)
+        assert await pool.run(FakeRequest(), lambda stop: 6 * 7) == 42
+        with pytest.raises(ValueError, match="bad"):
+            await pool.run(FakeRequest(), lambda stop: (_ for _ in ()).throw(ValueError("bad")))
+        assert pool.running == 0
+
+    asyncio.run(main())
+
+
+def test_at_most_workers_run_and_the_queue_is_capped():
+    async def main() -> None:
+        pool = ComputePool(workers=2, queue=3, timeout=30)
+        active, most, lock = [0], [0], threading.Lock()
+        release = threading.Event()
+
+        def work(stop) -> int:
+            with lock:
+                active[0] += 1
+                most[0] = max(most[0], active[0])
+            release.wait(10)
+            with lock:
+                active[0] -= 1
+            return 1
+
+        jobs = [asyncio.ensure_future(pool.run(FakeRequest(), work)) for _ in range(5)]
+        await until(lambda: pool.running == 2 and pool.waiting == 3)
+        with pytest.raises(BusyError) as refused:
+            await pool.run(FakeRequest(), work)
+        assert refused.value.retry_after >= 1
+        release.set()
+        assert await asyncio.gather(*jobs) == [1] * 5
+        assert most[0] == 2
+        assert (pool.running, pool.waiting) == (0, 0)
+
+    asyncio.run(main())
+
+
+def test_a_client_that_leaves_stops_its_work_and_frees_the_worker():
+    async def main() -> None:
+        pool = ComputePool(workers=1, queue=1, timeout=60)
+        started, seen = threading.Event(), []
+        request = FakeRequest()
+        job = asyncio.ensure_future(pool.run(request, spin(started, seen)))
+        await until(started.is_set)
+        request.gone.set()
+        with pytest.raises(ClientGoneError):
+            await job
+        await until(lambda: pool.running == 0)
+        assert seen == ["stopped"]
+        assert await pool.run(FakeRequest(), lambda stop: "next") == "next"
+
+    asyncio.run(main())
+
+
+def test_a_client_that_leaves_the_queue_never_runs():
+    async def main() -> None:
+        pool = ComputePool(workers=1, queue=2, timeout=60)
+        started = threading.Event()
+        first = FakeRequest()
+        running = asyncio.ensure_future(pool.run(first, spin(started)))
+        await until(started.is_set)
+        ran = []
+        waiting_request = FakeRequest()
+        waiting = asyncio.ensure_future(pool.run(waiting_request, lambda stop: ran.append(1)))
+        await until(lambda: pool.waiting == 1)
+        waiting_request.gone.set()
+        with pytest.raises(ClientGoneError):
+            await waiting
+        assert pool.waiting == 0
+        first.gone.set()
+        with pytest.raises(ClientGoneError):
+            await running
+        await until(lambda: pool.running == 0)
+        assert ran == []
+
+    asyncio.run(main())
+
+
+def test_work_past_the_time_limit_is_stopped():
+    async def main() -> None:
+        pool = ComputePool(workers=1, queue=0, timeout=0.2)
+        seen = []
+        with pytest.raises(TooLongError, match=r"0\.2 s"):
+            await pool.run(FakeRequest(), spin(seen=seen))
+        assert seen == ["stopped"]
+
+    asyncio.run(main())
+
+
+def test_shutdown_stops_running_work_and_refuses_the_queue():
+    async def main() -> None:
+        pool = ComputePool(workers=1, queue=2, timeout=60)
+        started, seen = threading.Event(), []
+        running = asyncio.ensure_future(pool.run(FakeRequest(), spin(started, seen)))
+        await until(started.is_set)
+        waiting = asyncio.ensure_future(pool.run(FakeRequest(), lambda stop: "never"))
+        await until(lambda: pool.waiting == 1)
+        pool.close()  # what stop_all() does to every pool on SIGTERM (test_serving: for real)
+        for job in (running, waiting):
+            with pytest.raises(BusyError, match="shutting down"):
+                await job
+        await until(lambda: pool.running == 0)
+        assert seen == ["stopped"]
+        with pytest.raises(BusyError):
+            await pool.run(FakeRequest(), lambda stop: "after")
+
+    asyncio.run(main())
+
+
+def test_an_abandoned_gradient_check_stops_part_way(monkeypatch, bodies):
+    """The whole app, a client that hangs up: the gradient check stops long before it has
+    made its 2 x 6,289 forward passes, and the worker is free again."""
+    import engine.model as model
+    from app.main import create_app
+    from app.settings import Settings
+
+    calls = [0]
+    original = model.loss
+
+    def counted(*args, **kwargs):
+        calls[0] += 1
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(model, "loss", counted)
+    config = engine.Config(input_size=28, kernel_size=1, filters=8, pool_size=1)
+    body = bodies.random(config, seed=0)
+    app = create_app(Settings(compute_workers=1, compute_queue=0))
+
+    async def main() -> list[dict]:
+        import orjson
+
+        payload = orjson.dumps(body)
+        left = asyncio.Event()
+        sent: list[dict] = []
+        messages = [{"type": "http.request", "body": payload, "more_body": False}]
+
+        async def receive() -> dict:
+            if messages:
+                return messages.pop(0)
+            await left.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict) -> None:
+            sent.append(message)
+
+        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+                 "method": "POST", "path": "/api/gradcheck", "raw_path": b"/api/gradcheck",
+                 "query_string": b"", "root_path": "", "scheme": "http",
+                 "server": ("127.0.0.1", 8000), "client": ("127.0.0.1", 5000),
+                 "headers": [(b"host", b"127.0.0.1:8000"),
+                             (b"content-type", b"application/json"),
+                             (b"content-length", str(len(payload)).encode())]}
+        call = asyncio.ensure_future(app(scope, receive, send))
+        pool = app.state.compute
+        await until(lambda: calls[0] > 20)
+        left.set()
+        await call
+        await until(lambda: pool.running == 0)
+        return sent
+
+    sent = asyncio.run(main())
+    assert calls[0] < config.n_params  # not 2 x 6,289: it stopped part way
+    assert sent[0]["status"] == 499
