@@ -180,7 +180,7 @@ class Session:
         return {"cursor": self.cursor, "epoch": self.epoch,
                 "step": self.records()[self.cursor], "tensor": self.written(self.cursor),
                 "known": list(self.known()), "reveals": reveals,
-                "ranges": serialize.ranges(reveals), "update": self.update(self.cursor)}
+                "ranges": serialize.view_ranges(reveals), "update": self.update(self.cursor)}
 
     def provenance(self, name: str, index: tuple[int, ...]) -> dict[str, Any]:
         """The cells behind ``name[index]``; NotReachedError for a tensor not shown yet,
@@ -217,7 +217,7 @@ class Session:
             "epoch": self.epoch, "cursor": self.cursor, "known": list(engine.known(self.cursor)),
             "step": steps[self.cursor] if self.cursor >= 0 else None, "steps": steps,
             "tensors": tensors, "updated": updated, "params": p,
-            "ranges": serialize.ranges(tensors),
+            "ranges": serialize.view_ranges(tensors),
             "winners": serialize.winners(self.trace()) if "P1" in tensors else None,
             "loss_history": self.loss_history,
             "update": self.update(self.cursor) if self.cursor >= 0 else None,
