@@ -2,7 +2,9 @@
 // the cells that made it. The server says which ones (engine/provenance.py, asked per cell
 // and only for tensors the walk has shown); this module only draws the answer. Answers are
 // kept per walk state, so a cell hovered twice costs one request. A click pins a cell:
-// its sources stay lit until another click, Escape, or a move of the walk.
+// its sources stay lit until another click, Escape, or a move of the walk. Once a step has
+// revealed a tensor, the page fetches the provenance of all its cells in one request while
+// the browser is idle, so hovering it usually needs no request at all.
 
 import { short, indexText } from "../common/format.js";
 
@@ -78,19 +80,44 @@ export function createHighlight({ store, api, panels, detail, onError }) {
     const key = `${walkKey(walk)}|${name}|${index.join(",")}`;
     let found = cache.get(key);
     if (!found) {
+      const asked = generation;
       try {
         found = await api.provenance(walk.id, name, index);
       } catch (error) {
         onError(error);
         return;
       }
+      if (asked !== generation) return; // an answer about numbers that have changed
       cache.set(key, found);
     }
     if (mine !== token || store.get().walk !== walk) return; // the pointer (or the walk) moved on
     draw(found);
   }
 
+  // Every cell of each revealed tensor, one tensor per idle moment.
+  const fetched = new Set(); // "walk key|tensor"
+  let idle = null;
+  let generation = 0; // bumped whenever the walk's numbers change
+  function prefetch() {
+    const walk = store.get().walk;
+    const name = walk.known.find((n) => sources.has(n) && !fetched.has(`${walkKey(walk)}|${n}`));
+    if (!name) return;
+    const mark = `${walkKey(walk)}|${name}`;
+    const asked = generation;
+    fetched.add(mark);
+    api.provenanceCells(walk.id, name).then((answer) => {
+      if (asked !== generation) return; // the walk's numbers changed meanwhile
+      for (const found of answer.cells) cache.set(`${walkKey(walk)}|${name}|${found.index.join(",")}`, found);
+      later();
+    }).catch(() => fetched.delete(mark));
+  }
+  function later() {
+    const soon = window.requestIdleCallback || ((f) => setTimeout(f, 50));
+    if (idle === null) idle = soon(() => { idle = null; prefetch(); });
+  }
+
   return {
+    prefetch: later,
     hover: (name, index) => show(name, index),
     leave: () => { if (!pinned) clear(); },
     // A click pins the cell (a second click on it, or Escape, unpins): it never steps.
@@ -113,7 +140,11 @@ export function createHighlight({ store, api, panels, detail, onError }) {
       pinned = null;
       token += 1;
       clear();
-      if (changed) cache.clear();
+      if (changed) {
+        generation += 1;
+        cache.clear();
+        fetched.clear();
+      }
     },
   };
 }

@@ -190,6 +190,7 @@ async function start() {
     explain.render(walk);
     panels.render(walk);
     markPipeline(walk);
+    highlight.prefetch();
     $("btn-prev").disabled = walk.epoch === 0 && walk.cursor < 0;
     saveUrl();
   });
