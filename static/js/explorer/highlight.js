@@ -32,7 +32,9 @@ export function describe(found) {
   return `${head}${sum}: ${found.note}${from}`;
 }
 
-export function createHighlight({ store, api, panels, detail, onError }) {
+// Requests go through ``run`` (the walk's queue), so the server answers them at the step
+// the page is at: a hover sent just before a step back is not refused for being too late.
+export function createHighlight({ store, api, panels, detail, run }) {
   const cache = new Map(); // "walk key|tensor|index" -> provenance answer
   let lit = [];
   let token = 0;
@@ -81,13 +83,11 @@ export function createHighlight({ store, api, panels, detail, onError }) {
     let found = cache.get(key);
     if (!found) {
       const asked = generation;
-      try {
-        found = await api.provenance(walk.id, name, index);
-      } catch (error) {
-        onError(error);
-        return;
-      }
-      if (asked !== generation) return; // an answer about numbers that have changed
+      found = await run(() => {
+        const now = store.get().walk;
+        return now.known.includes(name) ? api.provenance(now.id, name, index) : null;
+      });
+      if (!found || asked !== generation) return; // refused, or about numbers now changed
       cache.set(key, found);
     }
     if (mine !== token || store.get().walk !== walk) return; // the pointer (or the walk) moved on
@@ -105,11 +105,18 @@ export function createHighlight({ store, api, panels, detail, onError }) {
     const mark = `${walkKey(walk)}|${name}`;
     const asked = generation;
     fetched.add(mark);
-    api.provenanceCells(walk.id, name).then((answer) => {
-      if (asked !== generation) return; // the walk's numbers changed meanwhile
+    run(() => {
+      const now = store.get().walk;
+      if (asked !== generation || !now.known.includes(name)) return null;
+      return api.provenanceCells(now.id, name);
+    }).then((answer) => {
+      if (!answer || asked !== generation) { // stepped back past it, or the numbers changed
+        fetched.delete(mark);
+        return;
+      }
       for (const found of answer.cells) cache.set(`${walkKey(walk)}|${name}|${found.index.join(",")}`, found);
       later();
-    }).catch(() => fetched.delete(mark));
+    });
   }
   function later() {
     const soon = window.requestIdleCallback || ((f) => setTimeout(f, 50));

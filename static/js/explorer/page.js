@@ -137,7 +137,7 @@ async function start() {
     onKey: (event, name) => inspectWithKeys(event, name),
     onPng: (name) => panels.view(name).png(name),
   });
-  highlight = createHighlight({ store, api, panels, detail, onError: showError });
+  highlight = createHighlight({ store, api, panels, detail, run: stepping.run });
   const explain = createExplain({ api });
 
   // Keyboard inspection: with a panel focused, arrows walk its cells as hovering would.
