@@ -420,6 +420,12 @@ class ProvenanceOut(BaseModel):
     note: str
 
 
+class ProvenanceCells(BaseModel):
+    tensor: str
+    cells: list[ProvenanceOut] = Field(description="Row-major, from the first cell.")
+    complete: bool = Field(description="False: the answer's bound cut the list short.")
+
+
 class GradcheckParam(BaseModel):
     analytic: TensorValue
     numeric: TensorValue

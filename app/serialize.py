@@ -96,6 +96,28 @@ def ranges(tensors: Mapping[str, object]) -> dict[str, dict[str, object]]:
             for name, extent in zip(names, _extents([tensors[n] for n in names]))}
 
 
+def card_range(name: str, value: float) -> dict[str, object]:
+    """A single number's colour yardstick (a page draws it as a card): a probability or a
+    label against [0, 1], the loss against [0, max(1, L)], anything else against
+    ±max(1, |v|) -- so a card's colour says how large it is, not that it is itself."""
+    if name in ("A2", "Y"):
+        return {"min": 0.0, "max": 1.0, "scale": "sequential"}
+    if name == "L":
+        return {"min": 0.0, "max": max(1.0, value) if math.isfinite(value) else 1.0,
+                "scale": "sequential"}
+    top = max(1.0, abs(value)) if math.isfinite(value) else 1.0
+    return {"min": -top, "max": top, "scale": "diverging"}
+
+
+def view_ranges(tensors: Mapping[str, object]) -> dict[str, dict[str, object]]:
+    """:func:`ranges`, with the yardstick of :func:`card_range` for single numbers."""
+    out = ranges(tensors)
+    for name, value in tensors.items():
+        if np.size(value) == 1:
+            out[name] = card_range(name, float(np.ravel(np.asarray(value, dtype=float))[0]))
+    return out
+
+
 def winners(trace: engine.Trace) -> list[list[int]]:
     """For every P1 cell in (f, i, j) order, the A1 cell [f, r, c] that won its window."""
     return engine.winners(trace).reshape(-1, 3).tolist()

@@ -38,6 +38,9 @@ LAST = len(engine.STEPS) - 1
 # to be confused with schemas.TRAIN_MAX_EPOCHS, the epochs of one /api/train request).
 MAX_KEPT_BYTES = 512 * 1024
 SESSION_MAX_EPOCHS = 10_000
+# One answer about a whole tensor's provenance holds at most this many source cells (the
+# default network's largest, dW1, holds 153): past it, the rest is asked cell by cell.
+PROVENANCE_BATCH = 1024
 GRADIENTS = tuple(f"d{name}" for name in engine.PARAM_NAMES)
 
 
@@ -194,7 +197,7 @@ class Session:
         return {"cursor": self.cursor, "epoch": self.epoch,
                 "step": self.records()[self.cursor], "tensor": self.written(self.cursor),
                 "known": list(self.known()), "reveals": reveals,
-                "ranges": serialize.ranges(reveals), "update": self.update(self.cursor)}
+                "ranges": serialize.view_ranges(reveals), "update": self.update(self.cursor)}
 
     def provenance(self, name: str, index: tuple[int, ...]) -> dict[str, Any]:
         """The cells behind ``name[index]``; NotReachedError for a tensor not shown yet,
@@ -205,6 +208,20 @@ class Session:
             raise NotReachedError(f"{name} is not computed yet: the walk is at step "
                                   f"{self.cursor + 1} of {LAST + 1}")
         return serialize.provenance_out(self.trace(), name, index)
+
+    def provenance_cells(self, name: str) -> dict[str, Any]:
+        """Provenance of a tensor's cells in row-major order, as many as fit in
+        PROVENANCE_BATCH source cells: ``{tensor, cells, complete}``. Refused as
+        :meth:`provenance` is."""
+        shape = engine.Config(**self.config.to_dict()).shapes()[name]
+        cells, used = [], 0
+        for index in np.ndindex(shape):
+            found = self.provenance(name, tuple(int(i) for i in index))
+            used += 1 + sum(len(v) for v in found["sources"].values())
+            if used > PROVENANCE_BATCH and cells:
+                return {"tensor": name, "cells": cells, "complete": False}
+            cells.append(found)
+        return {"tensor": name, "cells": cells, "complete": True}
 
     def gradients_reached(self) -> tuple[str, ...]:
         """The parameters' gradients the walk has shown (dW2 db2 from their steps on)."""
@@ -231,7 +248,7 @@ class Session:
             "epoch": self.epoch, "cursor": self.cursor, "known": list(engine.known(self.cursor)),
             "step": steps[self.cursor] if self.cursor >= 0 else None, "steps": steps,
             "tensors": tensors, "updated": updated, "params": p,
-            "ranges": serialize.ranges(tensors),
+            "ranges": serialize.view_ranges(tensors),
             "winners": serialize.winners(self.trace()) if "P1" in tensors else None,
             "loss_history": self.loss_history,
             "update": self.update(self.cursor) if self.cursor >= 0 else None,

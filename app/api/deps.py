@@ -12,11 +12,11 @@ from ..sessions import Session, SessionStore
 from ..settings import Settings
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_store(request: Request) -> SessionStore:
+async def get_store(request: Request) -> SessionStore:
     return request.app.state.sessions
 
 
@@ -42,7 +42,7 @@ SessionId = Annotated[str, Path(min_length=1, max_length=64,
                                 description="The id POST /api/sessions returned.")]
 
 
-def get_session(session_id: SessionId, store: StoreDep) -> Session:
+async def get_session(session_id: SessionId, store: StoreDep) -> Session:
     try:
         return store.get(session_id)
     except KeyError:

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import engine
+from app import sessions
 from app.sessions import LAST
 
 NAMES = [s.writes for s in engine.STEPS]
@@ -358,3 +359,38 @@ def test_meta_is_the_one_home_of_names_titles_scales_and_defaults(client):
     assert meta["train_limits"]["epochs"] == [1, 1000]
     assert meta["session_max_epochs"] == 10_000
     assert [s["reveals"] for s in meta["steps"]][NAMES.index("dW1")] == ["dW1", "dX"]
+
+
+def test_a_whole_tensor_of_provenance_at_once_bounded_and_refused_before_its_step(session):
+    client, data, body = session
+    config = engine.Config(**body["config"])
+    t = engine.trace(body["x"], body["y"], body["params"], config)
+    where = url(data, "provenance/dW1/cells")
+    assert client.get(where).status_code == 409
+    client.post(url(data, "goto"), json={"epoch": 0, "cursor": NAMES.index("dW1")})
+    r = client.get(where)
+    assert r.status_code == 200
+    got = r.json()
+    assert got["tensor"] == "dW1"
+    indexes = [tuple(c["index"]) for c in got["cells"]]
+    assert indexes == list(np.ndindex(t["dW1"].shape))[:len(indexes)]
+    assert got["complete"] == (len(indexes) == t["dW1"].size)
+    for cell in got["cells"]:
+        assert cell == client.get(url(data, "provenance/dW1")
+                                  + "?index=" + ",".join(map(str, cell["index"]))).json()
+    assert client.get(url(data, "provenance/W1/cells")).status_code == 422
+
+
+def test_a_whole_tensor_answer_stops_at_its_bound_and_fits_the_default_network(fresh_client):
+    sid = fresh_client.post("/api/sessions", json={}).json()["id"]
+    fresh_client.post(f"/api/sessions/{sid}/goto", json={"epoch": 0, "cursor": LAST})
+    for name in engine.PROVENANCE_SOURCES:
+        got = fresh_client.get(f"/api/sessions/{sid}/provenance/{name}/cells").json()
+        assert got["complete"], name
+    big = {"config": {"input_size": 28, "kernel_size": 1, "filters": 8, "pool_size": 1}}
+    sid = fresh_client.post("/api/sessions", json=big).json()["id"]
+    fresh_client.post(f"/api/sessions/{sid}/goto", json={"epoch": 0, "cursor": 0})
+    got = fresh_client.get(f"/api/sessions/{sid}/provenance/Z1/cells").json()
+    assert not got["complete"]
+    used = sum(1 + sum(len(v) for v in c["sources"].values()) for c in got["cells"])
+    assert used <= sessions.PROVENANCE_BATCH < used + 4  # each Z1 cell: X, W1, b1 and itself

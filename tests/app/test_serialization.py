@@ -49,3 +49,15 @@ def test_diverging_ranges_are_symmetric_with_a_floor():
 
 def test_ranges_of_nothing():
     assert serialize.ranges({}) == {}
+
+
+def test_single_numbers_get_a_yardstick_not_their_own_range():
+    r = serialize.view_ranges({"A2": np.asarray(0.3), "L": np.asarray(2.5), "Y": np.asarray(1.0),
+                               "b1": np.array([0.1]), "dZ2": np.asarray(-3.0),
+                               "dA2": np.asarray(np.inf), "W1": np.ones((1, 2, 2))})
+    assert r["A2"] == r["Y"] == {"min": 0.0, "max": 1.0, "scale": "sequential"}
+    assert r["L"] == {"min": 0.0, "max": 2.5, "scale": "sequential"}
+    assert r["b1"] == {"min": -1.0, "max": 1.0, "scale": "diverging"}
+    assert r["dZ2"] == {"min": -3.0, "max": 3.0, "scale": "diverging"}
+    assert r["dA2"] == {"min": -1.0, "max": 1.0, "scale": "diverging"}
+    assert r["W1"] == serialize.ranges({"W1": np.ones((1, 2, 2))})["W1"]

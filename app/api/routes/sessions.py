@@ -123,6 +123,25 @@ async def provenance(
             raise HTTPException(409, detail=str(exc)) from None
 
 
+@router.get("/{session_id}/provenance/{tensor}/cells", response_model=s.ProvenanceCells,
+            responses={**NOT_FOUND, 409: {"model": s.Message,
+                                          "description": "The walk has not reached it."}})
+async def provenance_cells(tensor: Annotated[str, Path(max_length=8)],
+                           session: SessionDep) -> Response:
+    """The provenance of every cell of ``tensor`` in row-major order, up to a bound on the
+    answer's size (``complete`` false: ask the rest cell by cell). What a page fetches once
+    a step has revealed a tensor, so hovering it needs no request."""
+    with session.lock:
+        try:
+            with errors.field("path", "tensor"):
+                if tensor not in engine.PROVENANCE_SOURCES:
+                    raise ValueError(f"no provenance for {tensor!r}; known: "
+                                     f"{', '.join(engine.PROVENANCE_SOURCES)}")
+            return serialize.json_response(session.provenance_cells(tensor))
+        except sessions.NotReachedError as exc:
+            raise HTTPException(409, detail=str(exc)) from None
+
+
 @router.post("/{session_id}/gradcheck", response_model=s.SessionGradcheck,
              responses=NOT_FOUND)
 def gradcheck(session: SessionDep) -> Response:

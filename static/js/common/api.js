@@ -51,6 +51,8 @@ export const api = {
   patch: (id, body) => request("PATCH", session(id), body),
   provenance: (id, tensor, index) =>
     request("GET", `${session(id)}/provenance/${encodeURIComponent(tensor)}?index=${index.join(",")}`),
+  provenanceCells: (id, tensor) =>
+    request("GET", `${session(id)}/provenance/${encodeURIComponent(tensor)}/cells`),
   gradcheck: (id) => request("POST", `${session(id)}/gradcheck`),
   practicePath: (step) => `/practice?step=${encodeURIComponent(step)}`,
   plotlyUrl: "/vendor/plotly.min.js",

@@ -77,11 +77,18 @@ export class TensorView {
       if (parts.length > 1) {
         const f = plane.prefix[0];
         div.dataset.filter = f;
-        div.dataset.caption = plane.z[0].length * this.cell < 48 ? `f${f}` : `filter ${f}`;
+        const caption = document.createElement("span");
+        caption.className = "caption";
+        caption.textContent = plane.z[0].length * this.cell < 48 ? `f${f}` : `filter ${f}`;
+        div.append(caption);
       }
-      this.draw(div, plane, range);
+      const grid = document.createElement("div");
+      grid.className = "grid";
+      div.append(grid);
+      this.draw(grid, plane, range);
+      div.data = grid.data;
       this.container.append(div);
-      return { div, plane };
+      return { div: grid, plane };
     });
   }
 

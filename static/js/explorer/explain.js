@@ -26,11 +26,21 @@ function fit(element, size) {
   shrinkTo(12);
 }
 
-// Both formulas with one layout for the common case (both fit at their size); only a
-// formula that does not fit is measured again.
+// Measuring a formula lays out the page, which costs more than anything else in a step. A
+// formula whose characters, each as wide as a wide glyph, would fit is not measured: it
+// fits. The rest are measured together (one layout), and only one that overflows is fitted.
+const WIDE = 0.65; // of the font size: wider than the average glyph of a formula
+let rooms = new WeakMap(); // element -> its width, which changes only with the window
+window.addEventListener("resize", () => { rooms = new WeakMap(); });
+function roomOf(element) {
+  if (!rooms.has(element)) rooms.set(element, element.clientWidth);
+  return rooms.get(element);
+}
+
 function fitBoth(pairs) {
   for (const [element, size] of pairs) element.style.fontSize = `${size}px`;
-  const over = pairs.filter(([element]) => element.scrollWidth > element.clientWidth + 1);
+  const unsure = pairs.filter(([element, size]) => element.textContent.length * size * WIDE > roomOf(element));
+  const over = unsure.filter(([element]) => element.scrollWidth > element.clientWidth + 1);
   for (const [element, size] of over) fit(element, size);
 }
 
@@ -77,10 +87,6 @@ export function createExplain({ api }) {
 
   function render(walk) {
     const step = walk.step;
-    const main = $("main");
-    main.dataset.step = step ? step.writes : "start";
-    main.dataset.phase = step ? step.phase : "start";
-    progress(walk);
     $("explain-phase").textContent = step ? step.phase : "start";
     const practise = $("practise");
     if (!step) {
@@ -105,6 +111,12 @@ export function createExplain({ api }) {
       practise.textContent = `Practise this step (${step.writes})`;
     }
     renderUpdate(walk.update);
+    // Last: these restyle the whole page (main's phase colours everything below it), and
+    // the formulas above were measured before they did.
+    const main = $("main");
+    main.dataset.step = step ? step.writes : "start";
+    main.dataset.phase = step ? step.phase : "start";
+    progress(walk);
   }
 
   // W -> + (−η·dW) -> = new W, on one colour range from the server; at the last update

@@ -2,7 +2,9 @@
 // the cells that made it. The server says which ones (engine/provenance.py, asked per cell
 // and only for tensors the walk has shown); this module only draws the answer. Answers are
 // kept per walk state, so a cell hovered twice costs one request. A click pins a cell:
-// its sources stay lit until another click, Escape, or a move of the walk.
+// its sources stay lit until another click, Escape, or a move of the walk. Once a step has
+// revealed a tensor, the page fetches the provenance of all its cells in one request while
+// the browser is idle, so hovering it usually needs no request at all.
 
 import { short, indexText } from "../common/format.js";
 
@@ -30,7 +32,9 @@ export function describe(found) {
   return `${head}${sum}: ${found.note}${from}`;
 }
 
-export function createHighlight({ store, api, panels, detail, onError }) {
+// Requests go through ``run`` (the walk's queue), so the server answers them at the step
+// the page is at: a hover sent just before a step back is not refused for being too late.
+export function createHighlight({ store, api, panels, detail, run }) {
   const cache = new Map(); // "walk key|tensor|index" -> provenance answer
   let lit = [];
   let token = 0;
@@ -78,19 +82,49 @@ export function createHighlight({ store, api, panels, detail, onError }) {
     const key = `${walkKey(walk)}|${name}|${index.join(",")}`;
     let found = cache.get(key);
     if (!found) {
-      try {
-        found = await api.provenance(walk.id, name, index);
-      } catch (error) {
-        onError(error);
-        return;
-      }
+      const asked = generation;
+      found = await run(() => {
+        const now = store.get().walk;
+        return now.known.includes(name) ? api.provenance(now.id, name, index) : null;
+      });
+      if (!found || asked !== generation) return; // refused, or about numbers now changed
       cache.set(key, found);
     }
     if (mine !== token || store.get().walk !== walk) return; // the pointer (or the walk) moved on
     draw(found);
   }
 
+  // Every cell of each revealed tensor, one tensor per idle moment.
+  const fetched = new Set(); // "walk key|tensor"
+  let idle = null;
+  let generation = 0; // bumped whenever the walk's numbers change
+  function prefetch() {
+    const walk = store.get().walk;
+    const name = walk.known.find((n) => sources.has(n) && !fetched.has(`${walkKey(walk)}|${n}`));
+    if (!name) return;
+    const mark = `${walkKey(walk)}|${name}`;
+    const asked = generation;
+    fetched.add(mark);
+    run(() => {
+      const now = store.get().walk;
+      if (asked !== generation || !now.known.includes(name)) return null;
+      return api.provenanceCells(now.id, name);
+    }).then((answer) => {
+      if (!answer || asked !== generation) { // stepped back past it, or the numbers changed
+        fetched.delete(mark);
+        return;
+      }
+      for (const found of answer.cells) cache.set(`${walkKey(walk)}|${name}|${found.index.join(",")}`, found);
+      later();
+    });
+  }
+  function later() {
+    const soon = window.requestIdleCallback || ((f) => setTimeout(f, 50));
+    if (idle === null) idle = soon(() => { idle = null; prefetch(); });
+  }
+
   return {
+    prefetch: later,
     hover: (name, index) => show(name, index),
     leave: () => { if (!pinned) clear(); },
     // A click pins the cell (a second click on it, or Escape, unpins): it never steps.
@@ -113,7 +147,11 @@ export function createHighlight({ store, api, panels, detail, onError }) {
       pinned = null;
       token += 1;
       clear();
-      if (changed) cache.clear();
+      if (changed) {
+        generation += 1;
+        cache.clear();
+        fetched.clear();
+      }
     },
   };
 }

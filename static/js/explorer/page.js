@@ -137,7 +137,7 @@ async function start() {
     onKey: (event, name) => inspectWithKeys(event, name),
     onPng: (name) => panels.view(name).png(name),
   });
-  highlight = createHighlight({ store, api, panels, detail, onError: showError });
+  highlight = createHighlight({ store, api, panels, detail, run: stepping.run });
   const explain = createExplain({ api });
 
   // Keyboard inspection: with a panel focused, arrows walk its cells as hovering would.
@@ -190,6 +190,7 @@ async function start() {
     explain.render(walk);
     panels.render(walk);
     markPipeline(walk);
+    highlight.prefetch();
     $("btn-prev").disabled = walk.epoch === 0 && walk.cursor < 0;
     saveUrl();
   });

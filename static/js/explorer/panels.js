@@ -31,15 +31,6 @@ function cellSize(grid, cfg) {
   return Math.max(floor, Math.min(40, Math.floor((width - fixed) / cells)));
 }
 
-// A single number is drawn as a card; its colour compares it with a fixed yardstick (a
-// probability with [0, 1], the loss with [0, max(1, L)], anything else with ±max(1, |v|)).
-function cardRange(name, value) {
-  if (name === "A2") return { min: 0, max: 1, scale: "sequential" };
-  if (name === "L") return { min: 0, max: Math.max(1, value), scale: "sequential" };
-  const top = Math.max(1, Math.abs(value) || 0);
-  return { min: -top, max: top, scale: "diverging" };
-}
-
 const scalarOf = (value) => (Array.isArray(value) && !Array.isArray(value[0]) && value.length === 1 ? value[0] : value);
 
 // The room a tensor's cells take, kept by its empty panel so revealing it moves nothing.
@@ -132,7 +123,7 @@ export function createPanels({ meta, onHover, onLeave, onClick, onKey, onPng }) 
         const flat = scalarOf(value);
         body.style.width = "";
         body.style.height = "";
-        view.render(flat, Array.isArray(flat) ? walk.ranges[name] : cardRange(name, flat));
+        view.render(flat, walk.ranges[name]); // the server's range (a card's yardstick too)
         drawn.set(name, value);
       }
       const step_ = step && step.writes;
