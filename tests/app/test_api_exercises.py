@@ -45,9 +45,11 @@ def numbers(document) -> list[float]:
 
 def leaks(document, truth, given) -> list[float]:
     """Truth values found in a response that the givens do not hold already (a value the
-    student is given cannot give the answer away). Zero is everywhere and leaks nothing."""
-    known = np.array([float(v) for v in numbers({k: np.asarray(v).tolist()
-                                                 for k, v in given.items()})] + [0.0])
+    student is given cannot give the answer away). Zero is everywhere and leaks nothing; a
+    given's negation and 1 are the bounds of the givens' colour ranges, which say nothing
+    of the answer either."""
+    values = [float(v) for v in numbers({k: np.asarray(v).tolist() for k, v in given.items()})]
+    known = np.array([*values, *(-v for v in values), 0.0, 1.0])
     secret = [float(t) for t in np.ravel(truth)
               if not np.any(np.isclose(known, t, rtol=1e-12, atol=1e-15))]
     return [n for n in numbers(document)
