@@ -110,6 +110,8 @@ async function run(action) {
     state.busy = false;
     updateButtons();
   }
+  // a step just finished in the whole pass: the next one is one Enter away
+  if (!$("btn-next").hidden && state.exercise.state !== "open") $("btn-next").focus();
 }
 
 // ----------------------------------------------------------------------------- actions
