@@ -1,0 +1,150 @@
+"""The OpenAPI schema says each tensor's real depth, and every request and response carries
+an example that is what the server really answers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import engine
+from app import examples
+from app import schemas as s
+
+
+def _resolve(schema: dict, spec: dict) -> dict:
+    while "$ref" in schema:
+        schema = spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+    return schema
+
+
+def _depth(schema: dict) -> int:
+    """How deep a schema nests arrays before its numbers; -1 for anything else."""
+    if schema.get("type") == "number":
+        return 0
+    if schema.get("type") == "array":
+        inner = _depth(schema["items"])
+        return -1 if inner < 0 else inner + 1
+    return -1
+
+
+@pytest.fixture(scope="module")
+def spec(client) -> dict:
+    response = client.get("/openapi.json")
+    assert response.status_code == 200
+    return response.json()
+
+
+def test_symbolic_shapes_are_the_engines_for_many_configs():
+    rng = np.random.default_rng(14)
+    checked = 0
+    while checked < 40:
+        n = int(rng.integers(4, 29))
+        k = int(rng.integers(1, min(7, n) + 1))
+        p = int(rng.integers(1, min(4, n - k + 1) + 1))
+        config = engine.Config(input_size=n, kernel_size=k, filters=int(rng.integers(1, 9)),
+                               pool_size=p)
+        m, q = n - k + 1, (n - k + 1) // p
+        symbols = {"n": n, "k": k, "K": config.filters, "m": m, "q": q,
+                   "D": config.filters * q * q, "1": 1}
+        shapes = {name: tuple(symbols[d] for d in dims)
+                  for name, dims in s.TENSOR_SHAPES.items()}
+        assert shapes == config.shapes()
+        checked += 1
+
+
+@pytest.mark.parametrize("model", ["BackwardTensors", "SessionTensors"])
+def test_every_tensor_is_typed_as_deep_as_its_shape(spec, model):
+    properties = spec["components"]["schemas"][model]["properties"]
+    assert set(properties) == set(engine.Config().shapes())
+    for name, dims in s.TENSOR_SHAPES.items():
+        field = properties[name]
+        assert field["description"].startswith(f"{name}: ")
+        assert f"shape ({', '.join(dims)}" in field["description"] if dims else (
+            "a number" in field["description"])
+        if name == "dA2":  # the one value that can overflow
+            assert sorted(o.get("type") for o in field["anyOf"]) == ["null", "number"]
+        else:
+            assert _depth(field) == len(dims), (name, field)
+
+
+def test_no_tensor_is_typed_recursively_or_nullable(spec):
+    text = str(spec)
+    assert "TensorValue" not in text
+    for model in ("ForwardTensors", "BackwardTensors", "SessionTensors", "UpdatedParams",
+                  "ParamsOut", "Grads"):
+        schema = spec["components"]["schemas"][model]
+        nullable = [name for name, field in schema["properties"].items() if "anyOf" in field]
+        assert nullable == (["dA2"] if "dA2" in schema["properties"] else []), model
+    session = spec["components"]["schemas"]["SessionTensors"]
+    assert sorted(session["required"]) == sorted(engine.GIVEN)  # the rest: absent, not null
+
+
+def test_the_served_tensors_have_the_schemas_depths(client, bodies):
+    config = engine.Config(input_size=9, kernel_size=2, filters=3, pool_size=2)
+    response = client.post("/api/backward", json=bodies.random(config, 3))
+    assert response.status_code == 200
+    tensors = response.json()["tensors"]
+    assert set(tensors) == set(s.TENSOR_SHAPES)
+    for name, value in tensors.items():
+        assert np.shape(value) == config.shapes()[name], name
+        assert s.BackwardTensors.model_fields[name].annotation == s.tensor_type(name)
+
+
+def test_every_operation_has_request_and_response_examples(spec):
+    missing = []
+    for path, operations in spec["paths"].items():
+        if not path.startswith("/api/") or path.startswith("/api/demo/"):
+            continue  # the demo's models are the demo's own (app/demo/routes.py)
+        for method, op in operations.items():
+            body = op.get("requestBody", {}).get("content", {}).get("application/json")
+            if body and "examples" not in _resolve(body["schema"], spec):
+                missing.append(f"{method} {path} request")
+            for status, answer in op["responses"].items():
+                content = answer.get("content", {}).get("application/json")
+                if status == "422" or not content or not content["schema"]:
+                    continue
+                schema = _resolve(content["schema"], spec)
+                if schema.get("type") == "array":
+                    schema = _resolve(schema["items"], spec)
+                if "examples" not in schema:
+                    missing.append(f"{method} {path} {status}")
+    assert missing == []
+
+
+@pytest.mark.parametrize(("model", "path", "request_model"), [
+    ("ForwardResponse", "/api/forward", s.ForwardRequest),
+    ("BackwardResponse", "/api/backward", s.BackwardRequest),
+    ("UpdateResponse", "/api/update", s.UpdateRequest),
+    ("GradcheckResponse", "/api/gradcheck", s.ExampleRequest),
+    ("TrainResponse", "/api/train", s.TrainRequest),
+])
+def test_a_response_example_is_the_answer_to_the_request_example(client, model, path,
+                                                                 request_model):
+    response = client.post(path, json=examples.request(request_model))
+    assert response.status_code == 200
+    assert examples.responses()[model] == response.json()
+    getattr(s, model).model_validate(examples.responses()[model])
+
+
+def test_the_get_examples_are_what_the_server_serves(client):
+    for model, path, pick in [("DatasetOut", "/api/datasets", 0), ("PresetOut", "/api/presets", 0),
+                              ("Health", "/api/health", None), ("Meta", "/api/meta", None)]:
+        response = client.get(path)
+        assert response.status_code == 200
+        served = response.json() if pick is None else response.json()[pick]
+        assert examples.responses()[model] == served, model
+        getattr(s, model).model_validate(served)
+
+
+def test_the_session_examples_are_a_served_session_three_steps_in(client):
+    created = client.post("/api/sessions", json=examples.request(s.SessionCreate))
+    assert created.status_code == 201
+    sid = created.json()["id"]
+    for _ in range(examples.SESSION_STEPS):
+        moved = client.post(f"/api/sessions/{sid}/next")
+        assert moved.status_code == 200
+    view = client.get(f"/api/sessions/{sid}")
+    assert view.status_code == 200
+    assert examples.responses()["SessionOut"] == {**view.json(), "id": examples.SESSION_ID}
+    assert examples.responses()["SessionMove"] == moved.json()
+    assert "P1" in view.json()["tensors"] and "F" not in view.json()["tensors"]
