@@ -292,9 +292,9 @@ UpdatedParams = _tensors("UpdatedParams", "New parameter values, each once its u
 
 def _served_example(schema: dict[str, Any], model: type[BaseModel]) -> None:
     """A response model's example: what the server answers to its request's example."""
-    from . import examples  # it runs the routes, which import this module
+    from . import openapi_examples  # it runs the routes, which import this module
 
-    schema["examples"] = [examples.responses()[model.__name__]]
+    schema["examples"] = [openapi_examples.responses()[model.__name__]]
 
 
 SERVED_EXAMPLE = ConfigDict(json_schema_extra=_served_example)

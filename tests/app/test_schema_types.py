@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import engine
-from app import examples
+from app import openapi_examples as examples
 from app import schemas as s
 
 
