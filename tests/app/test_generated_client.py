@@ -1,0 +1,163 @@
+"""A client generated from the app's OpenAPI schema by openapi-python-client, as a user of
+the API would make one, works: generated without a warning, and against a real server it
+walks a session and a backward pass, answering typed objects that hold the engine's
+numbers."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pytest
+
+import engine
+from app.main import create_app
+from app.schemas import TENSOR_SHAPES
+from tests.support.localserver import LocalServer
+
+pytestmark = pytest.mark.slow
+PACKAGE = "convlens_client"
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory) -> ModuleType:
+    """The generated package, imported from a temporary directory."""
+    root = tmp_path_factory.mktemp("generated")
+    spec = root / "openapi.json"
+    spec.write_text(json.dumps(create_app().openapi()))
+    bin_dir = str(Path(sys.executable).parent)  # the generator formats with this venv's ruff
+    env = {**os.environ, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", "")}
+    run = subprocess.run(
+        [sys.executable, "-m", "openapi_python_client", "generate", "--path", str(spec),
+         "--output-path", str(root / PACKAGE), "--meta", "none"],
+        capture_output=True, text=True, env=env, cwd=root, timeout=300)
+    output = run.stdout + run.stderr
+    assert run.returncode == 0, output
+    warnings = [line for line in output.splitlines() if "warning" in line.lower()]
+    assert warnings == [], output
+    sys.path.insert(0, str(root))
+    try:
+        package = importlib.import_module(PACKAGE)
+        for part in ("models", "types"):
+            importlib.import_module(f"{PACKAGE}.{part}")
+        yield package
+    finally:
+        sys.path.remove(str(root))
+        for name in [m for m in sys.modules if m == PACKAGE or m.startswith(PACKAGE + ".")]:
+            del sys.modules[name]
+
+
+def endpoint(package: ModuleType, method: str, url: str) -> ModuleType:
+    """The generated module that calls ``method url`` (found by what it sends, not by the
+    operation id it was named after)."""
+    root = Path(package.__file__).parent
+    found = [path for path in (root / "api").rglob("*.py")
+             if f'"method": "{method}"' in (text := path.read_text())
+             and f'"url": "{url}"' in text]
+    assert len(found) == 1, (method, url, found)
+    dotted = ".".join(found[0].relative_to(root).with_suffix("").parts)
+    return importlib.import_module(f"{PACKAGE}.{dotted}")
+
+
+@pytest.fixture(scope="module")
+def client(generated):
+    with (LocalServer() as server,
+          generated.Client(base_url=server.url, raise_on_unexpected_status=True) as c):
+        yield c
+
+
+def call(generated, client, method: str, url: str, **kwargs):
+    response = endpoint(generated, method, url).sync_detailed(client=client, **kwargs)
+    return response.status_code, response.parsed
+
+
+def same(value, expected) -> bool:
+    return np.shape(value) == np.shape(expected) and np.array_equal(
+        np.asarray(value, dtype=np.float64), expected)
+
+
+def test_a_backward_pass_answers_typed_objects_holding_the_engines_numbers(generated, client):
+    models = generated.models
+    config = engine.Config(input_size=7, kernel_size=2, filters=2, pool_size=3)
+    rng = np.random.default_rng(14)
+    x = rng.random((7, 7))
+    params = engine.init_params(config, 5)
+    body = models.BackwardRequest.from_dict({
+        "config": config.to_dict(), "x": x.tolist(), "y": 0,
+        "params": {k: v.tolist() for k, v in params.items()}, "lr": 0.3})
+    status, answer = call(generated, client, "post", "/api/backward", body=body)
+    assert status == 200
+    assert isinstance(answer, models.BackwardResponse)
+    assert isinstance(answer.tensors, models.BackwardTensors)
+    assert isinstance(answer.params, models.ParamsOut)
+    assert isinstance(answer.config, models.ConfigOut) and answer.config.filters == 2
+    assert all(isinstance(step, models.StepOut) for step in answer.steps)
+    assert [step.writes for step in answer.steps] == [s.writes for s in engine.STEPS]
+
+    trace = engine.trace(x, 0, params, config)
+    assert isinstance(answer.tensors.z1, list) and isinstance(answer.tensors.z1[0][0][0], float)
+    assert same(answer.tensors.z1, trace["Z1"]) and same(answer.tensors.d_w1, trace["dW1"])
+    assert answer.tensors.l == float(trace["L"]) and answer.tensors.d_a2 == float(trace["dA2"])
+    served = answer.tensors.to_dict()
+    assert set(served) == set(TENSOR_SHAPES) and answer.tensors.additional_properties == {}
+    for name in TENSOR_SHAPES:
+        assert same(served[name], trace[name]), name
+
+
+def test_a_session_walks_through_the_generated_client(generated, client):
+    models = generated.models
+    lr = 0.5
+    status, created = call(generated, client, "post", "/api/sessions",
+                           body=models.SessionCreate.from_dict({"lr": lr}))
+    assert status == 201 and isinstance(created, models.SessionOut)
+    assert created.cursor == -1 and created.epoch == 0 and created.step is None
+    sid = created.id
+    x, y, params = engine.seed_example(engine.Config())
+    epochs = [engine.trace(x, y, params, engine.Config())]
+    epochs.append(engine.trace(x, y, engine.sgd_step(params, epochs[0], lr), engine.Config()))
+
+    # Through the whole first epoch and two steps into the second.
+    walk = [(0, i) for i in range(len(engine.STEPS))] + [(1, 0), (1, 1)]
+    for epoch, index in walk:
+        status, move = call(generated, client, "post", "/api/sessions/{session_id}/next",
+                            session_id=sid)
+        assert status == 200 and isinstance(move, models.SessionMove)
+        assert (move.epoch, move.cursor) == (epoch, index)
+        assert isinstance(move.step, models.StepOut)
+        assert move.step.writes == engine.STEPS[index].writes
+        expected = engine.step_value(epochs[epoch], index, lr)
+        assert same(move.tensor, expected), (epoch, index)
+
+    status, back = call(generated, client, "post", "/api/sessions/{session_id}/prev",
+                        session_id=sid)
+    assert status == 200 and isinstance(back, models.SessionMove)
+    assert (back.epoch, back.cursor) == (1, 0)
+    assert same(back.tensor, epochs[1]["Z1"])
+
+    status, view = call(generated, client, "get", "/api/sessions/{session_id}",
+                        session_id=sid)
+    assert status == 200 and isinstance(view, models.SessionOut)
+    assert isinstance(view.tensors, models.SessionTensors)
+    assert same(view.tensors.z1, epochs[1]["Z1"]) and same(view.tensors.w1, epochs[1]["W1"])
+    assert isinstance(view.tensors.a1, generated.types.Unset)  # not computed yet: absent
+    assert view.loss_history == [float(epochs[0]["L"])]
+
+    status, reset = call(generated, client, "post", "/api/sessions/{session_id}/reset",
+                         session_id=sid)
+    assert status == 200 and isinstance(reset, models.SessionOut)
+    assert (reset.epoch, reset.cursor) == (0, -1)
+    assert same(reset.params.w1, params["W1"])
+    assert isinstance(reset.tensors.z1, generated.types.Unset)
+
+    status, _ = call(generated, client, "delete", "/api/sessions/{session_id}",
+                        session_id=sid)
+    assert status == 204
+    status, missing = call(generated, client, "get", "/api/sessions/{session_id}",
+                           session_id=sid)
+    assert status == 404 and isinstance(missing, models.Message)
