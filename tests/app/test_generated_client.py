@@ -1,7 +1,8 @@
 """A client generated from the app's OpenAPI schema by openapi-python-client, as a user of
 the API would make one, works: generated without a warning, and against a real server it
-walks a session and a backward pass, answering typed objects that hold the engine's
-numbers."""
+runs a backward pass, walks a session (next, prev, goto, a cell's provenance, the
+gradient check) and answers an exercise wrong then right, getting typed objects that hold
+the engine's numbers."""
 
 from __future__ import annotations
 
@@ -161,3 +162,78 @@ def test_a_session_walks_through_the_generated_client(generated, client):
     status, missing = call(generated, client, "get", "/api/sessions/{session_id}",
                            session_id=sid)
     assert status == 404 and isinstance(missing, models.Message)
+
+
+def test_a_walk_goes_to_a_step_and_explains_a_cell(generated, client):
+    models = generated.models
+    status, created = call(generated, client, "post", "/api/sessions",
+                           body=models.SessionCreate.from_dict({}))
+    assert status == 201 and isinstance(created, models.SessionOut)
+    sid = created.id
+    x, y, params = engine.seed_example(engine.Config())
+    trace = engine.trace(x, y, params, engine.Config())
+
+    before = engine.STEP_NAMES.index("Z1")
+    status, early = call(generated, client, "get", "/api/sessions/{session_id}/provenance/{tensor}",
+                         session_id=sid, tensor="Z1", index="0,1,2")
+    assert status == 409 and isinstance(early, models.Message)  # not shown yet
+
+    status, view = call(generated, client, "post", "/api/sessions/{session_id}/goto",
+                        session_id=sid, body=models.SessionGoto(epoch=0, cursor=before))
+    assert status == 200 and isinstance(view, models.SessionOut)
+    assert (view.epoch, view.cursor, view.step.writes) == (0, before, "Z1")
+    assert same(view.tensors.z1, trace["Z1"])
+
+    status, cell = call(generated, client, "get", "/api/sessions/{session_id}/provenance/{tensor}",
+                        session_id=sid, tensor="Z1", index="0,1,2")
+    assert status == 200 and isinstance(cell, models.ProvenanceOut)
+    assert cell.value == trace["Z1"][0, 1, 2]
+    window = trace["X"][1:4, 2:5]
+    assert same(np.reshape(cell.factors, (9, 2))[:, 0], window.ravel())
+    assert np.isclose(sum(cell.terms) + cell.bias, cell.value, rtol=0, atol=1e-12)
+
+    last = engine.STEP_NAMES.index("db1")
+    status, view = call(generated, client, "post", "/api/sessions/{session_id}/goto",
+                        session_id=sid, body=models.SessionGoto(epoch=0, cursor=last))
+    assert status == 200 and view.cursor == last
+    status, check = call(generated, client, "post", "/api/sessions/{session_id}/gradcheck",
+                         session_id=sid)
+    assert status == 200 and isinstance(check, models.SessionGradcheck)
+    assert isinstance(check.params, models.GradcheckParams)
+    assert same(check.params.w1.analytic, trace["dW1"])
+    assert same(check.params.b2.analytic, trace["db2"])
+    assert check.max_rel_error is not None and check.max_rel_error < 1e-6
+
+
+def test_an_exercise_is_answered_wrong_then_right(generated, client):
+    models = generated.models
+    status, exercise = call(generated, client, "post", "/api/exercises",
+                            body=models.ExerciseCreate.from_dict({"step": "dA1", "seed": 11}))
+    assert status == 201 and isinstance(exercise, models.ExerciseOut)
+    assert isinstance(exercise.given, models.Givens) and exercise.answer is None
+    truth = engine.exercise("dA1", engine.variant(11))
+    a1, dp1 = np.asarray(exercise.given.a1), np.asarray(exercise.given.d_p1)
+    assert same(a1, truth.given["A1"]) and same(dp1, truth.given["dP1"])
+    assert isinstance(exercise.given.x, generated.types.Unset)  # dA1 does not read X
+
+    every_cell = np.repeat(np.repeat(dp1, 2, axis=1), 2, axis=2)  # a known misconception
+    status, wrong = call(generated, client, "post", "/api/exercises/{exercise_id}/answer",
+                         exercise_id=exercise.id,
+                         body=models.AnswerIn.from_dict({"answer": every_cell.tolist()}))
+    assert status == 200 and isinstance(wrong, models.AnswerOut)
+    assert wrong.correct is False and wrong.answer is None
+    assert isinstance(wrong.misconception, models.MisconceptionOut)
+    assert wrong.misconception.id == "da1-every-cell"
+    assert isinstance(wrong.hint, models.HintOut) and wrong.hint.level == 1
+    assert np.shape(wrong.cells) == truth.shape
+
+    status, right = call(generated, client, "post", "/api/exercises/{exercise_id}/answer",
+                         exercise_id=exercise.id,
+                         body=models.AnswerIn.from_dict({"answer": truth.truth.tolist()}))
+    assert status == 200 and isinstance(right, models.AnswerOut)
+    assert right.correct is True and right.score == 1.0 and right.attempts == 2
+    assert same(right.answer, truth.truth)
+    status, solved = call(generated, client, "get", "/api/exercises/{exercise_id}",
+                          exercise_id=exercise.id)
+    assert status == 200 and isinstance(solved, models.ExerciseOut)
+    assert same(solved.answer, truth.truth) and len(solved.hints) == 1
