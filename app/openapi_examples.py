@@ -5,7 +5,8 @@ functions the routes call (the network and training answers, a walk's view and m
 exercise and its grading) and encoded by :mod:`app.serialize` exactly as it is served; no
 route coroutine is driven, so routes may await (the compute pool, a thread) freely. A
 walk's example is a session three steps in (where the goto example leads); an exercise's
-is dA1 on seed 7, answered with its example's wrong answer. They are built once, on first
+is dA1 on seed 7, answered with its example's wrong answer; demo mode's are the default
+lesson and a room opened and moved by the requests' examples. They are built once, on first
 use, when the schema is generated; ``tests/app/test_schema_types.py`` holds each to the
 schema and to the answer a running app gives.
 """
@@ -65,6 +66,26 @@ def exercise() -> exercises.Exercise:
                             config=body.config.to_engine())
 
 
+DEMO_KEY = "example-presenter-key"  # demo mode needs one; the examples hold no key
+
+
+def _demo() -> dict[str, Any]:
+    """Demo mode's examples: the default lesson, room cnn-3 opened and moved by the
+    requests' examples, as a server in demo mode answers them."""
+    from .demo.mode import DemoMode, DemoSettings
+    from .demo.routes import Goto, RoomOpen
+
+    demo = DemoMode(DemoSettings(key=DEMO_KEY))
+    room, created = demo.hub.open(request(RoomOpen)["room"])
+    opened = {"room": room.id, "created": created, "follow": f"/follow/{room.id}",
+              "state": _json(room.state_bytes())}
+    move = request(Goto)
+    demo.hub.move(room, move["beat"], move["by"])
+    return {"LessonOut": _json(demo.public_json), "RoomOpened": opened,
+            "RoomState": _json(room.state_bytes()),
+            "Detail": {"detail": "the presenter key is missing or wrong"}}
+
+
 @functools.cache
 def responses() -> dict[str, Any]:
     """Response model name -> its example."""
@@ -105,4 +126,5 @@ def responses() -> dict[str, Any]:
         "AnswerOut": graded,
         "Message": {"detail": "no session 'abc': it never existed, was deleted, or expired "
                               "after 3600 s unused"},
+        **_demo(),
     }

@@ -5,14 +5,22 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from fastapi.testclient import TestClient
 
 import engine
 from app import openapi_examples as examples
 from app import practice_schemas as ps
 from app import schemas as s
+from app.demo import routes as demo_routes
+from app.demo.mode import DemoSettings
+from app.main import create_app
+from app.settings import Settings
 
 
 def _resolve(schema: dict, spec: dict) -> dict:
+    """The model behind a reference (or behind an optional one: ``anyOf [ref, null]``)."""
+    if "anyOf" in schema:
+        [schema] = [s for s in schema["anyOf"] if s.get("type") != "null"]
     while "$ref" in schema:
         schema = spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
     return schema
@@ -96,8 +104,8 @@ def test_the_served_tensors_have_the_schemas_depths(client, bodies):
 def test_every_operation_has_request_and_response_examples(spec):
     missing = []
     for path, operations in spec["paths"].items():
-        if not path.startswith("/api/") or path.startswith("/api/demo/"):
-            continue  # the demo's models are the demo's own (app/demo/routes.py)
+        if not path.startswith("/api/"):
+            continue
         for method, op in operations.items():
             body = op.get("requestBody", {}).get("content", {}).get("application/json")
             if body and "examples" not in _resolve(body["schema"], spec):
@@ -230,3 +238,26 @@ def test_every_steps_givens_and_answer_have_the_schemas_depths(client, spec):
         assert np.ndim(answer) == len(s.TENSOR_SHAPES[step.writes]), step.writes
         ps.ExerciseOut.model_validate(revealed.json())
     assert set(givens) == {name for step in engine.STEPS for name in step.reads}
+
+
+def test_the_demo_examples_are_what_a_server_in_demo_mode_answers():
+    demo = create_app(Settings(), demo_settings=DemoSettings(key=examples.DEMO_KEY))
+    key = {"X-Demo-Key": examples.DEMO_KEY}
+    with TestClient(demo) as client:
+        lesson = client.get("/api/demo/lesson")
+        assert lesson.status_code == 200
+        assert lesson.json() == examples.responses()["LessonOut"]
+        opened = client.post("/api/demo/rooms", headers=key,
+                             json=examples.request(demo_routes.RoomOpen))
+        assert opened.status_code == 200
+        assert opened.json() == examples.responses()["RoomOpened"]
+        moved = client.post(f"/api/demo/{opened.json()['room']}/goto", headers=key,
+                            json=examples.request(demo_routes.Goto))
+        assert moved.status_code == 200
+        assert moved.json() == examples.responses()["RoomState"]
+        refused = client.post(f"/api/demo/{opened.json()['room']}/goto",
+                              json=examples.request(demo_routes.Goto))
+        assert refused.status_code == 403
+        assert refused.json() == examples.responses()["Detail"]
+    for model in ("LessonOut", "RoomOpened", "RoomState", "Detail"):
+        getattr(demo_routes, model).model_validate(examples.responses()[model])
