@@ -71,9 +71,9 @@ TOP_KEYS = {"title": True, "lr": False, "example": True, "slide": True}
 EXAMPLE_KEYS = {"x": True, "y": True, "params": True, "config": False}
 SLIDE_KEYS = {
     "step": ("step", "kind", "phase", "title", "narration", "notes", "predict", "reveal",
-             "show"),
+             "show", "highlight"),
     "intro": ("kind", "name", "title", "narration", "notes", "predict", "reveal", "show",
-              "formula"),
+              "formula", "highlight"),
     "loss-after": ("kind", "name", "title", "narration", "notes", "predict", "reveal"),
 }
 STEP_BY_WRITES = {s.writes: (i, s) for i, s in enumerate(engine.STEPS)}
@@ -109,6 +109,8 @@ class Slide:
     show: tuple[str, ...] | None = None
     formula: tuple[str, ...] = ()
     position: int = 0  # its place among the file's [[slide]] tables
+    # cells to outline: (tensor name, (index, ...)), as `highlight = { A1 = [[0, 1, 2]] }`
+    highlight: tuple[tuple[str, tuple[tuple[int, ...], ...]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -190,6 +192,7 @@ class _Checker:
         self.source = source
         self.lines = key_lines(text)
         self.problems: list[Problem] = []
+        self.config: engine.Config | None = None  # the example's, once it is checked
 
     def problem(self, path: tuple[str | int, ...], message: str) -> None:
         self.problems.append(Problem(line_of(self.lines, path), message))
@@ -234,6 +237,7 @@ class _Checker:
         example = raw.get("example", {})
         config, x, y, params = self.example(example) if isinstance(example, dict) else (
             None, None, None, None)
+        self.config = config
         if not isinstance(example, dict):
             self.problem(("example",), f"example must be a table, got {_kind(example)}")
         slides = self.slides(raw.get("slide", []))
@@ -418,11 +422,51 @@ class _Checker:
                 self.problem(path, f"{what} is missing the required key 'title'")
             title = title or "After the update: the second forward pass"
         formula = self.formula(table, path) if kind == "intro" else ()
+        on_slide = set(show or ())
+        if step_index is not None:
+            step = engine.STEPS[step_index]
+            on_slide = set(show if show is not None else step.reads) | {step.writes}
+        highlight = self.highlight(table, path, on_slide)
         if len(self.problems) > before:
             return None
         return Slide(kind=kind, name=name, title=title, narration=narration, line=line,
                      step=step_index, notes=notes, predict=predict, reveal=reveal, show=show,
-                     formula=formula, position=int(path[-1]))
+                     formula=formula, position=int(path[-1]), highlight=highlight)
+
+    def highlight(self, table: Mapping[str, Any], path: tuple[str | int, ...],
+                  on_slide: set[str]) -> tuple[tuple[str, tuple[tuple[int, ...], ...]], ...]:
+        """``highlight = { NAME = [[i, j, ...], ...] }``: cells of tensors the slide draws,
+        each a full index in the engine's shape of that tensor."""
+        if "highlight" not in table:
+            return ()
+        given = table["highlight"]
+        where = (*path, "highlight")
+        if not isinstance(given, dict):
+            self.problem(where, "highlight must be a table of tensor names and cell lists, as "
+                                "in highlight = { A1 = [[0, 1, 2]] }")
+            return ()
+        shapes = (self.config or engine.Config()).shapes()
+        out = []
+        for name, cells in given.items():
+            if name not in on_slide:
+                self.problem(where, f"highlight names {name!r}, which this slide does not "
+                                    f"draw (it draws {', '.join(sorted(on_slide)) or 'none'})")
+                continue
+            shape = shapes[name]
+            if (not isinstance(cells, list) or not 1 <= len(cells) <= 64 or not all(
+                    isinstance(c, list) and len(c) == len(shape)
+                    and all(isinstance(i, int) and not isinstance(i, bool) for i in c)
+                    for c in cells)):
+                self.problem(where, f"highlight {name} must be a list of 1 to 64 cells, each "
+                                    f"{len(shape)} whole numbers (an index into {shape})")
+                continue
+            outside = [c for c in cells if not all(0 <= i < n for i, n in zip(c, shape))]
+            if outside:
+                self.problem(where, f"highlight {name}: {outside} lies outside its shape "
+                                    f"{shape}")
+                continue
+            out.append((name, tuple(tuple(c) for c in cells)))
+        return tuple(out)
 
     def show(self, table: Mapping[str, Any], path: tuple[str | int, ...]
              ) -> tuple[str, ...] | None:

@@ -66,6 +66,7 @@ class _Builder:
         tensors = {name: self.t[name] for name in TENSOR_NAMES}
         self.ranges = serialize.ranges(tensors)
         self.winners = engine.winners(self.t).reshape(-1, 3).tolist()
+        self.highlights: dict[str, tuple[tuple[int, ...], ...]] = {}
 
     def panel(self, name: str, role: str, needs: int, *, value: object = None,
               label: str | None = None, key: str | None = None,
@@ -80,10 +81,13 @@ class _Builder:
                  if name in WINNER_MARKS and key is None else [])
         return {"key": key or name, "name": name, "label": label or LABELS.get(name, name),
                 "role": role, "value": shown, "range": range_, "vertical": name in VERTICAL,
-                "marks": marks, "shape": list(np.shape(array)), "needs": needs}
+                "marks": marks, "shape": list(np.shape(array)), "needs": needs,
+                "highlight": [{"index": list(cell), "kind": "focus"}
+                              for cell in self.highlights.get(name, ())]}
 
     def slide(self, index: int, slide: Slide) -> dict[str, Any]:
         """The whole slide, each part with the cursor it needs (``*_needs``)."""
+        self.highlights = dict(slide.highlight)
         out: dict[str, Any] = {
             "index": index, "kind": slide.kind, "name": slide.name, "title": slide.title,
             "narration": slide.narration, "notes": slide.notes, "predict": slide.predict,
@@ -150,14 +154,14 @@ class _Builder:
 
 
 def _view_panel(panel: dict[str, Any], cursor: int, marks_known: bool) -> dict[str, Any]:
-    shown = {k: v for k, v in panel.items() if k != "needs"}
+    shown = {k: v for k, v in panel.items() if k not in ("needs", "highlight")}
     if cursor < panel["needs"]:
         return {"key": panel["key"], "name": panel["name"], "label": panel["label"],
                 "role": panel["role"], "vertical": panel["vertical"],
                 "shape": panel["shape"], "hidden": True}
     shown["hidden"] = False
-    if not marks_known:
-        shown["marks"] = []
+    # the lesson's own highlights, and max-pool's winners once known
+    shown["marks"] = panel["highlight"] + (panel["marks"] if marks_known else [])
     return shown
 
 

@@ -365,3 +365,34 @@ def test_a_lesson_file_is_read_from_disk(tmp_path):
     path.write_text(MINI.replace("y = 1", "y = 2"), encoding="utf-8")
     with pytest.raises(LessonError, match=rf"mine.toml:{line(MINI, 'y = 1')}: Y must be 0 or 1"):
         load_lesson(path)
+
+
+# ---------------------------------------------------------------------------- highlight
+def test_a_slide_chooses_cells_to_highlight_and_they_show_with_their_tensor():
+    text = MINI.replace('narration = "Routing."\n',
+                        'narration = "Routing."\nhighlight = { dA1 = [[0, 1, 2]], '
+                        'A1 = [[0, 0, 3], [0, 3, 0]] }\n')
+    lesson = parse_lesson(text)
+    assert dict(lesson.slides[-1].highlight) == {"dA1": ((0, 1, 2),),
+                                                 "A1": ((0, 0, 3), (0, 3, 0))}
+    asked, answered = lesson_views(lesson)[1][-2:]
+    panels = {p["key"]: p for p in asked["panels"]}
+    assert panels["dA1"]["hidden"] and "marks" not in panels["dA1"]
+    assert panels["A1"]["marks"] == [{"index": [0, 0, 3], "kind": "focus"},
+                                     {"index": [0, 3, 0], "kind": "focus"}]
+    panels = {p["key"]: p for p in answered["panels"]}
+    assert {"index": [0, 1, 2], "kind": "focus"} in panels["dA1"]["marks"]
+    assert len(panels["dA1"]["marks"]) == 1 + 4  # and max-pool's four winners
+
+
+@pytest.mark.parametrize("value, words", [
+    ("{ Z2 = [[0]] }", "which this slide does not draw"),
+    ("{ A1 = [[0, 1]] }", "each 3 whole numbers"),
+    ("{ A1 = [[0, 4, 0]] }", "lies outside its shape (1, 4, 4)"),
+    ("[[0, 1, 2]]", "must be a table"),
+])
+def test_a_highlight_must_name_cells_the_slide_draws(value, words):
+    anchor = 'narration = "Routing."\n'
+    text = MINI.replace(anchor, f"{anchor}highlight = {value}\n")
+    at, message = only_problem(text)
+    assert at == line(text, "highlight = ") and words in message
