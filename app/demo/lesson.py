@@ -56,6 +56,7 @@ from latex2mathml.converter import convert
 
 import engine
 
+from ..schemas import DEFAULT_LR  # the API's default η, the one home of it
 from .source import key_lines, line_of
 from .walk import first_known, slide_cursors
 
@@ -64,7 +65,7 @@ MAX_LESSON_BYTES = 256_000
 MAX_SLIDES = 200
 MAX_TEXT = 1200  # characters of narration, notes, a prompt or an answer
 MAX_TITLE = 120
-DEFAULT_LR = 0.1
+
 
 KINDS = ("step", "intro", "loss-after")
 TOP_KEYS = {"title": True, "lr": False, "example": True, "slide": True}

@@ -8,8 +8,9 @@ Socket ``/ws/follow/{room}``, JSON text messages:
 
 - server → client: ``{"type": "state", "room", "beat", "slide", "reveal", "step", "beats",
   "seq", "by", "followers", "view"}`` on connect and after every move (``view``: the beat as
-  the audience sees it, only what the room has reached — see :mod:`.slides`); ``{"type": "followers", "count"}``
-  to presenters when the audience changes; ``{"type": "auth", "ok"}``;
+  the audience sees it, only what the room has reached — see :mod:`.slides`);
+  ``{"type": "followers", "count"}`` to presenters when the audience changes;
+  ``{"type": "auth", "ok"}``;
   ``{"type": "refused", "detail"}`` when an audience connection tries to move the lesson;
   ``{"type": "dropped", "detail"}`` for a malformed or unknown message; ``{"type": "pong"}``.
 - client → server: ``{"type": "auth", "key"}`` (the connection becomes the presenter's),
