@@ -457,19 +457,19 @@ async def _presenter_or_close(hub: Hub, reader: _Reader, refusal: str) -> bool:
     """A connection without a seat: seated among the presenters if its first message,
     within AUTH_WAIT, is the key; closed (1013, saying why) otherwise."""
     ws, client = reader.conn.ws, reader.client
-    _waiting = hub.waiting
-    if sum(_waiting.values()) >= MAX_WAITING or _waiting.get(client, 0) >= MAX_WAITING_PER_CLIENT:
+    waiting = hub.waiting
+    if sum(waiting.values()) >= MAX_WAITING or waiting.get(client, 0) >= MAX_WAITING_PER_CLIENT:
         await ws.close(CLOSE_TRY_LATER, refusal[:120])
         return False
-    _waiting[client] = _waiting.get(client, 0) + 1
+    waiting[client] = waiting.get(client, 0) + 1
     try:
         message = await asyncio.wait_for(ws.receive(), timeout=AUTH_WAIT)
     except Exception:  # no word in time, or the client went away
         message = {}
     finally:
-        _waiting[client] -= 1
-        if not _waiting[client]:
-            del _waiting[client]
+        waiting[client] -= 1
+        if not waiting[client]:
+            del waiting[client]
     text = message.get("text") if message.get("type") == "websocket.receive" else None
     data = None
     if isinstance(text, str) and len(text) <= MAX_MESSAGE_BYTES:
