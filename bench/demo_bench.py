@@ -45,6 +45,7 @@ MOVE_TIMEOUT = 2.0  # seconds to wait for every follower to see one move
 CONNECT_BATCH = 50  # followers connecting at once
 PER_ADDRESS = 20  # followers per loopback address (the server's default share)
 ATTACKER = "127.0.0.66"
+CLOSE_THROTTLED = 4429  # the server's close code for too many wrong keys
 SQUAT = 300  # sockets the attacker opens
 
 
@@ -161,18 +162,27 @@ class Attack:
                     self.tried += 1
 
     async def guess_socket(self, stop: asyncio.Event) -> None:
+        from websockets.exceptions import ConnectionClosed
+
         n = 0
         while not stop.is_set():
+            sent = False
             try:
                 async with connect(self.url, local_addr=(ATTACKER, 0), open_timeout=5) as ws:
-                    await ws.recv()
                     n += 1
                     await ws.send(json.dumps({"type": "auth", "key": f"sock-{n:012d}"}))
+                    sent = True
                     while (json.loads(await ws.recv())).get("type") != "auth":
                         pass
                     self.tried += 1
-            except Exception:  # closed: throttled (4429) or no seat (1013)
-                self.throttled += 1
+            except ConnectionClosed as closed:
+                throttled = closed.rcvd is not None and closed.rcvd.code == CLOSE_THROTTLED
+                if throttled or not sent:
+                    self.throttled += 1
+                else:
+                    self.tried += 1  # checked, then closed: no seat for a wrong key
+                await asyncio.sleep(0.01)
+            except OSError:
                 await asyncio.sleep(0.01)
 
     async def start(self, stop: asyncio.Event) -> None:
