@@ -55,6 +55,7 @@ import numpy as np
 from latex2mathml.converter import convert
 
 import engine
+from engine.provenance import SOURCES
 
 from ..schemas import DEFAULT_LR  # the API's default η, the one home of it
 from .source import key_lines, line_of
@@ -72,7 +73,7 @@ TOP_KEYS = {"title": True, "lr": False, "example": True, "slide": True}
 EXAMPLE_KEYS = {"x": True, "y": True, "params": True, "config": False}
 SLIDE_KEYS = {
     "step": ("step", "kind", "phase", "title", "narration", "notes", "predict", "reveal",
-             "show", "highlight"),
+             "show", "highlight", "cell"),
     "intro": ("kind", "name", "title", "narration", "notes", "predict", "reveal", "show",
               "formula", "highlight"),
     "loss-after": ("kind", "name", "title", "narration", "notes", "predict", "reveal"),
@@ -112,6 +113,9 @@ class Slide:
     position: int = 0  # its place among the file's [[slide]] tables
     # cells to outline: (tensor name, (index, ...)), as `highlight = { A1 = [[0, 1, 2]] }`
     highlight: tuple[tuple[str, tuple[tuple[int, ...], ...]], ...] = ()
+    # a step slide's chosen cell of the tensor it writes: the numbers line works it out
+    # and the cells behind it are outlined (``engine.provenance``)
+    cell: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -428,11 +432,35 @@ class _Checker:
             step = engine.STEPS[step_index]
             on_slide = set(show if show is not None else step.reads) | {step.writes}
         highlight = self.highlight(table, path, on_slide)
+        cell = self.cell(table, path, name) if step_index is not None else None
         if len(self.problems) > before:
             return None
         return Slide(kind=kind, name=name, title=title, narration=narration, line=line,
                      step=step_index, notes=notes, predict=predict, reveal=reveal, show=show,
-                     formula=formula, position=int(path[-1]), highlight=highlight)
+                     formula=formula, position=int(path[-1]), highlight=highlight, cell=cell)
+
+    def cell(self, table: Mapping[str, Any], path: tuple[str | int, ...], name: str
+             ) -> tuple[int, ...] | None:
+        """``cell = [f, i, j]``: an index into the tensor the step writes, for a step whose
+        cells the engine can trace back (:data:`engine.provenance.SOURCES`)."""
+        if "cell" not in table:
+            return None
+        where = (*path, "cell")
+        if name not in SOURCES:
+            self.problem(where, f"cell: the engine cannot trace a cell of {name} back to its "
+                                f"sources (it can for {', '.join(SOURCES)})")
+            return None
+        shape = (self.config or engine.Config()).shapes()[name]
+        cell = table["cell"]
+        if (not isinstance(cell, list) or len(cell) != len(shape) or not all(
+                isinstance(i, int) and not isinstance(i, bool) for i in cell)):
+            self.problem(where, f"cell must be {len(shape)} whole numbers, an index into "
+                                f"{name} of shape {shape}")
+            return None
+        if not all(0 <= i < n for i, n in zip(cell, shape)):
+            self.problem(where, f"cell {cell} lies outside {name}, whose shape is {shape}")
+            return None
+        return tuple(cell)
 
     def highlight(self, table: Mapping[str, Any], path: tuple[str | int, ...],
                   on_slide: set[str]) -> tuple[tuple[str, tuple[tuple[int, ...], ...]], ...]:

@@ -368,7 +368,8 @@ def test_a_question_on_the_audience_page_fits_every_screen(
     audience, _ = open_page(f"/follow/{demo_server.room}")
     on_beat(audience, asked)
     veil = audience.locator('.dpanel[data-tensor="dZ1"] .dveil')
-    for step, beat in (("predict", asked), ("answer", asked + 1)):
+    z1 = next(b for b, (i, _) in enumerate(LESSON.beats) if LESSON.slides[i].name == "Z1")
+    for step, beat in (("predict", asked), ("answer", asked + 1), ("products", z1)):
         if beat != asked:
             demo_server.goto(beat)
             on_beat(audience, beat)
@@ -379,16 +380,26 @@ def test_a_question_on_the_audience_page_fits_every_screen(
                 expect(veil).to_be_visible()
                 expect(veil).to_have_attribute("aria-label", "dZ1: not computed yet")
                 expect(audience.locator("#prompt-label")).to_have_text("Predict")
-            else:
+            elif step == "answer":
                 expect(veil).to_have_count(0)
                 expect(audience.locator("#prompt-label")).to_have_text("Answer")
+            else:  # the top-left cell worked out: nine products, none cut off
+                numbers = audience.locator("#numbers")
+                expect(numbers).to_be_visible()
+                assert numbers.evaluate("e => getComputedStyle(e).overflowX") == "auto"
+                starts = numbers.evaluate("""e => [...e.querySelectorAll('math')].map(
+                    m => m.getBoundingClientRect().left - e.getBoundingClientRect().left)""")
+                assert min(starts) >= 0, starts  # nothing overflows where scrolling cannot go
+                numbers.evaluate("e => { e.scrollLeft = e.scrollWidth; }")
+                assert numbers.evaluate(
+                    "e => Math.ceil(e.scrollLeft + e.clientWidth) >= e.scrollWidth - 1")
             assert audience.evaluate("() => document.scrollingElement.scrollWidth") <= width
             smallest = audience.evaluate("""() => Math.min(...[...document.querySelectorAll(
                 'body *')].filter(e => e.offsetParent !== null && e.childNodes.length &&
                 [...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim()))
                 .map(e => parseFloat(getComputedStyle(e).fontSize)))""")
             assert smallest >= 12, f"text at {smallest} px"
-            screenshot(audience, f"demo-audience-dZ1-{step}-{width}x{height}")
+            screenshot(audience, f"demo-audience-{step}-{width}x{height}")
 
 
 def test_a_presenter_page_opens_its_room_again_when_the_server_lost_it(

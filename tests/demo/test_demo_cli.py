@@ -153,7 +153,7 @@ def test_a_named_room_and_a_restart_with_the_same_key_land_in_the_same_room(
 def test_check_reports_every_problem_and_starts_nothing(tmp_path, served, capsys):
     text = DEFAULT_LESSON.read_text(encoding="utf-8")
     text = text.replace('step = "dZ1"', 'step = "dZ3"').replace("y = 1", "y = 2", 1)
-    text = text.replace('step = "dW1"', 'step = "dW2"')  # a step twice
+    text = text.replace('step = "db1"', 'step = "dW2"')  # a step twice
     path = tmp_path / "three.toml"
     path.write_text(text, encoding="utf-8")
     assert cli.main(["demo", "--check", str(path)]) == 2
