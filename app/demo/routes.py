@@ -42,7 +42,7 @@ import orjson
 from fastapi import APIRouter, Body, FastAPI, Header, HTTPException, Query, Request, WebSocket
 from fastapi import Path as PathParam
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from ..pages import templates
 from .guard import CLOSE_THROTTLED, ThrottledError
@@ -275,11 +275,14 @@ async def presenter_page(request: Request,
 
 
 @pages.get("/follow/{room}", response_class=HTMLResponse)
-async def follow_page(request: Request, room: str) -> HTMLResponse:
+async def follow_page(request: Request, room: str) -> Response:
     demo = demo_of(request.app)
     if demo is None:
         return _page(request, "follow.html", 404, problem="No lesson is running here.",
                      hint="The presenter starts one with `convlens demo`.")
+    if ROOM_ID.match(room) and demo.hub.get(room) is None and demo.hub.get(room.lower()):
+        # a room code typed in capitals (codes are made in lower case)
+        return RedirectResponse(f"/follow/{room.lower()}", status_code=307)
     if not ROOM_ID.match(room) or demo.hub.get(room) is None:
         return _page(request, "follow.html", 404, problem="There is no such room.",
                      hint="Check the audience link the presenter shared: the room's code "
