@@ -433,6 +433,6 @@ def test_a_chosen_cell_must_lie_in_the_tensor_the_step_writes(value, words):
 
 
 def test_a_cell_needs_a_step_the_engine_can_trace_back():
-    text = MINI + '\n[[slide]]\nstep = "db2"\nnarration = "Bias."\ncell = [0]\n'
+    text = MINI + '\n[[slide]]\nstep = "b2"\nnarration = "Bias."\ncell = [0]\n'
     at, message = only_problem(text)
-    assert at == line(text, "cell = ") and "cannot trace a cell of db2" in message
+    assert at == line(text, "cell = ") and "cannot trace a cell of b2" in message
