@@ -506,3 +506,27 @@ def test_sizes_fit(page_factory, screenshot, width, height):
         .filter(e => e.textContent.trim() && e.offsetParent)
         .map(e => parseFloat(getComputedStyle(e).fontSize)).filter(s => s < 12).length""")
     assert small == 0
+
+
+FORMULA_FITS = """() => [...document.querySelectorAll('#explain-formula, #explain-numbers')]
+    .filter(e => e.offsetParent && e.textContent.trim())
+    .map(e => ({id: e.id, size: parseFloat(getComputedStyle(e).fontSize),
+                fits: e.scrollWidth <= e.clientWidth + 1,
+                scrolls: e.classList.contains('scrolls')
+                         && getComputedStyle(e).overflowX === 'scroll'
+                         && getComputedStyle(e).boxShadow !== 'none'}))"""
+
+
+@pytest.mark.parametrize(("width", "height"), [(1920, 1080), (1280, 720), (820, 1180), (390, 844)])
+def test_no_formula_is_cut_off_at_any_step(page_factory, screenshot, width, height):
+    page, _ = page_factory(width=width, height=height)
+    for index, name in enumerate(SEQUENCE):
+        page.keyboard.press("ArrowRight")
+        wait_step(page, name)
+        boxes = page.evaluate(FORMULA_FITS)
+        assert boxes, name
+        for box in boxes:
+            assert box["size"] >= 12, (name, box)
+            assert box["fits"] or box["scrolls"], (name, box)
+        if name in ("Z2", "dW1", "dP1") and width >= 1280:
+            screenshot(page, f"formula-{name}-{width}x{height}")
