@@ -530,3 +530,22 @@ def test_no_formula_is_cut_off_at_any_step(page_factory, screenshot, width, heig
             assert box["fits"] or box["scrolls"], (name, box)
         if name in ("Z2", "dW1", "dP1") and width >= 1280:
             screenshot(page, f"formula-{name}-{width}x{height}")
+
+
+def test_every_panel_is_reachable_on_a_phone(page_factory, screenshot):
+    page, _ = page_factory(width=390, height=844)
+    far = ["F", "W2", "Z2", "A2", "L", "dF", "dW2", "dZ2", "dA2", "db2"]
+    for name in far:  # within the screen's width: reached by scrolling down, not sideways
+        box = page.locator(f'.panel[data-tensor="{name}"]').bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 390, (name, box)
+    for index, name in enumerate(SEQUENCE[:SEQUENCE.index("db1") + 1]):
+        page.get_by_role("button", name="Next").click()
+        wait_step(page, name)
+        if name in far:  # the step's result is brought into view as it is computed
+            page.wait_for_function("""(name) => {
+                const r = document.querySelector(`.panel[data-tensor="${name}"]`).getBoundingClientRect();
+                return r.top >= 0 && r.bottom <= innerHeight; }""", arg=name)
+        if name in ("L", "dF"):
+            screenshot(page, f"phone-{name}-390x844")
+    overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0

@@ -191,6 +191,12 @@ async function start() {
     panels.render(walk);
     markPipeline(walk);
     highlight.prefetch();
+    // On a narrow screen the panels stack far down the page: bring the step's result into
+    // view as it is computed (only when it has moved: stepping must not jump the page).
+    if (walk !== prev.walk && window.innerWidth < 700 && (!prev.walk || prev.walk.cursor !== walk.cursor)) {
+      const current = document.querySelector(".panel.current");
+      if (current) current.scrollIntoView({ block: "nearest" });
+    }
     $("btn-prev").disabled = walk.epoch === 0 && walk.cursor < 0;
     saveUrl();
   });
