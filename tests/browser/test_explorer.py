@@ -549,3 +549,39 @@ def test_every_panel_is_reachable_on_a_phone(page_factory, screenshot):
             screenshot(page, f"phone-{name}-390x844")
     overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0
+
+
+NUMBERS = [0.731, -0.269, 1.5e-7, 0.0, 2.576e-4, -0.0069813, 0.00099999, 12345.6, 123456.0,
+           1.0, 3.0004, -0.5, 0.001234, 99999.9, -1.3412, 0.1 + 0.2]
+
+
+def test_one_number_rule_for_the_engine_and_the_page(page_factory):
+    page, _ = page_factory()
+    shown = page.evaluate("""async (values) => {
+        const href = document.querySelector('link[rel=modulepreload][href*="common/format.js"]').href;
+        const format = await import(href);
+        return values.map(v => [1, 2, 3, 4].map(d => format.numText(v, d)));
+    }""", NUMBERS)
+    expected = [[engine.steps.num_text(v, d) for d in (1, 2, 3, 4)] for v in NUMBERS]
+    assert shown == expected
+
+
+def test_cells_are_never_clipped_and_round_as_the_rule_does(page_factory, screenshot):
+    page, _ = page_factory(width=1280, height=720)
+    step_to(page, SEQUENCE.index("dW1"))  # dX holds values of a few thousandths
+    screenshot(page, "cells-dW1-1280x720")
+    cells = page.evaluate("""() => [...document.querySelectorAll('.plot')].flatMap(plot => {
+        const z = plot.data[0].z;
+        return [...plot.querySelectorAll('.cell')].map(el => ({
+            text: el.textContent, value: z[+el.dataset.r][+el.dataset.c],
+            clipped: el.scrollWidth > el.clientWidth}));
+    })""")
+    assert len(cells) > 100
+    assert not [c for c in cells if c["clipped"]]
+    for c in cells:
+        if not c["text"]:
+            continue
+        forms = {engine.steps.num_text(c["value"], d).replace("0.", ".", 1)
+                 if abs(c["value"]) < 1 else engine.steps.num_text(c["value"], d)
+                 for d in (1, 2, 3, 4)}
+        assert c["text"] in forms, c

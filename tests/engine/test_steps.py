@@ -78,6 +78,17 @@ def test_num_formats_for_latex():
     assert num(-0.269, paren=True) == "(-0.269)"
     assert num(1.5e-7) == r"1.5 \times 10^{-7}"
     assert num(0.0) == "0"
+    assert num(2.5e-4) == r"2.5 \times 10^{-4}"  # below 0.001: a power of ten, no zeros
+    assert num(12345.6) == "12350"
+    assert num(0.00099999) == "0.001"  # the rule looks at the rounded value
+
+
+def test_one_index_notation_the_full_index():
+    t = example()
+    by_name = {r["writes"]: r for r in engine.step_records(t, 0.1)}
+    assert by_name["Z1"]["latex_numbers"].startswith("Z_1[0,0,0]")
+    assert "[0,0,0]" in by_name["W1"]["latex_numbers"]  # the update of W1[0,0,0]
+    assert by_name["dA1"]["latex_numbers"].count("[0,") == 2
 
 
 CONFIGS = [Config(), Config(input_size=9, kernel_size=2, filters=2, pool_size=3),

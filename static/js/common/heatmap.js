@@ -108,7 +108,9 @@ export class TensorView {
     const size = this.cell;
     div.style.gridTemplateColumns = `repeat(${cols}, ${size}px)`;
     div.style.gridAutoRows = `${size}px`;
-    div.style.fontSize = `${Math.max(12, Math.min(14, Math.floor(size / 2.2)))}px`;
+    const fontPx = Math.max(12, Math.min(14, Math.floor(size / 2.2)));
+    div.style.fontSize = `${fontPx}px`;
+    const room = size - 0.5; // the cell's width: a wider number would be cut
     div.classList.toggle("gapless", size < 4);
     let html = "";
     for (let r = 0; r < rows; r += 1) {
@@ -118,7 +120,7 @@ export class TensorView {
         const bg = finite ? colorOf(v, range) : "rgb(240, 240, 240)";
         const label = `${this.name}[${fullIndex(plane, r, c).join(",")}] = ${full(v)}`;
         html += `<span class="cell" data-r="${r}" data-c="${c}" title="${escape(label)}" ` +
-          `style="background:${bg};color:${textOn(bg)}">${showText ? escape(cellText(v)) : ""}</span>`;
+          `style="background:${bg};color:${textOn(bg)}">${showText ? escape(cellText(v, room, fontPx)) : ""}</span>`;
       }
     }
     div.innerHTML = html;
@@ -218,7 +220,7 @@ export class TensorView {
         ctx.fillStyle = bg;
         ctx.fillRect(x0 + c * cell, pad + title + r * cell, cell - 1, cell - 1);
         ctx.fillStyle = textOn(bg);
-        ctx.fillText(cellText(v), x0 + c * cell + cell / 2, pad + title + r * cell + cell / 2);
+        ctx.fillText(cellText(v, cell - 6, 14), x0 + c * cell + cell / 2, pad + title + r * cell + cell / 2);
       }));
       x0 += widths[i] + pad;
     });
