@@ -585,3 +585,32 @@ def test_cells_are_never_clipped_and_round_as_the_rule_does(page_factory, screen
                  if abs(c["value"]) < 1 else engine.steps.num_text(c["value"], d)
                  for d in (1, 2, 3, 4)}
         assert c["text"] in forms, c
+
+
+def y_everywhere(page):
+    """Y as the card, the Label field, the note and the chosen preset's title show it."""
+    return page.evaluate("""() => ({
+        card: Number(document.querySelector('.panel[data-tensor="Y"] .card').dataset.value),
+        field: Number(document.querySelector('#label-y').value),
+        note: document.querySelector('#label-note').textContent,
+        preset: document.querySelector('#preset').selectedOptions[0].textContent})""")
+
+
+def test_y_is_shown_with_the_input_and_agrees_everywhere(page_factory):
+    page, _ = page_factory()
+    assert page.locator('.panel[data-tensor="Y"]').is_visible()  # beside X, from the start
+    page.get_by_role("button", name="Edit input & network").click()
+    page.wait_for_function("() => document.querySelectorAll('#preset option').length > 2")
+    page.select_option("#preset", "plus")  # a plus is labelled 0: said, not silent
+    wait_text(page, "#label-note", "Y = 0 is the label of")
+    y = y_everywhere(page)
+    assert (y["card"], y["field"]) == (0, 0) and y["preset"].endswith("(Y = 0)")
+    page.select_option("#label-y", "1")  # a label of one's own: the example is now edited
+    wait_text(page, "#label-note", "Y = 1, set by hand")
+    y = y_everywhere(page)
+    assert (y["card"], y["field"], y["preset"]) == (1, 1, "(edited by hand)")
+    page.get_by_label("Input size n").fill("8")  # a new size: a preset again, with its label
+    page.get_by_label("Input size n").press("Enter")
+    wait_text(page, "#label-note", "Y = 1 is the label of")
+    y = y_everywhere(page)
+    assert y["card"] == y["field"] == 1 and y["preset"].endswith("(Y = 1)")
