@@ -293,6 +293,13 @@ class EpochOut(BaseModel):
     accuracy: float
 
 
+class HeldOutExample(BaseModel):
+    x: TensorValue
+    y: int
+    a2: float = Field(description="The trained network's A2 on the example.")
+    right: bool
+
+
 class TrainResponse(BaseModel):
     config: ConfigOut
     dataset: str
@@ -300,7 +307,13 @@ class TrainResponse(BaseModel):
     history: list[EpochOut]
     W1_history: list[TensorValue] = Field(description="W1 before training and after each "
                                                       "epoch: epochs + 1 entries.")
-    accuracy: float = Field(description="Share of the whole set classified right at the end.")
+    accuracy: float = Field(description="Share of the training part classified right at the end.")
+    test_accuracy: float = Field(description="Share of the held-out part (one example in five) "
+                                             "classified right at the end.")
+    test_size: int
+    examples: list[HeldOutExample] = Field(description=(
+        "Up to 8 held-out examples, the misclassified first (most confidently wrong "
+        "first), then the least confident right ones."))
 
 
 class Sample(BaseModel):

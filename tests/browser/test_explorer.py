@@ -614,3 +614,36 @@ def test_y_is_shown_with_the_input_and_agrees_everywhere(page_factory):
     wait_text(page, "#label-note", "Y = 1 is the label of")
     y = y_everywhere(page)
     assert y["card"] == y["field"] == 1 and y["preset"].endswith("(Y = 1)")
+
+
+def test_training_checks_its_settings_holds_out_a_test_set_and_offers_examples(page_factory):
+    page, _ = page_factory()
+    page.get_by_role("button", name="Train").first.click()
+    page.wait_for_function("() => document.querySelectorAll('#train-dataset option').length > 0")
+    page.select_option("#train-dataset", "x_vs_o")
+    captions = page.locator("#train-samples figcaption").all_inner_texts()
+    assert len(captions) == 4 and all(c.startswith("Y = ") for c in captions)
+    requests = []
+    page.on("request", lambda r: requests.append(r.url) if "/api/train" in r.url else None)
+    for epochs in ("0", "5000", "2.5"):  # refused in the page, by the limits /api/meta gives
+        page.get_by_label("Epochs").fill(epochs)
+        page.locator("#btn-train").click()
+        wait_text(page, "#train-error", "Epochs must be a whole number from 1 to 1000")
+    assert requests == [] and page.locator("#train-status").inner_text() == ""
+    page.get_by_label("Epochs").fill("4")
+    page.locator("#btn-train").click()
+    wait_text(page, "#train-status", "Epoch 4 of 4", timeout=30_000)
+    wait_text(page, "#train-test", "Test accuracy: ")
+    assert "held-out" in page.locator("#train-status").inner_text()
+    page.wait_for_function("() => !document.querySelector('#train-example').disabled")
+    options = page.locator("#train-example option").all_inner_texts()
+    assert len(options) == 8
+    wrong = [o for o in options if o.endswith("misclassified")]
+    assert options[:len(wrong)] == wrong  # the misclassified come first
+    page.select_option("#train-example", "2")
+    chosen = page.evaluate("() => document.querySelector('#train-example').selectedOptions[0].textContent")
+    y = int(chosen.split("Y = ")[1][0])
+    page.get_by_role("button", name="Step through this example").click()
+    page.wait_for_function("() => document.querySelector('#drawer-train').hidden")
+    page.wait_for_function("""(y) => Number(document.querySelector(
+        '.panel[data-tensor="Y"] .card').dataset.value) === y""", arg=y)
