@@ -49,7 +49,7 @@ def test_train_matches_the_engine(client):
 
 def test_the_held_out_split_is_one_in_five_and_disjoint():
     xs, ys = engine.load_dataset("x_vs_o", input_size=6)
-    (a, ay), (b, by) = engine.split_dataset(xs, ys)
+    (a, _), (b, by) = engine.split_dataset(xs, ys)
     assert len(b) == len(xs) // 5 and len(a) + len(b) == len(xs)
     assert np.array_equal(b, xs[4::5]) and np.array_equal(by, ys[4::5])
     assert set(by.tolist()) == {0.0, 1.0}

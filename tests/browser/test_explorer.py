@@ -520,7 +520,7 @@ FORMULA_FITS = """() => [...document.querySelectorAll('#explain-formula, #explai
 @pytest.mark.parametrize(("width", "height"), [(1920, 1080), (1280, 720), (820, 1180), (390, 844)])
 def test_no_formula_is_cut_off_at_any_step(page_factory, screenshot, width, height):
     page, _ = page_factory(width=width, height=height)
-    for index, name in enumerate(SEQUENCE):
+    for name in SEQUENCE:
         page.keyboard.press("ArrowRight")
         wait_step(page, name)
         boxes = page.evaluate(FORMULA_FITS)
@@ -538,12 +538,13 @@ def test_every_panel_is_reachable_on_a_phone(page_factory, screenshot):
     for name in far:  # within the screen's width: reached by scrolling down, not sideways
         box = page.locator(f'.panel[data-tensor="{name}"]').bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= 390, (name, box)
-    for index, name in enumerate(SEQUENCE[:SEQUENCE.index("db1") + 1]):
+    for name in SEQUENCE[:SEQUENCE.index("db1") + 1]:
         page.get_by_role("button", name="Next").click()
         wait_step(page, name)
         if name in far:  # the step's result is brought into view as it is computed
             page.wait_for_function("""(name) => {
-                const r = document.querySelector(`.panel[data-tensor="${name}"]`).getBoundingClientRect();
+                const panel = document.querySelector(`.panel[data-tensor="${name}"]`);
+                const r = panel.getBoundingClientRect();
                 return r.top >= 0 && r.bottom <= innerHeight; }""", arg=name)
         if name in ("L", "dF"):
             screenshot(page, f"phone-{name}-390x844")
@@ -558,7 +559,8 @@ NUMBERS = [0.731, -0.269, 1.5e-7, 0.0, 2.576e-4, -0.0069813, 0.00099999, 12345.6
 def test_one_number_rule_for_the_engine_and_the_page(page_factory):
     page, _ = page_factory()
     shown = page.evaluate("""async (values) => {
-        const href = document.querySelector('link[rel=modulepreload][href*="common/format.js"]').href;
+        const href = document.querySelector(
+            'link[rel=modulepreload][href*="common/format.js"]').href;
         const format = await import(href);
         return values.map(v => [1, 2, 3, 4].map(d => format.numText(v, d)));
     }""", NUMBERS)
@@ -641,7 +643,7 @@ def test_training_checks_its_settings_holds_out_a_test_set_and_offers_examples(p
     wrong = [o for o in options if o.endswith("misclassified")]
     assert options[:len(wrong)] == wrong  # the misclassified come first
     page.select_option("#train-example", "2")
-    chosen = page.evaluate("() => document.querySelector('#train-example').selectedOptions[0].textContent")
+    chosen = page.locator("#train-example option:checked").inner_text()
     y = int(chosen.split("Y = ")[1][0])
     page.get_by_role("button", name="Step through this example").click()
     page.wait_for_function("() => document.querySelector('#drawer-train').hidden")
