@@ -649,3 +649,65 @@ def test_training_checks_its_settings_holds_out_a_test_set_and_offers_examples(p
     page.wait_for_function("() => document.querySelector('#drawer-train').hidden")
     page.wait_for_function("""(y) => Number(document.querySelector(
         '.panel[data-tensor="Y"] .card').dataset.value) === y""", arg=y)
+
+
+PIXEL = """async ([png, points]) => {
+    const img = new Image();
+    img.src = 'data:image/png;base64,' + png;
+    await img.decode();
+    const canvas = document.createElement('canvas');
+    canvas.width = img.width; canvas.height = img.height;
+    const ctx = canvas.getContext('2d');
+    ctx.drawImage(img, 0, 0);
+    return points.map(([x, y]) => [...ctx.getImageData(x, y, 1, 1).data.slice(0, 3)]);
+}"""
+
+
+def delta_e(a, b):
+    """CIE76 colour difference of two sRGB colours (about 2.3: just noticeable)."""
+    def lab(rgb):
+        def linear(c):
+            c /= 255
+            return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+        r, g, b = map(linear, rgb)
+        x = (0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.95047
+        y = 0.2126 * r + 0.7152 * g + 0.0722 * b
+        z = (0.0193 * r + 0.1192 * g + 0.9505 * b) / 1.08883
+
+        def f(t):
+            return t ** (1 / 3) if t > 216 / 24389 else (24389 / 27 * t + 16) / 116
+        return 116 * f(y) - 16, 500 * (f(x) - f(y)), 200 * (f(y) - f(z))
+    return sum((p - q) ** 2 for p, q in zip(lab(a), lab(b))) ** 0.5
+
+
+def extreme_cell(page, name, pick):
+    """The centre of the cell of a tensor holding its largest (pick=max) or smallest value."""
+    return page.evaluate("""([name, pick]) => {
+        const plot = document.querySelector(`.panel[data-tensor="${name}"] .plot`);
+        const z = plot.data[0].z.flat();
+        const best = Math[pick](...z);
+        const el = plot.querySelectorAll('.cell')[z.indexOf(best)];
+        const r = el.getBoundingClientRect();
+        return [Math.round(r.left + 3), Math.round(r.top + 3)];
+    }""", [name, pick])
+
+
+@pytest.mark.parametrize("deficiency", ["protanopia", "deuteranopia"])
+def test_the_two_colour_scales_stay_apart_under_colour_blindness(page_factory, screenshot,
+                                                                 deficiency):
+    import base64
+    page, _ = page_factory(width=1280, height=720)
+    step_to(page, SEQUENCE.index("A1"))
+    # The darkest activation (sequential scale) beside the most negative weight (diverging)
+    points = [extreme_cell(page, "A1", "max"), extreme_cell(page, "W1", "min")]
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Emulation.setEmulatedVisionDeficiency", {"type": deficiency})
+    page.wait_for_timeout(100)
+    png = base64.b64encode(page.screenshot()).decode()
+    screenshot(page, f"colours-{deficiency}-1280x720")
+    cdp.send("Emulation.setEmulatedVisionDeficiency", {"type": "none"})
+    plain = base64.b64encode(page.screenshot()).decode()
+    seen = page.evaluate(PIXEL, [png, points])
+    normal = page.evaluate(PIXEL, [plain, points])
+    assert seen != normal  # the emulation did change what was drawn
+    assert delta_e(*seen) > 40, seen  # the purple scale's navy against blue: 24 to 30
