@@ -711,3 +711,32 @@ def test_the_two_colour_scales_stay_apart_under_colour_blindness(page_factory, s
     normal = page.evaluate(PIXEL, [plain, points])
     assert seen != normal  # the emulation did change what was drawn
     assert delta_e(*seen) > 40, seen  # the purple scale's navy against blue: 24 to 30
+
+
+def test_keyboard_reaches_drawers_and_space_presses_the_focused_button(page_factory):
+    page, _ = page_factory()
+    focused = ("() => document.activeElement"
+               " && (document.activeElement.id || document.activeElement.dataset.drawer)")
+    for name, first in (("edit", "cfg-input_size"), ("train", "train-dataset")):
+        opener = page.locator(f'[data-drawer="{name}"]')
+        opener.focus()
+        page.keyboard.press("Enter")  # opened from the keyboard: focus moves into it
+        page.wait_for_selector(f"#drawer-{name}:not([hidden])")
+        assert page.evaluate(focused) == first
+        assert opener.get_attribute("aria-expanded") == "true"
+        page.keyboard.press("Tab")  # and stays there
+        assert page.evaluate(
+            "(id) => document.getElementById(id).contains(document.activeElement)", f"drawer-{name}")
+        page.keyboard.press("Escape")  # closes, and gives focus back to its button
+        assert page.locator(f"#drawer-{name}").is_hidden()
+        assert page.evaluate(focused) == name
+        assert opener.get_attribute("aria-expanded") == "false"
+    page.locator("#btn-next").focus()
+    page.keyboard.press(" ")  # presses Next once; does not start playing
+    wait_step(page, "Z1")
+    page.wait_for_timeout(300)
+    assert page.locator("#btn-play").get_attribute("aria-label") == "Play"
+    assert page.locator("main").get_attribute("data-step") == "Z1"
+    page.locator("#btn-prev").focus()
+    page.keyboard.press(" ")
+    wait_step(page, "start")

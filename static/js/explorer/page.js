@@ -244,8 +244,14 @@ async function start() {
   document.addEventListener("keydown", (event) => {
     const target = event.target;
     if (event.key === "Escape") {
-      for (const el of document.querySelectorAll(".drawer:not([hidden]), .modal:not([hidden])")) el.hidden = true;
+      const open = [...document.querySelectorAll(".drawer:not([hidden]), .modal:not([hidden])")];
+      for (const el of open) el.hidden = true;
       for (const b of document.querySelectorAll("[data-drawer]")) b.setAttribute("aria-expanded", "false");
+      document.body.classList.remove("drawer-open");
+      // The keyboard goes back to the button that opened what was closed.
+      const drawer = open.find((el) => el.id.startsWith("drawer-"));
+      if (drawer) document.querySelector(`[data-drawer="${drawer.id.slice(7)}"]`).focus();
+      else if (open.some((el) => el.id === "gradcheck")) $("btn-gradcheck").focus();
       highlight.unpin();
       return;
     }
