@@ -726,7 +726,8 @@ def test_keyboard_reaches_drawers_and_space_presses_the_focused_button(page_fact
         assert opener.get_attribute("aria-expanded") == "true"
         page.keyboard.press("Tab")  # and stays there
         assert page.evaluate(
-            "(id) => document.getElementById(id).contains(document.activeElement)", f"drawer-{name}")
+            "(id) => document.getElementById(id).contains(document.activeElement)",
+            f"drawer-{name}")
         page.keyboard.press("Escape")  # closes, and gives focus back to its button
         assert page.locator(f"#drawer-{name}").is_hidden()
         assert page.evaluate(focused) == name
