@@ -170,23 +170,32 @@ def _da2(t: Tensors, lr: float | None) -> str:
 
 
 def _dz2(t: Tensors, lr: float | None) -> str:
-    return rf"{_d('Z_2')} = A_2 - Y = {num(t['A2'])} - {num(t['Y'])} = {num(t['dZ2'])}"
+    a, y = float(t["A2"]), float(t["Y"])
+    tail = rf"A_2 - Y = {num(a)} - {num(y)} = {num(t['dZ2'])}"
+    if _saturated(t) or not np.isfinite(t["dA2"]):  # dA2 x a(1 - a) would read inf x 0
+        return rf"{_d('Z_2')} = {tail}"
+    # The chain rule in one line: both factors with their numbers, so a(1 - a) is seen.
+    return (rf"{_d('Z_2')} = {_d('A_2')} \times A_2(1 - A_2) = {num(t['dA2'], paren=True)}"
+            rf" \times {num(a)}\,(1 - {num(a)}) = {tail}")
 
 
 def _dw2(t: Tensors, lr: float | None) -> str | None:
     if t["F"].size > FIT:
         return None
-    return rf"{_d('W_2')} = {num(t['dZ2'], paren=True)}\,{vec(t['F'])} = {vec(t['dW2'])}"
+    return (rf"{_d('W_2')} = {_d('Z_2')}\,F^T = {num(t['dZ2'], paren=True)}\,{vec(t['F'])}"
+            rf" = {vec(t['dW2'])}")
 
 
 def _db2(t: Tensors, lr: float | None) -> str:
-    return rf"{_d('b_2')} = A_2 - Y = {num(t['dZ2'])}"
+    return (rf"{_d('b_2')} = {_d('Z_2')} \times \frac{{\partial Z_2}}{{\partial b_2}}"
+            rf" = {num(t['dZ2'], paren=True)} \times 1 = {num(t['db2'][0])}")
 
 
 def _df(t: Tensors, lr: float | None) -> str | None:
     if t["F"].size > FIT:
         return None
-    return rf"{_d('F')} = {num(t['dZ2'], paren=True)}\,{vec(t['W2'])} = {vec(t['dF'])}"
+    return (rf"{_d('F')} = {_d('Z_2')}\,W_2 = {num(t['dZ2'], paren=True)}\,{vec(t['W2'])}"
+            rf" = {vec(t['dF'])}")
 
 
 def _dp1(t: Tensors, lr: float | None) -> str | None:
@@ -207,7 +216,10 @@ def _da1(t: Tensors, lr: float | None) -> str:
     K = t["W1"].shape[0]
     cell, pooled = _first_route(t)
     routed = int(np.count_nonzero(t["dA1"]))
-    return (rf"{_d('A_1')}{idx(cell, K)} = {_d('P_1')}{idx(pooled, K)} = {num(t['dA1'][cell])}"
+    # The chain rule in one line: dP1 times the pool's local derivative, 1 for the winner.
+    return (rf"{_d('A_1')}{idx(cell, K)} = {_d('P_1')}{idx(pooled, K)} \times"
+            rf" \frac{{\partial P_1}}{{\partial A_1}}{idx(cell, K)}"
+            rf" = {num(t['dP1'][pooled], paren=True)} \times 1 = {num(t['dA1'][cell])}"
             rf"\quad(\text{{{t['dA1'].size - routed} other cells get }} 0)")
 
 
@@ -215,7 +227,9 @@ def _dz1(t: Tensors, lr: float | None) -> str:
     K = t["W1"].shape[0]
     cell, _ = _first_route(t)
     gate = 1 if t["Z1"][cell] > 0 else 0
-    return (rf"{_d('Z_1')}{idx(cell, K)} = {num(t['dA1'][cell], paren=True)} \times {gate}"
+    return (rf"{_d('Z_1')}{idx(cell, K)} = {_d('A_1')}{idx(cell, K)} \times"
+            rf" \frac{{\partial A_1}}{{\partial Z_1}}{idx(cell, K)}"
+            rf" = {num(t['dA1'][cell], paren=True)} \times {gate}"
             rf" = {num(t['dZ1'][cell])}")
 
 
