@@ -741,3 +741,44 @@ def test_keyboard_reaches_drawers_and_space_presses_the_focused_button(page_fact
     page.locator("#btn-prev").focus()
     page.keyboard.press(" ")
     wait_step(page, "start")
+
+
+def marked(page, name, cls):
+    return page.evaluate("""([name, cls]) => [...document.querySelectorAll(
+        `.panel[data-tensor="${name}"] .plot`)].flatMap((plot, f) =>
+        [...plot.querySelectorAll('.cell')].flatMap(el => el.classList.contains(cls)
+            ? [[f, +el.dataset.r, +el.dataset.c]] : []))""", [name, cls])
+
+
+def test_pooling_windows_winners_and_the_relu_mask_are_drawn(page_factory, server_url,
+                                                             screenshot):
+    t = default_trace(server_url)["tensors"]
+    A1, Z1, dA1 = (np.array(t[n]) for n in ("A1", "Z1", "dA1"))
+    winners = sorted([0, 2 * i + k // 2, 2 * j + k % 2]
+                     for i in range(2) for j in range(2)
+                     for k in [int(np.argmax(A1[0, 2 * i:2 * i + 2, 2 * j:2 * j + 2]))])
+    page, _ = page_factory()
+    step_to(page, SEQUENCE.index("P1"))
+    assert sorted(marked(page, "A1", "winner")) == winners
+    assert marked(page, "A1", "wr") and marked(page, "A1", "wb")  # the windows' edges
+    page.keyboard.press("ArrowRight")
+    wait_step(page, "F")
+    assert marked(page, "A1", "winner") == []  # only at the steps that use them
+    for _ in range(SEQUENCE.index("dA1") - SEQUENCE.index("F")):
+        page.keyboard.press("ArrowRight")
+    wait_step(page, "dA1")
+    routed = sorted([0, int(r), int(c)] for r, c in zip(*np.nonzero(dA1[0])))
+    assert sorted(marked(page, "dA1", "winner")) == routed == winners
+    screenshot(page, "pool-windows-dA1-1440x900")
+    page.keyboard.press("ArrowRight")
+    wait_step(page, "dZ1")
+    assert sorted(marked(page, "dZ1", "masked")) == sorted(
+        [0, int(r), int(c)] for r, c in zip(*np.nonzero(Z1[0] <= 0)))
+    assert "every one of the 4 routed gradients passes" in page.locator(
+        "#explain-text").inner_text()
+    # the horizontal stroke: ReLU blocks a routed gradient, and the explanation says so
+    other, _ = page_factory("/#preset=horizontal_stroke&y=0&step=" + str(SEQUENCE.index("dZ1")))
+    wait_step(other, "dZ1")
+    assert "Here ReLU blocks 1 of the 4 gradients" in other.locator("#explain-text").inner_text()
+    assert marked(other, "dZ1", "masked")
+    screenshot(other, "relu-mask-dZ1-1440x900")

@@ -192,6 +192,38 @@ export class TensorView {
     }
   }
 
+  // Teaching marks drawn over the cells, or none: {pool: p} outlines the p×p pooling
+  // windows; winners: [index] marks cells that won their window; masked: [index] hatches
+  // cells whose gradient ReLU blocks. Replaces any marks drawn before.
+  overlay({ pool = 0, winners = [], masked = [] } = {}) {
+    for (const { div } of this.plots) {
+      for (const el of div.querySelectorAll(".wr, .wb, .winner, .masked")) {
+        el.classList.remove("wr", "wb", "winner", "masked");
+      }
+    }
+    const at = (index) => {
+      const found = locate(this.plots, index);
+      if (!found) return null;
+      const [p, row, col] = found;
+      const { div, plane } = this.plots[p];
+      return div.children[row * plane.z[0].length + col] || null;
+    };
+    if (pool > 0) {
+      for (const { div, plane } of this.plots) {
+        const cols = plane.z[0].length;
+        const covered = Math.floor(cols / pool) * pool;
+        [...div.children].forEach((el, i) => {
+          const r = Math.floor(i / cols);
+          const c = i % cols;
+          if ((c + 1) % pool === 0 && c < covered - 1 && r < covered) el.classList.add("wr");
+          if ((r + 1) % pool === 0 && r < covered - 1 && c < covered) el.classList.add("wb");
+        });
+      }
+    }
+    for (const index of winners) at(index)?.classList.add("winner");
+    for (const index of masked) at(index)?.classList.add("masked");
+  }
+
   // A picture of the tensor for notes: its name, each filter's cells with their values.
   async png(filename) {
     if (this.value === undefined) return;

@@ -19,17 +19,20 @@ const CLOSE = new Set([")", "]", "}", "⟩"]);
 const BREAK_BEFORE = new Set(["=", "+", "−", "-", "←", "≈"]);
 
 // A grouping <mrow> (a bracketed vector, say) is opened up, so a long vector can break
-// after one of its commas; fractions, roots and scripts stay whole.
-function tokens(row) {
-  return [...row.children].flatMap((child) => (child.localName === "mrow" ? tokens(child) : [child]));
+// after one of its commas; fractions, roots and scripts stay whole, and so does a cell's
+// index ("[0,1,0]" is not a group: it never breaks).
+function tokens(row, nested = false) {
+  return [...row.children].flatMap((child) => (child.localName === "mrow"
+    ? tokens(child, true) : [[child, nested]]));
 }
 
 function pieces(row) {
   const out = [[]];
   let depth = 0;
   let prev = null;
-  for (const child of tokens(row)) {
-    if (prev && prev.localName === "mo" && prev.textContent.trim() === "," && depth > 0) out.push([]);
+  let prevNested = false;
+  for (const [child, nested] of tokens(row)) {
+    if (prev && prevNested && prev.localName === "mo" && prev.textContent.trim() === "," && depth > 0) out.push([]);
     const op = child.localName === "mo" ? child.textContent.trim() : null;
     const binary = prev && !(prev.localName === "mo" && (OPEN.has(prev.textContent.trim())
       || BREAK_BEFORE.has(prev.textContent.trim())));
@@ -38,6 +41,7 @@ function pieces(row) {
     if (op && CLOSE.has(op)) depth = Math.max(0, depth - 1);
     out[out.length - 1].push(child);
     prev = child;
+    prevNested = nested;
   }
   return out;
 }
@@ -133,6 +137,28 @@ function fitBoth(pairs) {
   for (const [element, size] of over) wrap(element, size);
 }
 
+// What this example shows at a step the seed turns on, in words (from numbers the walk has
+// already shown): at dZ1, whether ReLU blocks any gradient max-pooling routed.
+function teaching(walk) {
+  const t = walk.tensors;
+  if (!walk.step || walk.step.writes !== "dZ1" || !t.dA1 || !t.Z1) return "";
+  let routed = 0;
+  let blocked = 0;
+  t.dA1.forEach((plane, f) => plane.forEach((row, r) => row.forEach((g, c) => {
+    if (g === 0) return;
+    routed += 1;
+    if (!(t.Z1[f][r][c] > 0)) blocked += 1;
+  })));
+  const hatch = " The hatched cells are where Z1 ≤ 0.";
+  if (blocked > 0) {
+    return `${hatch} Here ReLU blocks ${blocked} of the ${routed} gradients max-pooling routed: ` +
+      `${blocked === 1 ? "that window's winner" : "those windows' winners"} had Z1 ≤ 0, so ` +
+      "dZ1 is 0 there although dA1 is not.";
+  }
+  return `${hatch} Here every one of the ${routed} routed gradients passes: each window's ` +
+    "winner had Z1 > 0. Choose the horizontal stroke in Edit to see ReLU block one.";
+}
+
 export function createExplain({ api }) {
   let shownUpdate = null; // the update object drawn
 
@@ -164,7 +190,7 @@ export function createExplain({ api }) {
       $("explain-formula").innerHTML = step.mathml;
       $("explain-numbers").innerHTML = step.mathml_numbers || "";
       fitBoth([[$("explain-formula"), 17], [$("explain-numbers"), 15]]);
-      $("explain-text").textContent = step.text;
+      $("explain-text").textContent = step.text + teaching(walk);
       $("explain-detail").textContent = step.phase === "update" ? "" : "Hover any cell to see where its number comes from.";
       practise.hidden = false;
       practise.href = api.practicePath(step.writes);
