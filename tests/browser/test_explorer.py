@@ -782,3 +782,33 @@ def test_pooling_windows_winners_and_the_relu_mask_are_drawn(page_factory, serve
     assert "Here ReLU blocks 1 of the 4 gradients" in other.locator("#explain-text").inner_text()
     assert marked(other, "dZ1", "masked")
     screenshot(other, "relu-mask-dZ1-1440x900")
+
+
+def png_size(path):
+    data = Path(path).read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+def test_png_export_has_a_title_and_legend_and_latex_can_be_copied(page_factory, server_url):
+    page, _ = page_factory()
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    assert page.locator("#btn-copy-latex").is_hidden()  # no formula before the first step
+    step_to(page, SEQUENCE.index("Z2"))
+    sizes = {}
+    for name in ("Z1", "Z2", "W2"):  # a grid, a single-number card, a vector
+        page.locator(f'.panel[data-tensor="{name}"]').hover()
+        with page.expect_download() as download:
+            page.get_by_role("button", name=f"Download {name} as PNG").click()
+        assert download.value.suggested_filename == f"{name}.png"
+        sizes[name] = png_size(download.value.path())
+        download.value.save_as(str(Path("artifacts/screenshots") / f"export-{name}.png"))
+    # drawn at twice the resolution, with room for the title above and the legend below
+    assert sizes["Z1"][1] >= 2 * (4 * 56 + 100)
+    assert sizes["Z2"][0] >= 2 * 260 and sizes["Z2"][1] >= 2 * (56 + 100)
+    page.get_by_role("button", name="Copy LaTeX").click()
+    wait_text(page, "#toast", "LaTeX copied")
+    copied = page.evaluate("() => navigator.clipboard.readText()")
+    trace = default_trace(server_url)
+    assert copied == trace["steps"][SEQUENCE.index("Z2")]["latex_numbers"]
+    assert copied.startswith("Z_2 = ") and engine.steps.num(trace["tensors"]["Z2"]) in copied

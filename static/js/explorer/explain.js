@@ -159,8 +159,18 @@ function teaching(walk) {
     "winner had Z1 > 0. Choose the horizontal stroke in Edit to see ReLU block one.";
 }
 
-export function createExplain({ api }) {
+export function createExplain({ api, toast = () => {} }) {
   let shownUpdate = null; // the update object drawn
+  let latex = ""; // the current step's formula with its numbers (or without, where none)
+
+  $("btn-copy-latex").addEventListener("click", async () => {
+    try {
+      await navigator.clipboard.writeText(latex);
+      toast("LaTeX copied: the formula with this example's numbers.");
+    } catch {
+      toast(`Copy it from here: ${latex}`);
+    }
+  });
 
   function progress(walk) {
     const total = walk.steps.length;
@@ -185,10 +195,14 @@ export function createExplain({ api }) {
       $("explain-detail").textContent = "Hover any cell to see where its number comes from.";
       practise.hidden = true;
       practise.removeAttribute("href");
+      latex = "";
+      $("btn-copy-latex").hidden = true;
     } else {
       $("explain-title").textContent = `Step ${step.index + 1}: ${step.phase === "update" ? "update " : ""}${step.writes}`;
       $("explain-formula").innerHTML = step.mathml;
       $("explain-numbers").innerHTML = step.mathml_numbers || "";
+      latex = step.latex_numbers || step.latex;
+      $("btn-copy-latex").hidden = false;
       fitBoth([[$("explain-formula"), 17], [$("explain-numbers"), 15]]);
       $("explain-text").textContent = step.text + teaching(walk);
       $("explain-detail").textContent = step.phase === "update" ? "" : "Hover any cell to see where its number comes from.";

@@ -135,10 +135,13 @@ async function start() {
     onLeave: () => highlight.leave(),
     onClick: (name, index) => { if (!(name === "X" && paint(index))) highlight.pin(name, index); },
     onKey: (event, name) => inspectWithKeys(event, name),
-    onPng: (name) => panels.view(name).png(name),
+    onPng: (name) => {
+      const title = (meta.tensors.find((t) => t.name === name) || {}).title || "";
+      panels.view(name).png(name, `${title} · ${$("progress").textContent}`);
+    },
   });
   highlight = createHighlight({ store, api, panels, detail, run: stepping.run });
-  const explain = createExplain({ api });
+  const explain = createExplain({ api, toast });
 
   // Keyboard inspection: with a panel focused, arrows walk its cells as hovering would.
   const probes = new Map();
