@@ -812,3 +812,26 @@ def test_png_export_has_a_title_and_legend_and_latex_can_be_copied(page_factory,
     trace = default_trace(server_url)
     assert copied == trace["steps"][SEQUENCE.index("Z2")]["latex_numbers"]
     assert copied.startswith("Z_2 = ") and engine.steps.num(trace["tensors"]["Z2"]) in copied
+
+
+def test_hovering_a_tied_loser_says_it_lost_the_tie_break(page_factory):
+    # A blank input: every Z1 cell is b1, so each pooling window is a four-way tie.
+    blank = ",".join(["0"] * 36)
+    page, _ = page_factory(f"/#cfg=6,3,1,2&x={blank}&y=1&step={SEQUENCE.index('dA1')}")
+    wait_step(page, "dA1")
+    cell(page, "dA1", (0, 0, 1)).hover()
+    wait_text(page, "#explain-detail", "dA1[0,0,1]")
+    text = page.locator("#explain-detail").inner_text()
+    assert "lost the tie-break" in text and "not the maximum" not in text
+    cell(page, "dA1", (0, 0, 0)).hover()  # the first maximum: the winner
+    wait_text(page, "#explain-detail", "dA1[0,0,0]")
+    assert "tie-break" not in page.locator("#explain-detail").inner_text()
+
+
+def test_the_last_update_and_its_loss_change_fit_at_1280x720(page_factory, screenshot):
+    page, _ = page_factory(width=1280, height=720)
+    step_to(page, LAST)
+    screenshot(page, "update-b2-1280x720")
+    assert page.locator(".update-row").count() == 1
+    box = page.locator(".loss-change").bounding_box()
+    assert box["y"] >= 0 and box["y"] + box["height"] <= 720
