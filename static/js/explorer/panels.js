@@ -27,7 +27,8 @@ function cellSize(grid, cfg) {
   const cells = cfg.input_size + wide * (k + 2 * m + q) + vectors;
   const fixed = 110 + COLUMNS.length * 26 + 30; // scalar column, gaps and borders, padding
   // On a narrow screen the rows scroll sideways: cells stay big enough to read.
-  const floor = window.innerWidth < 700 ? Math.min(26, Math.floor(340 / cfg.input_size)) : 3;
+  // Below 1100 px (a tablet, a phone) the rows wrap instead, so cells keep room for a number.
+  const floor = window.innerWidth < 1100 ? Math.min(26, Math.floor(340 / cfg.input_size)) : 3;
   return Math.max(floor, Math.min(40, Math.floor((width - fixed) / cells)));
 }
 

@@ -178,6 +178,7 @@ export function setupTraining({ store, api, stepping, toast }) {
       select.append(new Option(`Test example ${i + 1}: Y = ${e.y}, A2 = ${short(e.a2)}, ${verdict}`, String(i)));
     });
     select.disabled = examples.length === 0;
+    select.closest("label").hidden = examples.length === 0; // nothing to pick before a run
   }
 
   async function useTrained() {
