@@ -387,6 +387,13 @@ class EpochOut(BaseModel):
                                         "epoch, from 0 to 1.")
 
 
+class HeldOutExample(BaseModel):
+    x: TensorValue
+    y: int
+    a2: float = Field(description="The trained network's A2 on the example.")
+    right: bool
+
+
 class TrainResponse(BaseModel):
     model_config = SERVED_EXAMPLE
     config: ConfigOut
@@ -395,7 +402,13 @@ class TrainResponse(BaseModel):
     history: list[EpochOut]
     W1_history: list[Tensor3] = Field(description="W1 before training and after each "
                                                       "epoch: epochs + 1 entries.")
-    accuracy: float = Field(description="Share of the whole set classified right at the end.")
+    accuracy: float = Field(description="Share of the training part classified right at the end.")
+    test_accuracy: float = Field(description="Share of the held-out part (one example in five) "
+                                             "classified right at the end.")
+    test_size: int
+    examples: list[HeldOutExample] = Field(description=(
+        "Up to 8 held-out examples, the misclassified first (most confidently wrong "
+        "first), then the least confident right ones."))
 
 
 class Sample(BaseModel):

@@ -21,7 +21,7 @@ Imports only NumPy and the standard library.
 """
 
 from .config import LIMITS, PARAM_NAMES, Config
-from .datasets import DATASETS, load_dataset, sample_images
+from .datasets import DATASETS, load_dataset, sample_images, split_dataset
 from .misconceptions import MISCONCEPTIONS, Misconception, Sizes
 from .misconceptions import for_step as misconceptions_for
 from .model import (
@@ -105,6 +105,7 @@ __all__ = [
     "sample_images",
     "seed_example",
     "sgd_step",
+    "split_dataset",
     "step_records",
     "step_value",
     "tolerance",

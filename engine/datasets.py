@@ -509,3 +509,18 @@ def sample_images(
     if any(idx.size < k for idx, k in zip(by_class, needed)):
         raise ValueError(f"count must be at most {2 * min(i.size for i in by_class)}, got {count}")
     return [(xs[by_class[k % 2][k // 2]].copy(), float(k % 2)) for k in range(wanted)]
+
+
+HELD_OUT_EVERY = 5  # every fifth example is held out for testing
+
+
+def split_dataset(xs: np.ndarray, ys: np.ndarray, *, every: int = HELD_OUT_EVERY
+                  ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """((train xs, train ys), (test xs, test ys)): example i is held out for testing
+    when i % every == every - 1 (one in ``every``; the data sets are shuffled, so both
+    parts keep both classes). Deterministic, so a test accuracy can be compared run to run.
+    """
+    if every < 2:
+        raise ValueError(f"every must be at least 2, got {every}")
+    held = np.arange(len(xs)) % every == every - 1
+    return (xs[~held], ys[~held]), (xs[held], ys[held])

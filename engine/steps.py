@@ -42,16 +42,41 @@ class Step:
 
 
 # ------------------------------------------------------------------- number formatting
-def num(value: float, *, paren: bool = False) -> str:
-    """A number for a formula: 4 significant digits, LaTeX powers of ten, optional
-    parentheses around a negative value (for products)."""
+# One rule for every number the page prints (cells, cards, formulas, hover), kept in step
+# with static/js/common/format.js: round to 4 significant digits; write it plainly when
+# 0.001 <= |rounded value| < 100000, else as a power of ten; drop trailing zeros. A heatmap cell
+# rounds the same value to fewer significant digits when the cell is too narrow.
+DIGITS = 4
+
+
+def _plain(value: float) -> str:
+    return str(int(value)) if value == int(value) else repr(value)
+
+
+def num_parts(value: float, digits: int = DIGITS) -> tuple[str, int | None]:
+    """The rule's mantissa and exponent (None when written plainly)."""
     value = float(value)
     if value == 0:
-        return "0"
-    text = f"{value:.4g}"
-    if "e" in text:
-        mantissa, exponent = text.split("e")
-        text = rf"{mantissa} \times 10^{{{int(exponent)}}}"
+        return "0", None
+    rounded = float(f"{value:.{digits}g}")
+    if 1e-3 <= abs(rounded) < 1e5:
+        return _plain(rounded), None
+    mantissa, exponent = f"{value:.{digits - 1}e}".split("e")
+    return _plain(float(mantissa)), int(exponent)
+
+
+def num_text(value: float, digits: int = DIGITS) -> str:
+    """The rule as plain text: ``0.7311``, ``-2.576e-4``."""
+    mantissa, exponent = num_parts(value, digits)
+    return mantissa if exponent is None else f"{mantissa}e{exponent}"
+
+
+def num(value: float, *, paren: bool = False) -> str:
+    """A number for a formula, by the rule above, with LaTeX powers of ten and optional
+    parentheses around a negative value (for products)."""
+    value = float(value)
+    mantissa, exponent = num_parts(value)
+    text = mantissa if exponent is None else rf"{mantissa} \times 10^{{{exponent}}}"
     return f"({text})" if paren and value < 0 else text
 
 
@@ -60,9 +85,9 @@ def vec(values: np.ndarray) -> str:
 
 
 def idx(index: tuple[int, ...], filters: int) -> str:
-    """A cell's subscript; the filter axis is shown only when there is more than one."""
-    shown = index if filters > 1 else index[1:]
-    return "[" + ",".join(str(i) for i in shown) + "]"
+    """A cell's subscript: its full index in the tensor's shape, filter axis first, written
+    as the page writes it everywhere else (``dA1[0,0,1]``)."""
+    return "[" + ",".join(str(i) for i in index) + "]"
 
 
 FIT = 4  # a vector of at most this many numbers is written out on one line
@@ -145,23 +170,32 @@ def _da2(t: Tensors, lr: float | None) -> str:
 
 
 def _dz2(t: Tensors, lr: float | None) -> str:
-    return rf"{_d('Z_2')} = A_2 - Y = {num(t['A2'])} - {num(t['Y'])} = {num(t['dZ2'])}"
+    a, y = float(t["A2"]), float(t["Y"])
+    tail = rf"A_2 - Y = {num(a)} - {num(y)} = {num(t['dZ2'])}"
+    if _saturated(t) or not np.isfinite(t["dA2"]):  # dA2 x a(1 - a) would read inf x 0
+        return rf"{_d('Z_2')} = {tail}"
+    # The chain rule in one line: both factors with their numbers, so a(1 - a) is seen.
+    return (rf"{_d('Z_2')} = {_d('A_2')} \times A_2(1 - A_2) = {num(t['dA2'], paren=True)}"
+            rf" \times {num(a)}\,(1 - {num(a)}) = {tail}")
 
 
 def _dw2(t: Tensors, lr: float | None) -> str | None:
     if t["F"].size > FIT:
         return None
-    return rf"{_d('W_2')} = {num(t['dZ2'], paren=True)}\,{vec(t['F'])} = {vec(t['dW2'])}"
+    return (rf"{_d('W_2')} = {_d('Z_2')}\,F^T = {num(t['dZ2'], paren=True)}\,{vec(t['F'])}"
+            rf" = {vec(t['dW2'])}")
 
 
 def _db2(t: Tensors, lr: float | None) -> str:
-    return rf"{_d('b_2')} = A_2 - Y = {num(t['dZ2'])}"
+    return (rf"{_d('b_2')} = {_d('Z_2')} \times \frac{{\partial Z_2}}{{\partial b_2}}"
+            rf" = {num(t['dZ2'], paren=True)} \times 1 = {num(t['db2'][0])}")
 
 
 def _df(t: Tensors, lr: float | None) -> str | None:
     if t["F"].size > FIT:
         return None
-    return rf"{_d('F')} = {num(t['dZ2'], paren=True)}\,{vec(t['W2'])} = {vec(t['dF'])}"
+    return (rf"{_d('F')} = {_d('Z_2')}\,W_2 = {num(t['dZ2'], paren=True)}\,{vec(t['W2'])}"
+            rf" = {vec(t['dF'])}")
 
 
 def _dp1(t: Tensors, lr: float | None) -> str | None:
@@ -182,7 +216,10 @@ def _da1(t: Tensors, lr: float | None) -> str:
     K = t["W1"].shape[0]
     cell, pooled = _first_route(t)
     routed = int(np.count_nonzero(t["dA1"]))
-    return (rf"{_d('A_1')}{idx(cell, K)} = {_d('P_1')}{idx(pooled, K)} = {num(t['dA1'][cell])}"
+    # The chain rule in one line: dP1 times the pool's local derivative, 1 for the winner.
+    return (rf"{_d('A_1')}{idx(cell, K)} = {_d('P_1')}{idx(pooled, K)} \times"
+            rf" \frac{{\partial P_1}}{{\partial A_1}}{idx(cell, K)}"
+            rf" = {num(t['dP1'][pooled], paren=True)} \times 1 = {num(t['dA1'][cell])}"
             rf"\quad(\text{{{t['dA1'].size - routed} other cells get }} 0)")
 
 
@@ -190,7 +227,9 @@ def _dz1(t: Tensors, lr: float | None) -> str:
     K = t["W1"].shape[0]
     cell, _ = _first_route(t)
     gate = 1 if t["Z1"][cell] > 0 else 0
-    return (rf"{_d('Z_1')}{idx(cell, K)} = {num(t['dA1'][cell], paren=True)} \times {gate}"
+    return (rf"{_d('Z_1')}{idx(cell, K)} = {_d('A_1')}{idx(cell, K)} \times"
+            rf" \frac{{\partial A_1}}{{\partial Z_1}}{idx(cell, K)}"
+            rf" = {num(t['dA1'][cell], paren=True)} \times {gate}"
             rf" = {num(t['dZ1'][cell])}")
 
 
@@ -221,8 +260,7 @@ def _update(name: str, latex_name: str) -> Callable[[Tensors, float | None], str
             return None
         old, grad = t[name].flat[0], t["d" + name].flat[0]
         shape = np.shape(t[name])
-        shown = shape[1:] if name == "W1" and shape[0] == 1 else shape
-        where = "" if t[name].size == 1 else "[" + ",".join("0" * len(shown)) + "]"
+        where = "" if t[name].size == 1 else "[" + ",".join("0" * len(shape)) + "]"
         return (rf"{latex_name}{where} \leftarrow {num(old)} - {num(lr)} \times"
                 rf" {num(grad, paren=True)} = {num(old - lr * grad)}")
     return numbers

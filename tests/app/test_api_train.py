@@ -19,7 +19,8 @@ def test_train_matches_the_engine(client):
     r = client.post("/api/train", json=body)
     assert r.status_code == 200, r.text
     data = r.json()
-    xs, ys = engine.load_dataset("strokes", input_size=6)
+    (xs, ys), (test_xs, test_ys) = engine.split_dataset(
+        *engine.load_dataset("strokes", input_size=6))
     params = engine.init_params(engine.Config(), 2)
     # The route trains with a should_stop (it stops when its client leaves): the same
     # parameters bit for bit, and each epoch's loss as the engine sums it in slices.
@@ -35,6 +36,25 @@ def test_train_matches_the_engine(client):
         assert np.array_equal(arr(data["params"][name]), result.params[name])
     right = (engine.predict(xs, result.params) > 0.5) == (ys == 1)
     assert data["accuracy"] == float(np.mean(right))
+    a2 = engine.predict(test_xs, result.params)
+    assert data["test_size"] == len(test_xs) == 80  # one in five of 400 held out
+    assert data["test_accuracy"] == float(np.mean((a2 > 0.5) == (test_ys == 1)))
+    shown = data["examples"]
+    assert len(shown) == 8
+    truth = [e["a2"] if e["y"] == 1 else 1 - e["a2"] for e in shown]
+    assert truth == sorted(truth)  # the most confidently wrong first
+    assert all(e["right"] == (t > 0.5) for e, t in zip(shown, truth))
+    assert any(np.array_equal(arr(shown[0]["x"]), x) for x in test_xs)
+
+
+def test_the_held_out_split_is_one_in_five_and_disjoint():
+    xs, ys = engine.load_dataset("x_vs_o", input_size=6)
+    (a, _), (b, by) = engine.split_dataset(xs, ys)
+    assert len(b) == len(xs) // 5 and len(a) + len(b) == len(xs)
+    assert np.array_equal(b, xs[4::5]) and np.array_equal(by, ys[4::5])
+    assert set(by.tolist()) == {0.0, 1.0}
+    with pytest.raises(ValueError, match="every"):
+        engine.split_dataset(xs, ys, every=1)
 
 
 def test_training_in_chunks_continues_from_the_params_given(client):

@@ -506,3 +506,336 @@ def test_sizes_fit(page_factory, screenshot, width, height):
         .filter(e => e.textContent.trim() && e.offsetParent)
         .map(e => parseFloat(getComputedStyle(e).fontSize)).filter(s => s < 12).length""")
     assert small == 0
+
+
+FORMULA_FITS = """() => [...document.querySelectorAll('#explain-formula, #explain-numbers')]
+    .filter(e => e.offsetParent && e.textContent.trim())
+    .map(e => ({id: e.id, size: parseFloat(getComputedStyle(e).fontSize),
+                fits: e.scrollWidth <= e.clientWidth + 1,
+                scrolls: e.classList.contains('scrolls')
+                         && getComputedStyle(e).overflowX === 'scroll'
+                         && getComputedStyle(e).boxShadow !== 'none'}))"""
+
+
+@pytest.mark.parametrize(("width", "height"), [(1920, 1080), (1280, 720), (820, 1180), (390, 844)])
+def test_no_formula_is_cut_off_at_any_step(page_factory, screenshot, width, height):
+    page, _ = page_factory(width=width, height=height)
+    for name in SEQUENCE:
+        page.keyboard.press("ArrowRight")
+        wait_step(page, name)
+        boxes = page.evaluate(FORMULA_FITS)
+        assert boxes, name
+        for box in boxes:
+            assert box["size"] >= 12, (name, box)
+            assert box["fits"] or box["scrolls"], (name, box)
+        if name in ("Z2", "dW1", "dP1") and width >= 1280:
+            screenshot(page, f"formula-{name}-{width}x{height}")
+
+
+def test_every_panel_is_reachable_on_a_phone(page_factory, screenshot):
+    page, _ = page_factory(width=390, height=844)
+    far = ["F", "W2", "Z2", "A2", "L", "dF", "dW2", "dZ2", "dA2", "db2"]
+    for name in far:  # within the screen's width: reached by scrolling down, not sideways
+        box = page.locator(f'.panel[data-tensor="{name}"]').bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 390, (name, box)
+    for name in SEQUENCE[:SEQUENCE.index("db1") + 1]:
+        page.get_by_role("button", name="Next").click()
+        wait_step(page, name)
+        if name in far:  # the step's result is brought into view as it is computed
+            page.wait_for_function("""(name) => {
+                const panel = document.querySelector(`.panel[data-tensor="${name}"]`);
+                const r = panel.getBoundingClientRect();
+                return r.top >= 0 && r.bottom <= innerHeight; }""", arg=name)
+        if name in ("L", "dF"):
+            screenshot(page, f"phone-{name}-390x844")
+    overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0
+
+
+NUMBERS = [0.731, -0.269, 1.5e-7, 0.0, 2.576e-4, -0.0069813, 0.00099999, 12345.6, 123456.0,
+           1.0, 3.0004, -0.5, 0.001234, 99999.9, -1.3412, 0.1 + 0.2]
+
+
+def test_one_number_rule_for_the_engine_and_the_page(page_factory):
+    page, _ = page_factory()
+    shown = page.evaluate("""async (values) => {
+        const href = document.querySelector(
+            'link[rel=modulepreload][href*="common/format.js"]').href;
+        const format = await import(href);
+        return values.map(v => [1, 2, 3, 4].map(d => format.numText(v, d)));
+    }""", NUMBERS)
+    expected = [[engine.steps.num_text(v, d) for d in (1, 2, 3, 4)] for v in NUMBERS]
+    assert shown == expected
+
+
+@pytest.mark.parametrize(("width", "height"), [(1280, 720), (820, 1180)])
+def test_cells_are_never_clipped_and_round_as_the_rule_does(page_factory, screenshot,
+                                                            width, height):
+    page, _ = page_factory(width=width, height=height)
+    step_to(page, SEQUENCE.index("dW1"))  # dX holds values of a few thousandths
+    screenshot(page, f"cells-dW1-{width}x{height}")
+    cells = page.evaluate("""() => [...document.querySelectorAll('.plot')].flatMap(plot => {
+        const z = plot.data[0].z;
+        return [...plot.querySelectorAll('.cell')].map(el => ({
+            text: el.textContent, value: z[+el.dataset.r][+el.dataset.c],
+            clipped: el.scrollWidth > el.clientWidth}));
+    })""")
+    assert len(cells) > 100
+    assert not [c for c in cells if c["clipped"]]
+    blank = [c for c in cells if not c["text"]]
+    assert len(blank) <= 12, blank  # a tablet's cells have room for a number too
+    for c in cells:
+        if not c["text"]:
+            continue
+        forms = {engine.steps.num_text(c["value"], d).replace("0.", ".", 1)
+                 if abs(c["value"]) < 1 else engine.steps.num_text(c["value"], d)
+                 for d in (1, 2, 3, 4)}
+        assert c["text"] in forms, c
+
+
+def y_everywhere(page):
+    """Y as the card, the Label field, the note and the chosen preset's title show it."""
+    return page.evaluate("""() => ({
+        card: Number(document.querySelector('.panel[data-tensor="Y"] .card').dataset.value),
+        field: Number(document.querySelector('#label-y').value),
+        note: document.querySelector('#label-note').textContent,
+        preset: document.querySelector('#preset').selectedOptions[0].textContent})""")
+
+
+def test_y_is_shown_with_the_input_and_agrees_everywhere(page_factory):
+    page, _ = page_factory()
+    assert page.locator('.panel[data-tensor="Y"]').is_visible()  # beside X, from the start
+    page.get_by_role("button", name="Edit input & network").click()
+    page.wait_for_function("() => document.querySelectorAll('#preset option').length > 2")
+    page.select_option("#preset", "plus")  # a plus is labelled 0: said, not silent
+    wait_text(page, "#label-note", "Y = 0 is the label of")
+    y = y_everywhere(page)
+    assert (y["card"], y["field"]) == (0, 0) and y["preset"].endswith("(Y = 0)")
+    page.select_option("#label-y", "1")  # a label of one's own: the example is now edited
+    wait_text(page, "#label-note", "Y = 1, set by hand")
+    y = y_everywhere(page)
+    assert (y["card"], y["field"], y["preset"]) == (1, 1, "(edited by hand)")
+    page.get_by_label("Input size n").fill("8")  # a new size: a preset again, with its label
+    page.get_by_label("Input size n").press("Enter")
+    wait_text(page, "#label-note", "Y = 1 is the label of")
+    y = y_everywhere(page)
+    assert y["card"] == y["field"] == 1 and y["preset"].endswith("(Y = 1)")
+
+
+def test_training_checks_its_settings_holds_out_a_test_set_and_offers_examples(page_factory):
+    page, _ = page_factory()
+    page.get_by_role("button", name="Train").first.click()
+    page.wait_for_function("() => document.querySelectorAll('#train-dataset option').length > 0")
+    page.select_option("#train-dataset", "x_vs_o")
+    captions = page.locator("#train-samples figcaption").all_inner_texts()
+    assert len(captions) == 4 and all(c.startswith("Y = ") for c in captions)
+    requests = []
+    page.on("request", lambda r: requests.append(r.url) if "/api/train" in r.url else None)
+    for epochs in ("0", "5000", "2.5"):  # refused in the page, by the limits /api/meta gives
+        page.get_by_label("Epochs").fill(epochs)
+        page.locator("#btn-train").click()
+        wait_text(page, "#train-error", "Epochs must be a whole number from 1 to 1000")
+    assert requests == [] and page.locator("#train-status").inner_text() == ""
+    page.get_by_label("Epochs").fill("4")
+    page.locator("#btn-train").click()
+    wait_text(page, "#train-status", "Epoch 4 of 4", timeout=30_000)
+    wait_text(page, "#train-test", "Test accuracy: ")
+    assert "held-out" in page.locator("#train-status").inner_text()
+    page.wait_for_function("() => !document.querySelector('#train-example').disabled")
+    options = page.locator("#train-example option").all_inner_texts()
+    assert len(options) == 8
+    wrong = [o for o in options if o.endswith("misclassified")]
+    assert options[:len(wrong)] == wrong  # the misclassified come first
+    page.select_option("#train-example", "2")
+    chosen = page.locator("#train-example option:checked").inner_text()
+    y = int(chosen.split("Y = ")[1][0])
+    page.get_by_role("button", name="Step through this example").click()
+    page.wait_for_function("() => document.querySelector('#drawer-train').hidden")
+    page.wait_for_function("""(y) => Number(document.querySelector(
+        '.panel[data-tensor="Y"] .card').dataset.value) === y""", arg=y)
+
+
+PIXEL = """async ([png, points]) => {
+    const img = new Image();
+    img.src = 'data:image/png;base64,' + png;
+    await img.decode();
+    const canvas = document.createElement('canvas');
+    canvas.width = img.width; canvas.height = img.height;
+    const ctx = canvas.getContext('2d');
+    ctx.drawImage(img, 0, 0);
+    return points.map(([x, y]) => [...ctx.getImageData(x, y, 1, 1).data.slice(0, 3)]);
+}"""
+
+
+def delta_e(a, b):
+    """CIE76 colour difference of two sRGB colours (about 2.3: just noticeable)."""
+    def lab(rgb):
+        def linear(c):
+            c /= 255
+            return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+        r, g, b = map(linear, rgb)
+        x = (0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.95047
+        y = 0.2126 * r + 0.7152 * g + 0.0722 * b
+        z = (0.0193 * r + 0.1192 * g + 0.9505 * b) / 1.08883
+
+        def f(t):
+            return t ** (1 / 3) if t > 216 / 24389 else (24389 / 27 * t + 16) / 116
+        return 116 * f(y) - 16, 500 * (f(x) - f(y)), 200 * (f(y) - f(z))
+    return sum((p - q) ** 2 for p, q in zip(lab(a), lab(b))) ** 0.5
+
+
+def extreme_cell(page, name, pick):
+    """The centre of the cell of a tensor holding its largest (pick=max) or smallest value."""
+    return page.evaluate("""([name, pick]) => {
+        const plot = document.querySelector(`.panel[data-tensor="${name}"] .plot`);
+        const z = plot.data[0].z.flat();
+        const best = Math[pick](...z);
+        const el = plot.querySelectorAll('.cell')[z.indexOf(best)];
+        const r = el.getBoundingClientRect();
+        return [Math.round(r.left + 3), Math.round(r.top + 3)];
+    }""", [name, pick])
+
+
+@pytest.mark.parametrize("deficiency", ["protanopia", "deuteranopia"])
+def test_the_two_colour_scales_stay_apart_under_colour_blindness(page_factory, screenshot,
+                                                                 deficiency):
+    import base64
+    page, _ = page_factory(width=1280, height=720)
+    step_to(page, SEQUENCE.index("A1"))
+    # The darkest activation (sequential scale) beside the most negative weight (diverging)
+    points = [extreme_cell(page, "A1", "max"), extreme_cell(page, "W1", "min")]
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Emulation.setEmulatedVisionDeficiency", {"type": deficiency})
+    page.wait_for_timeout(100)
+    png = base64.b64encode(page.screenshot()).decode()
+    screenshot(page, f"colours-{deficiency}-1280x720")
+    cdp.send("Emulation.setEmulatedVisionDeficiency", {"type": "none"})
+    plain = base64.b64encode(page.screenshot()).decode()
+    seen = page.evaluate(PIXEL, [png, points])
+    normal = page.evaluate(PIXEL, [plain, points])
+    assert seen != normal  # the emulation did change what was drawn
+    assert delta_e(*seen) > 40, seen  # the purple scale's navy against blue: 24 to 30
+
+
+def test_keyboard_reaches_drawers_and_space_presses_the_focused_button(page_factory):
+    page, _ = page_factory()
+    focused = ("() => document.activeElement"
+               " && (document.activeElement.id || document.activeElement.dataset.drawer)")
+    for name, first in (("edit", "cfg-input_size"), ("train", "train-dataset")):
+        opener = page.locator(f'[data-drawer="{name}"]')
+        opener.focus()
+        page.keyboard.press("Enter")  # opened from the keyboard: focus moves into it
+        page.wait_for_selector(f"#drawer-{name}:not([hidden])")
+        assert page.evaluate(focused) == first
+        assert opener.get_attribute("aria-expanded") == "true"
+        page.keyboard.press("Tab")  # and stays there
+        assert page.evaluate(
+            "(id) => document.getElementById(id).contains(document.activeElement)",
+            f"drawer-{name}")
+        page.keyboard.press("Escape")  # closes, and gives focus back to its button
+        assert page.locator(f"#drawer-{name}").is_hidden()
+        assert page.evaluate(focused) == name
+        assert opener.get_attribute("aria-expanded") == "false"
+    page.locator("#btn-next").focus()
+    page.keyboard.press(" ")  # presses Next once; does not start playing
+    wait_step(page, "Z1")
+    page.wait_for_timeout(300)
+    assert page.locator("#btn-play").get_attribute("aria-label") == "Play"
+    assert page.locator("main").get_attribute("data-step") == "Z1"
+    page.locator("#btn-prev").focus()
+    page.keyboard.press(" ")
+    wait_step(page, "start")
+
+
+def marked(page, name, cls):
+    return page.evaluate("""([name, cls]) => [...document.querySelectorAll(
+        `.panel[data-tensor="${name}"] .plot`)].flatMap((plot, f) =>
+        [...plot.querySelectorAll('.cell')].flatMap(el => el.classList.contains(cls)
+            ? [[f, +el.dataset.r, +el.dataset.c]] : []))""", [name, cls])
+
+
+def test_pooling_windows_winners_and_the_relu_mask_are_drawn(page_factory, server_url,
+                                                             screenshot):
+    t = default_trace(server_url)["tensors"]
+    A1, Z1, dA1 = (np.array(t[n]) for n in ("A1", "Z1", "dA1"))
+    winners = sorted([0, 2 * i + k // 2, 2 * j + k % 2]
+                     for i in range(2) for j in range(2)
+                     for k in [int(np.argmax(A1[0, 2 * i:2 * i + 2, 2 * j:2 * j + 2]))])
+    page, _ = page_factory()
+    step_to(page, SEQUENCE.index("P1"))
+    assert sorted(marked(page, "A1", "winner")) == winners
+    assert marked(page, "A1", "wr") and marked(page, "A1", "wb")  # the windows' edges
+    page.keyboard.press("ArrowRight")
+    wait_step(page, "F")
+    assert marked(page, "A1", "winner") == []  # only at the steps that use them
+    for _ in range(SEQUENCE.index("dA1") - SEQUENCE.index("F")):
+        page.keyboard.press("ArrowRight")
+    wait_step(page, "dA1")
+    routed = sorted([0, int(r), int(c)] for r, c in zip(*np.nonzero(dA1[0])))
+    assert sorted(marked(page, "dA1", "winner")) == routed == winners
+    screenshot(page, "pool-windows-dA1-1440x900")
+    page.keyboard.press("ArrowRight")
+    wait_step(page, "dZ1")
+    assert sorted(marked(page, "dZ1", "masked")) == sorted(
+        [0, int(r), int(c)] for r, c in zip(*np.nonzero(Z1[0] <= 0)))
+    assert "every one of the 4 routed gradients passes" in page.locator(
+        "#explain-text").inner_text()
+    # the horizontal stroke: ReLU blocks a routed gradient, and the explanation says so
+    other, _ = page_factory("/#preset=horizontal_stroke&y=0&step=" + str(SEQUENCE.index("dZ1")))
+    wait_step(other, "dZ1")
+    assert "Here ReLU blocks 1 of the 4 gradients" in other.locator("#explain-text").inner_text()
+    assert marked(other, "dZ1", "masked")
+    screenshot(other, "relu-mask-dZ1-1440x900")
+
+
+def png_size(path):
+    data = Path(path).read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+def test_png_export_has_a_title_and_legend_and_latex_can_be_copied(page_factory, server_url):
+    page, _ = page_factory()
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    assert page.locator("#btn-copy-latex").is_hidden()  # no formula before the first step
+    step_to(page, SEQUENCE.index("Z2"))
+    sizes = {}
+    for name in ("Z1", "Z2", "W2"):  # a grid, a single-number card, a vector
+        page.locator(f'.panel[data-tensor="{name}"]').hover()
+        with page.expect_download() as download:
+            page.get_by_role("button", name=f"Download {name} as PNG").click()
+        assert download.value.suggested_filename == f"{name}.png"
+        sizes[name] = png_size(download.value.path())
+        download.value.save_as(str(Path("artifacts/screenshots") / f"export-{name}.png"))
+    # drawn at twice the resolution, with room for the title above and the legend below
+    assert sizes["Z1"][1] >= 2 * (4 * 56 + 100)
+    assert sizes["Z2"][0] >= 2 * 260 and sizes["Z2"][1] >= 2 * (56 + 100)
+    page.get_by_role("button", name="Copy LaTeX").click()
+    wait_text(page, "#toast", "LaTeX copied")
+    copied = page.evaluate("() => navigator.clipboard.readText()")
+    trace = default_trace(server_url)
+    assert copied == trace["steps"][SEQUENCE.index("Z2")]["latex_numbers"]
+    assert copied.startswith("Z_2 = ") and engine.steps.num(trace["tensors"]["Z2"]) in copied
+
+
+def test_hovering_a_tied_loser_says_it_lost_the_tie_break(page_factory):
+    # A blank input: every Z1 cell is b1, so each pooling window is a four-way tie.
+    blank = ",".join(["0"] * 36)
+    page, _ = page_factory(f"/#cfg=6,3,1,2&x={blank}&y=1&step={SEQUENCE.index('dA1')}")
+    wait_step(page, "dA1")
+    cell(page, "dA1", (0, 0, 1)).hover()
+    wait_text(page, "#explain-detail", "dA1[0,0,1]")
+    text = page.locator("#explain-detail").inner_text()
+    assert "lost the tie-break" in text and "not the maximum" not in text
+    cell(page, "dA1", (0, 0, 0)).hover()  # the first maximum: the winner
+    wait_text(page, "#explain-detail", "dA1[0,0,0]")
+    assert "tie-break" not in page.locator("#explain-detail").inner_text()
+
+
+def test_the_last_update_and_its_loss_change_fit_at_1280x720(page_factory, screenshot):
+    page, _ = page_factory(width=1280, height=720)
+    step_to(page, LAST)
+    screenshot(page, "update-b2-1280x720")
+    assert page.locator(".update-row").count() == 1
+    box = page.locator(".loss-change").bounding_box()
+    assert box["y"] >= 0 and box["y"] + box["height"] <= 720

@@ -1,5 +1,7 @@
 """The ordered steps and the provenance of each element."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -78,6 +80,19 @@ def test_num_formats_for_latex():
     assert num(-0.269, paren=True) == "(-0.269)"
     assert num(1.5e-7) == r"1.5 \times 10^{-7}"
     assert num(0.0) == "0"
+    assert num(2.5e-4) == r"2.5 \times 10^{-4}"  # below 0.001: a power of ten, no zeros
+    assert num(12345.6) == "12350"
+    assert num(0.00099999) == "0.001"  # the rule looks at the rounded value
+
+
+def test_one_index_notation_the_full_index():
+    t = example()
+    by_name = {r["writes"]: r for r in engine.step_records(t, 0.1)}
+    assert by_name["Z1"]["latex_numbers"].startswith("Z_1[0,0,0]")
+    assert "[0,0,0]" in by_name["W1"]["latex_numbers"]  # the update of W1[0,0,0]
+    for name in ("dA1", "dZ1", "dW1"):  # every cell named by (filter, row, column)
+        found = re.findall(r"\[([\d,]+)\]", by_name[name]["latex_numbers"])
+        assert found and all(i.count(",") == 2 for i in found), (name, found)
 
 
 CONFIGS = [Config(), Config(input_size=9, kernel_size=2, filters=2, pool_size=3),
@@ -150,3 +165,29 @@ def test_known_grows_one_step_at_a_time_and_dx_comes_with_dw1():
         s for s in engine.STEPS if s.writes == "db2")))
     with pytest.raises(ValueError, match="cursor"):
         engine.known(len(engine.STEPS))
+
+
+def test_each_backward_step_writes_the_chain_rule_with_both_factors():
+    t = example()
+    by_name = {r["writes"]: r["latex_numbers"] for r in engine.step_records(t, 0.1)}
+    num = engine.steps.num
+    dz2 = by_name["dZ2"]
+    assert dz2.startswith(r"\frac{\partial L}{\partial Z_2} = \frac{\partial L}{\partial A_2}")
+    a, da2 = float(num(t["A2"])), float(num(t["dA2"]))
+    assert f"{num(t['dA2'], paren=True)} \\times {num(t['A2'])}\\,(1 - {num(t['A2'])})" in dz2
+    assert da2 * a * (1 - a) == pytest.approx(float(t["dZ2"]), rel=2e-3)  # the factors multiply out
+    assert f"{num(t['dZ2'], paren=True)} \\times 1 = " in by_name["db2"]
+    assert r"\frac{\partial P_1}{\partial A_1}" in by_name["dA1"]
+    assert r"\frac{\partial A_1}{\partial Z_1}" in by_name["dZ1"]
+    assert r"\frac{\partial L}{\partial Z_2}\,F^T" in by_name["dW2"]
+    assert r"\frac{\partial L}{\partial Z_2}\,W_2" in by_name["dF"]
+
+
+def test_a_saturated_a2_does_not_write_infinity_times_zero():
+    config = Config()
+    x, _ = engine.preset("vertical_stroke", 6)
+    params = {k: np.asarray(v) for k, v in engine.init_params(config, 0).items()}
+    params["b2"] = np.array([-800.0])
+    t = engine.trace(x, 1, params, config)
+    dz2 = {r["writes"]: r["latex_numbers"] for r in engine.step_records(t)}["dZ2"]
+    assert "infty" not in dz2 and dz2.endswith(engine.steps.num(t["dZ2"]))

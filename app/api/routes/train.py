@@ -63,8 +63,10 @@ def work(config: engine.Config, epochs: int, examples: int, batch_size: int) -> 
                         **BUSY})
 async def train(body: s.TrainRequest, settings: SettingsDep, pool: ComputeDep,
                 request: Request) -> Response:
-    """Mini-batch gradient descent on a data set: loss and accuracy per epoch, W1 after
-    each epoch, the final parameters and their accuracy on the whole set."""
+    """Mini-batch gradient descent on four fifths of a data set (one example in five is
+    held out): loss and accuracy per epoch, W1 after each epoch, the final parameters,
+    their accuracy on the training part and on the held-out part, and up to 8 held-out
+    examples to step through, the misclassified first."""
     return await pool.run(request, functools.partial(_train, body, settings))
 
 
@@ -83,14 +85,27 @@ def _train(body: s.TrainRequest, settings: Settings, should_stop: ShouldStop) ->
             + (f"ask for at most {most} epochs, a larger batch_size or a smaller network"
                if most else "choose a smaller network (config) or a larger batch_size")))
     params = conv.params_or_init(body.params, config, body.seed)
-    result = engine.train(xs, ys, params, config, lr=body.lr, epochs=body.epochs,
+    (train_xs, train_ys), (test_xs, test_ys) = engine.split_dataset(xs, ys)
+    result = engine.train(train_xs, train_ys, params, config, lr=body.lr, epochs=body.epochs,
                           batch_size=body.batch_size, seed=body.seed, should_stop=should_stop)
-    right = (engine.predict(xs, result.params, config) > 0.5) == (ys > 0.5)
+    train_right = (engine.predict(train_xs, result.params, config) > 0.5) == (train_ys > 0.5)
+    test_a2 = engine.predict(test_xs, result.params, config)
+    test_right = (test_a2 > 0.5) == (test_ys > 0.5)
+    # Held-out examples worth stepping through: the misclassified first (most confidently
+    # wrong first), then the least confident right ones.
+    margin = np.where(test_ys > 0.5, test_a2, 1.0 - test_a2)  # A2's share for the truth
+    order = np.argsort(margin, kind="stable")[:EXAMPLES]
     return out.json_response({
         "config": out.config_out(config), "dataset": body.dataset, "params": result.params,
         "history": [{"epoch": e + 1, "loss": float(loss), "accuracy": float(acc)}
                     for e, (loss, acc) in enumerate(zip(result.loss, result.accuracy))],
-        "W1_history": result.W1, "accuracy": float(np.mean(right))})
+        "W1_history": result.W1, "accuracy": float(np.mean(train_right)),
+        "test_accuracy": float(np.mean(test_right)), "test_size": int(len(test_xs)),
+        "examples": [{"x": test_xs[i], "y": int(test_ys[i]), "a2": float(test_a2[i]),
+                      "right": bool(test_right[i])} for i in order]})
+
+
+EXAMPLES = 8  # held-out examples offered to step through
 
 
 @functools.lru_cache(maxsize=32)

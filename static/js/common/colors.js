@@ -1,14 +1,16 @@
 // Colour scales. Signed tensors and every gradient use a diverging scale centred at zero
 // (blue for negative, white for zero, red for positive); inputs and activations, which are
-// never negative, a sequential one (light for 0, dark purple for the largest). Both stay
-// distinguishable with red-green colour-vision deficiency (blue against red/orange, and
-// lightness carries the order).
+// never negative, a sequential one from white to near-black grey. The sequential scale
+// carries no hue at all: a purple one turns navy under protanopia and deuteranopia, the
+// very colour of the diverging scale's negative half, so an activation of .61 and a weight
+// of -.31 looked alike. Grey against blue (and against red, which those viewers see as
+// olive) stays apart under both; lightness carries the order in every scale.
 
 export const DIVERGING = [
   [0.0, "#2166ac"], [0.25, "#67a9cf"], [0.5, "#f7f7f7"], [0.75, "#ef8a62"], [1.0, "#b2182b"],
 ];
 export const SEQUENTIAL = [
-  [0.0, "#fcfbfd"], [0.25, "#dadaeb"], [0.5, "#9e9ac8"], [0.75, "#6a51a3"], [1.0, "#3f007d"],
+  [0.0, "#ffffff"], [0.25, "#d9d9d9"], [0.5, "#969696"], [0.75, "#525252"], [1.0, "#1a1a1a"],
 ];
 
 export function scaleFor(kind) {

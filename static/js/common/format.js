@@ -1,27 +1,57 @@
-// Numbers as the page prints them.
+// Numbers as the page prints them: one rule for cells, cards, formulas and hover, kept in
+// step with engine/steps.py (num_parts): round to 4 significant digits; write the rounded
+// value plainly when 0.001 <= |value| < 100000, else as a power of ten ("2.576e-4"); drop
+// trailing zeros. A heatmap cell rounds the same value to fewer significant digits when it
+// is too narrow for four, and drops the leading 0 of "0.31" (".31"); it never cuts one off.
 
-// Short enough for a heatmap cell: at most about four characters.
-export function cellText(v) {
-  if (v === null || v === undefined || Number.isNaN(v)) return "";
-  if (!Number.isFinite(v)) return v > 0 ? "∞" : "−∞";
-  if (v === 0) return "0";
-  const a = Math.abs(v);
-  const sign = v < 0 ? "-" : "";
-  if (a >= 100) return sign + a.toExponential(0).replace("e+", "e");
-  if (a >= 10) return sign + a.toFixed(0);
-  if (a >= 1) return sign + a.toFixed(1);
-  if (a >= 0.01) return sign + a.toFixed(2).replace(/^0/, "");
-  return sign + a.toExponential(0).replace("e-", "e-");
+export const DIGITS = 4;
+
+const plain = (v) => String(v); // JavaScript and Python both write the shortest round trip
+
+export function parts(v, digits = DIGITS) {
+  if (v === 0) return { mantissa: "0", exponent: null };
+  const rounded = Number(v.toPrecision(digits));
+  const a = Math.abs(rounded);
+  if (a >= 1e-3 && a < 1e5) return { mantissa: plain(rounded), exponent: null };
+  const [m, e] = v.toExponential(digits - 1).split("e");
+  return { mantissa: plain(Number(m)), exponent: Number(e) };
 }
 
-// Four significant digits, for sentences and cards.
+export function numText(v, digits = DIGITS) {
+  const { mantissa, exponent } = parts(v, digits);
+  return exponent === null ? mantissa : `${mantissa}e${exponent}`;
+}
+
+// The rule, for sentences, cards and hover.
 export function short(v) {
   if (v === null || v === undefined) return "—";
+  if (Number.isNaN(v)) return "NaN";
   if (!Number.isFinite(v)) return v > 0 ? "∞" : "−∞";
-  if (v === 0) return "0";
-  const a = Math.abs(v);
-  if (a >= 1e-3 && a < 1e5) return String(Number(v.toPrecision(4)));
-  return v.toExponential(3);
+  return numText(v);
+}
+
+let ruler = null;
+let family = null;
+function widthOf(text, fontPx) {
+  if (!ruler) {
+    ruler = document.createElement("canvas").getContext("2d");
+    family = getComputedStyle(document.documentElement).fontFamily || "sans-serif";
+  }
+  ruler.font = `${fontPx}px ${family}`;
+  return ruler.measureText(text).width - 0.02 * fontPx * text.length; // cells' letter-spacing
+}
+
+// The rule for a heatmap cell `room` pixels wide at `fontPx`: the most significant digits
+// (at most four, at least one) that fit. "" when not even one digit fits: the value is then
+// on hover only, never half drawn.
+export function cellText(v, room = Infinity, fontPx = 12) {
+  if (v === null || v === undefined || Number.isNaN(v)) return "";
+  if (!Number.isFinite(v)) return v > 0 ? "∞" : "−∞";
+  for (let digits = DIGITS; digits >= 1; digits -= 1) {
+    const text = numText(v, digits).replace(/^(-?)0\./, "$1.");
+    if (room === Infinity || widthOf(text, fontPx) <= room) return text;
+  }
+  return "";
 }
 
 // Every digit a float64 holds, for hover.
@@ -30,6 +60,7 @@ export function full(v) {
   return String(v);
 }
 
+// One index notation everywhere: the full index in the tensor's shape, filter axis first.
 export function indexText(index) {
   return `[${index.join(",")}]`;
 }

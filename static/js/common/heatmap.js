@@ -108,7 +108,9 @@ export class TensorView {
     const size = this.cell;
     div.style.gridTemplateColumns = `repeat(${cols}, ${size}px)`;
     div.style.gridAutoRows = `${size}px`;
-    div.style.fontSize = `${Math.max(12, Math.min(14, Math.floor(size / 2.2)))}px`;
+    const fontPx = Math.max(12, Math.min(14, Math.floor(size / 2.2)));
+    div.style.fontSize = `${fontPx}px`;
+    const room = size - 0.5; // the cell's width: a wider number would be cut
     div.classList.toggle("gapless", size < 4);
     let html = "";
     for (let r = 0; r < rows; r += 1) {
@@ -118,7 +120,7 @@ export class TensorView {
         const bg = finite ? colorOf(v, range) : "rgb(240, 240, 240)";
         const label = `${this.name}[${fullIndex(plane, r, c).join(",")}] = ${full(v)}`;
         html += `<span class="cell" data-r="${r}" data-c="${c}" title="${escape(label)}" ` +
-          `style="background:${bg};color:${textOn(bg)}">${showText ? escape(cellText(v)) : ""}</span>`;
+          `style="background:${bg};color:${textOn(bg)}">${showText ? escape(cellText(v, room, fontPx)) : ""}</span>`;
       }
     }
     div.innerHTML = html;
@@ -190,41 +192,122 @@ export class TensorView {
     }
   }
 
-  // A picture of the tensor for notes: its name, each filter's cells with their values.
-  async png(filename) {
+  // Teaching marks drawn over the cells, or none: {pool: p} outlines the p×p pooling
+  // windows; winners: [index] marks cells that won their window; masked: [index] hatches
+  // cells whose gradient ReLU blocks. Replaces any marks drawn before.
+  overlay({ pool = 0, winners = [], masked = [] } = {}) {
+    for (const { div } of this.plots) {
+      for (const el of div.querySelectorAll(".wr, .wb, .winner, .masked")) {
+        el.classList.remove("wr", "wb", "winner", "masked");
+      }
+    }
+    const at = (index) => {
+      const found = locate(this.plots, index);
+      if (!found) return null;
+      const [p, row, col] = found;
+      const { div, plane } = this.plots[p];
+      return div.children[row * plane.z[0].length + col] || null;
+    };
+    if (pool > 0) {
+      for (const { div, plane } of this.plots) {
+        const cols = plane.z[0].length;
+        const covered = Math.floor(cols / pool) * pool;
+        [...div.children].forEach((el, i) => {
+          const r = Math.floor(i / cols);
+          const c = i % cols;
+          if ((c + 1) % pool === 0 && c < covered - 1 && r < covered) el.classList.add("wr");
+          if ((r + 1) % pool === 0 && r < covered - 1 && c < covered) el.classList.add("wb");
+        });
+      }
+    }
+    for (const index of winners) at(index)?.classList.add("winner");
+    for (const index of masked) at(index)?.classList.add("masked");
+  }
+
+  // A picture of the tensor for lecture notes, drawn at twice the screen's resolution: a
+  // title (its name and, if given, what it is), each filter's cells with their values, and
+  // a legend of the colour scale with its two ends. A single number is one large cell.
+  async png(filename, subtitle = "") {
     if (this.value === undefined) return;
     const parts = planes(this.value, this.vertical);
-    const cell = 48;
-    const pad = 16;
-    const title = 28;
+    const scale = 2;
+    const cell = 56;
+    const pad = 18;
+    const titleH = subtitle ? 52 : 34;
+    const legendH = 44;
+    const gap = 14;
     const widths = parts.map((p) => p.z[0].length * cell);
-    const height = title + Math.max(...parts.map((p) => p.z.length)) * cell + 2 * pad;
+    const captions = parts.length > 1 ? 20 : 0;
+    const gridH = Math.max(...parts.map((p) => p.z.length)) * cell + captions;
+    const family = getComputedStyle(document.documentElement).fontFamily || "sans-serif";
+    const ruler = document.createElement("canvas").getContext("2d");
+    ruler.font = `15px ${family}`;
+    const titleW = Math.ceil(ruler.measureText(subtitle).width) + 2 * pad; // never cut off
+    const width = Math.max(260, titleW, widths.reduce((a, b) => a + b + gap, 2 * pad - gap));
+    const height = pad + titleH + gridH + gap + legendH + pad;
     const canvas = document.createElement("canvas");
-    canvas.width = widths.reduce((a, b) => a + b + pad, pad);
-    canvas.height = height;
+    canvas.width = width * scale;
+    canvas.height = height * scale;
     const ctx = canvas.getContext("2d");
+    ctx.scale(scale, scale);
     ctx.fillStyle = "#ffffff";
-    ctx.fillRect(0, 0, canvas.width, canvas.height);
+    ctx.fillRect(0, 0, width, height);
     ctx.fillStyle = "#111827";
-    ctx.font = "bold 18px sans-serif";
-    ctx.fillText(this.name, pad, pad + 14);
-    ctx.font = "14px sans-serif";
-    ctx.textAlign = "center";
-    ctx.textBaseline = "middle";
+    ctx.textBaseline = "alphabetic";
+    ctx.font = `bold 22px ${family}`;
+    ctx.fillText(this.name, pad, pad + 20);
+    if (subtitle) {
+      ctx.font = `15px ${family}`;
+      ctx.fillStyle = "#4b5563";
+      ctx.fillText(subtitle, pad, pad + 42);
+    }
+    const top = pad + titleH;
+    const fontPx = 16;
     let x0 = pad;
     parts.forEach((plane, i) => {
+      if (captions) {
+        ctx.font = `14px ${family}`;
+        ctx.fillStyle = "#4b5563";
+        ctx.textAlign = "left";
+        ctx.fillText(`filter ${plane.prefix[0]}`, x0, top + 14);
+      }
+      ctx.font = `${fontPx}px ${family}`;
+      ctx.textAlign = "center";
+      ctx.textBaseline = "middle";
       plane.z.forEach((row, r) => row.forEach((v, c) => {
         const bg = Number.isFinite(v) ? colorOf(v, this.range) : "rgb(240, 240, 240)";
+        const y = top + captions + r * cell;
         ctx.fillStyle = bg;
-        ctx.fillRect(x0 + c * cell, pad + title + r * cell, cell - 1, cell - 1);
+        ctx.fillRect(x0 + c * cell, y, cell - 1, cell - 1);
         ctx.fillStyle = textOn(bg);
-        ctx.fillText(cellText(v), x0 + c * cell + cell / 2, pad + title + r * cell + cell / 2);
+        ctx.fillText(cellText(v, cell - 6, fontPx), x0 + c * cell + cell / 2, y + cell / 2);
       }));
-      x0 += widths[i] + pad;
+      ctx.textBaseline = "alphabetic";
+      x0 += widths[i] + gap;
     });
+    // The legend: the scale from its lowest to its highest value, both ends written.
+    const ly = top + gridH + gap;
+    const barW = Math.min(220, width - 2 * pad);
+    const gradient = ctx.createLinearGradient(pad, 0, pad + barW, 0);
+    for (let k = 0; k <= 10; k += 1) {
+      const v = this.range.min + ((this.range.max - this.range.min) * k) / 10;
+      gradient.addColorStop(k / 10, colorOf(v, this.range));
+    }
+    ctx.fillStyle = gradient;
+    ctx.fillRect(pad, ly, barW, 14);
+    ctx.strokeStyle = "#d1d5db";
+    ctx.strokeRect(pad, ly, barW, 14);
+    ctx.fillStyle = "#111827";
+    ctx.font = `14px ${family}`;
+    ctx.textAlign = "left";
+    ctx.fillText(short(this.range.min), pad, ly + 32);
+    ctx.textAlign = "right";
+    ctx.fillText(short(this.range.max), pad + barW, ly + 32);
     const a = document.createElement("a");
     a.href = canvas.toDataURL("image/png");
     a.download = `${filename}.png`;
+    document.body.append(a);
     a.click();
+    a.remove();
   }
 }

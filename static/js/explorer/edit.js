@@ -108,7 +108,7 @@ export function setupEditors({ store, api, stepping, toast }) {
     const group = (label, items) => {
       const og = document.createElement("optgroup");
       og.label = label;
-      for (const p of items) og.append(new Option(p.title, p.name));
+      for (const p of items) og.append(new Option(p.title.includes("(Y =") ? p.title : `${p.title} (Y = ${p.y})`, p.name));
       select.append(og);
     };
     select.append(new Option("(edited by hand)", ""));
@@ -121,6 +121,10 @@ export function setupEditors({ store, api, stepping, toast }) {
     const { walk } = store.get();
     for (const key of CONFIG_KEYS) $(`cfg-${key}`).value = walk.config[key];
     $("label-y").value = String(walk.tensors.Y);
+    const from = [...presets, ...datasetSamples].find((p) => p.name === (store.get().start.presetName || shownSample));
+    $("label-note").textContent = from && from.y === walk.tensors.Y
+      ? `Y = ${walk.tensors.Y} is the label of "${from.title.replace(/ \(Y = \d\)$/, "")}".`
+      : `Y = ${walk.tensors.Y}, set by hand.`;
     $("lr").value = String(walk.lr);
     $("seed").value = String(walk.seed);
     $("cfg-params").textContent = `${walk.config.n_params} trainable parameters`;
@@ -138,6 +142,7 @@ export function setupEditors({ store, api, stepping, toast }) {
     }
     loadPresets(walk.config.input_size).then(() => {
       $("preset").value = store.get().start.presetName || shownSample || "";
+      if (!from && (store.get().start.presetName || shownSample)) refresh(); // the note, now the presets are here
     });
   }
 
@@ -198,7 +203,17 @@ export function setupEditors({ store, api, stepping, toast }) {
     shownSample = presets.includes(chosen) ? "" : name;
     $("preset").value = name;
   });
-  $("label-y").addEventListener("change", () => send({ y: Number($("label-y").value) }));
+  // A label that differs from the chosen example's makes the example one edited by hand:
+  // the preset list never shows "(Y = 1)" beside a label of 0.
+  $("label-y").addEventListener("change", () => {
+    const y = Number($("label-y").value);
+    const from = [...presets, ...datasetSamples].find((p) => p.name === (store.get().start.presetName || shownSample));
+    if (from && from.y !== y) {
+      shownSample = "";
+      store.set({ start: { ...store.get().start, presetName: null } });
+    }
+    send({ y });
+  });
   $("lr").addEventListener("change", () => {
     const lr = Number($("lr").value);
     const max = store.get().meta.lr_max;

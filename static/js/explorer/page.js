@@ -135,10 +135,13 @@ async function start() {
     onLeave: () => highlight.leave(),
     onClick: (name, index) => { if (!(name === "X" && paint(index))) highlight.pin(name, index); },
     onKey: (event, name) => inspectWithKeys(event, name),
-    onPng: (name) => panels.view(name).png(name),
+    onPng: (name) => {
+      const title = (meta.tensors.find((t) => t.name === name) || {}).title || "";
+      panels.view(name).png(name, `${title} · ${$("progress").textContent}`);
+    },
   });
   highlight = createHighlight({ store, api, panels, detail, run: stepping.run });
-  const explain = createExplain({ api });
+  const explain = createExplain({ api, toast });
 
   // Keyboard inspection: with a panel focused, arrows walk its cells as hovering would.
   const probes = new Map();
@@ -191,6 +194,12 @@ async function start() {
     panels.render(walk);
     markPipeline(walk);
     highlight.prefetch();
+    // On a narrow screen the panels stack far down the page: bring the step's result into
+    // view as it is computed (only when it has moved: stepping must not jump the page).
+    if (walk !== prev.walk && window.innerWidth < 700 && (!prev.walk || prev.walk.cursor !== walk.cursor)) {
+      const current = document.querySelector(".panel.current");
+      if (current) current.scrollIntoView({ block: "nearest" });
+    }
     $("btn-prev").disabled = walk.epoch === 0 && walk.cursor < 0;
     saveUrl();
   });
@@ -238,8 +247,14 @@ async function start() {
   document.addEventListener("keydown", (event) => {
     const target = event.target;
     if (event.key === "Escape") {
-      for (const el of document.querySelectorAll(".drawer:not([hidden]), .modal:not([hidden])")) el.hidden = true;
+      const open = [...document.querySelectorAll(".drawer:not([hidden]), .modal:not([hidden])")];
+      for (const el of open) el.hidden = true;
       for (const b of document.querySelectorAll("[data-drawer]")) b.setAttribute("aria-expanded", "false");
+      document.body.classList.remove("drawer-open");
+      // The keyboard goes back to the button that opened what was closed.
+      const drawer = open.find((el) => el.id.startsWith("drawer-"));
+      if (drawer) document.querySelector(`[data-drawer="${drawer.id.slice(7)}"]`).focus();
+      else if (open.some((el) => el.id === "gradcheck")) $("btn-gradcheck").focus();
       highlight.unpin();
       return;
     }

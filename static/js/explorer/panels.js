@@ -27,8 +27,37 @@ function cellSize(grid, cfg) {
   const cells = cfg.input_size + wide * (k + 2 * m + q) + vectors;
   const fixed = 110 + COLUMNS.length * 26 + 30; // scalar column, gaps and borders, padding
   // On a narrow screen the rows scroll sideways: cells stay big enough to read.
-  const floor = window.innerWidth < 700 ? Math.min(26, Math.floor(340 / cfg.input_size)) : 3;
+  // Below 1100 px (a tablet, a phone) the rows wrap instead, so cells keep room for a number.
+  const floor = window.innerWidth < 1100 ? Math.min(26, Math.floor(340 / cfg.input_size)) : 3;
   return Math.max(floor, Math.min(40, Math.floor((width - fixed) / cells)));
+}
+
+// The cell that wins each p×p pooling window of a (K, m, m) tensor: the first maximum in
+// row-major order, as the engine routes the gradient.
+export function poolWinners(A, p) {
+  const out = [];
+  A.forEach((plane, f) => {
+    const q = Math.floor(plane.length / p);
+    for (let i = 0; i < q; i += 1) {
+      for (let j = 0; j < q; j += 1) {
+        let best = null;
+        for (let r = i * p; r < i * p + p; r += 1) {
+          for (let c = j * p; c < j * p + p; c += 1) {
+            if (best === null || plane[r][c] > plane[best[1]][best[2]]) best = [f, r, c];
+          }
+        }
+        out.push(best);
+      }
+    }
+  });
+  return out;
+}
+
+// The cells whose gradient ReLU blocks: Z1 <= 0.
+export function reluBlocked(Z) {
+  const out = [];
+  Z.forEach((plane, f) => plane.forEach((row, r) => row.forEach((v, c) => { if (!(v > 0)) out.push([f, r, c]); })));
+  return out;
 }
 
 const scalarOf = (value) => (Array.isArray(value) && !Array.isArray(value[0]) && value.length === 1 ? value[0] : value);
@@ -144,8 +173,25 @@ export function createPanels({ meta, onHover, onLeave, onClick, onKey, onPng }) 
     }
   }
 
+  // The seed's key ideas drawn without hovering: the pooling windows on A1 and their
+  // winners at the P1 and dA1 steps, the ReLU mask over dZ1 at its step.
+  function teach(walk) {
+    const at = walk.step ? walk.step.writes : null;
+    const p = walk.config.pool_size;
+    const t = walk.tensors;
+    const marks = {
+      A1: (at === "P1" || at === "dA1") && t.A1 ? { pool: p, winners: poolWinners(t.A1, p) } : {},
+      dA1: at === "dA1" && t.A1 ? { pool: p, winners: poolWinners(t.A1, p) } : {},
+      dZ1: at === "dZ1" && t.Z1 ? { masked: reluBlocked(t.Z1) } : {},
+    };
+    for (const [name, options] of Object.entries(marks)) {
+      const entry = views.get(name);
+      if (entry && t[name] !== undefined) entry.view.overlay(options);
+    }
+  }
+
   return {
-    build, render,
+    build, render: (walk) => { render(walk); teach(walk); },
     view: (name) => (views.get(name) ? views.get(name).view : null),
     names: () => [...views.keys()],
   };

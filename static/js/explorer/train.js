@@ -58,9 +58,13 @@ export function setupTraining({ store, api, stepping, toast }) {
     caption.textContent = `${d.description} Y = 0: ${d.classes[0]}, Y = 1: ${d.classes[1]}.`;
     box.append(caption);
     for (const sample of d.samples) {
+      const figure = document.createElement("figure");
+      figure.className = "sample";
       const div = document.createElement("div");
-      div.className = "sample";
-      box.append(div);
+      const label = document.createElement("figcaption");
+      label.textContent = `Y = ${sample.y}: ${d.classes[sample.y]}`;
+      figure.append(div, label);
+      box.append(figure);
       new TensorView(div, { name: `Y=${sample.y}`, cell: 60 / sample.x.length })
         .render(sample.x, { min: 0, max: 1, scale: "sequential" });
     }
@@ -95,14 +99,27 @@ export function setupTraining({ store, api, stepping, toast }) {
     $("train-epoch").setAttribute("aria-valuetext", `W1 after epoch ${epoch}`);
   }
 
+  // Why the settings cannot be trained, or "" (the server checks them again).
+  function settingsProblem(epochs, batch, lr) {
+    const meta = store.get().meta;
+    const whole = (v, [lo, hi]) => Number.isInteger(v) && v >= lo && v <= hi;
+    if (!whole(epochs, limits.epochs)) return `Epochs must be a whole number from ${limits.epochs[0]} to ${limits.epochs[1]}.`;
+    if (!whole(batch, limits.batch_size)) return `Batch size must be a whole number from ${limits.batch_size[0]} to ${limits.batch_size[1]}.`;
+    if (!(lr > 0 && lr <= meta.lr_max)) return `Training η must be above 0 and at most ${meta.lr_max}.`;
+    return "";
+  }
+
   async function train() {
     const { walk } = store.get();
     const config = Object.fromEntries(["input_size", "kernel_size", "filters", "pool_size"].map((k) => [k, walk.config[k]]));
-    const epochs = Number($("train-epochs").value);
-    const batch = Number($("train-batch").value);
-    const lr = Number($("train-lr").value);
+    const blank = (id) => $(id).value.trim() === "";
+    const epochs = blank("train-epochs") ? NaN : Number($("train-epochs").value);
+    const batch = blank("train-batch") ? NaN : Number($("train-batch").value);
+    const lr = blank("train-lr") ? NaN : Number($("train-lr").value);
     const dataset = $("train-dataset").value;
-    $("train-error").textContent = "";
+    const problem = settingsProblem(epochs, batch, lr);
+    $("train-error").textContent = problem;
+    if (problem) return;
     controller = new AbortController();
     $("btn-train").disabled = true;
     $("btn-train-stop").disabled = false;
@@ -125,12 +142,16 @@ export function setupTraining({ store, api, stepping, toast }) {
           run.kernels.push(result.W1_history[i + 1]);
         });
         run.accuracy = result.accuracy;
+        run.examples = result.examples;
         await drawChart();
         $("train-epoch").max = String(run.kernels.length - 1);
         showKernel(run.kernels.length - 1);
         const last = run.history[run.history.length - 1];
         $("train-status").textContent = `Epoch ${last.epoch} of ${epochs}: mean loss ${short(last.loss)}, ` +
-          `accuracy ${(100 * last.accuracy).toFixed(1)}% during the epoch, ${(100 * result.accuracy).toFixed(1)}% on the whole set now.`;
+          `accuracy ${(100 * last.accuracy).toFixed(1)}% during the epoch, ${(100 * result.accuracy).toFixed(1)}% on the ` +
+          `training examples now, ${(100 * result.test_accuracy).toFixed(1)}% on the ${result.test_size} held-out test examples.`;
+        $("train-test").textContent = `Test accuracy: ${(100 * result.test_accuracy).toFixed(1)}% ` +
+          `(${result.test_size} examples the network never trained on).`;
       }
       toast("Training finished.");
     } catch (error) {
@@ -142,16 +163,28 @@ export function setupTraining({ store, api, stepping, toast }) {
       $("btn-train").disabled = false;
       $("btn-train-stop").disabled = true;
       $("btn-train-use").disabled = !run.params;
+      showExamples();
       controller = null;
     }
   }
 
+  // The held-out examples to step through, the misclassified first (and chosen).
+  function showExamples() {
+    const select = $("train-example");
+    select.replaceChildren();
+    const examples = (run && run.examples) || [];
+    examples.forEach((e, i) => {
+      const verdict = e.right ? "right" : "misclassified";
+      select.append(new Option(`Test example ${i + 1}: Y = ${e.y}, A2 = ${short(e.a2)}, ${verdict}`, String(i)));
+    });
+    select.disabled = examples.length === 0;
+    select.closest("label").hidden = examples.length === 0; // nothing to pick before a run
+  }
+
   async function useTrained() {
     if (!run || !run.params) return;
-    // The trained parameters belong to the configuration they were trained on.
-    const sets = run.config.input_size === loadedSize ? datasets : await api.datasets(run.config.input_size);
-    const d = sets.find((x) => x.name === run.dataset);
-    const sample = d ? d.samples[0] : null;
+    const examples = run.examples || [];
+    const sample = examples[Number($("train-example").value) || 0] || null;
     $("drawer-train").hidden = true;
     document.body.classList.remove("drawer-open");
     for (const b of document.querySelectorAll("[data-drawer]")) b.setAttribute("aria-expanded", "false");
