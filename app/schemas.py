@@ -388,8 +388,8 @@ class EpochOut(BaseModel):
 
 
 class HeldOutExample(BaseModel):
-    x: TensorValue
-    y: int
+    x: Matrix = Field(description="The image, shape (n, n).")
+    y: int = Field(description="Its label, 0 or 1.")
     a2: float = Field(description="The trained network's A2 on the example.")
     right: bool
 
@@ -402,10 +402,11 @@ class TrainResponse(BaseModel):
     history: list[EpochOut]
     W1_history: list[Tensor3] = Field(description="W1 before training and after each "
                                                       "epoch: epochs + 1 entries.")
-    accuracy: float = Field(description="Share of the training part classified right at the end.")
+    accuracy: float = Field(description=(
+        "Share of the training part classified right at the end."))
     test_accuracy: float = Field(description="Share of the held-out part (one example in five) "
                                              "classified right at the end.")
-    test_size: int
+    test_size: int = Field(description="Examples held out of training.")
     examples: list[HeldOutExample] = Field(description=(
         "Up to 8 held-out examples, the misclassified first (most confidently wrong "
         "first), then the least confident right ones."))
