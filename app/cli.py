@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
 
     trace = commands.add_parser("trace", help="print every tensor of one training step")
     for flag, default in (("input-size", 6), ("kernel-size", 3), ("filters", 1),
-                          ("pool-size", 2), ("seed", 0)):
+                          ("pool-size", 2), ("seed", engine.DEFAULT_SEED)):
         trace.add_argument(f"--{flag}", type=int, default=default)
     trace.add_argument("--lr", type=float, default=0.1)
     trace.add_argument("--preset", choices=sorted(engine.PRESETS), default=None)

@@ -140,7 +140,7 @@ class ForwardRequest(BaseModel):
     y: Label | None = None
     params: ParamsIn | None = Field(
         default=None, description="Missing: init_params(config, seed).")
-    seed: Seed = 0
+    seed: Seed = engine.DEFAULT_SEED
 
 
 class ExampleRequest(ForwardRequest):
@@ -187,7 +187,7 @@ class SessionCreate(BaseModel):
     y: Label | None = Field(default=None, description="Missing: 1.")
     params: ParamsIn | None = Field(
         default=None, description="Missing: init_params(config, seed).")
-    seed: Seed = 0
+    seed: Seed = engine.DEFAULT_SEED
     lr: LearningRate = DEFAULT_LR
 
 

@@ -54,7 +54,7 @@ from .practice import (
     tolerance,
     variant,
 )
-from .presets import PRESETS, preset, seed_example
+from .presets import DEFAULT_SEED, PRESETS, preset, seed_example
 from .provenance import DETAILS as PROVENANCE_DETAILS
 from .provenance import SOURCES as PROVENANCE_SOURCES
 from .provenance import provenance, winners
@@ -62,6 +62,7 @@ from .steps import GIVEN, PHASES, STEPS, TITLES, Step, known, step_records, step
 
 __all__ = [
     "DATASETS",
+    "DEFAULT_SEED",
     "GIVEN",
     "LIMITS",
     "LR_MAX",

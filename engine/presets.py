@@ -71,7 +71,15 @@ def preset(name: str, input_size: int = 6) -> tuple[np.ndarray, int]:
     return draw(input_size), label
 
 
-def seed_example(config: Config = Config(), seed: int = 0):
+# The seed of the parameters every first view starts from. Chosen so that the default
+# example (the vertical stroke, Y = 1, on the seed's 6x6/3x3/2x2 network) shows every idea of
+# the derivation: windows with positive losers, no tie, and one window whose cells are all
+# <= 0, so that the ReLU mask blocks the gradient max-pooling routes to its first cell.
+# tests/engine/test_presets.py holds it to that.
+DEFAULT_SEED = 7
+
+
+def seed_example(config: Config = Config(), seed: int = DEFAULT_SEED):
     """The example every first view starts from: a vertical stroke, Y = 1, and the
     parameters ``init_params(config, seed)``. Returns (X, Y, params)."""
     x, y = preset("vertical_stroke", config.input_size)

@@ -355,7 +355,7 @@ def test_meta_is_the_one_home_of_names_titles_scales_and_defaults(client):
     scales = {t["name"]: t["scale"] for t in meta["tensors"]}
     assert {n for n, s in scales.items() if s == "sequential"} == {"X", "A1", "P1", "F"}
     assert meta["given"] == list(engine.GIVEN)
-    assert meta["default_lr"] == 0.1 and meta["default_seed"] == 0
+    assert meta["default_lr"] == 0.1 and meta["default_seed"] == engine.DEFAULT_SEED
     assert meta["train_limits"]["epochs"] == [1, 1000]
     assert meta["session_max_epochs"] == 10_000
     assert [s["reveals"] for s in meta["steps"]][NAMES.index("dW1")] == ["dW1", "dX"]

@@ -37,7 +37,7 @@ def _meta(settings: Settings) -> Response:
         "limits": {k: list(v) for k, v in engine.LIMITS.items()},
         "train_limits": {"epochs": [1, s.TRAIN_MAX_EPOCHS],
                          "batch_size": [1, s.MAX_BATCH_SIZE]},
-        "lr_max": engine.LR_MAX, "default_lr": s.DEFAULT_LR, "default_seed": 0,
+        "lr_max": engine.LR_MAX, "default_lr": s.DEFAULT_LR, "default_seed": engine.DEFAULT_SEED,
         "train_max_work": settings.train_max_work, "max_body_bytes": settings.max_body_bytes,
         "max_sessions": settings.max_sessions, "session_ttl": settings.session_ttl,
         "session_max_epochs": sessions.SESSION_MAX_EPOCHS, "given": list(engine.GIVEN),
