@@ -113,6 +113,55 @@ def test_solving_dA1_after_routing_to_every_cell(page_factory, screenshot):
     screenshot(page, "practice-dA1-right-1280x720")
 
 
+def mark_problems(page) -> list[str]:
+    """Each ✓/✗ mark: at least 14 px tall as rendered, inside its input's box, and left of
+    where the input's text can go (its left padding), so it never covers the typed value."""
+    return page.evaluate("""() => {
+        const problems = [];
+        const marks = document.querySelectorAll('#answer-grid .mark');
+        if (!marks.length) problems.push('no marks');
+        for (const mark of marks) {
+            const input = mark.parentElement.querySelector('input');
+            const m = mark.getBoundingClientRect(), r = input.getBoundingClientRect();
+            const style = getComputedStyle(input);
+            const textStart = r.left + parseFloat(style.borderLeftWidth)
+                              + parseFloat(style.paddingLeft);
+            const name = input.getAttribute('aria-label');
+            if (m.height < 14) problems.push(`${name} mark ${m.height}px tall`);
+            if (m.right > textStart + 0.5) problems.push(`${name} mark over the text`);
+            if (m.left < r.left || m.top < r.top || m.bottom > r.bottom)
+                problems.push(`${name} mark outside its input`);
+            const expected = input.classList.contains('right') ? '✓' : '✗';
+            if (mark.textContent !== expected) problems.push(`${name} mark ${mark.textContent}`);
+        }
+        return problems;
+    }""")
+
+
+@pytest.mark.parametrize(("width", "height"), [(1280, 720), (390, 844)])
+def test_right_and_wrong_marks_are_readable_and_beside_the_value(
+        page_factory, screenshot, width, height):
+    ex = truth("dA1", 3)
+    page, _ = page_factory("/practice?step=dA1&seed=3", width=width, height=height)
+    values = cells_of(ex.truth)
+    values[1] = values[1] + 5  # one cell wrong, the longest values kept as typed
+    fill(page, values)
+    page.get_by_role("button", name="Check").click()
+    page.locator("#feedback.wrong").wait_for()
+    assert page.locator("#answer-grid .mark.wrong").count() == 1
+    assert page.locator("#answer-grid .mark.right").count() == 15
+    assert mark_problems(page) == []
+    # every typed value still shows in full: the text fits beside the mark
+    overflowing = page.evaluate("""() => [...document.querySelectorAll('#answer-grid input')]
+        .filter(i => i.scrollWidth > i.clientWidth).map(i => i.getAttribute('aria-label'))""")
+    assert overflowing == []
+    # typing in a marked cell takes its mark away
+    page.locator("#answer-grid input").nth(1).fill(text(ex.truth.ravel()[1]))
+    assert page.locator("#answer-grid .mark").count() == 15
+    page.locator("#answer-grid").scroll_into_view_if_needed()
+    screenshot(page, f"practice-marks-{width}x{height}")
+
+
 def test_a_whole_pass_chain(page_factory):
     seed = 5
     v = engine.variant(seed)
