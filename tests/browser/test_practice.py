@@ -110,6 +110,8 @@ def test_solving_dA1_after_routing_to_every_cell(page_factory, screenshot):
     assert page.locator("#answer-grid input.right").count() == 16
     assert page.get_by_role("button", name="Check").is_disabled()
     assert page.locator(".value.feeds, #answer-grid input.hinted").count() == 0
+    # the hint about the first try's wrong cell no longer holds: it goes
+    assert page.locator("#hints li").count() == 0
     screenshot(page, "practice-dA1-right-1280x720")
 
 
@@ -160,6 +162,34 @@ def test_right_and_wrong_marks_are_readable_and_beside_the_value(
     assert page.locator("#answer-grid .mark").count() == 15
     page.locator("#answer-grid").scroll_into_view_if_needed()
     screenshot(page, f"practice-marks-{width}x{height}")
+
+
+def test_after_show_answer_the_whole_pass_says_to_go_on(page_factory, screenshot):
+    seed = 5
+    v = engine.variant(seed)
+    page, _ = page_factory(f"/practice?chain=1&seed={seed}", width=1280, height=720)
+    next_button = page.get_by_role("button", name="Next step ▶")
+    fill(page, [0.0] * 16)
+    page.get_by_role("button", name="Check").click()
+    page.locator("#feedback.wrong").wait_for()
+    assert page.locator("#hints li").count() == 1
+    assert not next_button.is_visible()
+    page.get_by_role("button", name="Show answer").click()
+    page.locator("#feedback.revealed").wait_for()
+    feedback = page.locator("#feedback").inner_text()
+    assert "Next step" in feedback and "try new numbers" not in feedback.lower()
+    assert next_button.is_visible()
+    page.wait_for_function("() => document.activeElement.id === 'btn-next'")
+    # the hint is kept, marked as about the earlier try
+    assert page.locator("#hints.past li").count() == 1
+    screenshot(page, "practice-chain-revealed-1280x720")
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.getElementById('main').dataset.step === 'A1'")
+    assert page.locator("#hints li").count() == 0
+    assert page.locator("#hints.past").count() == 0
+    fill(page, cells_of(engine.exercise("A1", v).truth))
+    page.get_by_role("button", name="Check").click()
+    page.locator("#feedback.solved").wait_for()
 
 
 def test_a_whole_pass_chain(page_factory):
@@ -226,6 +256,7 @@ def test_every_other_control(page_factory, server_url):
     # show the answer
     page.get_by_role("button", name="Show answer").click()
     page.locator("#feedback.revealed").wait_for()
+    assert "New numbers" in page.locator("#feedback").inner_text()
     assert [float(inputs.nth(i).input_value()) for i in range(16)] == pytest.approx(
         cells_of(ex.truth), rel=1e-3, abs=1e-12)
     assert inputs.first.get_attribute("readonly") is not None
