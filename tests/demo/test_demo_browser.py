@@ -470,6 +470,8 @@ PHONE_PROBLEMS = """() => {
         }
         const b = box.getBoundingClientRect();
         const style = getComputedStyle(box);
+        if (box.scrollWidth > box.clientWidth + 1 && style.overflowX !== 'scroll')
+            problems.push(`${what}: its box scrolls without showing a scroll bar`);
         const start = b.left + box.clientLeft - box.scrollLeft;  // where scrolling starts
         if (r.left < start - 1) problems.push(`${what} cut off on the left`);
         if (style.overflowX === 'hidden' || style.overflowX === 'clip') {

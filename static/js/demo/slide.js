@@ -268,6 +268,8 @@ export class SlideView {
         el.style.fontSize = `${MIN_TEXT_PX}px`;
         el.dataset.floor = "";
       }
+      // a formula that still does not fit shows its scroll bar, so its end can be found
+      box.classList.toggle("scrolls", box.scrollWidth > box.clientWidth + 1);
     }
   }
 
