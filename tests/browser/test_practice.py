@@ -110,7 +110,86 @@ def test_solving_dA1_after_routing_to_every_cell(page_factory, screenshot):
     assert page.locator("#answer-grid input.right").count() == 16
     assert page.get_by_role("button", name="Check").is_disabled()
     assert page.locator(".value.feeds, #answer-grid input.hinted").count() == 0
+    # the hint about the first try's wrong cell no longer holds: it goes
+    assert page.locator("#hints li").count() == 0
     screenshot(page, "practice-dA1-right-1280x720")
+
+
+def mark_problems(page) -> list[str]:
+    """Each ✓/✗ mark: at least 14 px tall as rendered, inside its input's box, and left of
+    where the input's text can go (its left padding), so it never covers the typed value."""
+    return page.evaluate("""() => {
+        const problems = [];
+        const marks = document.querySelectorAll('#answer-grid .mark');
+        if (!marks.length) problems.push('no marks');
+        for (const mark of marks) {
+            const input = mark.parentElement.querySelector('input');
+            const m = mark.getBoundingClientRect(), r = input.getBoundingClientRect();
+            const style = getComputedStyle(input);
+            const textStart = r.left + parseFloat(style.borderLeftWidth)
+                              + parseFloat(style.paddingLeft);
+            const name = input.getAttribute('aria-label');
+            if (m.height < 14) problems.push(`${name} mark ${m.height}px tall`);
+            if (m.right > textStart + 0.5) problems.push(`${name} mark over the text`);
+            if (m.left < r.left || m.top < r.top || m.bottom > r.bottom)
+                problems.push(`${name} mark outside its input`);
+            const expected = input.classList.contains('right') ? '✓' : '✗';
+            if (mark.textContent !== expected) problems.push(`${name} mark ${mark.textContent}`);
+        }
+        return problems;
+    }""")
+
+
+@pytest.mark.parametrize(("width", "height"), [(1280, 720), (390, 844)])
+def test_right_and_wrong_marks_are_readable_and_beside_the_value(
+        page_factory, screenshot, width, height):
+    ex = truth("dA1", 3)
+    page, _ = page_factory("/practice?step=dA1&seed=3", width=width, height=height)
+    values = cells_of(ex.truth)
+    values[1] = values[1] + 5  # one cell wrong, the longest values kept as typed
+    fill(page, values)
+    page.get_by_role("button", name="Check").click()
+    page.locator("#feedback.wrong").wait_for()
+    assert page.locator("#answer-grid .mark.wrong").count() == 1
+    assert page.locator("#answer-grid .mark.right").count() == 15
+    assert mark_problems(page) == []
+    # every typed value still shows in full: the text fits beside the mark
+    overflowing = page.evaluate("""() => [...document.querySelectorAll('#answer-grid input')]
+        .filter(i => i.scrollWidth > i.clientWidth).map(i => i.getAttribute('aria-label'))""")
+    assert overflowing == []
+    # typing in a marked cell takes its mark away
+    page.locator("#answer-grid input").nth(1).fill(text(ex.truth.ravel()[1]))
+    assert page.locator("#answer-grid .mark").count() == 15
+    page.locator("#answer-grid").scroll_into_view_if_needed()
+    screenshot(page, f"practice-marks-{width}x{height}")
+
+
+def test_after_show_answer_the_whole_pass_says_to_go_on(page_factory, screenshot):
+    seed = 5
+    v = engine.variant(seed)
+    page, _ = page_factory(f"/practice?chain=1&seed={seed}", width=1280, height=720)
+    next_button = page.get_by_role("button", name="Next step ▶")
+    fill(page, [0.0] * 16)
+    page.get_by_role("button", name="Check").click()
+    page.locator("#feedback.wrong").wait_for()
+    assert page.locator("#hints li").count() == 1
+    assert not next_button.is_visible()
+    page.get_by_role("button", name="Show answer").click()
+    page.locator("#feedback.revealed").wait_for()
+    feedback = page.locator("#feedback").inner_text()
+    assert "Next step" in feedback and "try new numbers" not in feedback.lower()
+    assert next_button.is_visible()
+    page.wait_for_function("() => document.activeElement.id === 'btn-next'")
+    # the hint is kept, marked as about the earlier try
+    assert page.locator("#hints.past li").count() == 1
+    screenshot(page, "practice-chain-revealed-1280x720")
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.getElementById('main').dataset.step === 'A1'")
+    assert page.locator("#hints li").count() == 0
+    assert page.locator("#hints.past").count() == 0
+    fill(page, cells_of(engine.exercise("A1", v).truth))
+    page.get_by_role("button", name="Check").click()
+    page.locator("#feedback.solved").wait_for()
 
 
 def test_a_whole_pass_chain(page_factory):
@@ -177,6 +256,7 @@ def test_every_other_control(page_factory, server_url):
     # show the answer
     page.get_by_role("button", name="Show answer").click()
     page.locator("#feedback.revealed").wait_for()
+    assert "New numbers" in page.locator("#feedback").inner_text()
     assert [float(inputs.nth(i).input_value()) for i in range(16)] == pytest.approx(
         cells_of(ex.truth), rel=1e-3, abs=1e-12)
     assert inputs.first.get_attribute("readonly") is not None

@@ -430,3 +430,120 @@ def test_a_presenter_page_opens_its_room_again_when_the_server_lost_it(
     while room_state(demo_server)["beat"] != 2 and time.monotonic() < deadline:
         presenter.wait_for_timeout(50)
     assert room_state(demo_server)["beat"] == 2
+
+
+PHONE_PROBLEMS = """() => {
+    // Text smaller than 12 px as rendered (font size times the stage's zoom), anything cut
+    // off at the sides where no scrolling reaches it, a stage taller than its tensors, a
+    // numbers line that needs sideways scrolling.
+    const problems = [];
+    const width = document.documentElement.clientWidth;
+    if (document.scrollingElement.scrollWidth > width + 1)
+        problems.push(`page scrolls sideways: ${document.scrollingElement.scrollWidth}`);
+    const zoomOf = (el) => {
+        let zoom = 1;
+        for (let e = el; e; e = e.parentElement) {
+            const t = getComputedStyle(e).transform;
+            if (t && t !== 'none') zoom *= new DOMMatrix(t).a;
+        }
+        return zoom;
+    };
+    const scroller = (el) => {
+        for (let e = el.parentElement; e; e = e.parentElement) {
+            const o = getComputedStyle(e).overflowX;
+            if (o !== 'visible') return e;
+        }
+        return null;
+    };
+    for (const el of document.querySelectorAll('main *')) {
+        if (!el.getClientRects().length) continue;
+        const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+        if (!own) continue;
+        const r = el.getBoundingClientRect();
+        const px = parseFloat(getComputedStyle(el).fontSize) * zoomOf(el);
+        const what = `${el.tagName}.${el.className} "${el.textContent.trim().slice(0, 20)}"`;
+        if (px < 11.99) problems.push(`${what} at ${px.toFixed(1)} px`);
+        const box = scroller(el);
+        if (!box || box === document.documentElement || box === document.body) {
+            if (r.left < -1 || r.right > width + 1) problems.push(`${what} off screen`);
+            continue;
+        }
+        const b = box.getBoundingClientRect();
+        const style = getComputedStyle(box);
+        if (box.scrollWidth > box.clientWidth + 1 && style.overflowX !== 'scroll')
+            problems.push(`${what}: its box scrolls without showing a scroll bar`);
+        const start = b.left + box.clientLeft - box.scrollLeft;  // where scrolling starts
+        if (r.left < start - 1) problems.push(`${what} cut off on the left`);
+        if (style.overflowX === 'hidden' || style.overflowX === 'clip') {
+            if (r.right > b.right + 1 || r.left < b.left - 1) problems.push(`${what} clipped`);
+        } else if (r.right > start + box.scrollWidth + 1) {
+            problems.push(`${what} past the scroll`);
+        }
+    }
+    const stage = document.getElementById('stage');
+    const row = stage.querySelector('.stage-box');
+    if (row && getComputedStyle(stage).display !== 'none') {
+        if (stage.scrollWidth > stage.clientWidth + 1) problems.push('tensors scroll sideways');
+        const band = stage.clientHeight - row.getBoundingClientRect().height;
+        if (band > 16) problems.push(`stage ${band.toFixed(0)} px taller than its tensors`);
+    }
+    const numbers = document.getElementById('numbers');
+    if (!numbers.hidden && numbers.scrollWidth > numbers.clientWidth + 1)
+        problems.push(`numbers line ${numbers.scrollWidth} px in ${numbers.clientWidth}`);
+    return problems;
+}"""
+
+
+def test_every_beat_reads_on_a_phone(open_page, demo_server, screenshot):
+    """On a 390×844 phone each beat of the default lesson keeps its type at 12 px or more
+    as drawn, wraps its tensors and its numbers line to the width, and leaves no empty band."""
+    beats = room_state(demo_server)["beats"]
+    audience, _ = open_page(f"/follow/{demo_server.room}", width=390, height=844)
+    wrapped = 0
+    for beat in range(beats):
+        view = demo_server.goto(beat)["view"]
+        on_beat(audience, beat)  # drawn and fitted in the same task
+        assert audience.evaluate(PHONE_PROBLEMS) == [], f"beat {beat} ({view['name']})"
+        if view["panels"]:
+            expect(audience.locator("main")).to_have_attribute("data-layout", "flow")
+        if view["numbers"]:
+            # a wrapped line keeps every symbol of the line the server sent, in order
+            same = audience.evaluate("""html => {
+                const t = document.createElement('template');
+                t.innerHTML = html;
+                const text = (n) => n.textContent.replace(/\\s/g, '');
+                return text(t.content) === text(document.getElementById('numbers'));
+            }""", view["numbers"])
+            assert same, f"beat {beat}: the numbers line lost or moved a symbol"
+            lines = audience.locator("#numbers math").count()
+            wrapped += lines > view["numbers"].count("<math")
+        if beat in (0, 2, 24):
+            screenshot(audience, f"demo-audience-b{beat}-390x844")
+            audience.evaluate("() => window.scrollTo(0, document.body.scrollHeight)")
+            screenshot(audience, f"demo-audience-b{beat}-390x844-end")
+            audience.evaluate("() => window.scrollTo(0, 0)")
+    assert wrapped > 0  # some numbers line was too wide for a phone, and wrapped
+    # back on a wide screen the same slide unwraps to the server's lines
+    audience.set_viewport_size({"width": 1920, "height": 1080})
+    audience.wait_for_timeout(100)
+    expect(audience.locator("main")).not_to_have_attribute("data-layout", "flow")
+
+
+@pytest.mark.parametrize(("width", "height"), [(1920, 1080), (1280, 720)])
+def test_the_presenter_page_keeps_its_projector_layout(
+        open_page, demo_server, demo, screenshot, width, height):
+    presenter, _ = open_page(presenter_path(demo), width=width, height=height)
+    for beat in (2, 24):
+        demo_server.goto(beat)
+        on_beat(presenter, beat)
+        layout = presenter.locator("main").get_attribute("data-layout")
+        assert layout in ("stack", "side")
+        # one screen, no scrolling: everything the slide holds is inside the window
+        assert presenter.evaluate("() => document.scrollingElement.scrollHeight") <= height
+        smallest = presenter.evaluate("""() => Math.min(...[...document.querySelectorAll(
+            '#main *')].filter(e => e.getClientRects().length &&
+            [...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim()))
+            .map(e => parseFloat(getComputedStyle(e).fontSize) * (e.closest('.stage-inner')
+                ? new DOMMatrix(getComputedStyle(e.closest('.stage-inner')).transform).a : 1)))""")
+        assert smallest >= 12, f"beat {beat}: text at {smallest} px"
+        screenshot(presenter, f"demo-presenter-b{beat}-{width}x{height}")

@@ -10,6 +10,11 @@ const BASE_CELL = 34; // the heatmaps print values at their largest from this ce
 const MAX_STAGE_ZOOM = 2.4; // at 16 px to the rem (1280×720)
 const MIN_FORMULA_PX = 17; // subscripts are drawn at ~0.71 of it: 12 px at the least
 const LAYOUTS = ["stack", "side"]; // the first wins unless another draws the tensors 8% larger
+const MIN_TEXT_PX = 12; // no value or label of a tensor is drawn smaller than this
+const BREAKS = new Set(["+", "−", "-", "="]); // a numbers line too wide wraps before these
+const OPEN = new Set(["(", "["]);
+const CLOSE = new Set([")", "]"]);
+const MATHML = "http://www.w3.org/1998/Math/MathML";
 const PHASES = { intro: "Overview", forward: "Forward pass", backward: "Backward pass", update: "Update", after: "After the update" };
 
 const $ = (id) => document.getElementById(id);
@@ -79,6 +84,7 @@ export class SlideView {
     $("formulas").innerHTML = view.formulas.join("");
     $("numbers").innerHTML = view.numbers || "";
     $("numbers").hidden = !view.numbers;
+    this.source = new Map([[$("formulas"), $("formulas").innerHTML], [$("numbers"), $("numbers").innerHTML]]);
     const stage = $("stage");
     stage.replaceChildren();
     // The row of tensors is scaled with a transform (Plotly's hover understands those),
@@ -150,7 +156,9 @@ export class SlideView {
   // ------------------------------------------------------------------------ fitting
   // Lay the slide out with the words under the tensors ("stack") or beside them ("side"),
   // whichever lets the tensors be drawn larger without the words overflowing; zoom the
-  // row of tensors to fill its space; shrink a formula that is too wide for its line.
+  // row of tensors to fill its space; shrink a formula that is too wide for its line. On a
+  // phone (or any portrait screen: the style sheet says so with --stage-flow) the page
+  // scrolls instead, and the tensors wrap to the screen's width ("flow").
   fit() {
     const main = $("main");
     this.fitFormulas();
@@ -158,6 +166,12 @@ export class SlideView {
       main.dataset.layout = "stack";
       return;
     }
+    if (getComputedStyle(document.documentElement).getPropertyValue("--stage-flow").trim() === "1") {
+      this.flow();
+      this.fitFormulas();
+      return;
+    }
+    this.inner.style.width = "";
     const stage = $("stage");
     const words = document.querySelector("main.slide .words");
     this.scale(1, null);
@@ -166,7 +180,7 @@ export class SlideView {
     this.box.style.width = "0px"; // measure the stage without the row in it
     this.box.style.height = "0px";
     // The tensors may grow as far as the type does (the screen's size, and + and −).
-    const most = MAX_STAGE_ZOOM * (parseFloat(getComputedStyle(document.documentElement).fontSize) / 16);
+    const most = this.most();
     let best = null;
     for (const layout of LAYOUTS) {
       main.dataset.layout = layout;
@@ -185,21 +199,146 @@ export class SlideView {
     this.fitFormulas();
   }
 
+  most() {
+    return MAX_STAGE_ZOOM * (parseFloat(getComputedStyle(document.documentElement).fontSize) / 16);
+  }
+
+  // The phone layout: the stage is as tall as its tensors. They stay on one row if it fits
+  // the width at full size; if not, they wrap, zoomed so the widest fits, but never so far
+  // that a value is drawn under 12 px (a tensor wider than that scrolls sideways).
+  flow() {
+    $("main").dataset.layout = "flow";
+    this.inner.style.width = "";
+    this.scale(1, null);
+    const natural = this.inner.getBoundingClientRect();
+    if (!natural.width || !natural.height) return;
+    this.box.style.width = "0px";
+    this.box.style.height = "0px";
+    const width = $("stage").clientWidth - 8;
+    const row = Math.min(this.most(), width / natural.width);
+    if (row >= 1) {
+      this.scale(row, natural);
+      return;
+    }
+    const pad = natural.width - this.inner.clientWidth + 4; // the row's own padding
+    const widest = Math.max(...[...this.inner.children].map((c) => c.getBoundingClientRect().width)) + pad;
+    const zoom = Math.max(MIN_TEXT_PX / this.smallestText(), Math.min(1, width / widest));
+    this.inner.style.width = `${Math.max(widest, width / zoom)}px`;
+    this.scale(zoom, this.inner.getBoundingClientRect());
+  }
+
+  // The smallest type in the row of tensors, unscaled.
+  smallestText() {
+    let smallest = Infinity;
+    for (const el of this.inner.querySelectorAll("*")) {
+      if (![...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim())) continue;
+      smallest = Math.min(smallest, parseFloat(getComputedStyle(el).fontSize));
+    }
+    return Number.isFinite(smallest) ? smallest : MIN_TEXT_PX;
+  }
+
   scale(factor, natural) {
     this.inner.style.transform = factor === 1 ? "" : `scale(${factor})`;
     this.box.style.width = natural ? `${natural.width * factor}px` : "";
     this.box.style.height = natural ? `${natural.height * factor}px` : "";
   }
 
+  // Shrink a formula too wide for its line down to MIN_FORMULA_PX; a line of numbers still
+  // too wide then wraps before a +, − or = outside brackets, like a worked line on paper.
   fitFormulas() {
     for (const box of [$("formulas"), $("numbers")]) {
       if (box.hidden) continue;
+      const source = this.source && this.source.get(box);
+      if (source !== undefined && box.dataset.wrapped) box.innerHTML = source;
+      delete box.dataset.wrapped;
+      for (const el of box.querySelectorAll("[data-floor]")) {
+        el.style.fontSize = "";
+        delete el.dataset.floor;
+      }
       box.style.fontSize = "";
       let size = parseFloat(getComputedStyle(box).fontSize);
       while (size > MIN_FORMULA_PX && box.scrollWidth > box.clientWidth + 1) {
         size -= 1;
         box.style.fontSize = `${size}px`;
       }
+      if (box === $("numbers") && box.scrollWidth > box.clientWidth + 1) this.wrap(box);
+      // a script of a script (a subscript in a fraction in a case) is drawn at 12 px at least
+      for (const el of box.querySelectorAll("mi, mn, mo, mtext")) {
+        if (parseFloat(getComputedStyle(el).fontSize) >= MIN_TEXT_PX) continue;
+        el.style.fontSize = `${MIN_TEXT_PX}px`;
+        el.dataset.floor = "";
+      }
+      // a formula that still does not fit shows its scroll bar, so its end can be found
+      box.classList.toggle("scrolls", box.scrollWidth > box.clientWidth + 1);
     }
+  }
+
+  wrap(box) {
+    box.dataset.wrapped = "true";
+    const style = getComputedStyle(box);
+    const room = box.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight) - 2;
+    // a block <math> is as wide as the box: its content is what may be wider
+    const width = (math) => Math.max(0, ...[...math.children].map((c) => c.getBoundingClientRect().width));
+    for (const math of [...box.querySelectorAll(":scope > math")]) {
+      if (width(math) <= room) continue;
+      // the line's symbols in order, a bracketed list's own among them (so it may break too)
+      const tokens = [];
+      const visit = (nodes) => {
+        for (const node of nodes) {
+          const fenced = node.localName === "mrow" && node.firstElementChild
+            && node.firstElementChild.getAttribute("fence") === "true";
+          if (fenced) visit([...node.children]);
+          else if (node.localName === "mrow" && node.parentElement === math) visit([...node.children]);
+          else tokens.push(node);
+          if (node.getAttribute("fence") === "true") node.setAttribute("stretchy", "false");
+        }
+      };
+      visit([...math.children]);
+      // the pieces between break points: one starts at a +, − or = outside brackets (not a
+      // sign: one right after an operator or an opening bracket), or after a list's comma
+      const pieces = [[]];
+      let depth = 0;
+      let previous = null;
+      for (const token of tokens) {
+        const text = token.localName === "mo" ? token.textContent.trim() : "";
+        const sign = previous === null || (previous.localName === "mo" && !CLOSE.has(previous.textContent.trim()));
+        if (depth === 0 && BREAKS.has(text) && !sign && pieces.at(-1).length) pieces.push([]);
+        if (OPEN.has(text)) depth += 1;
+        if (CLOSE.has(text)) depth = Math.max(0, depth - 1);
+        if (token.localName !== "mspace") pieces.at(-1).push(token);
+        if (text === "," && depth > 0 && previous && previous.localName === "mn") pieces.push([]);
+        previous = token;
+      }
+      if (!pieces.at(-1).length) pieces.pop();
+      if (pieces.length < 2) continue;
+      const lines = [];
+      let line = null;
+      for (const piece of pieces) {
+        if (line) {
+          piece.forEach((t) => line.row.append(t));
+          if (width(line.math) <= room) continue;
+          piece.forEach((t) => t.remove());
+        }
+        line = this.mathLine(lines.length > 0);
+        lines.push(line);
+        math.before(line.math);
+        piece.forEach((t) => line.row.append(t));
+      }
+      math.remove();
+    }
+  }
+
+  // An empty line of math; a line that continues the one above is indented.
+  mathLine(continued) {
+    const math = document.createElementNS(MATHML, "math");
+    math.setAttribute("display", "block");
+    const row = document.createElementNS(MATHML, "mrow");
+    if (continued) {
+      const space = document.createElementNS(MATHML, "mspace");
+      space.setAttribute("width", "1em");
+      row.append(space);
+    }
+    math.append(row);
+    return { math, row };
   }
 }

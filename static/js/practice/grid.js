@@ -74,7 +74,8 @@ export class AnswerGrid {
   unmark(input) {
     input.classList.remove("right", "wrong");
     input.removeAttribute("aria-invalid");
-    delete input.parentElement.dataset.mark;
+    const mark = input.parentElement.querySelector(".mark");
+    if (mark) mark.remove();
   }
 
   all() {
@@ -165,7 +166,16 @@ export class AnswerGrid {
       input.classList.toggle("right", right);
       input.classList.toggle("wrong", !right);
       input.setAttribute("aria-invalid", right ? "false" : "true");
-      input.parentElement.dataset.mark = right ? "✓" : "✗"; // not by colour alone
+      // not by colour alone: a ✓ or ✗ in the padding on the input's left, clear of the
+      // right-aligned value (aria-invalid says the same to a screen reader)
+      let mark = input.parentElement.querySelector(".mark");
+      if (!mark) {
+        mark = document.createElement("span");
+        mark.setAttribute("aria-hidden", "true");
+        input.before(mark);
+      }
+      mark.className = `mark ${right ? "right" : "wrong"}`;
+      mark.textContent = right ? "✓" : "✗";
     });
   }
 

@@ -65,9 +65,11 @@ function show(exercise) {
     name: exercise.step, shape: exercise.shape, onSubmit: check,
   });
   $("hints").replaceChildren();
+  $("hints").classList.remove("past");
   exercise.hints.forEach(addHint);
   say("");
   if (exercise.state !== "open") {
+    settleHints(exercise.state);
     state.grid.show(exercise.answer);
     say(exercise.state === "solved" ? "Solved." : "The answer, revealed.", exercise.state);
   }
@@ -114,6 +116,13 @@ async function run(action) {
   if (!$("btn-next").hidden && state.exercise.state !== "open") $("btn-next").focus();
 }
 
+// The step is over: hints about a wrong cell no longer hold. Solved, they go; revealed,
+// they stay for comparison, marked as about the earlier tries.
+function settleHints(outcome) {
+  if (outcome === "solved") $("hints").replaceChildren();
+  else $("hints").classList.add("past");
+}
+
 // ----------------------------------------------------------------------------- actions
 async function start(choice, seed = null) {
   const body = choice === CHAIN ? { chain: true } : { step: choice };
@@ -149,6 +158,7 @@ function check() {
     if (result.hint) addHint(result.hint);
     state.exercise = { ...state.exercise, state: result.state, attempts: result.attempts };
     if (result.state !== "open") {
+      settleHints(result.state);
       state.grid.lock();
       state.grid.outline([]);
       givens.highlight({});
@@ -167,7 +177,13 @@ function reveal() {
     state.grid.show(exercise.answer);
     state.grid.outline([]);
     givens.highlight({});
-    say("The answer, revealed. Compare it with yours, then try new numbers.", "revealed");
+    settleHints(exercise.state);
+    const chain = exercise.chain;
+    if (chain && chain.position < chain.steps.length - 1) {
+      say("The answer, revealed. Compare it with yours, then press <strong>Next step</strong> to go on with the pass.", "revealed");
+    } else {
+      say("The answer, revealed. Compare it with yours, then press <strong>New numbers</strong> to try again.", "revealed");
+    }
   });
 }
 
