@@ -46,8 +46,8 @@ def test_backward_steps_are_the_engines_records_with_mathml(client, bodies):
     r = client.post("/api/backward", json=body)
     assert r.status_code == 200
     steps = r.json()["steps"]
-    records = engine.step_records(engine.trace(body["x"], body["y"],
-                                               engine.init_params(engine.Config(), engine.DEFAULT_SEED)), 0.25)
+    params = engine.init_params(engine.Config(), engine.DEFAULT_SEED)
+    records = engine.step_records(engine.trace(body["x"], body["y"], params), 0.25)
     assert len(steps) == len(engine.STEPS)
     for served, record in zip(steps, records):
         assert {k: served[k] for k in record} == record
