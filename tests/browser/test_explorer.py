@@ -839,3 +839,19 @@ def test_the_last_update_and_its_loss_change_fit_at_1280x720(page_factory, scree
     assert page.locator(".update-row").count() == 1
     box = page.locator(".loss-change").bounding_box()
     assert box["y"] >= 0 and box["y"] + box["height"] <= 720
+
+
+def test_back_from_practice_keeps_every_field_as_the_walk_and_the_page_set_it(page_factory):
+    """Chrome's form memory restores fields by position, and the explorer builds some of its
+    fields itself: after Back it once wrote X's zeros into Epochs, Batch size and η."""
+    page, _ = page_factory()
+    fields = ("#train-epochs", "#train-batch", "#train-lr", "#lr", "#seed")
+    before = [page.input_value(f) for f in fields]
+    page.keyboard.press("ArrowRight")
+    page.wait_for_selector("#practise[href]")
+    page.locator("#practise").click()
+    page.wait_for_url("**/practice?**")
+    page.go_back()
+    page.wait_for_selector("body.ready")
+    assert [page.input_value(f) for f in fields] == before
+    assert before[:3] == ["30", "16", "0.5"]

@@ -46,6 +46,7 @@ function grid(label, value, onChange) {
     rows.forEach((row, r) => row.forEach((v, c) => {
       const input = document.createElement("input");
       input.type = "number";
+      input.autocomplete = "off"; // the walk, not the browser's form memory, fills these
       input.step = "any";
       input.value = String(Number(v.toPrecision(4)));
       input.title = String(v);
