@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
-from . import assets, errors, pages, version
+from . import assets, errors, openapi_examples, pages, schemas, version
 from .api.routes import exercises, meta, network, sessions, train
 from .compute import ComputePool
 from .demo.mode import DemoMode, DemoSettings
@@ -63,6 +63,7 @@ def create_app(settings: Settings | None = None, *,
     app.state.compute = ComputePool(workers=settings.compute_workers,
                                     queue=settings.compute_queue,
                                     timeout=settings.compute_timeout)
+    schemas.served_examples = openapi_examples.responses  # the schema's examples, served
     errors.install(app)
     for module in (network, train, sessions, exercises, meta):
         app.include_router(module.router)

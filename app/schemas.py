@@ -14,7 +14,7 @@ the served JSON against; FastAPI's own encoder is not on the hot path.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -292,11 +292,16 @@ UpdatedParams = tensors_model("UpdatedParams", "New parameter values, each once 
                          "is reached.", _PARAMS, ())
 
 
+# Where the served examples come from: the app factory sets it (to
+# app.openapi_examples.responses, which runs the routes), so that this module, which every
+# route imports, imports none of them. Called only when the schema is generated.
+served_examples: Callable[[], dict[str, Any]] | None = None
+
+
 def _served_example(schema: dict[str, Any], model: type[BaseModel]) -> None:
     """A response model's example: what the server answers to its request's example."""
-    from . import openapi_examples  # it runs the routes, which import this module
-
-    schema["examples"] = [openapi_examples.responses()[model.__name__]]
+    if served_examples is not None:
+        schema["examples"] = [served_examples()[model.__name__]]
 
 
 SERVED_EXAMPLE = ConfigDict(json_schema_extra=_served_example)
