@@ -214,3 +214,24 @@ def test_an_abandoned_gradient_check_stops_part_way(monkeypatch, bodies):
     sent = asyncio.run(main())
     assert calls[0] < config.n_params  # not 2 x 6,289: it stopped part way
     assert sent[0]["status"] == 499
+
+
+def test_a_walks_gradient_check_runs_in_the_compute_pool(client):
+    """Like /api/gradcheck, a session's check is heavy work: queued, capped, stoppable."""
+    pool = client.app.state.compute
+    used = []
+    original = pool.run
+
+    async def counted(request, work):
+        used.append(work)
+        return await original(request, work)
+
+    pool.run = counted
+    try:
+        walk = client.post("/api/sessions", json={}).json()
+        client.post(f"/api/sessions/{walk['id']}/goto", json={"cursor": engine.STEP_NAMES.index("db1")})
+        r = client.post(f"/api/sessions/{walk['id']}/gradcheck")
+    finally:
+        pool.run = original
+    assert r.status_code == 200 and len(used) == 1
+    assert set(r.json()["params"]) == {"W1", "b1", "W2", "b2"}

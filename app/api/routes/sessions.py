@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated
 
 import numpy as np
-from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi import APIRouter, HTTPException, Path, Query, Request
 from starlette.responses import Response
 
 import engine
+from engine.model import ShouldStop
 
 from ... import errors, serialize, sessions
 from ... import schemas as s
-from ..deps import ClientDep, SessionDep, SessionId, StoreDep
+from ..deps import BUSY, ClientDep, ComputeDep, SessionDep, SessionId, StoreDep
 
 router = APIRouter(prefix="/api/sessions", tags=["sessions"])
 NOT_FOUND = {404: {"model": s.Message, "description": "No such session (or it expired)."}}
@@ -143,17 +145,22 @@ async def provenance_cells(tensor: Annotated[str, Path(max_length=8)],
 
 
 @router.post("/{session_id}/gradcheck", response_model=s.SessionGradcheck,
-             responses=NOT_FOUND)
-def gradcheck(session: SessionDep) -> Response:
+             responses={**NOT_FOUND, **BUSY})
+async def gradcheck(session: SessionDep, pool: ComputeDep, request: Request) -> Response:
     """Central differences beside the analytic gradient, for the parameters whose gradient
     the walk has reached (none before dW2). Two forward passes per parameter: it runs in the
-    thread pool, outside the session's lock."""
+    compute pool (queued; stopped if the client leaves), outside the session's lock."""
+    return await pool.run(request, functools.partial(_gradcheck, session))
+
+
+def _gradcheck(session: sessions.Session, should_stop: ShouldStop = lambda: False
+               ) -> Response:
     with session.lock:
         x, y, params, config = session.x, session.y, session.params, session.config
         epoch, cursor, reached = session.epoch, session.cursor, session.gradients_reached()
     out: dict[str, object] = {}
     if reached:
-        check = engine.gradcheck(x, y, params, config)
+        check = engine.gradcheck(x, y, params, config, should_stop=should_stop)
         for grad in reached:
             name = grad[1:]
             err = check.rel_error[name]
