@@ -229,7 +229,8 @@ def test_a_walks_gradient_check_runs_in_the_compute_pool(client):
     pool.run = counted
     try:
         walk = client.post("/api/sessions", json={}).json()
-        client.post(f"/api/sessions/{walk['id']}/goto", json={"cursor": engine.STEP_NAMES.index("db1")})
+        db1 = engine.STEP_NAMES.index("db1")
+        client.post(f"/api/sessions/{walk['id']}/goto", json={"cursor": db1})
         r = client.post(f"/api/sessions/{walk['id']}/gradcheck")
     finally:
         pool.run = original
