@@ -37,11 +37,14 @@ class NoAttemptsError(Exception):
 
 class Exercise:
     def __init__(self, steps: tuple[str, ...], seed: int, config: engine.Config,
-                 *, chain: bool) -> None:
+                 *, chain: bool, seed_given: bool = True) -> None:
         self.id = secrets.token_urlsafe(16)
         self.lock = threading.Lock()
         self.last_used = 0.0
         self.seed, self.config, self.chain = seed, config, chain
+        # A seed the server drew stays on the server until every step is over: with it, a
+        # second exercise on a later step would hand out this one's answer as its givens.
+        self.seed_given = seed_given
         self.variant = engine.variant(seed, config)
         self.steps = steps
         self.position = 0
@@ -107,7 +110,8 @@ class Exercise:
         ex, i = self.current, self.position
         shown = self.states[i] != "open"
         return {
-            "id": self.id, "step": ex.step, "index": ex.index, "seed": self.seed,
+            "id": self.id, "step": ex.step, "index": ex.index,
+            "seed": self.seed if self.seed_given or "open" not in self.states else None,
             "config": serialize.config_out(self.config), "shape": list(ex.shape),
             "given": ex.given, "ranges": serialize.ranges(ex.given), "lr": ex.lr,
             "prompt": ex.prompt, "latex": ex.latex, "mathml": static_mathml(ex.latex),
@@ -137,10 +141,11 @@ def _hint(h: engine.Hint) -> dict[str, Any]:
 
 def create(step: str | None, *, chain: bool, seed: int | None,
            config: engine.Config) -> Exercise:
+    given = seed is not None
     if seed is None:
         seed = secrets.randbelow(2**32)
     steps = engine.STEP_NAMES if chain else (str(step),)
-    return Exercise(steps, seed, config, chain=chain)
+    return Exercise(steps, seed, config, chain=chain, seed_given=given)
 
 
 def store(request: Request) -> SessionStore:

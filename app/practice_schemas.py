@@ -148,7 +148,10 @@ class ExerciseOut(BaseModel):
     id: str
     step: StepName
     index: int = Field(description="The step's index in the engine's step sequence.")
-    seed: int
+    seed: int | None = Field(description=(
+        "The seed the numbers came from: the one asked for, or, when the server drew it, "
+        "null until every step is solved or revealed (another exercise on that seed would "
+        "give this one's answer away)."))
     config: ConfigOut
     shape: list[int] = Field(description="The answer's shape; [] for one number.")
     given: Givens = Field(description=(

@@ -130,8 +130,9 @@ class _Builder:
             new = engine.step_value(self.t, slide.step, self.lesson.lr)
             top = max(float(np.max(np.abs(self.t[name]))), float(np.max(np.abs(new))), 1e-12)
             shared = {"min": -top, "max": top, "scale": "diverging"}
-            panels = [self.panel(r, "reads", first_known(r),
-                                 range_=shared if r == name else None) for r in reads]
+            # the parameter before its update is coloured on its own range: one shared with
+            # the new value would tell the room how far it moves before the answer
+            panels = [self.panel(r, "reads", first_known(r)) for r in reads]
             panels.append(self.panel(name, "writes", slide.step, value=new, key=f"new-{name}",
                                      label=f"new {name}", range_=shared))
         else:
@@ -177,6 +178,9 @@ class _Builder:
         loss_step = next(i for i, s in enumerate(engine.STEPS) if s.writes == "L")
         latex = engine.STEPS[loss_step].latex
         numbers = engine.STEPS[loss_step].numbers(self.t2, self.lesson.lr)
+        # "L before" on a range its own value decides: one that also spans the loss after
+        # would answer the slide's question (up or down?) before it is asked
+        before_range = {"min": 0.0, "max": max(1.0, before), "scale": "sequential"}
         loss_range = {"min": 0.0, "max": max(1.0, before, after), "scale": "sequential"}
         prob = card_range("A2", a_before)
         out["phase"] = "after"
@@ -185,7 +189,7 @@ class _Builder:
         out["numbers_needs"] = AFTER
         out["panels"] = [
             self.panel("A2", "reads", first_known("A2"), label="A2 before", range_=prob),
-            self.panel("L", "reads", first_known("L"), label="L before", range_=loss_range),
+            self.panel("L", "reads", first_known("L"), label="L before", range_=before_range),
             self.panel("A2", "writes", AFTER, value=self.t2["A2"], key="A2-after",
                        label="A2 after", range_=prob),
             self.panel("L", "writes", AFTER, value=self.t2["L"], key="L-after",

@@ -179,7 +179,17 @@ def test_same_seed_and_config_give_the_same_numbers_and_no_seed_a_fresh_one(clie
     assert a["given"] == b["given"] and a["id"] != b["id"]
     assert np.shape(a["given"]["X"]) == (7, 7)
     c = create(client, step="Z1")
-    assert 0 <= c["seed"] < 2**32
+    assert c["seed"] is None  # drawn by the server: kept until the step is over
+    shown = client.post(f"/api/exercises/{c['id']}/reveal").json()
+    assert 0 <= shown["seed"] < 2**32
+    again = create(client, step="Z1", seed=shown["seed"])
+    assert again["given"] == c["given"]
+
+
+def test_a_drawn_seed_cannot_open_a_twin_that_gives_the_answer_away(client):
+    chain = create(client, chain=True)
+    assert chain["step"] == "Z1" and chain["seed"] is None
+    assert client.get(f"/api/exercises/{chain['id']}").json()["seed"] is None
 
 
 # -------------------------------------------------------------------------------- chain
