@@ -280,6 +280,11 @@ def resolve(spec: Spec, slide_id: str, *, trace: Mapping[str, np.ndarray], lr: f
                                            f"(shape {value.shape}); a number question needs "
                                            "one")
                 return None
+            if spec.answer in known:
+                problem((*path, "answer"), f"{spec.answer} is on the screen already when "
+                                           "this question is asked: ask it on the slide "
+                                           "before its step")
+                return None
             truth = float(value.reshape(-1)[0])
         else:
             truth = float(spec.answer)  # type: ignore[arg-type]
@@ -300,6 +305,10 @@ def resolve(spec: Spec, slide_id: str, *, trace: Mapping[str, np.ndarray], lr: f
             m = CONDITION.match(spec.answer)
             assert m is not None
             other = np.asarray(trace[m.group(1)])
+            if m.group(1) in known:
+                problem((*path, "answer"), f"{m.group(1)} is on the screen already when "
+                                           "this question is asked")
+                return None
             if other.shape != values.shape:
                 problem((*path, "answer"), f"{m.group(1)} has shape {other.shape}, "
                                            f"{spec.tensor} {values.shape}: the condition "
@@ -324,6 +333,10 @@ def resolve(spec: Spec, slide_id: str, *, trace: Mapping[str, np.ndarray], lr: f
     if truth.size > MAX_GRID_CELLS:
         problem((*path, "step"), f"{spec.step} has {truth.size} numbers; a grid question "
                                  f"holds at most {MAX_GRID_CELLS} to type on a phone")
+        return None
+    if spec.step in known:
+        problem((*path, "step"), f"{spec.step} is on the screen already when this question "
+                                 "is asked: ask it on the slide of its step")
         return None
     missing = [name for name in step.reads if name not in known]
     if missing:

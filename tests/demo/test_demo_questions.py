@@ -25,12 +25,17 @@ def trace():
     return engine.trace(lesson.x, lesson.y, lesson.params, lesson.config)
 
 
-def make(table, trace, known=None, slide="s"):
+STEP = {s.writes: i for i, s in enumerate(engine.STEPS)}
+
+
+def make(table, trace, known=None):
+    """The question on the slide of its own step (a choice: of dA2), asked before it."""
     problems = []
     spec = read_question(table, ("slide", 0, "question"), lambda p, m: problems.append((p, m)))
     if spec is None:
         return None, problems
-    known = engine.known(len(engine.STEPS) - 1) if known is None else known
+    slide = {"number": "dZ2", "cells": "dA1", "grid": table.get("step")}.get(spec.kind, "dA2")
+    known = engine.known(STEP[slide] - 1) if known is None else known
     q = resolve(spec, slide, trace=trace, lr=0.1, known=known,
                 problem=lambda p, m: problems.append((p, m)))
     return q, problems
@@ -67,7 +72,7 @@ def test_public_view_holds_nothing_of_the_answer(trace):
             for v in np.asarray(q.truth).ravel():
                 assert f"{v!r}" not in text
         if q.kind == "cells":
-            assert "dA1" not in text
+            assert "!=" not in text and "dA1 " not in text
 
 
 @pytest.mark.parametrize("table, message", [
@@ -95,6 +100,9 @@ def test_form_problems_are_named(trace, table, message):
     (CELLS | {"answer": [[0, 4, 0]]}, None, "is not in A1"),
     (CELLS, 0, "not on the screen yet"),  # A1 before the A1 step
     (GRID | {"step": "dZ1"}, 8, "givens"),  # dZ1's givens not known at the dZ2 step
+    (NUMBER, 9, "on the screen already"),  # dZ2 asked after its step
+    (CELLS, 15, "on the screen already"),
+    (GRID, 10, "on the screen already"),
 ])
 def test_resolution_problems_are_named(trace, table, known_cursor, message):
     known = None if known_cursor is None else engine.known(known_cursor)
