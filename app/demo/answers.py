@@ -191,6 +191,10 @@ class AnswerStore:
             raise AnswerRefusedError("token", "no such student in this room: join first", 403)
         return Student(int(row[0]), room, str(row[1]), str(row[2]))
 
+    def joined(self, room: str) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM students WHERE room = ?",
+                                   (room,)).fetchone()[0])
+
     def students(self, room: str) -> list[Student]:
         rows = self.db.execute("SELECT id, name, student_id FROM students WHERE room = ? "
                                "ORDER BY id", (room,)).fetchall()

@@ -439,3 +439,32 @@ def distribution(q: Question, answers: Sequence[tuple[Any, Result]]) -> dict[str
         out["misconceptions"] = [{"id": m, "title": titles.get(m, m), "count": n}
                                  for m, n in tally.most_common(3)]
     return out
+
+
+def check_lesson(raw_slides: Sequence[object], slides: Sequence[Any],
+                 trace: Mapping[str, np.ndarray] | None, lr: float, problem: Report
+                 ) -> tuple[Question, ...]:
+    """The questions of a lesson's checked ``slides`` (each knows its ``position`` among
+    the ``[[slide]]`` tables ``raw_slides``), every problem reported at its line. Without a
+    ``trace`` (the example has problems of its own) only their form is checked."""
+    from .walk import slide_cursors
+
+    out: list[Question] = []
+    for slide, (ask, _) in zip(slides, slide_cursors(slides)):
+        table = raw_slides[slide.position]
+        if not isinstance(table, dict) or "question" not in table:
+            continue
+        path: Path = ("slide", slide.position, "question")
+        spec = read_question(table["question"], path, problem)
+        if spec is None:
+            continue
+        if not slide.predict:
+            problem(path, "a question goes on a slide that asks first (predict and reveal), "
+                          "so its answer is not on the screen while the room answers")
+            continue
+        if trace is not None:
+            q = resolve(spec, slide.name, trace=trace, lr=lr, known=engine.known(ask),
+                        problem=problem)
+            if q is not None:
+                out.append(q)
+    return tuple(out)
