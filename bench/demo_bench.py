@@ -6,7 +6,12 @@ lesson M times (50 by default), one move at a time. For every move and every fol
 measures the time from the presenter sending ``goto`` to that follower receiving the new
 state, and prints p50, p90, p99 and the maximum over all of them, and the same for the last
 follower of each move (the time until the whole room has it). Target: p99 <= 100 ms at 200
-followers.
+followers. The followers come from ten loopback addresses (127.0.1.1 ...), 20 each, the
+server's default share per address.
+
+``--attack`` runs the moves under attack from one more address (127.0.0.66): it squats the
+room with 300 sockets that stop reading, and guesses keys over REST and sockets as fast as
+it can. The figures then say how many seats it got and how many guesses were even tried.
 
 The followers and the presenter share one client process (asyncio, the ``websockets``
 package that uvicorn[standard] installs), on the same machine as the server: the figures
@@ -38,18 +43,24 @@ MAX_FOLLOWERS = 500  # the server's cap per room
 MAX_MOVES = 500
 MOVE_TIMEOUT = 2.0  # seconds to wait for every follower to see one move
 CONNECT_BATCH = 50  # followers connecting at once
+PER_ADDRESS = 20  # followers per loopback address (the server's default share)
+ATTACKER = "127.0.0.66"
+CLOSE_THROTTLED = 4429  # the server's close code for too many wrong keys
+SQUAT = 300  # sockets the attacker opens
+
+
+def follower_address(i: int) -> str:
+    return f"127.0.1.{i // PER_ADDRESS + 1}"
 
 
 def start_server(state: Path) -> LocalServer:
     """``convlens demo`` in a subprocess (tests/support's LocalServer), its rooms in a
-    throwaway ``state`` file; every follower comes from 127.0.0.1, so one address may
-    open as many pages as the room holds."""
+    throwaway ``state`` file, with its default limits."""
     key_file = state.parent / "presenter.key"
     key_file.write_text(KEY + "\n", encoding="utf-8")
     key_file.chmod(0o600)
     return LocalServer(["app.cli", "demo", "--host", HOST, "--port", "{port}", "--key-file",
-                        str(key_file), "--state", str(state), "--room", ROOM,
-                        "--per-client", str(MAX_FOLLOWERS + 1)]).start()
+                        str(key_file), "--state", str(state), "--room", ROOM]).start()
 
 
 async def wait_listening(port: int, seconds: float = 30) -> None:
@@ -84,8 +95,9 @@ class Room:
 
 
 async def follow(url: str, room: Room, ready: asyncio.Event, ready_count: list[int],
-                 stop: asyncio.Event) -> None:
-    async with connect(url, compression=None, max_queue=None, open_timeout=20) as ws:
+                 stop: asyncio.Event, address: str) -> None:
+    async with connect(url, compression=None, max_queue=None, open_timeout=20,
+                       local_addr=(address, 0)) as ws:
         first = json.loads(await ws.recv())
         assert first["type"] == "state"
         ready_count[0] += 1
@@ -104,7 +116,91 @@ async def _read(ws: ClientConnection, room: Room) -> None:
             room.arrived(message["seq"], at)
 
 
-async def run(port: int, room_id: str, followers: int, moves: int, pause: float) -> dict:
+class Attack:
+    """One address squatting the room and guessing keys while the lesson goes on."""
+
+    def __init__(self, port: int, room_id: str) -> None:
+        self.url = f"ws://{HOST}:{port}/ws/follow/{room_id}"
+        self.base = f"http://{HOST}:{port}"
+        self.room_id = room_id
+        self.seated = 0
+        self.refused_seats = 0
+        self.tried = 0  # wrong keys the server checked
+        self.throttled = 0  # guesses refused before any check
+        self.sockets: list[ClientConnection] = []
+        self.tasks: list[asyncio.Task] = []
+
+    async def squat(self) -> None:
+        async def one() -> None:
+            try:
+                ws = await connect(self.url, local_addr=(ATTACKER, 0), max_queue=1,
+                                   open_timeout=10)
+                await asyncio.wait_for(ws.recv(), timeout=8)
+            except Exception:
+                self.refused_seats += 1
+                return
+            self.seated += 1
+            self.sockets.append(ws)  # kept open, never read again
+
+        await asyncio.gather(*(one() for _ in range(SQUAT)))
+
+    async def guess_rest(self, stop: asyncio.Event) -> None:
+        import httpx
+
+        transport = httpx.AsyncHTTPTransport(local_address=ATTACKER)
+        async with httpx.AsyncClient(transport=transport, timeout=5) as client:
+            n = 0
+            while not stop.is_set():
+                n += 1
+                response = await client.post(f"{self.base}/api/demo/{self.room_id}/goto",
+                                             json={"beat": 0},
+                                             headers={"X-Demo-Key": f"guess-{n:012d}"})
+                if response.status_code == 429:
+                    self.throttled += 1
+                    await asyncio.sleep(0.01)
+                else:
+                    self.tried += 1
+
+    async def guess_socket(self, stop: asyncio.Event) -> None:
+        from websockets.exceptions import ConnectionClosed
+
+        n = 0
+        while not stop.is_set():
+            sent = False
+            try:
+                async with connect(self.url, local_addr=(ATTACKER, 0), open_timeout=5) as ws:
+                    n += 1
+                    await ws.send(json.dumps({"type": "auth", "key": f"sock-{n:012d}"}))
+                    sent = True
+                    while (json.loads(await ws.recv())).get("type") != "auth":
+                        pass
+                    self.tried += 1
+            except ConnectionClosed as closed:
+                throttled = closed.rcvd is not None and closed.rcvd.code == CLOSE_THROTTLED
+                if throttled or not sent:
+                    self.throttled += 1
+                else:
+                    self.tried += 1  # checked, then closed: no seat for a wrong key
+                await asyncio.sleep(0.01)
+            except OSError:
+                await asyncio.sleep(0.01)
+
+    async def start(self, stop: asyncio.Event) -> None:
+        await self.squat()
+        self.tasks = [asyncio.ensure_future(self.guess_rest(stop)),
+                      asyncio.ensure_future(self.guess_socket(stop))]
+
+    async def end(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        for ws in self.sockets:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(ws.close(), timeout=1)
+
+
+async def run(port: int, room_id: str, followers: int, moves: int, pause: float,
+              attack: Attack | None = None) -> dict:
     await wait_listening(port)
     url = f"ws://{HOST}:{port}/ws/follow/{room_id}"
     room = Room(followers)
@@ -113,8 +209,9 @@ async def run(port: int, room_id: str, followers: int, moves: int, pause: float)
     tasks = []
     started = time.perf_counter()
     for i in range(0, followers, CONNECT_BATCH):
-        batch = [asyncio.ensure_future(follow(url, room, ready, count, stop))
-                 for _ in range(min(CONNECT_BATCH, followers - i))]
+        batch = [asyncio.ensure_future(follow(url, room, ready, count, stop,
+                                              follower_address(i + j)))
+                 for j in range(min(CONNECT_BATCH, followers - i))]
         tasks += batch
         while count[0] < i + len(batch):
             await asyncio.sleep(0.01)
@@ -127,6 +224,8 @@ async def run(port: int, room_id: str, followers: int, moves: int, pause: float)
     latencies: list[float] = []
     whole_room: list[float] = []
     missed = 0
+    if attack is not None:
+        await attack.start(stop)
     async with connect(url, compression=None, max_queue=None) as presenter:
         state = json.loads(await presenter.recv())
         beats, seq = state["beats"], state["seq"]
@@ -149,6 +248,8 @@ async def run(port: int, room_id: str, followers: int, moves: int, pause: float)
             await asyncio.sleep(pause)
         drain.cancel()
     stop.set()
+    if attack is not None:
+        await attack.end()
     await asyncio.gather(*tasks, return_exceptions=True)
     return {"latencies": latencies, "whole_room": whole_room, "missed": missed,
             "connect_seconds": connect_seconds}
@@ -179,6 +280,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="seconds between moves (default 0.05)")
     parser.add_argument("--seconds", type=float, default=120,
                         help="the whole run stops after this long (default 120)")
+    parser.add_argument("--attack", action="store_true",
+                        help=f"squat the room and guess keys from {ATTACKER} meanwhile")
     args = parser.parse_args(argv)
     if not 1 <= args.followers <= MAX_FOLLOWERS or not 1 <= args.moves <= MAX_MOVES:
         parser.error(f"--followers must be 1..{MAX_FOLLOWERS} and --moves 1..{MAX_MOVES}")
@@ -187,15 +290,20 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="convlens-bench-") as tmp:
         server = start_server(Path(tmp) / "rooms.sqlite3")
+        attack = Attack(server.port, ROOM) if args.attack else None
         try:
             result = asyncio.run(asyncio.wait_for(
-                run(server.port, ROOM, args.followers, args.moves, args.pause),
+                run(server.port, ROOM, args.followers, args.moves, args.pause, attack),
                 timeout=args.seconds))
         finally:
             server.stop()
     print(f"demo broadcast on {HOST}: {args.followers} followers, {args.moves} moves, "
           f"{os.cpu_count()} cores shared by server and client "
           f"(followers connected in {result['connect_seconds']:.2f} s)")
+    if attack is not None:
+        print(f"under attack from {ATTACKER}: {attack.seated} of {SQUAT} squatting sockets "
+              f"seated ({attack.refused_seats} refused); {attack.tried} wrong keys checked, "
+              f"{attack.throttled} guesses refused unchecked")
     print(describe("each follower ", result["latencies"]))
     print(describe("whole room    ", result["whole_room"]))
     print(f"missed: {result['missed']} of {args.followers * args.moves} deliveries")

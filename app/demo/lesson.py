@@ -55,7 +55,9 @@ import numpy as np
 from latex2mathml.converter import convert
 
 import engine
+from engine.provenance import SOURCES
 
+from ..schemas import DEFAULT_LR  # the API's default η, the one home of it
 from .source import key_lines, line_of
 from .walk import first_known, slide_cursors
 
@@ -64,16 +66,16 @@ MAX_LESSON_BYTES = 256_000
 MAX_SLIDES = 200
 MAX_TEXT = 1200  # characters of narration, notes, a prompt or an answer
 MAX_TITLE = 120
-DEFAULT_LR = 0.1
+
 
 KINDS = ("step", "intro", "loss-after")
 TOP_KEYS = {"title": True, "lr": False, "example": True, "slide": True}
 EXAMPLE_KEYS = {"x": True, "y": True, "params": True, "config": False}
 SLIDE_KEYS = {
     "step": ("step", "kind", "phase", "title", "narration", "notes", "predict", "reveal",
-             "show"),
+             "show", "highlight", "cell"),
     "intro": ("kind", "name", "title", "narration", "notes", "predict", "reveal", "show",
-              "formula"),
+              "formula", "highlight"),
     "loss-after": ("kind", "name", "title", "narration", "notes", "predict", "reveal"),
 }
 STEP_BY_WRITES = {s.writes: (i, s) for i, s in enumerate(engine.STEPS)}
@@ -109,6 +111,11 @@ class Slide:
     show: tuple[str, ...] | None = None
     formula: tuple[str, ...] = ()
     position: int = 0  # its place among the file's [[slide]] tables
+    # cells to outline: (tensor name, (index, ...)), as `highlight = { A1 = [[0, 1, 2]] }`
+    highlight: tuple[tuple[str, tuple[tuple[int, ...], ...]], ...] = ()
+    # a step slide's chosen cell of the tensor it writes: the numbers line works it out
+    # and the cells behind it are outlined (``engine.provenance``)
+    cell: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -190,6 +197,7 @@ class _Checker:
         self.source = source
         self.lines = key_lines(text)
         self.problems: list[Problem] = []
+        self.config: engine.Config | None = None  # the example's, once it is checked
 
     def problem(self, path: tuple[str | int, ...], message: str) -> None:
         self.problems.append(Problem(line_of(self.lines, path), message))
@@ -234,6 +242,7 @@ class _Checker:
         example = raw.get("example", {})
         config, x, y, params = self.example(example) if isinstance(example, dict) else (
             None, None, None, None)
+        self.config = config
         if not isinstance(example, dict):
             self.problem(("example",), f"example must be a table, got {_kind(example)}")
         slides = self.slides(raw.get("slide", []))
@@ -418,11 +427,75 @@ class _Checker:
                 self.problem(path, f"{what} is missing the required key 'title'")
             title = title or "After the update: the second forward pass"
         formula = self.formula(table, path) if kind == "intro" else ()
+        on_slide = set(show or ())
+        if step_index is not None:
+            step = engine.STEPS[step_index]
+            on_slide = set(show if show is not None else step.reads) | {step.writes}
+        highlight = self.highlight(table, path, on_slide)
+        cell = self.cell(table, path, name) if step_index is not None else None
         if len(self.problems) > before:
             return None
         return Slide(kind=kind, name=name, title=title, narration=narration, line=line,
                      step=step_index, notes=notes, predict=predict, reveal=reveal, show=show,
-                     formula=formula, position=int(path[-1]))
+                     formula=formula, position=int(path[-1]), highlight=highlight, cell=cell)
+
+    def cell(self, table: Mapping[str, Any], path: tuple[str | int, ...], name: str
+             ) -> tuple[int, ...] | None:
+        """``cell = [f, i, j]``: an index into the tensor the step writes, for a step whose
+        cells the engine can trace back (:data:`engine.provenance.SOURCES`)."""
+        if "cell" not in table:
+            return None
+        where = (*path, "cell")
+        if name not in SOURCES:
+            self.problem(where, f"cell: the engine cannot trace a cell of {name} back to its "
+                                f"sources (it can for {', '.join(SOURCES)})")
+            return None
+        shape = (self.config or engine.Config()).shapes()[name]
+        cell = table["cell"]
+        if (not isinstance(cell, list) or len(cell) != len(shape) or not all(
+                isinstance(i, int) and not isinstance(i, bool) for i in cell)):
+            self.problem(where, f"cell must be {len(shape)} whole numbers, an index into "
+                                f"{name} of shape {shape}")
+            return None
+        if not all(0 <= i < n for i, n in zip(cell, shape)):
+            self.problem(where, f"cell {cell} lies outside {name}, whose shape is {shape}")
+            return None
+        return tuple(cell)
+
+    def highlight(self, table: Mapping[str, Any], path: tuple[str | int, ...],
+                  on_slide: set[str]) -> tuple[tuple[str, tuple[tuple[int, ...], ...]], ...]:
+        """``highlight = { NAME = [[i, j, ...], ...] }``: cells of tensors the slide draws,
+        each a full index in the engine's shape of that tensor."""
+        if "highlight" not in table:
+            return ()
+        given = table["highlight"]
+        where = (*path, "highlight")
+        if not isinstance(given, dict):
+            self.problem(where, "highlight must be a table of tensor names and cell lists, as "
+                                "in highlight = { A1 = [[0, 1, 2]] }")
+            return ()
+        shapes = (self.config or engine.Config()).shapes()
+        out = []
+        for name, cells in given.items():
+            if name not in on_slide:
+                self.problem(where, f"highlight names {name!r}, which this slide does not "
+                                    f"draw (it draws {', '.join(sorted(on_slide)) or 'none'})")
+                continue
+            shape = shapes[name]
+            if (not isinstance(cells, list) or not 1 <= len(cells) <= 64 or not all(
+                    isinstance(c, list) and len(c) == len(shape)
+                    and all(isinstance(i, int) and not isinstance(i, bool) for i in c)
+                    for c in cells)):
+                self.problem(where, f"highlight {name} must be a list of 1 to 64 cells, each "
+                                    f"{len(shape)} whole numbers (an index into {shape})")
+                continue
+            outside = [c for c in cells if not all(0 <= i < n for i, n in zip(c, shape))]
+            if outside:
+                self.problem(where, f"highlight {name}: {outside} lies outside its shape "
+                                    f"{shape}")
+                continue
+            out.append((name, tuple(tuple(c) for c in cells)))
+        return tuple(out)
 
     def show(self, table: Mapping[str, Any], path: tuple[str | int, ...]
              ) -> tuple[str, ...] | None:

@@ -7,8 +7,10 @@ Pages: ``/demo`` (the presenter's; the key comes in the query, once) and ``/foll
 Socket ``/ws/follow/{room}``, JSON text messages:
 
 - server → client: ``{"type": "state", "room", "beat", "slide", "reveal", "step", "beats",
-  "seq", "by", "followers"}`` on connect and after every move; ``{"type": "followers", "count"}``
-  to presenters when the audience changes; ``{"type": "auth", "ok"}``;
+  "seq", "by", "followers", "view"}`` on connect and after every move (``view``: the beat as
+  the audience sees it, only what the room has reached — see :mod:`.slides`);
+  ``{"type": "followers", "count"}`` to presenters when the audience changes;
+  ``{"type": "auth", "ok"}``;
   ``{"type": "refused", "detail"}`` when an audience connection tries to move the lesson;
   ``{"type": "dropped", "detail"}`` for a malformed or unknown message; ``{"type": "pong"}``.
 - client → server: ``{"type": "auth", "key"}`` (the connection becomes the presenter's),
@@ -40,7 +42,7 @@ import orjson
 from fastapi import APIRouter, Body, FastAPI, Header, HTTPException, Query, Request, WebSocket
 from fastapi import Path as PathParam
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from ..pages import templates
 from .guard import CLOSE_THROTTLED, ThrottledError
@@ -273,11 +275,14 @@ async def presenter_page(request: Request,
 
 
 @pages.get("/follow/{room}", response_class=HTMLResponse)
-async def follow_page(request: Request, room: str) -> HTMLResponse:
+async def follow_page(request: Request, room: str) -> Response:
     demo = demo_of(request.app)
     if demo is None:
         return _page(request, "follow.html", 404, problem="No lesson is running here.",
                      hint="The presenter starts one with `convlens demo`.")
+    if ROOM_ID.match(room) and demo.hub.get(room) is None and demo.hub.get(room.lower()):
+        # a room code typed in capitals (codes are made in lower case)
+        return RedirectResponse(f"/follow/{room.lower()}", status_code=307)
     if not ROOM_ID.match(room) or demo.hub.get(room) is None:
         return _page(request, "follow.html", 404, problem="There is no such room.",
                      hint="Check the audience link the presenter shared: the room's code "
@@ -455,19 +460,19 @@ async def _presenter_or_close(hub: Hub, reader: _Reader, refusal: str) -> bool:
     """A connection without a seat: seated among the presenters if its first message,
     within AUTH_WAIT, is the key; closed (1013, saying why) otherwise."""
     ws, client = reader.conn.ws, reader.client
-    _waiting = hub.waiting
-    if sum(_waiting.values()) >= MAX_WAITING or _waiting.get(client, 0) >= MAX_WAITING_PER_CLIENT:
+    waiting = hub.waiting
+    if sum(waiting.values()) >= MAX_WAITING or waiting.get(client, 0) >= MAX_WAITING_PER_CLIENT:
         await ws.close(CLOSE_TRY_LATER, refusal[:120])
         return False
-    _waiting[client] = _waiting.get(client, 0) + 1
+    waiting[client] = waiting.get(client, 0) + 1
     try:
         message = await asyncio.wait_for(ws.receive(), timeout=AUTH_WAIT)
     except Exception:  # no word in time, or the client went away
         message = {}
     finally:
-        _waiting[client] -= 1
-        if not _waiting[client]:
-            del _waiting[client]
+        waiting[client] -= 1
+        if not waiting[client]:
+            del waiting[client]
     text = message.get("text") if message.get("type") == "websocket.receive" else None
     data = None
     if isinstance(text, str) and len(text) <= MAX_MESSAGE_BYTES:

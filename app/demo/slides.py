@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 import engine
+from engine.steps import idx, num
 
 from .. import serialize
 from ..mathml import static_mathml, to_mathml
@@ -34,6 +35,11 @@ LABELS = {
     "A1": "ReLU A1", "P1": "max-pool P1", "F": "flatten F", "W2": "dense W2", "b2": "bias b2",
     "Z2": "logit Z2", "A2": "σ A2", "L": "loss L", "dX": "saliency dX",
 }
+# Sums of products a chosen cell can be worked out as: the tensor written, the two factor
+# tensors whose cells engine.provenance lists pairwise, and what is added after the sum.
+PRODUCTS = {"Z1": ("Z_1", "X", "W1", "b1"),
+            "dW1": (r"\frac{\partial L}{\partial W_1}", "X", "dZ1", None)}
+TERMS_PER_LINE = 4
 VERTICAL = frozenset({"F", "dF"})  # vectors drawn as a column, as on the explorer page
 WINNER_MARKS = frozenset({"A1", "dA1", "dZ1"})  # where max-pool's winners are outlined
 def card_range(name: str, value: float) -> dict[str, object]:
@@ -66,6 +72,7 @@ class _Builder:
         tensors = {name: self.t[name] for name in TENSOR_NAMES}
         self.ranges = serialize.ranges(tensors)
         self.winners = engine.winners(self.t).reshape(-1, 3).tolist()
+        self.highlights: dict[str, tuple[tuple[int, ...], ...]] = {}
 
     def panel(self, name: str, role: str, needs: int, *, value: object = None,
               label: str | None = None, key: str | None = None,
@@ -80,10 +87,13 @@ class _Builder:
                  if name in WINNER_MARKS and key is None else [])
         return {"key": key or name, "name": name, "label": label or LABELS.get(name, name),
                 "role": role, "value": shown, "range": range_, "vertical": name in VERTICAL,
-                "marks": marks, "shape": list(np.shape(array)), "needs": needs}
+                "marks": marks, "shape": list(np.shape(array)), "needs": needs,
+                "highlight": [{"index": list(cell), "kind": "focus"}
+                              for cell in self.highlights.get(name, ())]}
 
     def slide(self, index: int, slide: Slide) -> dict[str, Any]:
         """The whole slide, each part with the cursor it needs (``*_needs``)."""
+        self.highlights = dict(slide.highlight)
         out: dict[str, Any] = {
             "index": index, "kind": slide.kind, "name": slide.name, "title": slide.title,
             "narration": slide.narration, "notes": slide.notes, "predict": slide.predict,
@@ -110,6 +120,11 @@ class _Builder:
         out["numbers"] = None if numbers is None else to_mathml(numbers)
         out["numbers_needs"] = slide.step  # the line ends in the step's result
         reads = slide.show if slide.show is not None else step.reads
+        sources: dict[str, list[list[int]]] = {}
+        if slide.cell is not None:
+            sources, worked = self.worked_out(step.writes, slide.cell)
+            if worked is not None:  # one line per few products: a projector does not scroll
+                out["numbers"] = "".join(to_mathml(line) for line in worked)
         if step.phase == "update":
             name = step.writes
             new = engine.step_value(self.t, slide.step, self.lesson.lr)
@@ -123,7 +138,38 @@ class _Builder:
             panels = [self.panel(r, "reads", first_known(r)) for r in reads
                       if r != step.writes]
             panels.append(self.panel(step.writes, "writes", first_known(step.writes)))
+        for panel in panels:  # the chosen cell, and the cells behind it
+            if panel["key"] == step.writes and slide.cell is not None:
+                panel["highlight"].append({"index": list(slide.cell), "kind": "focus"})
+            elif panel["key"] == panel["name"]:
+                panel["highlight"] += [{"index": c, "kind": "source"}
+                                       for c in sources.get(panel["name"], ()) if c]
         out["panels"] = panels
+
+    def worked_out(self, name: str, cell: tuple[int, ...]
+                   ) -> tuple[dict[str, list[list[int]]], list[str] | None]:
+        """The cells behind ``name[cell]`` (by the engine's provenance) and, for a sum of
+        products, the line that works it out, product by product."""
+        prov = engine.provenance(self.t, name, cell)
+        sources = {k: v for k, v in prov.items() if k in TENSOR_NAMES and isinstance(v, list)}
+        if name not in PRODUCTS:
+            return sources, None
+        latex, left, right, added = PRODUCTS[name]
+        pairs = [(self.t[left][tuple(a)], self.t[right][tuple(b)])
+                 for a, b in zip(prov[left], prov[right])]
+        terms = [f"{num(a, paren=True)} \\times {num(b, paren=True)}" for a, b in pairs
+                 if name != "dW1" or b != 0]  # dZ1 is 0 wherever ReLU or max-pool stopped it
+        if added is not None:
+            terms.append(num(self.t[added][cell[0]], paren=True))
+        K = self.lesson.config.filters
+        where = idx(cell, K) if len(cell) == 3 else "[" + ",".join(map(str, cell)) + "]"
+        total = num(np.asarray(self.t[name])[cell])
+        rows = [" + ".join(terms[i:i + TERMS_PER_LINE])
+                for i in range(0, len(terms), TERMS_PER_LINE)] or ["0"]
+        lines = [rf"\quad + {row}" for row in rows]
+        lines[0] = f"{latex}{where} = {rows[0]}"
+        lines[-1] += f" = {total}"
+        return sources, lines
 
     def after_slide(self, out: dict[str, Any]) -> None:
         before, after = float(self.t["L"]), float(self.t2["L"])
@@ -150,14 +196,14 @@ class _Builder:
 
 
 def _view_panel(panel: dict[str, Any], cursor: int, marks_known: bool) -> dict[str, Any]:
-    shown = {k: v for k, v in panel.items() if k != "needs"}
+    shown = {k: v for k, v in panel.items() if k not in ("needs", "highlight")}
     if cursor < panel["needs"]:
         return {"key": panel["key"], "name": panel["name"], "label": panel["label"],
                 "role": panel["role"], "vertical": panel["vertical"],
                 "shape": panel["shape"], "hidden": True}
     shown["hidden"] = False
-    if not marks_known:
-        shown["marks"] = []
+    # the lesson's own highlights, and max-pool's winners once known
+    shown["marks"] = panel["highlight"] + (panel["marks"] if marks_known else [])
     return shown
 
 

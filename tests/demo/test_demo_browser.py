@@ -234,10 +234,12 @@ def test_presenter_keys_play_zoom_notes(open_page, demo_server, demo):
     expect(presenter.locator("#notes")).to_be_hidden()
 
 
-@pytest.mark.parametrize("width, height", [(1920, 1080), (1280, 720), (390, 844)])
+SIZES = ((1920, 1080), (1280, 720), (390, 844))
+
+
 def test_the_join_panel_shows_the_audience_link_and_its_qr_code(
-        open_page, demo_server, demo, screenshot, width, height):
-    presenter, _ = open_page(presenter_path(demo), width=width, height=height)
+        open_page, demo_server, demo, screenshot):
+    presenter, _ = open_page(presenter_path(demo))
     live(presenter)
     panel = presenter.locator("#join-panel")
     expect(panel).to_be_hidden()
@@ -246,11 +248,17 @@ def test_the_join_panel_shows_the_audience_link_and_its_qr_code(
     expect(presenter.locator("#btn-join")).to_have_attribute("aria-pressed", "true")
     url = f"{demo_server.url}/follow/{demo_server.room}"
     expect(presenter.locator("#join-url")).to_have_text(url)
-    code = presenter.locator(".join-qr svg").bounding_box()
-    assert code and code["width"] >= 200 and code["height"] >= 200  # scannable from afar
-    assert code["x"] >= 0 and code["x"] + code["width"] <= width
-    assert code["y"] >= 0 and code["y"] + code["height"] <= height
-    screenshot(presenter, f"demo-presenter-join-{width}x{height}")
+    for width, height in SIZES:
+        presenter.set_viewport_size({"width": width, "height": height})
+        presenter.keyboard.press("j")  # closed and opened again at this size
+        presenter.keyboard.press("j")
+        code = presenter.locator(".join-qr svg").bounding_box()
+        assert code and code["width"] >= 200 and code["height"] >= 200  # scannable
+        assert code["x"] >= 0 and code["x"] + code["width"] <= width
+        assert code["y"] >= 0 and code["y"] + code["height"] <= height
+        button = presenter.locator("#btn-join").bounding_box()
+        assert button and button["x"] + button["width"] <= width  # reachable on a phone
+        screenshot(presenter, f"demo-presenter-join-{width}x{height}")
     presenter.keyboard.press("Escape")
     expect(panel).to_be_hidden()
     presenter.locator("#btn-join").click()
@@ -350,31 +358,48 @@ def test_a_mistyped_room_says_so(open_page, demo_server):
     expect(page.locator("h1")).to_have_text("There is no such room.")
 
 
-@pytest.mark.parametrize("width, height", [(1920, 1080), (1280, 720), (390, 844)])
 def test_a_question_on_the_audience_page_fits_every_screen(
-        open_page, demo_server, demo, screenshot, width, height):
+        open_page, demo_server, demo, screenshot):
     from .test_demo_reveal import LESSON
 
     asked = next(b for b, (i, r) in enumerate(LESSON.beats)
                  if LESSON.slides[i].name == "dZ1" and not r)
     demo_server.goto(asked)
-    audience, _ = open_page(f"/follow/{demo_server.room}", width=width, height=height)
+    audience, _ = open_page(f"/follow/{demo_server.room}")
     on_beat(audience, asked)
     veil = audience.locator('.dpanel[data-tensor="dZ1"] .dveil')
-    expect(veil).to_be_visible()
-    expect(veil).to_have_attribute("aria-label", "dZ1: not computed yet")
-    expect(audience.locator("#prompt-label")).to_have_text("Predict")
-    assert audience.evaluate("() => document.scrollingElement.scrollWidth") <= width
-    smallest = audience.evaluate("""() => Math.min(...[...document.querySelectorAll(
-        'body *')].filter(e => e.offsetParent !== null && e.childNodes.length &&
-        [...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim()))
-        .map(e => parseFloat(getComputedStyle(e).fontSize)))""")
-    assert smallest >= 12, f"text at {smallest} px"
-    screenshot(audience, f"demo-audience-dZ1-predict-{width}x{height}")
-    demo_server.goto(asked + 1)
-    expect(audience.locator("#prompt-label")).to_have_text("Answer")
-    expect(veil).to_have_count(0)
-    screenshot(audience, f"demo-audience-dZ1-answer-{width}x{height}")
+    z1 = next(b for b, (i, _) in enumerate(LESSON.beats) if LESSON.slides[i].name == "Z1")
+    for step, beat in (("predict", asked), ("answer", asked + 1), ("products", z1)):
+        if beat != asked:
+            demo_server.goto(beat)
+            on_beat(audience, beat)
+        for width, height in SIZES:
+            audience.set_viewport_size({"width": width, "height": height})
+            audience.wait_for_timeout(100)  # the page refits on resize
+            if step == "predict":
+                expect(veil).to_be_visible()
+                expect(veil).to_have_attribute("aria-label", "dZ1: not computed yet")
+                expect(audience.locator("#prompt-label")).to_have_text("Predict")
+            elif step == "answer":
+                expect(veil).to_have_count(0)
+                expect(audience.locator("#prompt-label")).to_have_text("Answer")
+            else:  # the top-left cell worked out: nine products, none cut off
+                numbers = audience.locator("#numbers")
+                expect(numbers).to_be_visible()
+                assert numbers.evaluate("e => getComputedStyle(e).overflowX") == "auto"
+                starts = numbers.evaluate("""e => [...e.querySelectorAll('math')].map(
+                    m => m.getBoundingClientRect().left - e.getBoundingClientRect().left)""")
+                assert min(starts) >= 0, starts  # nothing overflows where scrolling cannot go
+                numbers.evaluate("e => { e.scrollLeft = e.scrollWidth; }")
+                assert numbers.evaluate(
+                    "e => Math.ceil(e.scrollLeft + e.clientWidth) >= e.scrollWidth - 1")
+            assert audience.evaluate("() => document.scrollingElement.scrollWidth") <= width
+            smallest = audience.evaluate("""() => Math.min(...[...document.querySelectorAll(
+                'body *')].filter(e => e.offsetParent !== null && e.childNodes.length &&
+                [...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim()))
+                .map(e => parseFloat(getComputedStyle(e).fontSize)))""")
+            assert smallest >= 12, f"text at {smallest} px"
+            screenshot(audience, f"demo-audience-{step}-{width}x{height}")
 
 
 def test_a_presenter_page_opens_its_room_again_when_the_server_lost_it(

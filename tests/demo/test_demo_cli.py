@@ -154,7 +154,7 @@ def test_a_named_room_and_a_restart_with_the_same_key_land_in_the_same_room(
 def test_check_reports_every_problem_and_starts_nothing(tmp_path, served, capsys):
     text = DEFAULT_LESSON.read_text(encoding="utf-8")
     text = text.replace('step = "dZ1"', 'step = "dZ3"').replace("y = 1", "y = 2", 1)
-    text = text.replace('step = "dW1"', 'step = "dW2"')  # a step twice
+    text = text.replace('step = "db1"', 'step = "dW2"')  # a step twice
     path = tmp_path / "three.toml"
     path.write_text(text, encoding="utf-8")
     assert cli.main(["demo", "--check", str(path)]) == 2
@@ -165,3 +165,22 @@ def test_check_reports_every_problem_and_starts_nothing(tmp_path, served, capsys
     assert cli.main(["demo", "--check", str(DEFAULT_LESSON)]) == 0
     assert "is fine" in capsys.readouterr().out
     assert served == []
+
+
+def test_the_environment_sets_demo_mode_for_uvicorn(tmp_path):
+    from app.demo.mode import DemoSettings
+
+    env = {"CONVLENS_DEMO_KEY": "env-presenter-key-1", "CONVLENS_DEMO_ROOM": "lecture-9",
+           "CONVLENS_DEMO_STATE": str(tmp_path / "rooms.sqlite3"),
+           "CONVLENS_DEMO_PER_CLIENT": "40", "CONVLENS_DEMO_URL": "http://10.0.0.5:8000/"}
+    settings = DemoSettings.from_env(env)
+    assert settings.state == tmp_path / "rooms.sqlite3" and settings.per_client == 40
+    assert settings.public_url == "http://10.0.0.5:8000" and settings.room == "lecture-9"
+    assert DemoSettings.from_env({}).state is None  # in memory unless a file is named
+    with pytest.raises(ValueError, match="PER_CLIENT must be a whole number"):
+        DemoSettings.from_env({**env, "CONVLENS_DEMO_PER_CLIENT": "many"})
+    with pytest.raises(ValueError, match="from 1 to 10000"):
+        DemoSettings.from_env({**env, "CONVLENS_DEMO_PER_CLIENT": "0"})
+    with pytest.raises(ValueError, match="cannot keep the rooms"):
+        from app.demo.mode import DemoMode
+        DemoMode(DemoSettings(key="env-presenter-key-1", state=tmp_path))  # a directory

@@ -140,8 +140,9 @@ def test_each_step_slide_shows_what_the_engine_computes():
         step, record = engine.STEPS[slide.step], records[slide.step]
         assert out["phase"] == step.phase
         assert out["formulas"] == [static_mathml(step.latex)]
-        assert out["numbers"] == (None if record["latex_numbers"] is None
-                                  else to_mathml(record["latex_numbers"]))
+        if slide.cell is None:  # (a chosen cell is worked out instead: tested below)
+            assert out["numbers"] == (None if record["latex_numbers"] is None
+                                      else to_mathml(record["latex_numbers"]))
         writes = out["panels"][-1]
         assert writes["role"] == "writes"
         expected = engine.step_value(t, slide.step, lesson.lr)
@@ -170,9 +171,12 @@ def test_the_audience_gets_no_speaker_notes():
 
 
 def test_winners_are_outlined_only_once_max_pool_has_run():
-    views = lesson_views(load_lesson())[1]
+    lesson = load_lesson()
+    t = engine.trace(lesson.x, lesson.y, lesson.params, lesson.config)
+    winners = [{"index": w, "kind": "focus"} for w in engine.winners(t).reshape(-1, 3).tolist()]
+    views = lesson_views(lesson)[1]
     marked = {(v["name"], v["revealed"]) for v in views
-              if any(p.get("marks") for p in v["panels"])}
+              if any(all(w in p.get("marks", []) for w in winners) for p in v["panels"])}
     assert {("P1", True), ("dA1", True), ("dZ1", True)} <= marked
     assert not {("P1", False), ("dA1", False)} & marked  # they would hint at the answer
     assert not {name for name, _ in marked} & {"Z1", "A1"}
@@ -365,3 +369,70 @@ def test_a_lesson_file_is_read_from_disk(tmp_path):
     path.write_text(MINI.replace("y = 1", "y = 2"), encoding="utf-8")
     with pytest.raises(LessonError, match=rf"mine.toml:{line(MINI, 'y = 1')}: Y must be 0 or 1"):
         load_lesson(path)
+
+
+# ---------------------------------------------------------------------------- highlight
+def test_a_slide_chooses_cells_to_highlight_and_they_show_with_their_tensor():
+    text = MINI.replace('narration = "Routing."\n',
+                        'narration = "Routing."\nhighlight = { dA1 = [[0, 1, 2]], '
+                        'A1 = [[0, 0, 3], [0, 3, 0]] }\n')
+    lesson = parse_lesson(text)
+    assert dict(lesson.slides[-1].highlight) == {"dA1": ((0, 1, 2),),
+                                                 "A1": ((0, 0, 3), (0, 3, 0))}
+    asked, answered = lesson_views(lesson)[1][-2:]
+    panels = {p["key"]: p for p in asked["panels"]}
+    assert panels["dA1"]["hidden"] and "marks" not in panels["dA1"]
+    assert panels["A1"]["marks"] == [{"index": [0, 0, 3], "kind": "focus"},
+                                     {"index": [0, 3, 0], "kind": "focus"}]
+    panels = {p["key"]: p for p in answered["panels"]}
+    assert {"index": [0, 1, 2], "kind": "focus"} in panels["dA1"]["marks"]
+    assert len(panels["dA1"]["marks"]) == 1 + 4  # and max-pool's four winners
+
+
+@pytest.mark.parametrize("value, words", [
+    ("{ Z2 = [[0]] }", "which this slide does not draw"),
+    ("{ A1 = [[0, 1]] }", "each 3 whole numbers"),
+    ("{ A1 = [[0, 4, 0]] }", "lies outside its shape (1, 4, 4)"),
+    ("[[0, 1, 2]]", "must be a table"),
+])
+def test_a_highlight_must_name_cells_the_slide_draws(value, words):
+    anchor = 'narration = "Routing."\n'
+    text = MINI.replace(anchor, f"{anchor}highlight = {value}\n")
+    at, message = only_problem(text)
+    assert at == line(text, "highlight = ") and words in message
+
+
+# --------------------------------------------------------------------- a chosen cell
+def test_a_chosen_cell_is_worked_out_product_by_product_and_its_sources_outlined():
+    lesson = load_lesson()
+    z1 = next(s for s in lesson.slides if s.name == "Z1")
+    assert z1.cell == (0, 0, 0)
+    t = engine.trace(lesson.x, lesson.y, lesson.params, lesson.config)
+    view = next(v for v in lesson_views(lesson)[1] if v["name"] == "Z1")
+    numbers = view["numbers"]
+    assert numbers.count("&#x000D7;") == 9  # the nine products, not their sum
+    for value in (t["X"][0, 0], t["W1"][0, 0, 0], t["Z1"][0, 0, 0]):
+        assert engine.steps.num(value).lstrip("-") in numbers
+    panels = {p["key"]: p for p in view["panels"]}
+    assert {"index": [0, 0, 0], "kind": "focus"} in panels["Z1"]["marks"]
+    window = engine.provenance(t, "Z1", (0, 0, 0))["X"]
+    assert [m["index"] for m in panels["X"]["marks"]] == window
+    dw1 = next(v for v in lesson_views(lesson)[1] if v["name"] == "dW1")
+    assert dw1["numbers"].count("&#x000D7;") == int(np.count_nonzero(t["dZ1"]))
+
+
+@pytest.mark.parametrize("value, words", [
+    ("[0, 4, 0]", "lies outside Z1, whose shape is (1, 4, 4)"),
+    ("[0, 1]", "must be 3 whole numbers"),
+])
+def test_a_chosen_cell_must_lie_in_the_tensor_the_step_writes(value, words):
+    anchor = 'narration = "Conv."\n'
+    text = MINI.replace(anchor, f"{anchor}cell = {value}\n")
+    at, message = only_problem(text)
+    assert at == line(text, "cell = ") and words in message
+
+
+def test_a_cell_needs_a_step_the_engine_can_trace_back():
+    text = MINI + '\n[[slide]]\nstep = "b2"\nnarration = "Bias."\ncell = [0]\n'
+    at, message = only_problem(text)
+    assert at == line(text, "cell = ") and "cannot trace a cell of b2" in message

@@ -358,3 +358,12 @@ def test_the_presenter_page_carries_the_audience_link_as_a_qr_code(demo):
         assert int(svg.group(1)) == len(segno.make(url, error="m").matrix) + 4
         other = client.get("/demo?room=another-room").text
         assert "/follow/another-room" in other and svg.group(0) not in other
+
+
+def test_a_room_code_typed_in_capitals_still_finds_the_room(demo):
+    with demo.client(room="k7m4pq") as client:
+        moved = client.get("/follow/K7M4PQ", follow_redirects=False)
+        assert moved.status_code == 307 and moved.headers["location"] == "/follow/k7m4pq"
+        assert client.get("/follow/K7M4PQ").status_code == 200
+        missing = client.get("/follow/k7m4pz")
+        assert missing.status_code == 404 and "There is no such room." in missing.text

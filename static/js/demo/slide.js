@@ -8,7 +8,7 @@ import { short } from "../common/format.js";
 const BASE_CELL = 34; // the heatmaps print values at their largest from this cell size up;
 // the stage then zooms the whole row of tensors to fill the space it has
 const MAX_STAGE_ZOOM = 2.4; // at 16 px to the rem (1280×720)
-const MIN_FORMULA_PX = 12;
+const MIN_FORMULA_PX = 17; // subscripts are drawn at ~0.71 of it: 12 px at the least
 const LAYOUTS = ["stack", "side"]; // the first wins unless another draws the tensors 8% larger
 const PHASES = { intro: "Overview", forward: "Forward pass", backward: "Backward pass", update: "Update", after: "After the update" };
 

@@ -47,7 +47,8 @@ export class RoomSocket {
     ws.addEventListener("open", () => {
       this.delay = FIRST_DELAY;
       this.lastHeard = Date.now();
-      if (this.key) ws.send(JSON.stringify({ type: "auth", key: this.key }));
+      // (the server may close at once, for no such room: then there is nothing to send)
+      if (this.key && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: "auth", key: this.key }));
       this.onStatus("live");
       clearInterval(this.pinger);
       this.pinger = setInterval(() => this.keepAlive(), PING_EVERY);
