@@ -305,7 +305,7 @@ def resolve(spec: Spec, slide_id: str, *, trace: Mapping[str, np.ndarray], lr: f
             m = CONDITION.match(spec.answer)
             assert m is not None
             other = np.asarray(trace[m.group(1)])
-            if m.group(1) in known:
+            if m.group(1) in known and m.group(1) != spec.tensor:
                 problem((*path, "answer"), f"{m.group(1)} is on the screen already when "
                                            "this question is asked")
                 return None
