@@ -10,6 +10,7 @@ import io
 import numpy as np
 import pytest
 
+import engine
 from app.demo.lesson import load_lesson
 
 LESSON = load_lesson()
@@ -48,6 +49,13 @@ def until(ws, kind):
     raise AssertionError(f"no {kind} frame")
 
 
+def average_pooled(q):
+    """P1 by average pooling: the misconception p1-average."""
+    a1 = np.asarray(q.given["A1"])
+    f, n, _ = a1.shape
+    return a1.reshape(f, n // 2, 2, n // 2, 2).mean(axis=(2, 4)).tolist()
+
+
 def test_default_lesson_asks_one_of_each_kind():
     kinds = [q.kind for q in LESSON.questions]
     assert len(kinds) >= 4 and set(kinds) == {"choice", "number", "cells", "grid"}
@@ -70,20 +78,33 @@ def test_answer_only_the_question_on_the_screen(client, demo):
 
 
 def test_nothing_of_the_answer_before_the_reveal(client, demo):
-    go(client, demo, "dW2")
+    """At every question, a phone gets the prompt and what the room has already seen
+    (engine.known at the question's beat), never the truth nor the others' answers."""
+    from app.demo.walk import slide_cursors
+
+    asks = {s.name: ask for s, (ask, _) in zip(LESSON.slides, slide_cursors(LESSON.slides))}
     ada, bob = join(client, demo, "Ada"), join(client, demo, "Bob")
-    q = QUESTIONS["dW2"]
-    assert put(client, demo, "dW2", q.answer_json(), ada).status_code == 200
-    r = client.get(f"/api/demo/{demo.room}/question", headers=bob)
-    text = r.text
-    assert "answer" not in r.json() and "distribution" not in r.json()
-    for v in np.ravel(q.truth):
-        assert f"{v:.4f}"[:7] not in text and repr(float(v)) not in text
-    mine = put(client, demo, "dW2", [[0, 0, 0, 0]], bob)
+    for q in LESSON.questions:
+        go(client, demo, q.id)
+        assert put(client, demo, q.id, q.answer_json(), ada).status_code == 200
+        body = client.get(f"/api/demo/{demo.room}/question", headers=bob).json()
+        assert set(body) == {"question", "state", "mine", "name"} and body["mine"] is None
+        shown = body["question"]
+        extra = {"choice": {"options"}, "number": set(), "cells": {"tensor", "shape", "values"},
+                 "grid": {"step", "shape", "given"}}[q.kind]
+        assert set(shown) == {"id", "kind", "prompt"} | extra
+        known = engine.known(asks[q.id])
+        if q.kind == "cells":
+            assert shown["tensor"] in known
+        if q.kind == "grid":
+            assert set(shown["given"]) <= set(known) and q.step not in known
+    q = QUESTIONS["P1"]
+    go(client, demo, "P1")
+    mine = put(client, demo, "P1", [[[0, 0], [0, 0]]], bob)
     assert "correct" not in mine.text and "score" not in mine.text
     # without the key, the live view and the CSV are refused
-    for url in (f"/api/demo/{demo.room}/questions/dW2/live", f"/api/demo/{demo.room}/results.csv",
-                f"/api/demo/{demo.room}/questions/dW2/answers.csv"):
+    for url in (f"/api/demo/{demo.room}/questions/P1/live", f"/api/demo/{demo.room}/results.csv",
+                f"/api/demo/{demo.room}/questions/P1/answers.csv"):
         assert client.get(url).status_code == 403
         assert client.get(url, headers={"X-Demo-Key": "wrong-key-0123456"}).status_code == 403
 
@@ -123,15 +144,14 @@ def test_close_and_reveal_with_socket_frames(client, demo):
 
 
 def test_grid_misconception_reaches_presenter_and_csv(client, demo):
-    go(client, demo, "dW2")
+    go(client, demo, "P1")
     ada = join(client, demo, "Ada", "s-1")
     bob = join(client, demo, "=cmd|' /C calc'!A0", "s-2")
-    q = QUESTIONS["dW2"]
-    assert put(client, demo, "dW2", np.round(q.truth, 4).tolist(), ada).status_code == 200
-    forgot = [np.asarray(q.given["F"]).tolist()]  # dW2 = F: the upstream dZ2 left out
-    assert put(client, demo, "dW2", forgot, bob).status_code == 200
-    live = client.get(f"/api/demo/{demo.room}/questions/dW2/live", headers=demo.keyed).json()
-    assert live["right"] == 1 and live["misconceptions"][0]["id"] == "dw2-no-upstream"
+    q = QUESTIONS["P1"]
+    assert put(client, demo, "P1", np.round(q.truth, 4).tolist(), ada).status_code == 200
+    assert put(client, demo, "P1", average_pooled(q), bob).status_code == 200
+    live = client.get(f"/api/demo/{demo.room}/questions/P1/live", headers=demo.keyed).json()
+    assert live["right"] == 1 and live["misconceptions"][0]["id"] == "p1-average"
     r = client.get(f"/api/demo/{demo.room}/results.csv", headers=demo.keyed)
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
@@ -141,8 +161,8 @@ def test_grid_misconception_reaches_presenter_and_csv(client, demo):
     canvas = client.get(f"/api/demo/{demo.room}/results.csv?layout=canvas", headers=demo.keyed)
     crow = list(csv.reader(io.StringIO(canvas.content.decode("utf-8-sig"))))
     assert crow[0][:3] == ["Student", "ID", "SIS User ID"] and crow[2][2] == "s-1"
-    raw = client.get(f"/api/demo/{demo.room}/questions/dW2/answers.csv", headers=demo.keyed)
-    assert "dw2-no-upstream" in raw.text
+    raw = client.get(f"/api/demo/{demo.room}/questions/P1/answers.csv", headers=demo.keyed)
+    assert "p1-average" in raw.text
     assert client.get(f"/api/demo/{demo.room}/results.csv?layout=xls",
                       headers=demo.keyed).status_code == 422
 
