@@ -133,6 +133,13 @@ function cellsInput(q, open) {
   return wrap;
 }
 
+// Flat numbers as the nested lists of `shape` (row by row, as the grid is laid out).
+function reshape(flat, shape) {
+  if (shape.length <= 1) return flat;
+  const size = flat.length / shape[0];
+  return Array.from({ length: shape[0] }, (_, i) => reshape(flat.slice(i * size, (i + 1) * size), shape.slice(1)));
+}
+
 function gridInput(q, open) {
   const form = el("form", { class: "answer-grid-form" });
   for (const [name, value] of Object.entries(q.given)) {
@@ -140,14 +147,17 @@ function gridInput(q, open) {
   }
   const flat = q.shape.reduce((a, b) => a * b, 1);
   const cols = q.shape[q.shape.length - 1];
-  const mine = current.mine ? current.mine.flat(3) : [];
+  const mine = current.mine ? current.mine.flat(3).map(formatNumber) : [];
+  const typed = Array.isArray(draft) && draft.length === flat ? draft : null; // kept across redraws
   const grid = el("div", { class: "answer-grid" });
   grid.style.gridTemplateColumns = `repeat(${cols}, minmax(3.5rem, 1fr))`;
   const inputs = [];
   for (let i = 0; i < flat; i += 1) {
     const input = el("input", { inputmode: "decimal", autocomplete: "off", "aria-label": `${q.step} cell ${i + 1} of ${flat}` });
-    if (mine.length) input.value = formatNumber(mine[i]);
+    if (typed) input.value = typed[i];
+    else if (mine.length) input.value = mine[i];
     input.disabled = !open;
+    input.addEventListener("input", () => { draft = inputs.map((each) => each.value); });
     inputs.push(input);
     grid.append(input);
   }
@@ -161,9 +171,7 @@ function gridInput(q, open) {
       say("Fill every cell with a number.", "error");
       return;
     }
-    const shaped = [];
-    for (let i = 0; i < numbers.length; i += cols) shaped.push(numbers.slice(i, i + cols));
-    send(q.shape.length === 1 ? numbers : shaped);
+    send(reshape(numbers, q.shape));
   });
   return form;
 }
@@ -216,8 +224,10 @@ function render() {
 }
 
 async function refresh() {
+  const before = JSON.stringify(current);
   try {
     current = await answers.question(room, me && me.token);
+    if (JSON.stringify(current) === before && panel.childElementCount) return; // nothing new: keep what is typed
   } catch (error) {
     if (error.status === 403 && me) {
       localStorage.removeItem(STORE);

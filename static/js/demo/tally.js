@@ -55,11 +55,10 @@ function status(message) {
 
 function render() {
   panel.replaceChildren();
-  if (!question || !live) {
-    panel.hidden = true;
-    return;
-  }
-  panel.hidden = false;
+  const shown = Boolean(question && live);
+  panel.hidden = !shown;
+  document.body.classList.toggle("has-tally", shown); // the slide makes room for the panel
+  if (!shown) return;
   const state = live.state;
   panel.dataset.state = state;
   panel.append(
