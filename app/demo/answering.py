@@ -45,6 +45,7 @@ from .routes import ROOM_PATTERN, KeyHeader, _demo, _require_key, _room, client_
 PUSH_EVERY = 0.05  # seconds: answers arriving together make one push to the presenters
 JOINS_PER_CLIENT = 2  # joins one address may make per audience page it may open ...
 JOIN_WINDOW = 600.0  # ... in this many seconds (so a NAT'd class raises --per-client)
+MAX_JOIN_ENTRIES = 10_000  # (room, address) pairs remembered before the stale ones go
 
 router = APIRouter(prefix="/api/demo", tags=["demo answers"])
 RoomId = Annotated[str, PathParam(pattern=ROOM_PATTERN)]
@@ -130,6 +131,9 @@ def _pushes(demo: DemoMode) -> Pushes:
 def _join_allowed(demo: DemoMode, room: Room, client: str) -> bool:
     joins: dict[str, deque[float]] = demo.__dict__.setdefault("joins", {})
     now = time.monotonic()
+    if len(joins) > MAX_JOIN_ENTRIES:  # forget the addresses that have not joined lately
+        for name in [n for n, t in joins.items() if not t or now - t[-1] > JOIN_WINDOW]:
+            del joins[name]
     times = joins.setdefault(f"{room.id} {client}", deque())
     while times and now - times[0] > JOIN_WINDOW:
         times.popleft()
@@ -158,11 +162,13 @@ async def join(request: Request, room: RoomId, body: Join) -> Response:
 
 @router.get("/{room}/question")
 async def question(request: Request, room: RoomId, token: TokenHeader = None) -> Response:
-    """The question on the room's slide, as this student may see it now."""
+    """The question on the room's slide, as this student may see it now (none when the
+    room does not exist: a page asks this as the server restarts, and its socket tells it
+    about the room)."""
     demo = _demo(request)
-    target = _room(demo, room)
-    q = current(demo, target)
-    if q is None:
+    target = demo.hub.get(room)
+    q = None if target is None else current(demo, target)
+    if target is None or q is None:
         return _json({"question": None})
     state = demo.answers.state(target.id, q.id)
     out: dict[str, Any] = {"question": q.public(), "state": state, "mine": None}

@@ -211,3 +211,12 @@ def test_results_file_survives_a_restart(demo, tmp_path):
         go(c, demo, "dA2")
         body = c.get(f"/api/demo/{demo.room}/question", headers=token).json()
         assert body["mine"] == 1 and body["name"] == "Ada"
+
+
+def test_a_room_that_does_not_exist_has_no_question_and_takes_no_answer(client, demo):
+    r = client.get("/api/demo/nosuchroom/question")
+    assert r.status_code == 200 and r.json() == {"question": None}
+    assert client.post("/api/demo/nosuchroom/join", json={"name": "Ada"}).status_code == 404
+    r = client.put("/api/demo/nosuchroom/questions/dA2/answer", json={"answer": 1},
+                   headers={"X-Student-Token": "x" * 32})
+    assert r.status_code == 404

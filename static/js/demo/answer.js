@@ -223,12 +223,20 @@ function render() {
   }
 }
 
+let asked = 0; // refreshes started: only the latest one is drawn
+
 async function refresh() {
   const before = JSON.stringify(current);
+  const mine = ++asked;
   try {
-    current = await answers.question(room, me && me.token);
+    const next = await answers.question(room, me && me.token);
+    if (mine !== asked) return; // a newer refresh is on its way
+    const id = (q) => (q && q.question ? q.question.id : null);
+    if (id(next) !== id(current)) draft = null; // another question: nothing typed carries over
+    current = next;
     if (JSON.stringify(current) === before && panel.childElementCount) return; // nothing new: keep what is typed
   } catch (error) {
+    if (mine !== asked) return;
     if (error.status === 403 && me) {
       localStorage.removeItem(STORE);
       me = null;

@@ -78,17 +78,22 @@ function render() {
   panel.append(controls, el("p", { class: "tally-status", role: "status" }, ""));
 }
 
+let asked = 0; // refreshes started: only the latest one is drawn
+
 async function refresh() {
+  const mine = ++asked;
+  let next = null;
+  let view = null;
   try {
-    const now = await answers.question(room, null);
-    question = now.question;
-    if (question) {
-      live = await answers.live(room, question.id, key());
-      answer = live.answer;
-    }
+    next = (await answers.question(room, null)).question;
+    if (next) view = await answers.live(room, next.id, key());
   } catch (error) {
-    question = null;
+    next = null;
   }
+  if (mine !== asked) return; // a newer refresh is on its way
+  question = next;
+  live = view;
+  answer = view ? view.answer : null;
   render();
 }
 
