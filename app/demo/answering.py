@@ -36,11 +36,21 @@ from fastapi import Path as PathParam
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
+import engine
+
 from .answers import AnswerRefusedError
 from .mode import DemoMode
 from .questions import Question
 from .rooms import Room
-from .routes import ROOM_PATTERN, KeyHeader, _demo, _require_key, _room, client_of
+from .routes import (
+    ROOM_PATTERN,
+    Detail,
+    KeyHeader,
+    _demo,
+    _require_key,
+    _room,
+    client_of,
+)
 
 PUSH_EVERY = 0.05  # seconds: answers arriving together make one push to the presenters
 JOINS_PER_CLIENT = 2  # joins one address may make per audience page it may open ...
@@ -53,21 +63,38 @@ QuestionId = Annotated[str, PathParam(pattern=r"^[A-Za-z0-9_-]{1,40}$")]
 TokenHeader = Annotated[str | None, Header(alias="X-Student-Token", max_length=128)]
 
 
-class Join(BaseModel):
+class JoinIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(max_length=200, description="the display name (1 to 40 characters)")
     student_id: str | None = Field(None, max_length=64, description="for the gradebook")
 
 
-class AnswerIn(BaseModel):
+class RoomAnswerIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    answer: Any = Field(description="an option's number, a number, a list of cells "
-                                    "[[f, r, c], ...] or a grid of numbers")
+    answer: int | float | str | list[Any] = Field(description=(
+        "an option's index, a number (or its text), a list of cells [[f, r, c], ...] or "
+        "the grid of numbers in the step's shape"))
 
 
-class StateIn(BaseModel):
+class QuestionStateIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     state: Literal["open", "closed", "revealed"]
+
+
+ERRORS = {403: "The presenter key, or the student's token, is missing or wrong.",
+          404: "Demo mode is off, or there is no such room or question.",
+          409: "The question is not on the screen, or not open.",
+          413: "The request body is too large.",
+          429: "Too many joins from this address, or answers from this student: see "
+               "Retry-After.",
+          507: "The results file is full."}
+
+
+CSV = {200: {"content": {"text/csv": {}}, "description": "The CSV, UTF-8 with a BOM."}}
+
+
+def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    return {code: {"model": Detail, "description": ERRORS[code]} for code in codes}
 
 
 def _json(body: object, status: int = 200) -> Response:
@@ -144,8 +171,8 @@ def _join_allowed(demo: DemoMode, room: Room, client: str) -> bool:
 
 
 # ------------------------------------------------------------------------------ students
-@router.post("/{room}/join", status_code=201)
-async def join(request: Request, room: RoomId, body: Join) -> Response:
+@router.post("/{room}/join", status_code=201, responses=_errors(404, 413, 429, 507))
+async def join(request: Request, room: RoomId, body: JoinIn) -> Response:
     """Join the room's answers with a display name (and a student ID, optional)."""
     demo = _demo(request)
     target = _room(demo, room)
@@ -160,7 +187,7 @@ async def join(request: Request, room: RoomId, body: Join) -> Response:
     return _json({"token": token, "name": who.name, "student_id": who.student_id}, 201)
 
 
-@router.get("/{room}/question")
+@router.get("/{room}/question", responses=_errors(403, 404))
 async def question(request: Request, room: RoomId, token: TokenHeader = None) -> Response:
     """The question on the room's slide, as this student may see it now (none when the
     room does not exist: a page asks this as the server restarts, and its socket tells it
@@ -190,16 +217,15 @@ async def question(request: Request, room: RoomId, token: TokenHeader = None) ->
 
 
 def _misconception(mid: str) -> dict[str, str] | None:
-    import engine
-
     for m in engine.MISCONCEPTIONS:
         if m.id == mid:
             return {"id": m.id, "title": m.title, "message": m.message}
     return None
 
 
-@router.put("/{room}/questions/{qid}/answer")
-async def answer(request: Request, room: RoomId, qid: QuestionId, body: AnswerIn,
+@router.put("/{room}/questions/{qid}/answer",
+            responses=_errors(403, 404, 409, 413, 429, 507))
+async def answer(request: Request, room: RoomId, qid: QuestionId, body: RoomAnswerIn,
                  token: TokenHeader = None) -> Response:
     """Answer (or change the answer) while the question is open and on the screen."""
     demo = _demo(request)
@@ -217,7 +243,7 @@ async def answer(request: Request, room: RoomId, qid: QuestionId, body: AnswerIn
 
 
 # ----------------------------------------------------------------------------- presenter
-@router.get("/{room}/questions/{qid}/live")
+@router.get("/{room}/questions/{qid}/live", responses=_errors(403, 404, 429))
 async def live_view(request: Request, room: RoomId, qid: QuestionId,
                     key: KeyHeader = None) -> Response:
     """The room's answers to a question so far (presenter only)."""
@@ -228,8 +254,8 @@ async def live_view(request: Request, room: RoomId, qid: QuestionId,
     return _json({**live(demo, target, q), "answer": q.answer_json()})
 
 
-@router.post("/{room}/questions/{qid}/state")
-async def set_state(request: Request, room: RoomId, qid: QuestionId, body: StateIn,
+@router.post("/{room}/questions/{qid}/state", responses=_errors(403, 404, 413, 429))
+async def set_state(request: Request, room: RoomId, qid: QuestionId, body: QuestionStateIn,
                     key: KeyHeader = None) -> Response:
     """Open, close or reveal a question (presenter only); every page hears of it."""
     demo = _demo(request)
@@ -252,7 +278,8 @@ def _csv(text: str, name: str) -> Response:
                              "Cache-Control": "no-store"})
 
 
-@router.get("/{room}/results.csv")
+@router.get("/{room}/results.csv", responses={**_errors(403, 404, 429), **CSV},
+            response_class=Response)
 async def results_csv(request: Request, room: RoomId, key: KeyHeader = None,
                       layout: Annotated[Literal["generic", "canvas"], Query()] = "generic"
                       ) -> Response:
@@ -267,7 +294,8 @@ async def results_csv(request: Request, room: RoomId, key: KeyHeader = None,
     return _csv(demo.answers.gradebook_csv(room, qs), f"convlens-{room}-results.csv")
 
 
-@router.get("/{room}/questions/{qid}/answers.csv")
+@router.get("/{room}/questions/{qid}/answers.csv", responses={**_errors(403, 404, 429), **CSV},
+            response_class=Response)
 async def answers_csv(request: Request, room: RoomId, qid: QuestionId,
                       key: KeyHeader = None) -> Response:
     """Every student's latest answer to one question, as given (presenter only)."""
