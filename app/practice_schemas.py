@@ -18,10 +18,15 @@ from .schemas import (
     MAX_FEATURES,
     MAX_FILTERS,
     MAX_SIDE,
+    SERVED_EXAMPLE,
+    TENSOR_SHAPES,
+    AnyTensor,
     ConfigIn,
     ConfigOut,
     Number,
+    RangeOut,
     Seed,
+    tensors_model,
 )
 
 StepName = Literal["Z1", "A1", "P1", "F", "Z2", "A2", "L", "dA2", "dZ2", "dW2", "db2", "dF",
@@ -59,10 +64,34 @@ def _numbers(value: object, depth: int = 0, where: str = "") -> object:
 
 AnswerValue = Annotated[Number | Row | Grid | Stack, BeforeValidator(_numbers)]
 
-Value = float | list[float] | list[list[float]] | list[list[list[float]]]
 Cells = bool | list[bool] | list[list[bool]] | list[list[list[bool]]]
 
+# What each step reads is what its exercise gives: one field per tensor any step reads,
+# typed as deep as its shape, present only when the step reads it.
+_READ = [name for name in TENSOR_SHAPES
+         if any(name in step.reads for step in engine.STEPS)]
+Givens = tensors_model("Givens", "The tensors the step reads, and only those: " + "; ".join(
+    f"{step.writes} reads {', '.join(step.reads)}" for step in engine.STEPS) + ".", _READ, ())
+
+
+def _by_depth() -> str:
+    depths: dict[int, list[str]] = {}
+    for step in engine.STEP_NAMES:
+        depths.setdefault(len(TENSOR_SHAPES[step]), []).append(step)
+    kinds = ("a number", "a list", "a list of rows", "a list of grids")
+    return "; ".join(f"{kinds[d]} for {' '.join(names)}" for d, names in sorted(depths.items()))
+
+
+ANSWER_DEPTHS = (f"In the step's shape (`shape`), as deep as the tensor it writes: "
+                 f"{_by_depth()}.")
+
 _EXAMPLE_CREATE = {"step": "dA1", "seed": 7}
+# The dA1 exercise of seed 7 answered to three significant digits: first with the gradient
+# sent to every cell of each window (the misconception da1-every-cell), then right.
+_EXAMPLE_WRONG = [[[-0.289, -0.289, 0.289, 0.289], [-0.289, -0.289, 0.289, 0.289],
+                   [0.505, 0.505, 0.433, 0.433], [0.505, 0.505, 0.433, 0.433]]]
+_EXAMPLE_RIGHT = [[[-0.289, 0.0, 0.289, 0.0], [0.0, 0.0, 0.0, 0.0],
+                   [0.0, 0.0, 0.0, 0.433], [0.505, 0.0, 0.0, 0.0]]]
 
 
 class ExerciseCreate(BaseModel):
@@ -85,8 +114,7 @@ class ExerciseCreate(BaseModel):
 
 class AnswerIn(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={
-        "examples": [{"answer": [[[0.0, 0.0, 0.45, 0.0], [0.32, 0.0, 0.0, 0.0],
-                                  [0.0, 0.0, 0.0, 0.39], [0.0, -0.52, 0.0, 0.0]]]}]})
+        "examples": [{"answer": _EXAMPLE_WRONG}, {"answer": _EXAMPLE_RIGHT}]})
 
     answer: AnswerValue = Field(description=(
         "A number, or nested lists of numbers in the step's shape (a NumPy array's "
@@ -109,12 +137,6 @@ class MisconceptionOut(BaseModel):
     message: str = Field(description="What the right idea is.")
 
 
-class RangeOut(BaseModel):
-    min: float
-    max: float
-    scale: Literal["sequential", "diverging"]
-
-
 class ChainOut(BaseModel):
     position: int = Field(description="Index of the current step in steps.")
     steps: list[StepName]
@@ -122,13 +144,14 @@ class ChainOut(BaseModel):
 
 
 class ExerciseOut(BaseModel):
+    model_config = SERVED_EXAMPLE
     id: str
     step: StepName
     index: int = Field(description="The step's index in the engine's step sequence.")
     seed: int
     config: ConfigOut
     shape: list[int] = Field(description="The answer's shape; [] for one number.")
-    given: dict[str, Value] = Field(description=(
+    given: Givens = Field(description=(
         "Exactly the tensors the step reads, by name (for dA1: A1 and dP1)."))
     ranges: dict[str, RangeOut] = Field(description="Colour ranges of the given tensors.")
     lr: float | None = Field(description="η, for the update steps; null otherwise.")
@@ -139,8 +162,8 @@ class ExerciseOut(BaseModel):
     attempts: int
     max_attempts: int
     hints: list[HintOut] = Field(description="The hints unlocked so far, in order.")
-    answer: Value | None = Field(description=(
-        "The right answer: null until the exercise is solved or revealed."))
+    answer: AnyTensor = Field(description=(
+        "The right answer: null until the exercise is solved or revealed. " + ANSWER_DEPTHS))
     answer_range: RangeOut | None
     chain: ChainOut | None
     misconceptions: list[MisconceptionOut] = Field(description=(
@@ -148,6 +171,7 @@ class ExerciseOut(BaseModel):
 
 
 class AnswerOut(BaseModel):
+    model_config = SERVED_EXAMPLE
     correct: bool
     score: float = Field(description="The share of right cells, 0 to 1.")
     cells: Cells = Field(description="The answer's shape: true where the cell is right.")
@@ -156,7 +180,8 @@ class AnswerOut(BaseModel):
     hint: HintOut | None = Field(description="Unlocked by this wrong attempt.")
     attempts: int
     state: Literal["open", "solved", "revealed"]
-    answer: Value | None = Field(description="The right answer, once answered right.")
+    answer: AnyTensor = Field(description=(
+        "The right answer, once answered right (null before). " + ANSWER_DEPTHS))
 
 
 class ToleranceOut(BaseModel):
@@ -186,6 +211,7 @@ class LibraryEntry(MisconceptionOut):
 
 
 class Catalogue(BaseModel):
+    model_config = SERVED_EXAMPLE
     steps: list[StepInfo]
     tolerance: ToleranceOut
     limits: LimitsOut

@@ -14,10 +14,17 @@ the served JSON against; FastAPI's own encoder is not on the hot path.
 from __future__ import annotations
 
 import functools
-from typing import Annotated, Any, Literal, Union
+from collections.abc import Iterable
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
-from typing_extensions import TypeAliasType
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    create_model,
+    model_validator,
+)
 
 import engine
 
@@ -202,8 +209,97 @@ class SessionPatch(BaseModel):
 
 
 # ---------------------------------------------------------------------- response models
-TensorValue = TypeAliasType("TensorValue", Union[float, list["TensorValue"], None])  # noqa: UP007
-Tensors = dict[str, TensorValue]
+# A tensor in JSON is nested lists of numbers as deep as its shape: a scalar is a plain
+# number. These aliases name the four depths, for the models below and for anyone else.
+Scalar = float
+Vector = list[float]
+Matrix = list[list[float]]
+Tensor3 = list[list[list[float]]]
+# Only dA2 can overflow float64 (-1/A2 or 1/(1 - A2) once |Z2| > ~709): then it is null.
+Overflowing = float | None
+AnyTensor = Scalar | Vector | Matrix | Tensor3 | None  # a value whose name is not fixed
+
+# Every named tensor's shape in the engine's symbols: n = input_size, k = kernel_size,
+# K = filters, m = n - k + 1, q = floor(m / pool_size), D = K*q*q. A test holds these to
+# engine.Config.shapes() for many configurations.
+_VALUES: dict[str, tuple[tuple[str, ...], str]] = {
+    "X": (("n", "n"), "the input image"),
+    "Y": ((), "the label, 0 or 1"),
+    "W1": (("K", "k", "k"), "the convolution's filters"),
+    "b1": (("K",), "the filters' biases"),
+    "Z1": (("K", "m", "m"), "Conv(X, W1) + b1, the filters' responses"),
+    "A1": (("K", "m", "m"), "ReLU(Z1)"),
+    "P1": (("K", "q", "q"), "MaxPool(A1): the largest A1 of each window"),
+    "F": (("D",), "Flatten(P1), in (filter, row, column) order"),
+    "W2": (("1", "D"), "the dense layer's weights"),
+    "b2": (("1",), "the dense layer's bias"),
+    "Z2": ((), "F W2^T + b2, the logit"),
+    "A2": ((), "sigmoid(Z2), the predicted probability that Y = 1"),
+    "L": ((), "the cross-entropy loss -Y log A2 - (1 - Y) log(1 - A2), in nats"),
+}
+TENSOR_SHAPES: dict[str, tuple[str, ...]] = {
+    **{name: shape for name, (shape, _) in _VALUES.items()},
+    **{f"d{name}": shape for name, (shape, _) in _VALUES.items() if name not in ("Y", "L")},
+}
+_DEPTHS: tuple[Any, ...] = (Scalar, Vector, Matrix, Tensor3)
+
+
+def tensor_type(name: str) -> Any:
+    """The JSON type of the tensor called ``name``: as deep as its shape."""
+    return Overflowing if name == "dA2" else _DEPTHS[len(TENSOR_SHAPES[name])]
+
+
+def tensor_description(name: str) -> str:
+    """``name``: what it is, and its shape (a scalar is a plain number)."""
+    shape = TENSOR_SHAPES[name]
+    what = (_VALUES[name][1] if name in _VALUES else
+            "the saliency map dL/dX" if name == "dX" else f"dL/d{name[1:]}")
+    where = f"shape ({', '.join(shape)}{',' if len(shape) == 1 else ''})" if shape else "a number"
+    note = "; null once |Z2| > ~709, where it overflows float64" if name == "dA2" else ""
+    return f"{name}: {what}; {where}{note}."
+
+
+def _no_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
+def tensors_model(model: str, doc: str, names: Iterable[str], required: Iterable[str]) -> Any:
+    """A model with one field per tensor name, each typed as deep as its shape; the names
+    not in ``required`` may be absent (never null)."""
+    must = set(required)
+    fields: dict[str, Any] = {}
+    for name in names:
+        description = tensor_description(name)
+        fields[name] = (tensor_type(name), Field(description=description) if name in must
+                        else Field(default=None, description=description,
+                                   json_schema_extra=_no_default))
+    return create_model(model, __doc__=doc, **fields)
+
+
+_TRACE = engine.known(len(engine.STEPS) - 1)  # X Y W1 b1 W2 b2 Z1 ... dX db1
+_PARAMS = engine.PARAM_NAMES
+_FORWARD = ("X", "Z1", "A1", "P1", "F", "Z2", "A2", "L")
+ForwardTensors = tensors_model("ForwardTensors", "The forward pass; L only when y was given.",
+                          _FORWARD, _FORWARD[:-1])
+BackwardTensors = tensors_model("BackwardTensors", "Every tensor and gradient of one example.",
+                           _TRACE, _TRACE)
+SessionTensors = tensors_model("SessionTensors", (
+    "What the session's steps have computed: X Y W1 b1 W2 b2 always, every other tensor "
+    "once its step is reached."), _TRACE, engine.GIVEN)
+RevealedTensors = tensors_model("RevealedTensors", "The tensors one step makes known, each "
+                           "present only if this step reveals it.", _TRACE, ())
+UpdatedParams = tensors_model("UpdatedParams", "New parameter values, each once its update step "
+                         "is reached.", _PARAMS, ())
+
+
+def _served_example(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    """A response model's example: what the server answers to its request's example."""
+    from . import openapi_examples  # it runs the routes, which import this module
+
+    schema["examples"] = [openapi_examples.responses()[model.__name__]]
+
+
+SERVED_EXAMPLE = ConfigDict(json_schema_extra=_served_example)
 
 
 class ConfigOut(BaseModel):
@@ -215,11 +311,7 @@ class ConfigOut(BaseModel):
     shapes: dict[str, list[int]] = Field(description="Every tensor's shape by name.")
 
 
-class ParamsOut(BaseModel):
-    W1: TensorValue
-    b1: TensorValue
-    W2: TensorValue
-    b2: TensorValue
+ParamsOut = tensors_model("ParamsOut", "The four parameters.", _PARAMS, _PARAMS)
 
 
 class StepOutline(BaseModel):
@@ -248,39 +340,40 @@ class RangeOut(BaseModel):
 
 
 class ForwardResponse(BaseModel):
+    model_config = SERVED_EXAMPLE
     config: ConfigOut
     params: ParamsOut
-    tensors: Tensors = Field(description="X Z1 A1 P1 F Z2 A2, and L when y was given.")
+    tensors: ForwardTensors
 
 
 class BackwardResponse(BaseModel):
+    model_config = SERVED_EXAMPLE
     config: ConfigOut
     params: ParamsOut
-    tensors: Tensors = Field(description="Every tensor and gradient, dX included.")
+    tensors: BackwardTensors
     steps: list[StepOut]
     ranges: dict[str, RangeOut]
     winners: list[list[int]] = Field(description=(
         "For each P1 cell in (f, i, j) order, the A1 cell [f, r, c] that won its window."))
 
 
-class Grads(BaseModel):
-    dW1: TensorValue
-    db1: TensorValue
-    dW2: TensorValue
-    db2: TensorValue
+Grads = tensors_model("Grads", "The parameters' gradients.", [f"d{n}" for n in _PARAMS],
+                 [f"d{n}" for n in _PARAMS])
 
 
 class UpdateResponse(BaseModel):
+    model_config = SERVED_EXAMPLE
     config: ConfigOut
     params_before: ParamsOut
     params: ParamsOut
     grads: Grads
-    loss_before: float | None
-    loss_after: float | None
-    lr: float
+    loss_before: float = Field(description="L on the example before the step, in nats.")
+    loss_after: float = Field(description="L on the example with the new parameters.")
+    lr: float = Field(description="η, the step size.")
 
 
 class GradcheckResponse(BaseModel):
+    model_config = SERVED_EXAMPLE
     numeric: ParamsOut
     analytic: ParamsOut
     rel_error: dict[str, float | None]
@@ -288,27 +381,30 @@ class GradcheckResponse(BaseModel):
 
 
 class EpochOut(BaseModel):
-    epoch: int
-    loss: float | None
-    accuracy: float
+    epoch: int = Field(description="1 for the first epoch.")
+    loss: float = Field(description="Mean L over the epoch's batches, in nats.")
+    accuracy: float = Field(description="Share of the examples classified right during the "
+                                        "epoch, from 0 to 1.")
 
 
 class TrainResponse(BaseModel):
+    model_config = SERVED_EXAMPLE
     config: ConfigOut
     dataset: str
     params: ParamsOut
     history: list[EpochOut]
-    W1_history: list[TensorValue] = Field(description="W1 before training and after each "
+    W1_history: list[Tensor3] = Field(description="W1 before training and after each "
                                                       "epoch: epochs + 1 entries.")
     accuracy: float = Field(description="Share of the whole set classified right at the end.")
 
 
 class Sample(BaseModel):
-    x: TensorValue
+    x: Matrix = Field(description="The image, shape (n, n).")
     y: int
 
 
 class DatasetOut(BaseModel):
+    model_config = SERVED_EXAMPLE
     name: str
     title: str
     description: str
@@ -318,13 +414,15 @@ class DatasetOut(BaseModel):
 
 
 class PresetOut(BaseModel):
+    model_config = SERVED_EXAMPLE
     name: str
     title: str
-    x: TensorValue
+    x: Matrix = Field(description="The image, shape (n, n).")
     y: int
 
 
 class Health(BaseModel):
+    model_config = SERVED_EXAMPLE
     status: Literal["ok"]
     version: str
 
@@ -336,6 +434,7 @@ class TensorMeta(BaseModel):
 
 
 class Meta(BaseModel):
+    model_config = SERVED_EXAMPLE
     defaults: ConfigOut
     limits: dict[str, list[int]]
     train_limits: dict[str, list[int]]
@@ -354,6 +453,7 @@ class Meta(BaseModel):
 
 
 class SessionOut(BaseModel):
+    model_config = SERVED_EXAMPLE
     id: str
     config: ConfigOut
     lr: float
@@ -363,22 +463,25 @@ class SessionOut(BaseModel):
     known: list[str] = Field(description="Every tensor of the pass known at this cursor.")
     step: StepOut | None
     steps: list[StepOut]
-    tensors: Tensors = Field(description=(
+    tensors: SessionTensors = Field(description=(
         "X Y W1 b1 W2 b2, and every tensor written by the steps up to the cursor."))
-    updated: Tensors = Field(description="New parameter values written by update steps "
-                                         "up to the cursor.")
+    updated: UpdatedParams = Field(description="New parameter values written by update steps "
+                                               "up to the cursor.")
     params: ParamsOut
     ranges: dict[str, RangeOut]
     winners: list[list[int]] | None
-    loss_history: list[float | None] = Field(description="L of each completed epoch.")
+    loss_history: list[float] = Field(description="L of each completed epoch, in nats.")
     update: UpdateOut | None = Field(description="At an update step, that update.")
 
 
 class UpdateOut(BaseModel):
-    name: str
-    before: TensorValue
-    change: TensorValue = Field(description="-lr times the gradient.")
-    after: TensorValue
+    """One parameter's update: before, the change -lr dP and after, each in the
+    parameter's shape."""
+
+    name: Literal["W1", "b1", "W2", "b2"]
+    before: AnyTensor
+    change: AnyTensor = Field(description="-lr times the gradient.")
+    after: AnyTensor
     range: RangeOut = Field(description="One colour range for before, change and after.")
     loss_before: float | None = Field(default=None, description="At the last update step.")
     loss_after: float | None = Field(default=None, description=(
@@ -386,13 +489,15 @@ class UpdateOut(BaseModel):
 
 
 class SessionMove(BaseModel):
+    model_config = SERVED_EXAMPLE
     cursor: int
     epoch: int
     step: StepOut | None
-    tensor: TensorValue = Field(description="The value the step wrote (for an update step, "
+    tensor: AnyTensor = Field(description="The value the step wrote (for an update step, "
                                             "the new parameter).")
     known: list[str] = Field(description="Every tensor of the pass known at this cursor.")
-    reveals: Tensors = Field(description="The tensors of the pass this step makes known.")
+    reveals: RevealedTensors = Field(description=(
+        "The tensors of the pass this step makes known (an update step: none)."))
     ranges: dict[str, RangeOut] = Field(description="Colour ranges of those tensors.")
     update: UpdateOut | None = Field(description="At an update step, that update.")
 
@@ -401,13 +506,14 @@ class SessionGoto(BaseModel):
     """Where to go: a step of a pass, reached by stepping (so exactly as next/prev would)."""
 
     model_config = ConfigDict(extra="forbid",
-                              json_schema_extra={"examples": [{"epoch": 0, "cursor": -1}]})
+                              json_schema_extra={"examples": [{"epoch": 0, "cursor": 2}]})
 
     epoch: Annotated[int, Field(strict=True, ge=0, le=10_000)] = 0
     cursor: Annotated[int, Field(strict=True, ge=-1, le=len(engine.STEPS) - 1)]
 
 
 class ProvenanceOut(BaseModel):
+    model_config = SERVED_EXAMPLE
     tensor: str
     index: list[int]
     value: float | None
@@ -421,25 +527,37 @@ class ProvenanceOut(BaseModel):
 
 
 class ProvenanceCells(BaseModel):
+    model_config = SERVED_EXAMPLE
     tensor: str
     cells: list[ProvenanceOut] = Field(description="Row-major, from the first cell.")
     complete: bool = Field(description="False: the answer's bound cut the list short.")
 
 
-class GradcheckParam(BaseModel):
-    analytic: TensorValue
-    numeric: TensorValue
-    rel_error: float | None
-    range: RangeOut = Field(description="One colour range for both.")
+def _gradcheck_param(name: str) -> Any:
+    kind = tensor_type(name)
+    return create_model(
+        f"Gradcheck{name}", __doc__=f"{name}'s gradient both ways, each in {name}'s shape.",
+        analytic=(kind, Field(description=f"dL/d{name} by backpropagation.")),
+        numeric=(kind, Field(description=f"dL/d{name} by central differences.")),
+        rel_error=(float | None, Field(description="Null where it is not finite.")),
+        range=(RangeOut, Field(description="One colour range for both.")))
+
+
+GradcheckParams = create_model(
+    "GradcheckParams", __doc__="Only the parameters whose gradient the walk has reached.",
+    **{name: (_gradcheck_param(name),
+              Field(default=None, json_schema_extra=_no_default)) for name in _PARAMS})
 
 
 class SessionGradcheck(BaseModel):
+    model_config = SERVED_EXAMPLE
     epoch: int
     cursor: int
-    params: dict[str, GradcheckParam] = Field(description=(
+    params: GradcheckParams = Field(description=(
         "Only the parameters whose gradient the walk has reached, by parameter name."))
     max_rel_error: float | None
 
 
 class Message(BaseModel):
+    model_config = SERVED_EXAMPLE
     detail: str

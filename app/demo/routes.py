@@ -45,6 +45,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from ..pages import templates
+from ..schemas import SERVED_EXAMPLE
 from .guard import CLOSE_THROTTLED, ThrottledError
 from .mode import DemoMode
 from .qr import qr_svg
@@ -117,13 +118,14 @@ RoomId = Annotated[str, PathParam(pattern=ROOM_PATTERN, description="The room's 
 
 
 class RoomOpen(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"room": "cnn-3"}]})
     room: str | None = Field(default=None, pattern=ROOM_PATTERN, description=(
         "Open this room (again, if it closed); missing: a new room with a fresh id."))
 
 
 class Goto(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"beat": 2, "by": "projector"}]})
     beat: int = Field(strict=True, ge=0, le=10_000, description=(
         "The position in the lesson: one beat per slide, two for a slide that asks a "
         "question first and reveals the answer on the next press."))
@@ -132,6 +134,7 @@ class Goto(BaseModel):
 
 
 class RoomState(BaseModel):
+    model_config = SERVED_EXAMPLE
     type: str = "state"
     room: str
     beat: int
@@ -149,6 +152,7 @@ class RoomState(BaseModel):
 
 
 class RoomOpened(BaseModel):
+    model_config = SERVED_EXAMPLE
     room: str
     created: bool
     follow: str = Field(description="The audience page's path.")
@@ -156,6 +160,7 @@ class RoomOpened(BaseModel):
 
 
 class LessonOut(BaseModel):
+    model_config = SERVED_EXAMPLE
     title: str
     config: dict[str, Any]
     lr: float
@@ -169,6 +174,7 @@ class LessonOut(BaseModel):
 
 
 class Detail(BaseModel):
+    model_config = SERVED_EXAMPLE
     detail: str
 
 

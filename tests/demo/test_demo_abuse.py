@@ -62,7 +62,10 @@ def test_one_address_flooding_the_room_leaves_seats_for_students_and_the_present
     async def attack() -> dict:
         seated, codes = await _flood(url)
         assert len(seated) == PER_CLIENT, codes
-        assert codes.get(1013) == FLOOD - PER_CLIENT, codes  # told why, not left hanging
+        # the rest are told why (1013) or, past the server's connections per address,
+        # refused at the handshake: none is left hanging
+        assert codes.get(1013, 0) + codes.get("refused", 0) == FLOOD - PER_CLIENT, codes
+        assert codes.get(1013, 0) > 0, codes
         started = time.perf_counter()
         student, state = await _open(url, "127.0.0.2")  # a fresh student, another address
         joined = time.perf_counter() - started

@@ -20,6 +20,7 @@ from ...errors import InputError
 from ...mathml import static_mathml
 from ...schemas import Message
 from ...sessions import SessionStore
+from ...settings import Settings
 from ..deps import ClientDep
 
 router = APIRouter(prefix="/api/exercises", tags=["practice"])
@@ -46,7 +47,10 @@ ExerciseDep = Annotated[exercises.Exercise, Depends(get_exercise)]
 async def catalogue(request: Request) -> Response:
     """The steps that can be practised, the grading tolerance, the limits and the
     misconception library (ids and messages)."""
-    settings = request.app.state.settings
+    return _catalogue(request.app.state.settings)
+
+
+def _catalogue(settings: Settings) -> Response:
     p = engine.practice
     return serialize.json_response({
         "steps": [{"name": s.writes, "phase": s.phase, "reads": list(s.reads),

@@ -9,6 +9,7 @@ import engine
 
 from ... import schemas as s
 from ... import serialize, sessions, version
+from ...settings import Settings
 from ..deps import SettingsDep
 
 router = APIRouter(prefix="/api", tags=["meta"])
@@ -16,6 +17,10 @@ router = APIRouter(prefix="/api", tags=["meta"])
 
 @router.get("/health", response_model=s.Health)
 async def health() -> Response:
+    return _health()
+
+
+def _health() -> Response:
     return serialize.json_response({"status": "ok", "version": version()})
 
 
@@ -23,6 +28,10 @@ async def health() -> Response:
 async def meta(settings: SettingsDep) -> Response:
     """Defaults, limits, every tensor's name, title and colour scale, and the ordered steps
     (without numbers, with what each reveals): the page renders from this."""
+    return _meta(settings)
+
+
+def _meta(settings: Settings) -> Response:
     return serialize.json_response({
         "defaults": serialize.config_out(engine.Config()),
         "limits": {k: list(v) for k, v in engine.LIMITS.items()},

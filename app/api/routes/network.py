@@ -23,6 +23,10 @@ BODY_ERRORS = {413: {"model": s.Message, "description": "The body is over the si
 @router.post("/forward", response_model=s.ForwardResponse, responses=BODY_ERRORS)
 async def forward(body: s.ForwardRequest) -> Response:
     """The forward pass: X, Z1, A1, P1, F, Z2, A2, and the loss L when y is given."""
+    return _forward(body)
+
+
+def _forward(body: s.ForwardRequest) -> Response:
     ex = conv.example_inputs(body)
     t = engine.trace(ex.x, 0.0 if ex.y is None else ex.y, ex.params, ex.config)
     names = out.FORWARD if ex.y is None else (*out.FORWARD, "L")
@@ -34,6 +38,10 @@ async def forward(body: s.ForwardRequest) -> Response:
 async def backward(body: s.BackwardRequest) -> Response:
     """Every tensor and gradient, the ordered steps with their numbers (and MathML), colour
     ranges and the max-pool routing."""
+    return _backward(body)
+
+
+def _backward(body: s.BackwardRequest) -> Response:
     ex = conv.example_inputs(body)
     t = engine.trace(ex.x, ex.y, ex.params, ex.config)
     tensors = out.pick(t, out.BACKWARD)
@@ -46,6 +54,10 @@ async def backward(body: s.BackwardRequest) -> Response:
 @router.post("/update", response_model=s.UpdateResponse, responses=BODY_ERRORS)
 async def update(body: s.UpdateRequest) -> Response:
     """One step of gradient descent on the example, and its loss before and after."""
+    return _update(body)
+
+
+def _update(body: s.UpdateRequest) -> Response:
     ex = conv.example_inputs(body)
     t = engine.trace(ex.x, ex.y, ex.params, ex.config)
     new = engine.sgd_step(ex.params, t, body.lr)
