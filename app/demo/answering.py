@@ -64,20 +64,23 @@ TokenHeader = Annotated[str | None, Header(alias="X-Student-Token", max_length=1
 
 
 class JoinIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"name": "Ada", "student_id": "s-100"}]})
     name: str = Field(max_length=200, description="the display name (1 to 40 characters)")
     student_id: str | None = Field(None, max_length=64, description="for the gradebook")
 
 
 class RoomAnswerIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"answer": 1}, {"answer": -0.626}, {"answer": [[0, 0, 3], [0, 1, 0]]}]})
     answer: int | float | str | list[Any] = Field(description=(
         "an option's index, a number (or its text), a list of cells [[f, r, c], ...] or "
         "the grid of numbers in the step's shape"))
 
 
 class QuestionStateIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"state": "closed"}, {"state": "revealed"}]})
     state: Literal["open", "closed", "revealed"]
 
 
