@@ -16,6 +16,7 @@ from starlette.types import ASGIApp
 from . import assets, errors, openapi_examples, pages, schemas, version
 from .api.routes import exercises, meta, network, sessions, train
 from .compute import ComputePool
+from .demo import answering
 from .demo.mode import DemoMode, DemoSettings
 from .demo.routes import install as install_demo
 from .paths import STATIC
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None, *,
         app.include_router(module.router)
     app.include_router(assets.router(app.openapi_url or "/openapi.json", TITLE))
     install_demo(app, DemoMode(demo_settings) if demo_settings.enabled else None)
+    app.include_router(answering.router)  # the room answers: join, answer, reveal, CSV
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(pages.router)
     return app

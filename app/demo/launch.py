@@ -20,9 +20,12 @@ import sys
 from pathlib import Path
 
 from ..listen import bind_problem
+from .answers import default_path as results_path
 from .lesson import DEFAULT_LESSON, LessonError, load_lesson
 from .rooms import MAX_PER_CLIENT, ROOM_ID, check_key_format, new_key
 from .store import default_path
+
+RESULTS_ENV = "CONVLENS_DEMO_RESULTS"
 
 KEY_ENV = "CONVLENS_DEMO_KEY"
 
@@ -49,6 +52,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "default: the room of the last run with this key, or a new short code)"))
     parser.add_argument("--state", type=Path, default=None, metavar="FILE", help=(
         f"where the rooms are kept across restarts (default: {default_path()})"))
+    parser.add_argument("--results", type=Path, default=None, metavar="FILE", help=(
+        "the SQLite file the room's answers are kept in, for the gradebook (default: "
+        f"{results_path()}, or {RESULTS_ENV}; created on first use)"))
     parser.add_argument("--per-client", type=int, default=MAX_PER_CLIENT, metavar="N", help=(
         f"audience pages one address may open (default {MAX_PER_CLIENT}; raise it when the "
         "whole class reaches the server through one address, a proxy or a NAT)"))
@@ -128,7 +134,9 @@ def run(args: argparse.Namespace) -> int:
     from .mode import DemoSettings
 
     settings = DemoSettings(key=key, script=args.script, room=args.room, public_url=url,
-                            state=args.state or default_path(), per_client=args.per_client)
+                            state=args.state or default_path(), per_client=args.per_client,
+                            results=args.results or Path(os.environ.get(RESULTS_ENV) or
+                                                         results_path()))
     app = create_app(demo_settings=settings)
     hub = app.state.demo.hub
     room = hub.primary
@@ -144,6 +152,7 @@ def run(args: argparse.Namespace) -> int:
                   f"restart, keep the key in a file and use --key-file (or {KEY_ENV})"
                   if origin == "new" else ": a restart with the same key finds them again"),
           flush=True)
+    print(f"  answers are kept in {settings.results}", flush=True)
     if args.host in WILDCARDS:
         print("  listening on every network interface: anyone on this network can open the "
               "pages and follow; only the presenter link moves the lesson", flush=True)

@@ -58,6 +58,8 @@ import engine
 from engine.provenance import SOURCES
 
 from ..schemas import DEFAULT_LR  # the API's default η, the one home of it
+from .questions import Question
+from .questions import check_lesson as check_questions
 from .source import key_lines, line_of
 from .walk import first_known, slide_cursors
 
@@ -73,10 +75,11 @@ TOP_KEYS = {"title": True, "lr": False, "example": True, "slide": True}
 EXAMPLE_KEYS = {"x": True, "y": True, "params": True, "config": False}
 SLIDE_KEYS = {
     "step": ("step", "kind", "phase", "title", "narration", "notes", "predict", "reveal",
-             "show", "highlight", "cell"),
+             "show", "highlight", "cell", "question"),
     "intro": ("kind", "name", "title", "narration", "notes", "predict", "reveal", "show",
-              "formula", "highlight"),
-    "loss-after": ("kind", "name", "title", "narration", "notes", "predict", "reveal"),
+              "formula", "highlight", "question"),
+    "loss-after": ("kind", "name", "title", "narration", "notes", "predict", "reveal",
+                   "question"),
 }
 STEP_BY_WRITES = {s.writes: (i, s) for i, s in enumerate(engine.STEPS)}
 TENSOR_NAMES = tuple(engine.Config().shapes())  # every tensor and gradient, by the engine
@@ -128,6 +131,7 @@ class Lesson:
     lr: float
     slides: tuple[Slide, ...]
     source: str = "<lesson>"
+    questions: tuple[Question, ...] = ()  # the room answers them (app.demo.questions)
     beats: tuple[tuple[int, bool], ...] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -246,11 +250,17 @@ class _Checker:
         if not isinstance(example, dict):
             self.problem(("example",), f"example must be a table, got {_kind(example)}")
         slides = self.slides(raw.get("slide", []))
+        trace = None
+        if not self.problems and all(v is not None for v in (config, x, y, params)):
+            trace = engine.trace(x, y, params, config)
+        raw_slides = raw.get("slide", [])
+        questions = check_questions(raw_slides, slides, trace, float(lr), self.problem) if (
+            isinstance(raw_slides, list)) else ()
         if self.problems:
             raise LessonError(self.source, self.problems)
         assert config is not None and x is not None and y is not None and params is not None
         return Lesson(title=title, config=config, x=x, y=y, params=params, lr=float(lr),
-                      slides=tuple(slides), source=self.source)
+                      slides=tuple(slides), source=self.source, questions=questions)
 
     def example(self, example: Mapping[str, Any]) -> tuple[Any, Any, Any, Any]:
         path = ("example",)

@@ -11,6 +11,8 @@ CONVLENS_DEMO_URL          the address the audience reaches the server at, shown
 CONVLENS_DEMO_STATE        a file to keep the rooms in across restarts (default: none,
                            the rooms live in memory; ``convlens demo`` has its own default)
 CONVLENS_DEMO_PER_CLIENT   audience pages one address may open (default 20)
+CONVLENS_DEMO_RESULTS      the SQLite file the room's answers are kept in (default: none,
+                           in memory; ``convlens demo`` has its own default file)
 =========================  ===========================================================
 
 ``convlens demo`` passes the same settings to :func:`app.main.create_app` directly.
@@ -25,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .answers import AnswerStore
 from .lesson import Lesson, load_lesson
 from .rooms import MAX_PER_CLIENT, Hub, check_key_format
 from .slides import lesson_payload, lesson_views
@@ -41,6 +44,7 @@ class DemoSettings:
     public_url: str | None = None
     state: Path | None = None  # None: the rooms are kept in memory only
     per_client: int = MAX_PER_CLIENT
+    results: Path | None = None  # None: the answers are kept in memory only
 
     def __post_init__(self) -> None:
         if not 1 <= self.per_client <= 10_000:
@@ -66,7 +70,9 @@ class DemoSettings:
         return cls(key=key, script=Path(script) if script else None,
                    room=env.get(PREFIX + "ROOM") or None,
                    public_url=(env.get(PREFIX + "URL") or "").rstrip("/") or None,
-                   state=Path(state) if state else None, per_client=int(per_client))
+                   state=Path(state) if state else None, per_client=int(per_client),
+                   results=Path(env[PREFIX + "RESULTS"]) if env.get(PREFIX + "RESULTS")
+                   else None)
 
 
 class DemoMode:
@@ -92,3 +98,8 @@ class DemoMode:
                        names=tuple(s.name for s in self.lesson.slides), primary=settings.room,
                        views=tuple(dumps(view) for view in audience), store=store,
                        max_per_client=settings.per_client, **hub)
+        self.questions = {q.id: q for q in getattr(self.lesson, "questions", ())}
+        self.question_of_slide = {i: self.questions[s.name]
+                                  for i, s in enumerate(self.lesson.slides)
+                                  if s.name in self.questions}
+        self.answers = AnswerStore(settings.results or ":memory:")

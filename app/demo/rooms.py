@@ -144,6 +144,13 @@ class Room:
         text = orjson.dumps({"type": "followers", "count": len(self.followers)}).decode()
         self._send(self.presenters, text)
 
+    def to_presenters(self, text: str) -> None:
+        """A message for the presenters' connections only (the room's answers, live)."""
+        self._send(self.presenters, text)
+
+    def to_followers(self, text: str) -> None:
+        self._send(self.followers, text)
+
 
 class Hub:
     """The rooms of one server in demo mode: one lesson, one presenter key."""

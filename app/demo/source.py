@@ -80,12 +80,19 @@ def key_lines(text: str) -> dict[Path, int]:
             key = None if header else _KEY.match(line)
             if header:
                 names = _parts(header.group(2))
+                # a sub-table of an array of tables ([slide.question] after a [[slide]])
+                # belongs to that array's last table
+                inner: list[str | int] = []
+                for i, name in enumerate(names[:-1]):
+                    inner.append(name)
+                    if names[:i + 1] in counts:
+                        inner.append(counts[names[:i + 1]] - 1)
                 if header.group(1) == "[[":
                     index = counts.get(names, 0)
                     counts[names] = index + 1
-                    table = (*names, index)
+                    table = (*inner, names[-1], index)
                 else:
-                    table = names
+                    table = (*inner, names[-1])
                 lines.setdefault(table, number)
                 scanner.feed(line, header.end())
                 continue

@@ -184,3 +184,19 @@ def test_the_environment_sets_demo_mode_for_uvicorn(tmp_path):
     with pytest.raises(ValueError, match="cannot keep the rooms"):
         from app.demo.mode import DemoMode
         DemoMode(DemoSettings(key="env-presenter-key-1", state=tmp_path))  # a directory
+
+
+def test_results_go_to_the_file_given_or_the_default_one(tmp_path, served, capsys,
+                                                         monkeypatch):
+    results = tmp_path / "class" / "answers.sqlite3"
+    args = ["demo", "--key", "my-own-long-key-42", "--state", str(tmp_path / "rooms.db")]
+    assert cli.main([*args, "--results", str(results), "--port", str(free_port())]) == 0
+    assert f"answers are kept in {results}" in capsys.readouterr().out
+    assert results.exists() and served[-1][0].state.demo.answers.path == results
+    monkeypatch.setenv("CONVLENS_DEMO_RESULTS", str(tmp_path / "env.sqlite3"))
+    assert cli.main([*args, "--port", str(free_port())]) == 0
+    assert (tmp_path / "env.sqlite3").exists()
+    monkeypatch.delenv("CONVLENS_DEMO_RESULTS")
+    assert cli.main([*args, "--port", str(free_port())]) == 0
+    out = capsys.readouterr().out
+    assert "xdg-state/convlens/demo-results.sqlite3" in out  # the default, under the test's XDG

@@ -64,3 +64,10 @@ def test_a_path_not_written_falls_back_to_its_table():
     assert line_of(lines, ("example", "params", "W1")) == 11
     assert line_of(lines, ("slide", 1, "reveal")) == 20
     assert line_of(lines, ("nowhere",)) == 1
+
+
+def test_a_sub_table_of_an_array_of_tables_belongs_to_its_last_table():
+    text = '[[slide]]\nstep = "Z1"\n[[slide]]\nstep = "A1"\n[slide.question]\nkind = "x"\n'
+    lines = key_lines(text)
+    assert lines[("slide", 1, "question")] == 5 and lines[("slide", 1, "question", "kind")] == 6
+    assert ("slide", "question") not in lines

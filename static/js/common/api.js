@@ -72,6 +72,41 @@ function demoKey(key) {
   return key ? { "X-Demo-Key": key } : {};
 }
 
+// The room answers: a student's token and the presenter's key travel in headers.
+const demoRoom = (room) => `/api/demo/${encodeURIComponent(room)}`;
+const studentToken = (token) => (token ? { "X-Student-Token": token } : {});
+
+async function download(url, headers) {
+  const response = await fetch(url, { headers });
+  if (!response.ok) {
+    const text = await response.text();
+    let detail = text;
+    try { detail = JSON.parse(text).detail; } catch { /* not JSON */ }
+    throw new ApiError(response.status, detail);
+  }
+  return response.blob();
+}
+
+export const answers = {
+  join: (room, name, studentId) =>
+    request("POST", `${demoRoom(room)}/join`, { name, student_id: studentId || null }),
+  question: (room, token) =>
+    request("GET", `${demoRoom(room)}/question`, undefined, undefined, studentToken(token)),
+  answer: (room, question, token, answer) =>
+    request("PUT", `${demoRoom(room)}/questions/${encodeURIComponent(question)}/answer`,
+      { answer }, undefined, studentToken(token)),
+  live: (room, question, key) =>
+    request("GET", `${demoRoom(room)}/questions/${encodeURIComponent(question)}/live`,
+      undefined, undefined, demoKey(key)),
+  setState: (room, question, state, key) =>
+    request("POST", `${demoRoom(room)}/questions/${encodeURIComponent(question)}/state`,
+      { state }, undefined, demoKey(key)),
+  resultsCsv: (room, layout, key) =>
+    download(`${demoRoom(room)}/results.csv?layout=${encodeURIComponent(layout)}`, demoKey(key)),
+  answersCsv: (room, question, key) =>
+    download(`${demoRoom(room)}/questions/${encodeURIComponent(question)}/answers.csv`, demoKey(key)),
+};
+
 // Practice: exercises graded on the server (the answer stays there until revealed).
 export const exercises = {
   catalogue: () => request("GET", "/api/exercises"),

@@ -66,6 +66,8 @@ export class RoomSocket {
         if (!data.ok) this.key = null; // a wrong key is not worth sending again
       }
       this.onMessage(data);
+      // The room answers' panels (answer.js, tally.js) listen to the same socket.
+      document.dispatchEvent(new CustomEvent("convlens:room", { detail: data }));
     });
     ws.addEventListener("close", (event) => {
       if (this.ws !== ws) return;

@@ -1,0 +1,308 @@
+"""The room answers: joining, answering on a phone, the presenter's live view, close and
+reveal, and the gradebook's CSV.
+
+Students (the ``X-Student-Token`` header, given once by ``join``):
+
+- ``POST /api/demo/{room}/join`` ``{name, student_id?}`` → ``{token, name, student_id}``
+- ``GET /api/demo/{room}/question`` → the question of the room's slide as a phone may see
+  it: its prompt and options, its state, the student's own answer; the right answer, the
+  student's result and the room's distribution only once it is revealed.
+- ``PUT /api/demo/{room}/questions/{id}/answer`` ``{answer}`` → ``{answer, state}``: the
+  answer as stored (no grade: that would tell the right answer before the reveal).
+
+Presenter (``X-Demo-Key``):
+
+- ``GET /api/demo/{room}/questions/{id}/live``: the distribution, answered of following
+- ``POST /api/demo/{room}/questions/{id}/state`` ``{state}``: open, close or reveal
+- ``GET /api/demo/{room}/results.csv?layout=generic|canvas`` and
+  ``GET /api/demo/{room}/questions/{id}/answers.csv``
+
+Over the room's socket, presenters get ``{"type": "answers", ...distribution}`` as answers
+arrive (at most every PUSH_EVERY seconds), and everyone ``{"type": "question", "id",
+"state"}`` when the presenter closes or reveals it — with ``answer`` and ``distribution``
+only on the reveal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from typing import Annotated, Any, Literal
+
+import orjson
+from fastapi import APIRouter, Header, HTTPException, Query, Request
+from fastapi import Path as PathParam
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.responses import Response
+
+import engine
+
+from .answers import AnswerRefusedError
+from .mode import DemoMode
+from .questions import Question
+from .rooms import Room
+from .routes import (
+    ROOM_PATTERN,
+    Detail,
+    KeyHeader,
+    _demo,
+    _require_key,
+    _room,
+    client_of,
+)
+
+PUSH_EVERY = 0.05  # seconds: answers arriving together make one push to the presenters
+JOINS_PER_CLIENT = 2  # joins one address may make per audience page it may open ...
+JOIN_WINDOW = 600.0  # ... in this many seconds (so a NAT'd class raises --per-client)
+MAX_JOIN_ENTRIES = 10_000  # (room, address) pairs remembered before the stale ones go
+
+router = APIRouter(prefix="/api/demo", tags=["demo answers"])
+RoomId = Annotated[str, PathParam(pattern=ROOM_PATTERN)]
+QuestionId = Annotated[str, PathParam(pattern=r"^[A-Za-z0-9_-]{1,40}$")]
+TokenHeader = Annotated[str | None, Header(alias="X-Student-Token", max_length=128)]
+
+
+class JoinIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"name": "Ada", "student_id": "s-100"}]})
+    name: str = Field(max_length=200, description="the display name (1 to 40 characters)")
+    student_id: str | None = Field(None, max_length=64, description="for the gradebook")
+
+
+class RoomAnswerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"answer": 1}, {"answer": -0.626}, {"answer": [[0, 0, 3], [0, 1, 0]]}]})
+    answer: int | float | str | list[Any] = Field(description=(
+        "an option's index, a number (or its text), a list of cells [[f, r, c], ...] or "
+        "the grid of numbers in the step's shape"))
+
+
+class QuestionStateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"state": "closed"}, {"state": "revealed"}]})
+    state: Literal["open", "closed", "revealed"]
+
+
+ERRORS = {403: "The presenter key, or the student's token, is missing or wrong.",
+          404: "Demo mode is off, or there is no such room or question.",
+          409: "The question is not on the screen, or not open.",
+          413: "The request body is too large.",
+          429: "Too many joins from this address, or answers from this student: see "
+               "Retry-After.",
+          507: "The results file is full."}
+
+
+CSV = {200: {"content": {"text/csv": {}}, "description": "The CSV, UTF-8 with a BOM."}}
+
+
+def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    return {code: {"model": Detail, "description": ERRORS[code]} for code in codes}
+
+
+def _json(body: object, status: int = 200) -> Response:
+    return Response(orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY), status_code=status,
+                    media_type="application/json", headers={"Cache-Control": "no-store"})
+
+
+def _refused(exc: AnswerRefusedError) -> HTTPException:
+    status = 422 if exc.status == 400 else exc.status
+    where = "header" if exc.field == "token" else "body"
+    return HTTPException(status, detail=[{"loc": [where, exc.field], "type": "value_error",
+                                          "msg": str(exc)}])
+
+
+def _question(demo: DemoMode, qid: str) -> Question:
+    q = demo.questions.get(qid)
+    if q is None:
+        raise HTTPException(404, detail=f"the lesson has no question {qid!r}")
+    return q
+
+
+def current(demo: DemoMode, room: Room) -> Question | None:
+    """The question of the slide the room is on, if it has one."""
+    return demo.question_of_slide.get(room.slide_of[room.beat])
+
+
+def revealed(demo: DemoMode, room: Room, q: Question) -> dict[str, Any]:
+    return {"answer": q.answer_json(), "distribution": demo.answers.distribution(room.id, q)}
+
+
+def live(demo: DemoMode, room: Room, q: Question) -> dict[str, Any]:
+    """The presenter's view of a question: the distribution, answered of following."""
+    return {"type": "answers", **demo.answers.distribution(room.id, q),
+            "following": len(room.followers), "joined": demo.answers.joined(room.id)}
+
+
+class Pushes:
+    """Answers that arrive together make one push of the distribution to the presenters."""
+
+    def __init__(self) -> None:
+        self.pending: set[tuple[str, str]] = set()
+
+    def soon(self, demo: DemoMode, room: Room, q: Question) -> None:
+        if (room.id, q.id) in self.pending:
+            return
+        self.pending.add((room.id, q.id))
+
+        def push() -> None:
+            self.pending.discard((room.id, q.id))
+            room.to_presenters(orjson.dumps(live(demo, room, q)).decode())
+
+        asyncio.get_running_loop().call_later(PUSH_EVERY, push)
+
+
+def _pushes(demo: DemoMode) -> Pushes:
+    if not hasattr(demo, "pushes"):
+        demo.pushes = Pushes()  # type: ignore[attr-defined]
+    return demo.pushes  # type: ignore[attr-defined]
+
+
+def _join_allowed(demo: DemoMode, room: Room, client: str) -> bool:
+    joins: dict[str, deque[float]] = demo.__dict__.setdefault("joins", {})
+    now = time.monotonic()
+    if len(joins) > MAX_JOIN_ENTRIES:  # forget the addresses that have not joined lately
+        for name in [n for n, t in joins.items() if not t or now - t[-1] > JOIN_WINDOW]:
+            del joins[name]
+    times = joins.setdefault(f"{room.id} {client}", deque())
+    while times and now - times[0] > JOIN_WINDOW:
+        times.popleft()
+    if len(times) >= JOINS_PER_CLIENT * demo.settings.per_client:
+        return False
+    times.append(now)
+    return True
+
+
+# ------------------------------------------------------------------------------ students
+@router.post("/{room}/join", status_code=201, responses=_errors(404, 413, 429, 507))
+async def join(request: Request, room: RoomId, body: JoinIn) -> Response:
+    """Join the room's answers with a display name (and a student ID, optional)."""
+    demo = _demo(request)
+    target = _room(demo, room)
+    if not _join_allowed(demo, target, client_of(request)):
+        raise HTTPException(429, detail="too many joins from this address: wait, or ask the "
+                                        "presenter to raise --per-client",
+                            headers={"Retry-After": "60"})
+    try:
+        token, who = demo.answers.join(target.id, body.name, body.student_id)
+    except AnswerRefusedError as exc:
+        raise _refused(exc) from None
+    return _json({"token": token, "name": who.name, "student_id": who.student_id}, 201)
+
+
+@router.get("/{room}/question", responses=_errors(403, 404))
+async def question(request: Request, room: RoomId, token: TokenHeader = None) -> Response:
+    """The question on the room's slide, as this student may see it now (none when the
+    room does not exist: a page asks this as the server restarts, and its socket tells it
+    about the room)."""
+    demo = _demo(request)
+    target = demo.hub.get(room)
+    q = None if target is None else current(demo, target)
+    if target is None or q is None:
+        return _json({"question": None})
+    state = demo.answers.state(target.id, q.id)
+    out: dict[str, Any] = {"question": q.public(), "state": state, "mine": None}
+    if token is not None:
+        try:
+            who = demo.answers.student(target.id, token)
+        except AnswerRefusedError as exc:
+            raise _refused(exc) from None
+        own = demo.answers.own(target.id, q, who.id)
+        out["name"] = who.name
+        if own is not None:
+            out["mine"] = own[0]
+            if state == "revealed":
+                out["result"] = {"correct": own[1].correct, "score": own[1].score,
+                                 "misconception": _misconception(own[1].misconception)}
+    if state == "revealed":
+        out.update(revealed(demo, target, q))
+    return _json(out)
+
+
+def _misconception(mid: str) -> dict[str, str] | None:
+    for m in engine.MISCONCEPTIONS:
+        if m.id == mid:
+            return {"id": m.id, "title": m.title, "message": m.message}
+    return None
+
+
+@router.put("/{room}/questions/{qid}/answer",
+            responses=_errors(403, 404, 409, 413, 429, 507))
+async def answer(request: Request, room: RoomId, qid: QuestionId, body: RoomAnswerIn,
+                 token: TokenHeader = None) -> Response:
+    """Answer (or change the answer) while the question is open and on the screen."""
+    demo = _demo(request)
+    target = _room(demo, room)
+    q = _question(demo, qid)
+    if current(demo, target) is not q:
+        raise HTTPException(409, detail=[{"loc": ["path", "qid"], "type": "value_error",
+                                          "msg": f"question {qid!r} is not on the screen"}])
+    try:
+        value, _ = demo.answers.answer(target.id, q, token, body.answer)
+    except AnswerRefusedError as exc:
+        raise _refused(exc) from None
+    _pushes(demo).soon(demo, target, q)
+    return _json({"answer": value, "state": "open"})
+
+
+# ----------------------------------------------------------------------------- presenter
+@router.get("/{room}/questions/{qid}/live", responses=_errors(403, 404, 429))
+async def live_view(request: Request, room: RoomId, qid: QuestionId,
+                    key: KeyHeader = None) -> Response:
+    """The room's answers to a question so far (presenter only)."""
+    demo = _demo(request)
+    _require_key(demo, key, request)
+    target = _room(demo, room)
+    q = _question(demo, qid)
+    return _json({**live(demo, target, q), "answer": q.answer_json()})
+
+
+@router.post("/{room}/questions/{qid}/state", responses=_errors(403, 404, 413, 429))
+async def set_state(request: Request, room: RoomId, qid: QuestionId, body: QuestionStateIn,
+                    key: KeyHeader = None) -> Response:
+    """Open, close or reveal a question (presenter only); every page hears of it."""
+    demo = _demo(request)
+    _require_key(demo, key, request)
+    target = _room(demo, room)
+    q = _question(demo, qid)
+    demo.answers.set_state(target.id, q.id, body.state)
+    frame: dict[str, Any] = {"type": "question", "id": q.id, "state": body.state}
+    if body.state == "revealed":
+        frame.update(revealed(demo, target, q))
+    text = orjson.dumps(frame).decode()
+    target.to_followers(text)
+    target.to_presenters(text)
+    return _json({**live(demo, target, q), "answer": q.answer_json()})
+
+
+def _csv(text: str, name: str) -> Response:
+    return Response(text.encode("utf-8-sig"), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"',
+                             "Cache-Control": "no-store"})
+
+
+@router.get("/{room}/results.csv", responses={**_errors(403, 404, 429), **CSV},
+            response_class=Response)
+async def results_csv(request: Request, room: RoomId, key: KeyHeader = None,
+                      layout: Annotated[Literal["generic", "canvas"], Query()] = "generic"
+                      ) -> Response:
+    """One row per student, one column per question and the total (presenter only);
+    ``layout=canvas``: the total as one assignment a Canvas gradebook imports."""
+    demo = _demo(request)
+    _require_key(demo, key, request)
+    qs = list(demo.questions.values())
+    if layout == "canvas":
+        return _csv(demo.answers.canvas_csv(room, qs, demo.lesson.title),
+                    f"convlens-{room}-canvas.csv")
+    return _csv(demo.answers.gradebook_csv(room, qs), f"convlens-{room}-results.csv")
+
+
+@router.get("/{room}/questions/{qid}/answers.csv", responses={**_errors(403, 404, 429), **CSV},
+            response_class=Response)
+async def answers_csv(request: Request, room: RoomId, qid: QuestionId,
+                      key: KeyHeader = None) -> Response:
+    """Every student's latest answer to one question, as given (presenter only)."""
+    demo = _demo(request)
+    _require_key(demo, key, request)
+    q = _question(demo, qid)
+    return _csv(demo.answers.raw_csv(room, q), f"convlens-{room}-{qid}.csv")

@@ -1,0 +1,333 @@
+"""The room's answers, kept in a SQLite file: who joined, what each one answered, and the
+exports for the gradebook.
+
+``convlens demo --results FILE`` (or ``CONVLENS_DEMO_RESULTS``) names the file; it is
+created on first use, readable by its owner only, and survives a restart. What is stored
+per student: the display name and the optional student ID they typed, a SHA-256 hash of
+their token (the token itself stays on their phone), and per question their latest
+answer, its grade and when it was given. Nothing else (no address, no browser).
+
+One answer per student per question: a new one replaces the old (latest wins), and only
+while the question is open. A question's state (``open``, ``closed``, ``revealed``) is
+kept with the answers, so a restart finds a closed question closed.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import re
+import secrets
+import sqlite3
+import time
+from collections import deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .questions import Question, Result, distribution, grade, read_answer
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS students (
+    id INTEGER PRIMARY KEY,
+    room TEXT NOT NULL,
+    token TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    student_id TEXT NOT NULL,
+    joined REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS students_room ON students (room);
+CREATE TABLE IF NOT EXISTS states (
+    room TEXT NOT NULL,
+    question TEXT NOT NULL,
+    state TEXT NOT NULL,
+    PRIMARY KEY (room, question)
+);
+CREATE TABLE IF NOT EXISTS answers (
+    room TEXT NOT NULL,
+    question TEXT NOT NULL,
+    student INTEGER NOT NULL REFERENCES students (id),
+    answer TEXT NOT NULL,
+    correct INTEGER NOT NULL,
+    score REAL NOT NULL,
+    misconception TEXT NOT NULL,
+    at REAL NOT NULL,
+    PRIMARY KEY (room, question, student)
+);
+"""
+
+STATES = ("open", "closed", "revealed")
+MAX_NAME = 40  # characters of a display name
+MAX_STUDENT_ID = 32
+STUDENT_ID = re.compile(r"^[A-Za-z0-9._@+-]{1,32}$")
+MAX_STUDENTS = 1000  # joins per room (a phone that reconnects keeps its token: no new join)
+MAX_ANSWER_BYTES = 1024  # an answer as JSON
+RATE_ANSWERS = 10  # answers a student may send ...
+RATE_WINDOW = 10.0  # ... in this many seconds
+MAX_DB_BYTES = 64 * 1024 * 1024  # the file's cap (SQLite's max_page_count)
+CANVAS_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
+
+
+class AnswerRefusedError(ValueError):
+    """A join or an answer refused; ``field`` names what was wrong, ``status`` its HTTP
+    status (400 bad input, 403 no such student, 409 not open, 429 too fast, 507 full)."""
+
+    def __init__(self, field: str, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.field = field
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Student:
+    id: int
+    room: str
+    name: str
+    student_id: str
+
+
+def default_path() -> Path:
+    """``$XDG_STATE_HOME/convlens/demo-results.sqlite3`` (``~/.local/state`` without it)."""
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "convlens" / "demo-results.sqlite3"
+
+
+def clean_name(name: object) -> str:
+    """A display name: 1 to MAX_NAME printable characters, spaces collapsed."""
+    if not isinstance(name, str):
+        raise AnswerRefusedError("name", "name must be a string")
+    text = " ".join("".join(c for c in name if c.isprintable()).split())
+    if not text:
+        raise AnswerRefusedError("name", "name must not be empty")
+    if len(text) > MAX_NAME:
+        raise AnswerRefusedError("name", f"name is {len(text)} characters; at most {MAX_NAME}")
+    return text
+
+
+def clean_student_id(value: object) -> str:
+    if value is None or value == "":
+        return ""
+    if not isinstance(value, str) or not STUDENT_ID.match(value.strip()):
+        raise AnswerRefusedError("student_id", f"student_id must be 1 to {MAX_STUDENT_ID} letters, "
+                                          "digits or . _ @ + -")
+    return value.strip()
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def spreadsheet_safe(text: str) -> str:
+    """A cell a spreadsheet will not run as a formula (a leading = + - @ tab or CR)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+class AnswerStore:
+    """Students and answers of every room in ``path`` (``":memory:"`` for tests)."""
+
+    def __init__(self, path: str | Path, *, max_bytes: int = MAX_DB_BYTES,
+                 clock: Any = time.monotonic) -> None:
+        self.path = path
+        self.clock = clock
+        self.recent: dict[int, deque[float]] = {}
+        try:
+            if str(path) != ":memory:":
+                p = Path(path)
+                p.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                fresh = not p.exists()
+                self.db = sqlite3.connect(p, isolation_level=None, timeout=2.0,
+                                          check_same_thread=False)
+                if fresh:
+                    os.chmod(p, 0o600)
+                self.db.execute("PRAGMA journal_mode=WAL")
+                self.db.execute("PRAGMA synchronous=NORMAL")
+            else:
+                self.db = sqlite3.connect(":memory:", isolation_level=None,
+                                          check_same_thread=False)
+            page = int(self.db.execute("PRAGMA page_size").fetchone()[0])
+            self.db.execute(f"PRAGMA max_page_count = {max(16, max_bytes // page)}")
+            self.db.executescript(SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            raise ValueError(f"cannot keep the answers in {path}: {exc} (choose another "
+                             "file with --results)") from None
+
+    def close(self) -> None:
+        self.db.close()
+
+    def _write(self, sql: str, args: Sequence[object]) -> sqlite3.Cursor:
+        try:
+            return self.db.execute(sql, args)
+        except sqlite3.OperationalError as exc:
+            if "full" in str(exc):
+                raise AnswerRefusedError("answer", "the results file is full; the presenter can "
+                                              "export and start another", 507) from None
+            raise
+
+    # ----------------------------------------------------------------------- students
+    def join(self, room: str, name: object, student_id: object = None) -> tuple[str, Student]:
+        """A new student in ``room``: their secret token (give it to their phone only)."""
+        name = clean_name(name)
+        sid = clean_student_id(student_id)
+        (count,) = self.db.execute("SELECT COUNT(*) FROM students WHERE room = ?",
+                                   (room,)).fetchone()
+        if count >= MAX_STUDENTS:
+            raise AnswerRefusedError("room", f"the room has its {MAX_STUDENTS} students", 429)
+        token = secrets.token_urlsafe(24)
+        cur = self._write("INSERT INTO students (room, token, name, student_id, joined) "
+                          "VALUES (?, ?, ?, ?, ?)", (room, _hash(token), name, sid, time.time()))
+        return token, Student(int(cur.lastrowid or 0), room, name, sid)
+
+    def student(self, room: str, token: object) -> Student:
+        """The student whose token this is, in ``room``; refused otherwise."""
+        if not isinstance(token, str) or not 16 <= len(token) <= 64:
+            raise AnswerRefusedError("token", "token is missing or malformed: join first", 403)
+        row = self.db.execute("SELECT id, name, student_id FROM students WHERE token = ? "
+                              "AND room = ?", (_hash(token), room)).fetchone()
+        if row is None:
+            raise AnswerRefusedError("token", "no such student in this room: join first", 403)
+        return Student(int(row[0]), room, str(row[1]), str(row[2]))
+
+    def joined(self, room: str) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM students WHERE room = ?",
+                                   (room,)).fetchone()[0])
+
+    def students(self, room: str) -> list[Student]:
+        rows = self.db.execute("SELECT id, name, student_id FROM students WHERE room = ? "
+                               "ORDER BY id", (room,)).fetchall()
+        return [Student(int(r[0]), room, str(r[1]), str(r[2])) for r in rows]
+
+    # ---------------------------------------------------------------------- questions
+    def state(self, room: str, question: str) -> str:
+        """``open``, ``closed`` or ``revealed`` (``open`` until the presenter acts)."""
+        row = self.db.execute("SELECT state FROM states WHERE room = ? AND question = ?",
+                              (room, question)).fetchone()
+        return "open" if row is None else str(row[0])
+
+    def set_state(self, room: str, question: str, state: str) -> None:
+        if state not in STATES:
+            raise AnswerRefusedError("state", f"state must be one of {', '.join(STATES)}")
+        self._write("INSERT INTO states VALUES (?, ?, ?) ON CONFLICT(room, question) DO "
+                    "UPDATE SET state = excluded.state", (room, question, state))
+
+    # ------------------------------------------------------------------------ answers
+    def _rate(self, student: int) -> None:
+        now = self.clock()
+        times = self.recent.setdefault(student, deque())
+        while times and now - times[0] > RATE_WINDOW:
+            times.popleft()
+        if len(times) >= RATE_ANSWERS:
+            raise AnswerRefusedError("answer", f"at most {RATE_ANSWERS} answers in "
+                                          f"{RATE_WINDOW:g} s: wait a moment", 429)
+        times.append(now)
+
+    def answer(self, room: str, q: Question, token: object, raw: object) -> tuple[Any, Result]:
+        """Store a student's answer to ``q`` (replacing theirs); refused unless open."""
+        who = self.student(room, token)
+        if len(json.dumps(raw, separators=(",", ":"))) > MAX_ANSWER_BYTES:
+            raise AnswerRefusedError("answer", f"answer is over {MAX_ANSWER_BYTES} bytes")
+        if self.state(room, q.id) != "open":
+            raise AnswerRefusedError("question", f"question {q.id!r} is closed", 409)
+        try:
+            value = read_answer(q, raw)
+        except ValueError as exc:
+            raise AnswerRefusedError("answer", str(exc)) from None
+        self._rate(who.id)
+        result = grade(q, value)
+        self._write(
+            "INSERT INTO answers VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(room, question, "
+            "student) DO UPDATE SET answer = excluded.answer, correct = excluded.correct, "
+            "score = excluded.score, misconception = excluded.misconception, at = excluded.at",
+            (room, q.id, who.id, json.dumps(value), int(result.correct), result.score,
+             result.misconception, time.time()))
+        return value, result
+
+    def own(self, room: str, q: Question, student: int) -> tuple[Any, Result] | None:
+        """A student's own answer to ``q`` and its grade (what a phone gets back)."""
+        row = self.db.execute("SELECT answer, correct, score, misconception FROM answers "
+                              "WHERE room = ? AND question = ? AND student = ?",
+                              (room, q.id, student)).fetchone()
+        if row is None:
+            return None
+        return json.loads(row[0]), Result(bool(row[1]), float(row[2]), str(row[3]))
+
+    def answers(self, room: str, q: Question) -> list[tuple[Any, Result]]:
+        rows = self.db.execute("SELECT answer, correct, score, misconception FROM answers "
+                               "WHERE room = ? AND question = ?", (room, q.id)).fetchall()
+        return [(json.loads(r[0]), Result(bool(r[1]), float(r[2]), str(r[3]))) for r in rows]
+
+    def count(self, room: str, question: str | None = None) -> int:
+        if question is None:
+            sql, args = "SELECT COUNT(*) FROM answers WHERE room = ?", (room,)
+        else:
+            sql, args = ("SELECT COUNT(*) FROM answers WHERE room = ? AND question = ?",
+                         (room, question))
+        return int(self.db.execute(sql, args).fetchone()[0])
+
+    def distribution(self, room: str, q: Question) -> dict[str, Any]:
+        return {**distribution(q, self.answers(room, q)), "state": self.state(room, q.id)}
+
+    # ------------------------------------------------------------------------- export
+    def _scores(self, room: str) -> dict[tuple[int, str], float]:
+        rows = self.db.execute("SELECT student, question, score FROM answers WHERE room = ?",
+                               (room,)).fetchall()
+        return {(int(s), str(q)): float(v) for s, q, v in rows}
+
+    def gradebook_csv(self, room: str, questions: Iterable[Question]) -> str:
+        """One row per student, one column per question (its points, of 1; empty when not
+        answered) and the total."""
+        qs = list(questions)
+        scores = self._scores(room)
+        out = io.StringIO()
+        w = csv.writer(out, lineterminator="\r\n")
+        w.writerow(["name", "student_id", *(q.id for q in qs), "total"])
+        for s in self.students(room):
+            points = [scores.get((s.id, q.id)) for q in qs]
+            w.writerow([spreadsheet_safe(s.name), spreadsheet_safe(s.student_id),
+                        *("" if p is None else _points(p) for p in points),
+                        _points(sum(p for p in points if p is not None))])
+        return out.getvalue()
+
+    def canvas_csv(self, room: str, questions: Iterable[Question], assignment: str) -> str:
+        """The total as one assignment in the layout a Canvas gradebook imports: students
+        are matched by their student ID as the SIS User ID (a student without one cannot
+        be matched, and Canvas lists them as unknown)."""
+        qs = list(questions)
+        scores = self._scores(room)
+        title = " ".join(assignment.split())[:100] or "convlens"
+        out = io.StringIO()
+        w = csv.writer(out, lineterminator="\r\n")
+        w.writerow([*CANVAS_COLUMNS, spreadsheet_safe(title)])
+        w.writerow(["Points Possible", "", "", "", "", _points(float(len(qs)))])
+        for s in self.students(room):
+            total = sum(scores.get((s.id, q.id), 0.0) for q in qs)
+            w.writerow([spreadsheet_safe(s.name), "", spreadsheet_safe(s.student_id), "", "",
+                        _points(total)])
+        return out.getvalue()
+
+    def raw_csv(self, room: str, q: Question) -> str:
+        """Every student's latest answer to ``q``, as given, with its grade."""
+        rows = self.db.execute(
+            "SELECT s.name, s.student_id, a.answer, a.correct, a.score, a.misconception, a.at "
+            "FROM answers a JOIN students s ON s.id = a.student WHERE a.room = ? AND "
+            "a.question = ? ORDER BY s.id", (room, q.id)).fetchall()
+        out = io.StringIO()
+        w = csv.writer(out, lineterminator="\r\n")
+        w.writerow(["name", "student_id", "answer", "correct", "points", "misconception",
+                    "answered_at"])
+        for name, sid, answer, correct, score, mis, at in rows:
+            shown = json.loads(answer)
+            if q.kind == "choice":
+                shown = q.options[shown]
+            w.writerow([spreadsheet_safe(name), spreadsheet_safe(sid),
+                        spreadsheet_safe(shown if isinstance(shown, str) else json.dumps(shown)),
+                        int(correct), _points(score), mis,
+                        time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at))])
+        return out.getvalue()
+
+
+def _points(value: float) -> str:
+    return f"{value:.4g}" if value != int(value) else str(int(value))

@@ -1,0 +1,74 @@
+// Drawing the room's answers: bars for options and numbers, a heatmap of taps over the
+// tensor, % right and the most frequent misconceptions for a grid. Shared by the
+// presenter's live view and the audience's reveal. Text only: never innerHTML.
+
+import { short } from "../common/format.js";
+
+export const formatNumber = short;
+
+export function el(tag, attrs = {}, text = "") {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, value);
+  if (text) node.textContent = text;
+  return node;
+}
+
+function bar(label, count, total, right) {
+  const row = el("div", { class: "tally-bar", "data-right": String(Boolean(right)) });
+  const share = total ? Math.round((100 * count) / total) : 0;
+  const fill = el("span", { class: "tally-fill" });
+  fill.style.width = `${share}%`;
+  row.append(
+    el("span", { class: "tally-label" }, `${right ? "✓ " : ""}${label}`),
+    el("span", { class: "tally-track" }),
+    el("span", { class: "tally-count" }, `${count} (${share}%)`),
+  );
+  row.children[1].append(fill);
+  return row;
+}
+
+const cellKey = (cell) => cell.join(",");
+
+// `answer`: the right answer, marked on the drawing (only once it is revealed).
+export function drawDistribution(q, d, answer) {
+  const box = el("div", { class: "tally", "data-kind": q.kind, "aria-label": "The room's answers" });
+  const shown = answer !== undefined && answer !== null;
+  // The share right: for a grid always (the presenter watches it build up), else at the reveal.
+  const summary = `${d.answered} answered${shown || q.kind === "grid" ? ` · ${d.right} right (${d.answered ? Math.round((100 * d.right) / d.answered) : 0}%)` : ""}`;
+  box.append(el("p", { class: "tally-summary" }, summary));
+  if (q.kind === "choice") {
+    q.options.forEach((text, i) => box.append(bar(text, d.counts[i], d.answered, shown && answer === i)));
+  } else if (q.kind === "number") {
+    for (const b of d.bars) box.append(bar(short(b.value), b.count, d.answered, false));
+    if (d.other) box.append(bar("other", d.other, d.answered, false));
+  } else if (q.kind === "cells") {
+    const right = new Set(shown ? answer.map(cellKey) : []);
+    const [filters, rows, cols] = q.shape.length === 3 ? q.shape : [1, ...q.shape];
+    const most = Math.max(1, ...d.taps.flat(3));
+    for (let f = 0; f < filters; f += 1) {
+      const grid = el("div", { class: "tally-taps", role: "table", "aria-label": `Taps on ${q.tensor}` });
+      grid.style.gridTemplateColumns = `repeat(${cols}, 1fr)`;
+      for (let r = 0; r < rows; r += 1) {
+        for (let c = 0; c < cols; c += 1) {
+          const cell = q.shape.length === 3 ? [f, r, c] : [r, c];
+          const n = q.shape.length === 3 ? d.taps[f][r][c] : d.taps[r][c];
+          const node = el("span", { class: "tally-tap", role: "cell", "data-right": String(right.has(cellKey(cell))),
+            title: `${q.tensor}[${cell.join(",")}]: ${n} taps` }, String(n));
+          node.style.setProperty("--share", String(n / most));
+          grid.append(node);
+        }
+      }
+      box.append(grid);
+    }
+  } else {
+    box.append(el("p", { class: "tally-score" }, `Average: ${Math.round((d.score || 0) * 100)}% of the cells right`));
+    if (d.misconceptions.length) {
+      const list = el("ul", { class: "tally-misconceptions", "aria-label": "Most frequent misconceptions" });
+      for (const m of d.misconceptions) list.append(el("li", {}, `${m.title}: ${m.count}`));
+      box.append(list);
+    } else {
+      box.append(el("p", { class: "tally-score" }, "No known misconception so far"));
+    }
+  }
+  return box;
+}

@@ -1,0 +1,219 @@
+"""The answers store on a real SQLite file: joins and tokens, one answer per student per
+question (latest wins, only while open), rates and sizes, a restart, and the CSV exports."""
+
+from __future__ import annotations
+
+import csv
+import io
+import sqlite3
+
+import numpy as np
+import pytest
+
+import engine
+from app.demo.answers import (
+    MAX_NAME,
+    MAX_STUDENTS,
+    RATE_ANSWERS,
+    AnswerRefusedError,
+    AnswerStore,
+    spreadsheet_safe,
+)
+from app.demo.lesson import load_lesson
+from app.demo.questions import read_question, resolve
+
+ROOM = "room42"
+
+
+@pytest.fixture(scope="module")
+def questions():
+    lesson = load_lesson()
+    t = engine.trace(lesson.x, lesson.y, lesson.params, lesson.config)
+    tables = {
+        "dA2": {"kind": "choice", "prompt": "Sign?", "options": ["positive", "negative"],
+                "answer": "negative"},
+        "dZ2": {"kind": "number", "prompt": "dZ2?", "answer": "dZ2"},
+        "dA1": {"kind": "cells", "prompt": "Tap", "tensor": "A1", "answer": "dA1 != 0"},
+        "dW2": {"kind": "grid", "prompt": "dW2?", "step": "dW2"},
+    }
+    out = {}
+    for name, table in tables.items():
+        spec = read_question(table, (), pytest.fail)
+        before = [s.writes for s in engine.STEPS].index(name) - 1
+        out[name] = resolve(spec, name, trace=t, lr=0.1, known=engine.known(before),
+                            problem=pytest.fail)
+    out["trace"] = t
+    return out
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = AnswerStore(tmp_path / "sub" / "results.sqlite3", clock=Clock())
+    yield s
+    s.close()
+
+
+def rows(text: str) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(text)))
+
+
+def test_created_on_first_use_owner_only_and_survives_a_restart(tmp_path, questions):
+    path = tmp_path / "deep" / "results.sqlite3"
+    store = AnswerStore(path)
+    assert path.exists() and (path.stat().st_mode & 0o777) == 0o600
+    token, who = store.join(ROOM, "Ada", "s123")
+    store.answer(ROOM, questions["dA2"], token, 1)
+    store.set_state(ROOM, "dA2", "closed")
+    store.close()
+    again = AnswerStore(path)
+    assert again.student(ROOM, token).name == "Ada"
+    assert again.own(ROOM, questions["dA2"], who.id)[0] == 1
+    assert again.state(ROOM, "dA2") == "closed"
+    again.close()
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT COUNT(*) FROM answers").fetchone()[0] == 1
+    stored = db.execute("SELECT token FROM students").fetchone()[0]
+    assert token not in stored  # only its hash is kept
+
+
+def test_latest_answer_wins_and_only_while_open(store, questions):
+    q = questions["dA2"]
+    token, who = store.join(ROOM, "Ada")
+    store.answer(ROOM, q, token, 0)
+    store.answer(ROOM, q, token, 1)
+    assert store.count(ROOM, "dA2") == 1
+    answer, result = store.own(ROOM, q, who.id)
+    assert answer == 1 and result.correct
+    store.set_state(ROOM, "dA2", "closed")
+    with pytest.raises(AnswerRefusedError) as refused:
+        store.answer(ROOM, q, token, 0)
+    assert refused.value.status == 409 and refused.value.field == "question"
+    assert store.own(ROOM, q, who.id)[0] == 1
+
+
+def test_a_student_cannot_answer_for_another(store, questions):
+    q = questions["dA2"]
+    ada, _ = store.join(ROOM, "Ada")
+    _, bob = store.join(ROOM, "Bob")
+    for token in ("", None, 42, "x" * 30, ada[:-1] + ("A" if ada[-1] != "A" else "B")):
+        with pytest.raises(AnswerRefusedError) as refused:
+            store.answer(ROOM, q, token, 0)
+        assert refused.value.status == 403 and refused.value.field == "token"
+    with pytest.raises(AnswerRefusedError):  # a token of another room
+        store.answer("otherroom", q, ada, 0)
+    assert store.own(ROOM, q, bob.id) is None
+
+
+@pytest.mark.parametrize("name, student_id, field", [
+    ("", None, "name"), ("   ", None, "name"), ("x" * (MAX_NAME + 1), None, "name"),
+    (7, None, "name"), ("Ada", "has space", "student_id"), ("Ada", "x" * 33, "student_id"),
+    ("Ada", 12, "student_id"),
+])
+def test_bad_joins_name_the_field(store, name, student_id, field):
+    with pytest.raises(AnswerRefusedError) as refused:
+        store.join(ROOM, name, student_id)
+    assert refused.value.field == field and refused.value.status == 400
+
+
+def test_names_are_cleaned_not_refused_for_markup(store):
+    _, who = store.join(ROOM, "  <b>Ada</b>\u0007  Lovelace ")
+    assert who.name == "<b>Ada</b> Lovelace"  # kept as text; every page escapes it
+
+
+def test_rate_and_size_limits(tmp_path, questions):
+    clock = Clock()
+    store = AnswerStore(tmp_path / "r.sqlite3", clock=clock)
+    token, _ = store.join(ROOM, "Ada")
+    for i in range(RATE_ANSWERS):
+        store.answer(ROOM, questions["dA2"], token, i % 2)
+    with pytest.raises(AnswerRefusedError) as refused:
+        store.answer(ROOM, questions["dA2"], token, 1)
+    assert refused.value.status == 429
+    clock.now += 11
+    store.answer(ROOM, questions["dA2"], token, 1)
+    with pytest.raises(AnswerRefusedError, match="over 1024 bytes"):
+        store.answer(ROOM, questions["dA1"], token, [[0, 0, 0]] * 200)
+    with pytest.raises(AnswerRefusedError, match="option"):
+        store.answer(ROOM, questions["dA2"], token, 5)
+    store.close()
+
+
+def test_students_per_room_are_capped(tmp_path, monkeypatch):
+    import app.demo.answers as answers
+    monkeypatch.setattr(answers, "MAX_STUDENTS", 3)
+    store = AnswerStore(tmp_path / "c.sqlite3")
+    for name in "abc":
+        store.join(ROOM, name)
+    with pytest.raises(AnswerRefusedError) as refused:
+        store.join(ROOM, "d")
+    assert refused.value.status == 429
+    store.join("another", "d")  # another room has its own seats
+    assert MAX_STUDENTS >= 500
+    store.close()
+
+
+def test_a_full_file_refuses_with_507(tmp_path, questions):
+    store = AnswerStore(tmp_path / "full.sqlite3", max_bytes=64 * 1024)
+    with pytest.raises(AnswerRefusedError) as refused:
+        for i in range(5000):
+            store.join(ROOM, f"student {i}")
+    assert refused.value.status == 507
+    store.close()
+
+
+def test_exports(store, questions):
+    qs = [questions[k] for k in ("dA2", "dZ2", "dA1", "dW2")]
+    t = questions["trace"]
+    ada, _ = store.join(ROOM, "=HYPERLINK(\"x\")", "s1")
+    bob, _ = store.join(ROOM, "Bob, Jr.", "s2")
+    store.join(ROOM, "Cy")
+    right_cells = [list(c) for c in questions["dA1"].truth]
+    store.answer(ROOM, qs[0], ada, 1)
+    store.answer(ROOM, qs[1], ada, float(t["dZ2"]))
+    store.answer(ROOM, qs[2], ada, right_cells)
+    store.answer(ROOM, qs[3], ada, np.asarray(questions["dW2"].truth).tolist())
+    store.answer(ROOM, qs[0], bob, 0)
+    store.answer(ROOM, qs[3], bob, [np.asarray(t["F"]).tolist()])
+    generic = rows(store.gradebook_csv(ROOM, qs))
+    assert generic[0] == ["name", "student_id", "dA2", "dZ2", "dA1", "dW2", "total"]
+    assert generic[1] == ["'=HYPERLINK(\"x\")", "s1", "1", "1", "1", "1", "4"]
+    assert generic[2] == ["Bob, Jr.", "s2", "0", "", "", "0", "0"]
+    assert generic[3] == ["Cy", "", "", "", "", "", "0"]
+    canvas = rows(store.canvas_csv(ROOM, qs, "CNN lesson"))
+    assert canvas[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section",
+                         "CNN lesson"]
+    assert canvas[1][0] == "Points Possible" and canvas[1][-1] == "4"
+    assert canvas[2] == ["'=HYPERLINK(\"x\")", "", "s1", "", "", "4"]
+    raw = rows(store.raw_csv(ROOM, qs[3]))
+    assert raw[0][:6] == ["name", "student_id", "answer", "correct", "points", "misconception"]
+    assert raw[2][:2] == ["Bob, Jr.", "s2"] and raw[2][3] == "0"
+    assert raw[2][5] == "dw2-no-upstream"
+    choice = rows(store.raw_csv(ROOM, qs[0]))
+    assert [r[2] for r in choice[1:]] == ["negative", "positive"]
+
+
+def test_distribution_carries_the_state(store, questions):
+    q = questions["dA2"]
+    for name, pick in (("a", 1), ("b", 1), ("c", 0)):
+        token, _ = store.join(ROOM, name)
+        store.answer(ROOM, q, token, pick)
+    d = store.distribution(ROOM, q)
+    assert d["counts"] == [1, 2] and d["state"] == "open"
+    store.set_state(ROOM, "dA2", "revealed")
+    assert store.distribution(ROOM, q)["state"] == "revealed"
+    with pytest.raises(AnswerRefusedError, match="state"):
+        store.set_state(ROOM, "dA2", "gone")
+
+
+@pytest.mark.parametrize("text, safe", [("=1+1", "'=1+1"), ("-2", "'-2"), ("@x", "'@x"),
+                                        ("Ada", "Ada"), ("", "")])
+def test_spreadsheet_safe(text, safe):
+    assert spreadsheet_safe(text) == safe
