@@ -91,6 +91,7 @@ def test_a_header_within_the_limit_is_served(server):
     assert r.status_code == 200
 
 
+@pytest.mark.slow  # a real server and its real timeouts: a second or more
 def test_incomplete_headers_are_dropped_with_408(server):
     with connect(server) as sock:
         sock.sendall(b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # never finished
@@ -99,11 +100,13 @@ def test_incomplete_headers_are_dropped_with_408(server):
     assert status == 408 and has_security_headers(headers)
 
 
+@pytest.mark.slow  # a real server and its real timeouts: a second or more
 def test_a_silent_connection_is_dropped(server):
     with connect(server) as sock:
         assert status_and_headers(read_all(sock))[0] == 408
 
 
+@pytest.mark.slow  # a real server and its real timeouts: a second or more
 def test_an_unfinished_body_is_dropped_with_408(server):
     with connect(server) as sock:
         sock.sendall(b"POST /api/forward HTTP/1.1\r\nHost: 127.0.0.1\r\n"

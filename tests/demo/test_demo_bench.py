@@ -14,6 +14,7 @@ from bench import demo_bench
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow  # a real server and its real timeouts: a second or more
 def test_a_small_room_gets_every_move():
     done = subprocess.run([sys.executable, "-m", "bench.demo_bench", "--followers", "5",
                            "--moves", "3", "--pause", "0", "--seconds", "60"],

@@ -176,6 +176,7 @@ def test_a_socket_from_another_origin_is_refused(client):
         assert ws.receive_json()["type"] == "state"
 
 
+@pytest.mark.slow  # a real server and its real timeouts: a second or more
 def test_the_room_caps_its_followers(demo):
     with demo.client() as client:
         client.app.state.demo.hub.max_followers = 2
