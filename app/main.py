@@ -9,6 +9,9 @@ answers only when the app is given a presenter key.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp
@@ -23,6 +26,7 @@ from .paths import STATIC
 from .security import SecurityMiddleware
 from .sessions import SessionStore
 from .settings import Settings
+from .store.backplane import Backplane
 
 TITLE = "convlens API"
 DESCRIPTION = """\
@@ -48,13 +52,28 @@ class ConvlensAPI(FastAPI):
                                   allowed_hosts=settings.allowed_hosts)
 
 
+@contextlib.asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """With Redis: reach it (or fail to start, saying so), then heartbeat and listen."""
+    plane: Backplane | None = app.state.backplane
+    if plane is not None:
+        await plane.start()
+    try:
+        yield
+    finally:
+        if plane is not None:
+            await plane.stop()
+
+
 def create_app(settings: Settings | None = None, *,
                demo_settings: DemoSettings | None = None) -> FastAPI:
     settings = Settings.from_env() if settings is None else settings
     demo_settings = DemoSettings.from_env() if demo_settings is None else demo_settings
     app = ConvlensAPI(title=TITLE, version=version(), description=DESCRIPTION,
-                      docs_url=None, redoc_url=None, openapi_url="/openapi.json")
+                      docs_url=None, redoc_url=None, openapi_url="/openapi.json",
+                      lifespan=lifespan)
     app.state.settings = settings
+    app.state.backplane = Backplane(settings.redis_url) if settings.redis_url else None
     app.state.sessions = SessionStore(max_sessions=settings.max_sessions,
                                       ttl=settings.session_ttl,
                                       max_per_client=settings.max_sessions_per_client)

@@ -31,6 +31,11 @@ CONVLENS_HEADER_TIMEOUT             10         seconds to send the request line 
 CONVLENS_BODY_TIMEOUT               30         seconds to send the body, once the headers are in
 CONVLENS_KEEP_ALIVE_TIMEOUT         5          seconds an idle keep-alive connection stays open
 CONVLENS_SHUTDOWN_TIMEOUT           3          seconds requests may finish after SIGTERM
+CONVLENS_REDIS_URL                  (none)     ``redis://host:port/db`` (or ``rediss://``,
+                                               ``unix:///path.sock``): keep walks,
+                                               exercises and rooms in that Redis, so that
+                                               several workers and hosts share them; without
+                                               it they live in this process's memory
 ==================================  =========  ==============================================
 
 The connection settings are applied by :mod:`app.serving` (``convlens serve`` and ``convlens
@@ -53,6 +58,7 @@ def _spare_cores() -> int:
     return max(1, (os.cpu_count() or 2) - 1)
 
 
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 LOOPBACK_NAMES = ("localhost",)  # IP addresses (127.0.0.1, ::1) are always allowed
 
 
@@ -76,6 +82,7 @@ class Settings:
     body_timeout: float = 30.0
     keep_alive_timeout: float = 5.0
     shutdown_timeout: float = 3.0
+    redis_url: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("max_sessions", "max_exercises", "max_sessions_per_client", "compute_workers",
@@ -91,6 +98,9 @@ class Settings:
                 raise ValueError(f"{name} must be a positive number, got {value}")
         if self.max_body_bytes < 1024:
             raise ValueError(f"max_body_bytes must be at least 1024, got {self.max_body_bytes}")
+        if self.redis_url is not None and not self.redis_url.startswith(REDIS_SCHEMES):
+            raise ValueError(f"redis_url must start with {', '.join(REDIS_SCHEMES)}, got "
+                             f"{self.redis_url[:80]!r}")
         if self.max_header_bytes < 1024:
             raise ValueError(
                 f"max_header_bytes must be at least 1024, got {self.max_header_bytes}")
@@ -112,6 +122,9 @@ class Settings:
                 raw = env.get(name, "")
                 given = tuple(h.strip() for h in raw.split(",") if h.strip())
                 values[f.name] = (*LOOPBACK_NAMES, *given)
+                continue
+            if f.name == "redis_url":
+                values[f.name] = env.get(name) or None
                 continue
             if name in env:
                 kind = int if f.type in ("int", int) else float

@@ -5,11 +5,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian's Chromium for the browser tests (Playwright drives /usr/bin/chromium; it never
-# downloads a browser of its own).
-if [ ! -x /usr/bin/chromium ]; then
+# downloads a browser of its own) and Debian's redis-server, which the scale-out tests start.
+if [ ! -x /usr/bin/chromium ] || ! command -v redis-server >/dev/null; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium fonts-dejavu-core >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium fonts-dejavu-core redis-server >/dev/null
 fi
 
 python3 -m venv .venv

@@ -92,3 +92,22 @@ def guarded_pages(browser):
         context.close()
         assert probe.blocked == [], f"requests left localhost: {probe.blocked}"
         assert probe.errors == [], f"console errors: {probe.errors}"
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+    """A real redis-server for the whole run (tests that restart it use their own)."""
+    from tests.support.redisserver import RedisServer
+
+    try:
+        with RedisServer() as server:
+            yield server
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+
+
+@pytest.fixture
+def redis_url(redis_server) -> str:
+    """The shared test Redis, emptied for this test."""
+    redis_server.flush()
+    return redis_server.url
