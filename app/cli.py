@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 import numpy as np
 
 import engine
 
+from . import scale
 from .demo import launch
 from .listen import bind_problem
 
@@ -59,18 +61,23 @@ def _serve(args: argparse.Namespace) -> int:
     from .serving import fit_connections, serve
     from .settings import Settings
 
-    # a bad CONVLENS_* setting, or a connection cap the file limit cannot hold, fails here,
-    # before the banner
+    # a bad CONVLENS_* setting, a connection cap the file limit cannot hold, or --workers
+    # without a Redis that answers, fails here, before the banner
+    workers = scale.configure(args)
+    if workers > 1 and args.reload:
+        raise ValueError("--reload runs one worker: drop --workers")
     fit_connections(Settings.from_env())
     problem = bind_problem(args.host, args.port)
     if problem:
         print(f"convlens: {problem}", file=sys.stderr)
         return 2
     shown = f"[{args.host}]" if ":" in args.host else args.host
-    print(f"convlens: serving on http://{shown}:{args.port}/ (API docs at /docs); "
+    kept = (f"{workers} worker{'s' if workers > 1 else ''}, walks and rooms in Redis"
+            if os.environ.get(scale.REDIS_ENV) else "walks and rooms in this process")
+    print(f"convlens: serving on http://{shown}:{args.port}/ (API docs at /docs; {kept}); "
           "Ctrl+C stops", flush=True)
     serve("app.main:app", host=args.host, port=args.port, reload=args.reload,
-          loop="asyncio", log_level="info")
+          loop="asyncio", log_level="info", workers=workers)
     return 0
 
 
@@ -93,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--reload", action="store_true",
                        help="restart when the code changes (for development)")
+    scale.add_arguments(serve)
     serve.set_defaults(run=_serve)
 
     demo = commands.add_parser("demo", help=(

@@ -37,6 +37,7 @@ from typing import Any
 
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+from uvicorn.supervisors.multiprocess import Multiprocess, Process
 
 from . import compute
 from .security import SECURITY_HEADERS
@@ -197,6 +198,28 @@ class GuardedServer(uvicorn.Server):
         super().handle_exit(sig, frame)
 
 
+class GuardedProcess(Process):
+    """A worker process that runs :class:`GuardedServer` (uvicorn's runs its plain one)."""
+
+    @property
+    def server(self) -> uvicorn.Server:
+        if self._server is None:
+            self._server = GuardedServer(config=self.config)
+        return self._server
+
+
+class GuardedMultiprocess(Multiprocess):
+    """uvicorn's supervisor of ``--workers N``, starting guarded workers. (A worker it
+    restarts after a crash is uvicorn's plain one: it keeps every limit but the immediate
+    stop of computations on SIGTERM; they stop at their time limit instead.)"""
+
+    def init_processes(self) -> None:
+        for _ in range(self.processes_num):
+            process = GuardedProcess(self.config, self.sockets)
+            process.start()
+            self.processes.append(process)
+
+
 # ------------------------------------------------------------------------ start-up checks
 def file_limit(needed: int, *, explicit: bool,
                getrlimit: Callable[[int], tuple[int, int]] | None = None,
@@ -254,12 +277,19 @@ def host_names(host: str) -> tuple[str, ...]:
 
 # ---------------------------------------------------------------------------------- serve
 def serve(app: Any, *, host: str, port: int, settings: Settings | None = None,
-          reload: bool = False, log_level: str = "info", **options: Any) -> None:
+          reload: bool = False, log_level: str = "info", workers: int = 1,
+          **options: Any) -> None:
     """Run ``app`` (an ASGI app, or an import string such as ``"app.main:app"``) with the
     limits of ``settings`` (default: from the environment). ``options`` go to uvicorn
-    (``loop``, ``ws_max_size``, …); the limits are not among them."""
+    (``loop``, ``ws_max_size``, …); the limits are not among them.
+
+    ``workers`` > 1 starts that many processes on one socket (``app`` must then be an
+    import string; each worker builds the app from the environment). Every limit holds per
+    worker: N workers accept up to N × ``max_connections``."""
     if "http" in options:
         raise TypeError("serve() chooses the HTTP protocol itself (the guarded httptools one)")
+    if workers > 1 and (not isinstance(app, str) or reload):
+        raise TypeError("several workers need the app as an import string, and no reload")
     settings = fit_connections(Settings.from_env() if settings is None else settings)
     names = host_names(host)
     if names:
@@ -274,7 +304,7 @@ def serve(app: Any, *, host: str, port: int, settings: Settings | None = None,
         http=GuardedHttpProtocol, log_level=log_level,
         timeout_keep_alive=int(max(1, round(settings.keep_alive_timeout))),
         timeout_graceful_shutdown=int(max(1, round(settings.shutdown_timeout))),
-        **{"access_log": False, "loop": "asyncio", **options})
+        workers=workers, **{"access_log": False, "loop": "asyncio", **options})
     # Compute threads hold the GIL for long stretches of small NumPy calls; the event loop
     # must win it back after every socket call. A 1 ms switch interval (Python's default is
     # 5) keeps pages and sockets answering while computations run.
@@ -284,5 +314,7 @@ def serve(app: Any, *, host: str, port: int, settings: Settings | None = None,
         from uvicorn.supervisors import ChangeReload
 
         ChangeReload(config, target=server.run, sockets=[config.bind_socket()]).run()
+    elif workers > 1:
+        GuardedMultiprocess(config, sockets=[config.bind_socket()]).run()
     else:
         server.run()

@@ -17,8 +17,10 @@ import os
 import socket
 import stat
 import sys
+from dataclasses import replace
 from pathlib import Path
 
+from .. import scale
 from ..listen import bind_problem
 from .answers import default_path as results_path
 from .lesson import DEFAULT_LESSON, LessonError, load_lesson
@@ -60,6 +62,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "whole class reaches the server through one address, a proxy or a NAT)"))
     parser.add_argument("--check", type=Path, default=None, metavar="FILE", help=(
         "only check the lesson FILE, report every problem, and exit (0: it is fine)"))
+    scale.add_arguments(parser)
 
 
 def read_key(args: argparse.Namespace) -> tuple[str, str]:
@@ -121,6 +124,7 @@ def run(args: argparse.Namespace) -> int:
               f"{'s' if count != 1 else ''}); nothing was started:\n{exc}", file=sys.stderr)
         return 2
     key, origin = read_key(args)
+    workers = scale.configure(args)
     if args.room is not None and not ROOM_ID.match(args.room):
         raise ValueError(f"--room must be 4 to 32 letters, digits, - or _, got {args.room!r}")
     problem = bind_problem(args.host, args.port)
@@ -137,8 +141,16 @@ def run(args: argparse.Namespace) -> int:
                             state=args.state or default_path(), per_client=args.per_client,
                             results=args.results or Path(os.environ.get(RESULTS_ENV) or
                                                          results_path()))
-    app = create_app(demo_settings=settings)
-    hub = app.state.demo.hub
+    if workers == 1:
+        app: object = create_app(demo_settings=settings)
+        hub = app.state.demo.hub  # type: ignore[attr-defined]
+    else:  # every worker builds the app from the environment, in the same room
+        from .mode import DemoMode
+
+        hub = DemoMode(settings).hub  # the room of the last run, from --state
+        settings = replace(settings, room=settings.room or hub.primary)
+        os.environ.update(settings.environment())
+        app = "app.main:app"
     room = hub.primary
     print(f"convlens demo: {lesson.title!r}, {len(lesson.slides)} slides\n"
           f"  presenter (keep this link to yourself): {url}/demo?key={key}\n"
@@ -156,8 +168,10 @@ def run(args: argparse.Namespace) -> int:
     if args.host in WILDCARDS:
         print("  listening on every network interface: anyone on this network can open the "
               "pages and follow; only the presenter link moves the lesson", flush=True)
+    if workers > 1:
+        print(f"  {workers} workers share the room through Redis", flush=True)
     print("Ctrl+C stops", flush=True)
-    serve(app, host=args.host, port=args.port, loop="auto", ws="auto",
+    serve(app, host=args.host, port=args.port, workers=workers, loop="auto", ws="auto",
           ws_max_size=WS_MAX_SIZE, ws_per_message_deflate=False, log_level="warning",
           access_log=False)
     return 0

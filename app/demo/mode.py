@@ -55,6 +55,14 @@ class DemoSettings:
     def enabled(self) -> bool:
         return self.key is not None
 
+    def environment(self) -> dict[str, str]:
+        """These settings as the variables :meth:`from_env` reads (for worker processes)."""
+        given = {"KEY": self.key, "SCRIPT": self.script, "ROOM": self.room,
+                 "URL": self.public_url, "STATE": self.state, "RESULTS": self.results,
+                 "PER_CLIENT": self.per_client}
+        return {PREFIX + name: str(value) for name, value in given.items()
+                if value is not None}
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> DemoSettings:
         env = os.environ if environ is None else environ
