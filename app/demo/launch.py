@@ -24,7 +24,7 @@ from .. import scale
 from ..listen import bind_problem
 from .answers import default_path as results_path
 from .lesson import DEFAULT_LESSON, LessonError, load_lesson
-from .rooms import MAX_PER_CLIENT, ROOM_ID, check_key_format, new_key
+from .rooms import MAX_FOLLOWERS, MAX_PER_CLIENT, ROOM_ID, check_key_format, new_key
 from .store import default_path
 
 RESULTS_ENV = "CONVLENS_DEMO_RESULTS"
@@ -60,6 +60,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--per-client", type=int, default=MAX_PER_CLIENT, metavar="N", help=(
         f"audience pages one address may open (default {MAX_PER_CLIENT}; raise it when the "
         "whole class reaches the server through one address, a proxy or a NAT)"))
+    parser.add_argument("--followers", type=int, default=MAX_FOLLOWERS, metavar="N", help=(
+        f"audience pages one room may hold (default {MAX_FOLLOWERS}; with --workers, "
+        "counted across all of them)"))
     parser.add_argument("--check", type=Path, default=None, metavar="FILE", help=(
         "only check the lesson FILE, report every problem, and exit (0: it is fine)"))
     scale.add_arguments(parser)
@@ -139,6 +142,7 @@ def run(args: argparse.Namespace) -> int:
 
     settings = DemoSettings(key=key, script=args.script, room=args.room, public_url=url,
                             state=args.state or default_path(), per_client=args.per_client,
+                            followers=args.followers,
                             results=args.results or Path(os.environ.get(RESULTS_ENV) or
                                                          results_path()))
     if workers == 1:

@@ -11,6 +11,8 @@ CONVLENS_DEMO_URL          the address the audience reaches the server at, shown
 CONVLENS_DEMO_STATE        a file to keep the rooms in across restarts (default: none,
                            the rooms live in memory; ``convlens demo`` has its own default)
 CONVLENS_DEMO_PER_CLIENT   audience pages one address may open (default 20)
+CONVLENS_DEMO_FOLLOWERS    audience pages one room may hold (default 500; with Redis,
+                           counted across every worker)
 CONVLENS_DEMO_RESULTS      the SQLite file the room's answers are kept in (default: none,
                            in memory; ``convlens demo`` has its own default file)
 =========================  ===========================================================
@@ -29,11 +31,12 @@ from typing import Any
 
 from .answers import AnswerStore
 from .lesson import Lesson, load_lesson
-from .rooms import MAX_PER_CLIENT, Hub, check_key_format
+from .rooms import MAX_FOLLOWERS, MAX_PER_CLIENT, Hub, check_key_format
 from .slides import lesson_payload, lesson_views
 from .store import RoomStore
 
 PREFIX = "CONVLENS_DEMO_"
+MAX_ROOM_FOLLOWERS = 10_000  # the most --followers may ask for
 
 
 @dataclass(frozen=True)
@@ -44,12 +47,16 @@ class DemoSettings:
     public_url: str | None = None
     state: Path | None = None  # None: the rooms are kept in memory only
     per_client: int = MAX_PER_CLIENT
+    followers: int = MAX_FOLLOWERS
     results: Path | None = None  # None: the answers are kept in memory only
 
     def __post_init__(self) -> None:
         if not 1 <= self.per_client <= 10_000:
             raise ValueError(f"the audience pages per address must be from 1 to 10000, got "
                              f"{self.per_client}")
+        if not 1 <= self.followers <= MAX_ROOM_FOLLOWERS:
+            raise ValueError(f"the audience pages per room must be from 1 to "
+                             f"{MAX_ROOM_FOLLOWERS}, got {self.followers}")
 
     @property
     def enabled(self) -> bool:
@@ -59,7 +66,7 @@ class DemoSettings:
         """These settings as the variables :meth:`from_env` reads (for worker processes)."""
         given = {"KEY": self.key, "SCRIPT": self.script, "ROOM": self.room,
                  "URL": self.public_url, "STATE": self.state, "RESULTS": self.results,
-                 "PER_CLIENT": self.per_client}
+                 "PER_CLIENT": self.per_client, "FOLLOWERS": self.followers}
         return {PREFIX + name: str(value) for name, value in given.items()
                 if value is not None}
 
@@ -73,12 +80,15 @@ class DemoSettings:
                              "needs a presenter key")
         state = env.get(PREFIX + "STATE") or None
         per_client = env.get(PREFIX + "PER_CLIENT") or str(MAX_PER_CLIENT)
-        if not per_client.isdigit():
-            raise ValueError(f"{PREFIX}PER_CLIENT must be a whole number, got {per_client!r}")
+        followers = env.get(PREFIX + "FOLLOWERS") or str(MAX_FOLLOWERS)
+        for name, value in (("PER_CLIENT", per_client), ("FOLLOWERS", followers)):
+            if not value.isdigit():
+                raise ValueError(f"{PREFIX}{name} must be a whole number, got {value!r}")
         return cls(key=key, script=Path(script) if script else None,
                    room=env.get(PREFIX + "ROOM") or None,
                    public_url=(env.get(PREFIX + "URL") or "").rstrip("/") or None,
                    state=Path(state) if state else None, per_client=int(per_client),
+                   followers=int(followers),
                    results=Path(env[PREFIX + "RESULTS"]) if env.get(PREFIX + "RESULTS")
                    else None)
 
@@ -105,7 +115,8 @@ class DemoMode:
         self.hub = Hub(key=settings.key, beats=self.lesson.beats,
                        names=tuple(s.name for s in self.lesson.slides), primary=settings.room,
                        views=tuple(dumps(view) for view in audience), store=store,
-                       max_per_client=settings.per_client, **hub)
+                       max_per_client=settings.per_client,
+                       max_followers=settings.followers, **hub)
         self.questions = {q.id: q for q in getattr(self.lesson, "questions", ())}
         self.question_of_slide = {i: self.questions[s.name]
                                   for i, s in enumerate(self.lesson.slides)
