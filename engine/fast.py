@@ -48,8 +48,9 @@ on parameters given as a dict; :func:`predict` is A2 for a batch.
 from __future__ import annotations
 
 import math
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 
@@ -82,9 +83,42 @@ class Plan:
     # For trace_batch: the same matrix for every cell of Z1, in natural (f, i, j) order.
     conv_all_T: np.ndarray  # (K*m*m, n*n + 1)
 
+    @property
+    def nbytes(self) -> int:
+        return sum(t.nbytes for t in (self.patch, self.window_start, self.conv_T, self.conv,
+                                      self.conv_all_T))
 
-@lru_cache(maxsize=64)
+
+# Plans are kept for the configurations used most recently, up to this many bytes in all
+# (the largest, 28x28 with 8 filters of 1x1, takes about 90 MB; the default network 30 kB).
+# The newest plan is always kept, whatever its size.
+PLAN_CACHE_BYTES = 256 * 1024 * 1024
+_plans: OrderedDict[Config, Plan] = OrderedDict()
+_plans_lock = threading.Lock()
+
+
 def plan_for(config: Config) -> Plan:
+    """The plan of ``config``, from the cache of recent ones (bounded in bytes), or built."""
+    with _plans_lock:
+        plan = _plans.get(config)
+        if plan is not None:
+            _plans.move_to_end(config)
+            return plan
+    plan = _build_plan(config)
+    with _plans_lock:
+        _plans[config] = plan
+        _plans.move_to_end(config)
+        while len(_plans) > 1 and plans_bytes() > PLAN_CACHE_BYTES:
+            _plans.popitem(last=False)
+    return plan
+
+
+def plans_bytes() -> int:
+    """The bytes the cached plans hold."""
+    return sum(p.nbytes for p in _plans.values())
+
+
+def _build_plan(config: Config) -> Plan:
     n, k, K, p = config.input_size, config.kernel_size, config.filters, config.pool_size
     m, q = config.conv_size, config.pooled_size
     kk1, pp, qq = k * k + 1, p * p, q * q

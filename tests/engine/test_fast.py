@@ -176,3 +176,24 @@ def test_z2_of_exactly_zero_is_class_0(batch):
         _, _, right = fast.grad_step(fast.plan_for(config), X.reshape(batch, -1), Y, params,
                                      0.1)
         assert right == (batch if Y[0] == 0 else 0)
+
+
+def test_the_plan_cache_is_bounded_in_bytes_and_keeps_the_newest(monkeypatch):
+    """Plans of recent configurations are reused; past the byte cap the least recently used
+    go, and the newest stays even when it alone is over the cap."""
+    monkeypatch.setattr(fast, "_plans", fast.OrderedDict())
+    six, seven, eight = (Config(input_size=n) for n in (6, 7, 8))
+    plans = {c: fast.plan_for(c) for c in (six, seven, eight)}
+    assert fast.plan_for(six) is plans[six]  # reused, and now the most recent: 7, 8, 6
+    new = Config(input_size=6, filters=2)
+    need = fast._build_plan(new).nbytes
+    # room for 8, 6 and the new one less a byte: 7 goes, then 8 goes too
+    monkeypatch.setattr(fast, "PLAN_CACHE_BYTES",
+                        plans[eight].nbytes + plans[six].nbytes + need - 1)
+    fast.plan_for(new)
+    assert list(fast._plans) == [six, new]
+    assert fast.plans_bytes() == plans[six].nbytes + need
+    monkeypatch.setattr(fast, "PLAN_CACHE_BYTES", 1)
+    big = Config(input_size=10, filters=2)
+    assert fast.plan_for(big) is fast.plan_for(big)  # alone over the cap, still kept
+    assert list(fast._plans) == [big]
