@@ -466,6 +466,7 @@ class Meta(BaseModel):
     session_max_epochs: int
     default_seed: int
     given: list[str] = Field(description="The tensors known before a pass's first step.")
+    params: list[str] = Field(description="The trainable parameters, in the engine's order.")
     tensors: list[TensorMeta]
     provenance: list[str] = Field(description="The tensors whose cells have sources.")
     steps: list[StepOutline]

@@ -72,8 +72,8 @@ def throughput(redis: RedisServer, concurrency: int, seconds: float) -> list[tup
                                 ("1 worker, Redis", 1, redis.url),
                                 ("2 workers, Redis", 2, redis.url)):
         redis.flush()
-        with LocalServer(serve_command(workers, url), env={"CONVLENS_MAX_SESSIONS_PER_CLIENT": "256"}
-                         ) as server:
+        one_client = {"CONVLENS_MAX_SESSIONS_PER_CLIENT": "256"}  # 32 walks from one address
+        with LocalServer(serve_command(workers, url), env=one_client) as server:
             time.sleep(1.0 if workers > 1 else 0.2)  # every worker up, not only the first
             out.append((label, asyncio.run(next_throughput(server.port, concurrency,
                                                            seconds))))

@@ -41,5 +41,6 @@ def _meta(settings: Settings) -> Response:
         "train_max_work": settings.train_max_work, "max_body_bytes": settings.max_body_bytes,
         "max_sessions": settings.max_sessions, "session_ttl": settings.session_ttl,
         "session_max_epochs": sessions.SESSION_MAX_EPOCHS, "given": list(engine.GIVEN),
+        "params": list(engine.PARAM_NAMES),
         "tensors": serialize.tensors_meta(), "provenance": list(engine.PROVENANCE_SOURCES),
         "steps": serialize.step_outlines()})

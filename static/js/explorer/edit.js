@@ -136,7 +136,7 @@ export function setupEditors({ store, api, stepping, toast }) {
       store.set({ start: { ...store.get().start, presetName: null } });
       send({ x: setAt(store.get().walk.tensors.X, index, v) });
     }));
-    for (const name of ["W1", "b1", "W2", "b2"]) {
+    for (const name of store.get().meta.params) { // the server's names (GET /api/meta)
       box.append(grid(name, walk.params[name], (index, v) => {
         send({ params: { [name]: setAt(store.get().walk.params[name], index, v) } }, { edited: true });
       }));

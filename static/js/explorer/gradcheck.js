@@ -6,7 +6,6 @@
 import { TensorView } from "../common/heatmap.js";
 
 const $ = (id) => document.getElementById(id);
-const GRADIENTS = ["dW1", "db1", "dW2", "db2"];
 
 function shaped(value) {
   if (!Array.isArray(value)) return value;
@@ -18,8 +17,12 @@ function shaped(value) {
 export function setupGradcheck({ store, api, stepping, toast }) {
   const button = $("btn-gradcheck");
 
+  // the trainable parameters and their gradients, named by the server (GET /api/meta)
+  const params = () => store.get().meta.params;
+  const gradients = () => params().map((name) => `d${name}`);
+
   store.subscribe((s) => {
-    const reached = s.walk && GRADIENTS.some((g) => s.walk.known.includes(g));
+    const reached = s.walk && s.meta && gradients().some((g) => s.walk.known.includes(g));
     button.disabled = !reached;
     button.title = reached ? "Numeric beside analytic gradients, for the gradients reached so far"
       : "Available once the walk reaches the first gradient of a parameter (dW2)";
@@ -42,7 +45,7 @@ export function setupGradcheck({ store, api, stepping, toast }) {
         : "larger than 1e-6: an input sits on a kink (a Z1 at 0 or a tie in max-pool), where the derivative does not exist.");
     }
     box.append(summary);
-    for (const name of ["W1", "b1", "W2", "b2"]) {
+    for (const name of params()) {
       const found = result.params[name];
       if (!found) continue;
       const row = document.createElement("section");
@@ -56,7 +59,7 @@ export function setupGradcheck({ store, api, stepping, toast }) {
       new TensorView(row.querySelector(".n"), { name: `d${name} numeric`, cell: 40 }).render(shaped(found.numeric), shared);
       box.append(row);
     }
-    const waiting = GRADIENTS.filter((g) => !result.params[g.slice(1)]);
+    const waiting = gradients().filter((g) => !result.params[g.slice(1)]);
     if (waiting.length && names.length) {
       const note = document.createElement("p");
       note.className = "hint";
