@@ -60,6 +60,11 @@ BUSY = {503: {"model": s.Message, "description": (
     "Every compute worker is busy and the queue is full (Retry-After says when to try "
     "again), the computation ran past its time limit, or the server is shutting down.")}}
 
+STORE_AWAY = {503: {"model": s.Message, "description": (
+    "Only with Redis (CONVLENS_REDIS_URL): Redis, which keeps the walks and exercises, is "
+    "not answering, or this one is being changed by too many requests at once. "
+    "Retry-After says when to try again.")}}
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ComputeDep = Annotated[ComputePool, Depends(get_compute)]
 ClientDep = Annotated[str, Depends(client_of)]

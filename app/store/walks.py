@@ -74,7 +74,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
-from redis.exceptions import ResponseError
+from redis.exceptions import BusyLoadingError, OutOfMemoryError, ReadOnlyError, ResponseError
 
 from .backplane import UNAVAILABLE, Backplane
 
@@ -86,6 +86,10 @@ RETRY_AFTER = 2  # seconds a client is told to wait when Redis is away or the wa
 LIST_CHUNK = 1000  # list entries pushed by one RPUSH inside a script (Lua's stack is finite)
 ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # what secrets.token_urlsafe makes
 MAX_CLIENT_TEXT = 200  # characters of a client's address used in its index's key
+# Redis's answers that mean "not now" rather than a mistake of ours: still loading its data,
+# out of memory, a read-only replica, running a long script, unable to persist.
+REDIS_REFUSALS = (BusyLoadingError, OutOfMemoryError, ReadOnlyError)
+REDIS_REFUSED_TEXTS = ("BUSY", "MISCONF", "MASTERDOWN")
 
 
 class NotFoundError(KeyError):
@@ -404,10 +408,10 @@ class RedisWalkStore(Generic[T]):
                 f"Redis, where this server keeps its {self.kind}s, is not answering "
                 f"({type(exc).__name__}: {exc}); try again in a few seconds") from None
         except ResponseError as exc:
-            if "LOADING" in str(exc) or "BUSY" in str(exc):
+            if isinstance(exc, REDIS_REFUSALS) or str(exc).startswith(REDIS_REFUSED_TEXTS):
                 raise StoreUnavailableError(
-                    f"Redis, where this server keeps its {self.kind}s, is busy ({exc}); "
-                    "try again in a few seconds") from None
+                    f"Redis, where this server keeps its {self.kind}s, refused the request "
+                    f"({type(exc).__name__}: {exc}); try again in a few seconds") from None
             raise
 
     # --------------------------------------------------------------------- the calls

@@ -21,14 +21,15 @@ from ...mathml import static_mathml
 from ...schemas import Message
 from ...settings import Settings
 from ...store.walks import WalkStore
-from ..deps import ClientDep, Stored
+from ..deps import STORE_AWAY, ClientDep, Stored
 
 router = APIRouter(prefix="/api/exercises", tags=["practice"])
 
 ExerciseStore = Annotated[WalkStore[exercises.Exercise], Depends(exercises.store)]
 ExerciseId = Annotated[str, Path(min_length=1, max_length=64,
                                  description="The id POST /api/exercises returned.")]
-NOT_FOUND = {404: {"model": Message, "description": "No such exercise (or it expired)."}}
+NOT_FOUND = {404: {"model": Message, "description": "No such exercise (or it expired)."},
+             **STORE_AWAY}
 
 
 def get_exercise(exercise_id: ExerciseId, store: ExerciseStore) -> Stored[exercises.Exercise]:
@@ -70,7 +71,7 @@ TOLERANCE_TEXT = (
     "second significant digit is not.")
 
 
-@router.post("", status_code=201, response_model=ps.ExerciseOut)
+@router.post("", status_code=201, response_model=ps.ExerciseOut, responses=STORE_AWAY)
 async def create(body: ps.ExerciseCreate, store: ExerciseStore,
                  client: ClientDep) -> Response:
     """A new exercise: one step (``step``) or the whole pass (``chain: true``), on numbers

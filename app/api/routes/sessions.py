@@ -15,14 +15,18 @@ from engine.model import ShouldStop
 from ... import errors, serialize, sessions
 from ... import schemas as s
 from ...store.walks import NotFoundError
-from ..deps import BUSY, ClientDep, ComputeDep, SessionDep, SessionId, StoreDep
+from ..deps import BUSY, STORE_AWAY, ClientDep, ComputeDep, SessionDep, SessionId, StoreDep
 
 router = APIRouter(prefix="/api/sessions", tags=["sessions"])
-NOT_FOUND = {404: {"model": s.Message, "description": "No such session (or it expired)."}}
+NOT_FOUND = {404: {"model": s.Message, "description": "No such session (or it expired)."},
+             **STORE_AWAY}
 BODY_ERRORS = {413: {"model": s.Message, "description": "The body is over the size limit."}}
+BUSY_OR_AWAY = {503: {"model": s.Message, "description": " ".join(
+    d[503]["description"] for d in (BUSY, STORE_AWAY))}}
 
 
-@router.post("", status_code=201, response_model=s.SessionOut, responses=BODY_ERRORS)
+@router.post("", status_code=201, response_model=s.SessionOut,
+             responses={**BODY_ERRORS, **STORE_AWAY})
 async def create(body: s.SessionCreate, store: StoreDep, client: ClientDep) -> Response:
     """A new session before its first step (cursor -1, epoch 0). One client holds at most
     CONVLENS_MAX_SESSIONS_PER_CLIENT; beyond that its own least recently used goes."""
@@ -167,7 +171,7 @@ async def provenance_cells(tensor: Annotated[str, Path(max_length=8)],
 
 
 @router.post("/{session_id}/gradcheck", response_model=s.SessionGradcheck,
-             responses={**NOT_FOUND, **BUSY})
+             responses={**NOT_FOUND, **BUSY_OR_AWAY})
 async def gradcheck(session: SessionDep, pool: ComputeDep, request: Request) -> Response:
     """Central differences beside the analytic gradient, for the parameters whose gradient
     the walk has reached (none before dW2). Two forward passes per parameter: it runs in the

@@ -292,3 +292,25 @@ def test_the_last_epoch_walk_keeps_its_limit_in_redis(redis_url):
 
     (epoch, kept), limit = on_redis(redis_url, body)
     assert epoch == limit and kept == limit + 1
+
+
+def test_a_full_redis_is_a_503_naming_it_not_a_500(bodies):
+    with RedisServer() as server, \
+            TestClient(create_app(Settings(redis_url=server.url))) as client:
+        sid = client.post("/api/sessions", json=bodies.seed()).json()["id"]
+        asyncio.run(_set_maxmemory(server.url, 1))  # every write is refused now
+        r = client.post(f"/api/sessions/{sid}/next")
+        assert r.status_code == 503, r.text
+        assert "maxmemory" in r.json()["detail"] and "Redis" in r.json()["detail"]
+        assert int(r.headers["retry-after"]) >= 1
+        asyncio.run(_set_maxmemory(server.url, 0))
+        r = client.post(f"/api/sessions/{sid}/next")
+        assert r.status_code == 200 and r.json()["cursor"] == 0  # the refused one took none
+
+
+async def _set_maxmemory(url: str, limit: int) -> None:
+    plane = Backplane(url)
+    try:
+        await plane.redis.config_set("maxmemory", limit)
+    finally:
+        await plane.redis.aclose()
