@@ -279,3 +279,37 @@ def test_an_exercise_kept_in_redis_answers_the_same_bytes(redis_url, seed, chain
             await plane.redis.aclose()
 
     asyncio.run(main())
+
+
+def test_a_worker_reuses_a_trace_only_while_the_walk_s_parameters_stay(redis_url):
+    """The trace a worker computed is kept for the next request on the same parameters
+    (same generation, same bytes), and never offered once they changed."""
+    def traced(walk: sessions.Session) -> bool:
+        return walk.derived[0] is not None
+
+    def viewed(move):
+        def fn(walk: sessions.Session) -> None:
+            move(walk)
+            walk.view()
+        return fn
+
+    async def main():
+        plane = Backplane(redis_url)
+        store = RedisWalkStore(plane, SessionCodec(), max_items=10, ttl=60)
+        walk = walk_of(engine.Config(), 4, 0.1)
+        try:
+            await store.add(walk)
+            seen = [await store.read(walk.id, traced)]  # nothing computed yet
+            await store.change(walk.id, viewed(lambda w: w.goto(0, 3)))
+            seen.append(await store.read(walk.id, traced))  # kept from the change
+            await store.change(walk.id, sessions.Session.reset)  # same numbers, new walk
+            seen.append(await store.read(walk.id, traced))
+            await store.change(walk.id, viewed(lambda w: w.goto(1, 0)))
+            seen.append(await store.read(walk.id, traced))
+            await store.change(walk.id, lambda w: w.goto(2, 0))  # new parameters
+            seen.append(await store.read(walk.id, traced))
+            return seen
+        finally:
+            await plane.redis.aclose()
+
+    assert asyncio.run(main()) == [False, True, False, True, False]
