@@ -253,9 +253,10 @@ def act(kind: str, arg: int):
 def test_an_exercise_kept_in_redis_answers_the_same_bytes(redis_url, seed, chain, step,
                                                           given_seed, plan):
     config = engine.Config()
-    here = exercises.create(step, chain=chain, seed=seed if given_seed else None, config=config)
-    twin = exercises.create(step, chain=chain, seed=here.seed, config=config)
-    twin.id, twin.seed_given = here.id, here.seed_given
+    here = exercises.create(step, chain=chain, seed=seed, config=config)
+    here.seed_given = given_seed  # as if the server had drawn it
+    twin = exercises.create(step, chain=chain, seed=seed, config=config)
+    twin.id, twin.seed_given = here.id, given_seed
 
     async def main():
         plane = Backplane(redis_url)
