@@ -314,3 +314,36 @@ async def _set_maxmemory(url: str, limit: int) -> None:
         await plane.redis.config_set("maxmemory", limit)
     finally:
         await plane.redis.aclose()
+
+
+def test_a_change_that_always_loses_the_race_gives_up_and_keeps_nothing(redis_url):
+    """Every time fn runs, another writer changes the walk first (here: a plain Redis
+    client bumping its version): the store runs fn again, RETRIES times, then says the walk
+    is busy (503), and nothing fn did is kept."""
+    import redis
+
+    from app.store import walks
+
+    runs = []
+    other = redis.Redis.from_url(redis_url)
+
+    async def body(store):
+        walk = new_session()
+        await store.add(walk)
+        hash_key, _ = keys_of(store, walk.id)
+
+        def contested(w: Session) -> None:
+            runs.append(w.cursor)
+            other.hincrby(hash_key, "v", 1)  # someone else's change lands first
+            w.next()
+
+        with pytest.raises(walks.BusyStoreError, match="many requests") as caught:
+            await store.change(walk.id, contested)
+        assert isinstance(caught.value, StoreUnavailableError)
+        return await store.read(walk.id, lambda w: w.cursor)
+
+    try:
+        assert on_redis(redis_url, body) == -1
+    finally:
+        other.close()
+    assert runs == [-1] * walks.RETRIES
