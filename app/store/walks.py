@@ -41,12 +41,16 @@ key                            type        holds
 ``{p}{kind}s:tick``            string      the last score given (keeps scores increasing)
 =============================  ==========  ============================================
 
-Every call is one Lua script, atomic on the server: ``add`` (make room, then write),
+Five Lua scripts, each atomic on the server, do the work: ``add`` (make room, then write),
 ``load`` (slide the idle expiry of all the item's keys, mark it used, return its state and
 the list entries asked for), ``commit`` (compare the version, write the state and the
-list's changed tail, slide the expiry), ``delete`` and ``count``. Idle expiry is Redis's own
-(PEXPIRE on every key of the item, renewed by every load and commit); ids that expired are
-dropped from the indexes by score when the caps are checked. A change is optimistic: load,
+list's changed tail, slide the expiry), ``delete`` and ``count``. ``add``, ``read``,
+``delete`` and ``count`` are one script each; ``change`` is a load and a commit. Idle expiry
+is Redis's own (PEXPIRE on every key of the item, renewed by every load and commit); ids
+that expired are dropped from the indexes by score when ``add`` checks the caps and when
+``count`` counts, and a client's index expires with its last item. An item whose keys Redis
+dropped for another reason (``maxmemory`` eviction) answers 404 and leaves the indexes at
+its next read; until then it counts towards the caps. A change is optimistic: load,
 run ``fn`` on the decoded item, commit if the version is still the one loaded; otherwise
 load again and run ``fn`` again (at most ``RETRIES`` times, then :class:`BusyStoreError`).
 Two workers stepping one walk at once therefore never skip or repeat a step; within one
