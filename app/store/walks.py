@@ -58,7 +58,9 @@ worker, changes to one id also wait for each other (no needless conflicts). A co
 carries a token, so a commit retried after its reply was lost is not applied twice.
 
 When Redis does not answer (connection refused, 1 s timeouts), calls raise
-:class:`StoreUnavailableError`, which the app answers with 503 and ``Retry-After``. A Redis
+:class:`StoreUnavailableError`, which the app answers with 503 and ``Retry-After``. (A
+commit that timed out may still have been kept, as with any request whose answer is lost:
+the walk's view says where it is.) A Redis
 that restarts without persistence has lost every walk and exercise: their ids then answer
 404, as expired ones do. The scripts name the client index they read from an item's hash,
 so they need one Redis (or a primary), not Redis Cluster.

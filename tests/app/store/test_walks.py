@@ -347,3 +347,24 @@ def test_a_change_that_always_loses_the_race_gives_up_and_keeps_nothing(redis_ur
     finally:
         other.close()
     assert runs == [-1] * walks.RETRIES
+
+
+@pytest.mark.slow
+def test_a_redis_that_hangs_is_a_503_not_a_hung_request(bodies):
+    """Redis stopped mid-flight (SIGSTOP: the socket stays open, nothing answers): the
+    client's timeouts turn the request into a 503 naming the timeout; once Redis resumes,
+    the walk is there again."""
+    import signal
+
+    with RedisServer() as server, \
+            TestClient(create_app(Settings(redis_url=server.url))) as client:
+        sid = client.post("/api/sessions", json=bodies.seed()).json()["id"]
+        server.proc.send_signal(signal.SIGSTOP)
+        try:
+            r = client.post(f"/api/sessions/{sid}/next")
+        finally:
+            server.proc.send_signal(signal.SIGCONT)
+        assert r.status_code == 503, r.text
+        assert "Redis" in r.json()["detail"] and "Timeout" in r.json()["detail"]
+        r = client.post(f"/api/sessions/{sid}/next")
+        assert r.status_code == 200 and r.json()["cursor"] == 0
