@@ -26,6 +26,9 @@ What is derived is computed again, never stored: a session's trace and step reco
 per worker, keyed by the session's ``generation`` and a digest of its current parameters'
 bytes, so a worker never reuses them for parameters that changed) and an exercise's variant
 (``engine.variant`` keeps the last ones drawn per process).
+
+:func:`walk_stores` makes the app's two stores: in memory without a backplane, in Redis
+with these codecs when there is one.
 """
 
 from __future__ import annotations
