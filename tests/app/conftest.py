@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from types import SimpleNamespace
 
 import numpy as np
@@ -11,6 +12,9 @@ from fastapi.testclient import TestClient
 import engine
 from app.main import create_app
 from app.settings import Settings
+from app.store.backplane import Backplane
+from app.store.codecs import ExerciseCodec, SessionCodec
+from app.store.walks import MemoryWalkStore, RedisWalkStore
 
 
 def make_client(**settings) -> TestClient:
@@ -79,20 +83,12 @@ class Backend:
         self.ttl = 60.0 if name == "memory" else 1.0
 
     async def advance(self, seconds: float) -> None:
-        import asyncio
-
         if self.name == "memory":
             self.clock.advance(seconds)
         else:
             await asyncio.sleep(seconds)
 
-    def run(self, body, *, kind: str = "session", codec=None, **limits):
-        import asyncio
-
-        from app.store.backplane import Backplane
-        from app.store.codecs import ExerciseCodec, SessionCodec
-        from app.store.walks import MemoryWalkStore, RedisWalkStore
-
+    def run(self, body, *, kind: str = "session", **limits):
         limits.setdefault("ttl", self.ttl)
         limits.setdefault("max_items", 100)
 
@@ -100,9 +96,9 @@ class Backend:
             if self.name == "memory":
                 return await body(MemoryWalkStore(kind=kind, clock=self.clock, **limits))
             plane = Backplane(self.redis_url)
-            codec_ = codec or (SessionCodec() if kind == "session" else ExerciseCodec())
+            codec = SessionCodec() if kind == "session" else ExerciseCodec()
             try:
-                return await body(RedisWalkStore(plane, codec_, **limits))
+                return await body(RedisWalkStore(plane, codec, **limits))
             finally:
                 await plane.redis.aclose()
 
