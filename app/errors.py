@@ -10,7 +10,9 @@ echoed back: it may be a megabyte long, or hold a NaN that JSON cannot carry.
 An error body stays small whatever the request: at most MAX_REPORTED errors are listed (then
 one more entry, ``{"loc": ["body"], "type": "too_many_errors"}``, says how many were left
 out), every ``loc`` part and ``msg`` is cut to a bounded length, so a 422 is at most a few
-kilobytes (the limit is 64 kB). The compute pool's refusals are 503 with ``Retry-After``.
+kilobytes (the limit is 64 kB). The compute pool's refusals are 503 with ``Retry-After``,
+and so is a store that cannot answer (Redis away, or one walk changed by too many requests
+at once), with a message that says which.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from .compute import BusyError, ClientGoneError, TooLongError
+from .store.walks import StoreUnavailableError
 
 Loc = tuple[str | int, ...]
 MAX_REPORTED = 20  # errors listed in one 422
@@ -119,8 +122,8 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 
 async def busy(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, BusyError | TooLongError)
-    retry = exc.retry_after if isinstance(exc, BusyError) else 10
+    assert isinstance(exc, BusyError | TooLongError | StoreUnavailableError)
+    retry = exc.retry_after if isinstance(exc, BusyError | StoreUnavailableError) else 10
     return _json(503, orjson.dumps({"detail": str(exc)}), {"Retry-After": str(retry)})
 
 
@@ -135,4 +138,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(BusyError, busy)
     app.add_exception_handler(TooLongError, busy)
+    app.add_exception_handler(StoreUnavailableError, busy)
     app.add_exception_handler(ClientGoneError, client_gone)

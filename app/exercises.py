@@ -5,14 +5,15 @@ chain Z1 → … → db1 → the updates), where it is, and for each step its at
 (open, solved, revealed) and the hints unlocked. The right answer stays here: a view holds it
 only once the step is solved or revealed.
 
-Exercises live in a :class:`app.sessions.SessionStore` of their own (capped, least
-recently used evicted first, expiring when unused), created on the app's first exercise.
+Exercises live in a store of their own (:mod:`app.store.walks`: capped, least recently
+used evicted first, expiring when unused), in memory or in Redis; :meth:`Exercise.restore`
+builds one from the parts a store kept. The variant is never stored: it is drawn again from
+the seed and config (``engine.variant`` keeps the last ones drawn in this process).
 """
 
 from __future__ import annotations
 
 import secrets
-import threading
 from typing import Any
 
 import numpy as np
@@ -22,7 +23,7 @@ import engine
 
 from . import serialize
 from .mathml import static_mathml
-from .sessions import SessionStore
+from .store.walks import WalkStore
 
 MAX_ATTEMPTS = 100  # answers per step; then only reveal (or a new exercise) is left
 
@@ -39,8 +40,6 @@ class Exercise:
     def __init__(self, steps: tuple[str, ...], seed: int, config: engine.Config,
                  *, chain: bool, seed_given: bool = True) -> None:
         self.id = secrets.token_urlsafe(16)
-        self.lock = threading.Lock()
-        self.last_used = 0.0
         self.seed, self.config, self.chain = seed, config, chain
         # A seed the server drew stays on the server until every step is over: with it, a
         # second exercise on a later step would hand out this one's answer as its givens.
@@ -52,6 +51,20 @@ class Exercise:
         self.attempts = [0] * len(steps)
         self.hints: list[list[engine.Hint]] = [[] for _ in steps]
         self._current: engine.Exercise | None = None
+
+    @classmethod
+    def restore(cls, exercise_id: str, steps: tuple[str, ...], seed: int,
+                config: engine.Config, *, chain: bool, seed_given: bool, position: int,
+                states: list[str], attempts: list[int],
+                hints: list[list[engine.Hint]]) -> Exercise:
+        """An exercise from the parts a store kept (its variant drawn again)."""
+        if not (len(steps) == len(states) == len(attempts) == len(hints)
+                and 0 <= position < len(steps)):
+            raise ValueError("an exercise's steps, states, attempts and hints must match")
+        exercise = cls(steps, seed, config, chain=chain, seed_given=seed_given)
+        exercise.id, exercise.position = exercise_id, position
+        exercise.states, exercise.attempts, exercise.hints = states, attempts, hints
+        return exercise
 
     @property
     def current(self) -> engine.Exercise:
@@ -148,6 +161,6 @@ def create(step: str | None, *, chain: bool, seed: int | None,
     return Exercise(steps, seed, config, chain=chain, seed_given=given)
 
 
-def store(request: Request) -> SessionStore:
+def store(request: Request) -> WalkStore[Exercise]:
     """The app's exercise store (made by the app factory with the app's settings)."""
     return request.app.state.exercises

@@ -24,9 +24,9 @@ from .demo.mode import DemoMode, DemoSettings
 from .demo.routes import install as install_demo
 from .paths import STATIC
 from .security import SecurityMiddleware
-from .sessions import SessionStore
 from .settings import Settings
 from .store.backplane import Backplane
+from .store.codecs import walk_stores
 
 TITLE = "convlens API"
 DESCRIPTION = """\
@@ -74,12 +74,7 @@ def create_app(settings: Settings | None = None, *,
                       lifespan=lifespan)
     app.state.settings = settings
     app.state.backplane = Backplane(settings.redis_url) if settings.redis_url else None
-    app.state.sessions = SessionStore(max_sessions=settings.max_sessions,
-                                      ttl=settings.session_ttl,
-                                      max_per_client=settings.max_sessions_per_client)
-    app.state.exercises = SessionStore(max_sessions=settings.max_exercises,
-                                       ttl=settings.exercise_ttl,
-                                       max_per_client=settings.max_sessions_per_client)
+    app.state.sessions, app.state.exercises = walk_stores(settings, app.state.backplane)
     app.state.compute = ComputePool(workers=settings.compute_workers,
                                     queue=settings.compute_queue,
                                     timeout=settings.compute_timeout)

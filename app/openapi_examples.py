@@ -120,7 +120,7 @@ def responses() -> dict[str, Any]:
         "SessionMove": _json(three.move()),
         "ProvenanceOut": _json(three.provenance(*PROVENANCE)),
         "ProvenanceCells": _json(three.provenance_cells(PROVENANCE[0])),
-        "SessionGradcheck": _json(walk._gradcheck(to_db1)),
+        "SessionGradcheck": _json(walk._gradcheck(to_db1.gradcheck_input())),
         "Catalogue": _json(catalogue),
         "ExerciseOut": {**created, "id": EXERCISE_ID},
         "AnswerOut": graded,

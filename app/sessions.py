@@ -7,11 +7,12 @@ applies the update, starts the next epoch and computes its first step (Z1). ``pr
 exactly, back to before the first step of epoch 0. Tensors of steps beyond the cursor are
 never revealed.
 
-The store keeps sessions in memory, capped in count with least-recently-used eviction and an
-idle time-to-live, and per client: one client address holds at most ``max_per_client``
-sessions, and a new one beyond that evicts its own least recently used, never anyone
-else's. Its clock is injectable for tests. Every session has its own lock, held
-by the routes while they read or change it.
+Sessions are kept by a store (:mod:`app.store.walks`): in this process's memory or in
+Redis, capped in count with least-recently-used eviction and an idle time-to-live, and per
+client. A session stored in Redis is decoded for each request (:mod:`app.store.codecs`);
+:meth:`Session.restore` builds it from its parts, and ``generation`` (new with every
+:meth:`Session.replace`) tells a worker when the trace it computed for an epoch still
+holds.
 """
 
 from __future__ import annotations
@@ -19,10 +20,7 @@ from __future__ import annotations
 import functools
 import secrets
 import sys
-import threading
-import time
-from collections import OrderedDict
-from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -70,15 +68,29 @@ class Session:
     def __init__(self, config: engine.Config, x: np.ndarray, y: float,
                  params: dict[str, np.ndarray], *, lr: float, seed: int) -> None:
         self.id = secrets.token_urlsafe(16)
-        self.lock = threading.Lock()
-        self.last_used = 0.0
         self.replace(config, x, y, params, lr=lr, seed=seed)
+
+    @classmethod
+    def restore(cls, session_id: str, config: engine.Config, x: np.ndarray, y: float, *,
+                lr: float, seed: int, history: Any, loss_history: list[float], cursor: int,
+                generation: str, trace: engine.Trace | None = None,
+                records: list[dict[str, Any]] | None = None) -> Session:
+        """A session from its parts, as a store kept them: ``history`` holds the parameters
+        of every epoch (a list, or a list-like that fetched only some), ``trace`` and
+        ``records`` what was computed for the last epoch's parameters, if known."""
+        session = cls.__new__(cls)
+        session.id, session.config, session.x, session.y = session_id, config, x, y
+        session.lr, session.seed, session.generation = lr, seed, generation
+        session.history, session.loss_history, session.cursor = history, loss_history, cursor
+        session._trace, session._records = trace, records
+        return session
 
     # ---------------------------------------------------------------- state
     def replace(self, config: engine.Config, x: np.ndarray, y: float,
                 params: dict[str, np.ndarray], *, lr: float, seed: int) -> None:
         """New example, parameters or lr: back to epoch 0, before the first step."""
         self.config, self.x, self.y, self.lr, self.seed = config, x, y, lr, seed
+        self.generation = secrets.token_urlsafe(8)  # new whenever the walk starts over
         self.history: list[dict[str, np.ndarray]] = [params]
         self.loss_history: list[float] = []
         self.cursor = -1
@@ -111,6 +123,11 @@ class Session:
         if self._records is None:
             self._records = serialize.steps_out(self.trace(), self.lr)
         return self._records
+
+    @property
+    def derived(self) -> tuple[engine.Trace | None, list[dict[str, Any]] | None]:
+        """The trace and step records of this epoch, where computed already."""
+        return self._trace, self._records
 
     def _new_epoch(self) -> None:
         self._trace, self._records = None, None
@@ -228,6 +245,11 @@ class Session:
         known = self.known()
         return tuple(g for g in GRADIENTS if g in known)
 
+    def gradcheck_input(self) -> GradcheckInput:
+        """What a gradient check of this walk needs, to run away from the session."""
+        return GradcheckInput(self.x, self.y, self.params, self.config, self.epoch,
+                              self.cursor, self.gradients_reached())
+
     def view(self) -> dict[str, Any]:
         """Everything computed so far, and nothing beyond the cursor."""
         p = self.params
@@ -262,66 +284,18 @@ def _hidden_steps() -> tuple[dict[str, Any], ...]:
                  for s in serialize.step_outlines())
 
 
-class SessionStore:
-    """Sessions by id, in memory; thread-safe, capped in all and per client, least recently
-    used evicted first."""
+@dataclass(frozen=True)
+class GradcheckInput:
+    """A walk's example, parameters and position, taken at one moment (the arrays are never
+    changed in place, so sharing them is safe)."""
 
-    def __init__(self, *, max_sessions: int, ttl: float, max_per_client: int | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self.max_sessions, self.ttl, self.clock = max_sessions, ttl, clock
-        self.max_per_client = max_sessions if max_per_client is None else max_per_client
-        self._sessions: OrderedDict[str, Session] = OrderedDict()  # least recently used first
-        self._owners: dict[str, str] = {}  # session id -> the client that created it
-        self._lock = threading.Lock()
-
-    def __len__(self) -> int:
-        with self._lock:
-            self._expire(self.clock())
-            return len(self._sessions)
-
-    def _expire(self, now: float) -> None:
-        while self._sessions:
-            oldest = next(iter(self._sessions.values()))
-            if now - oldest.last_used <= self.ttl:
-                break
-            self._drop(oldest.id)
-
-    def _drop(self, session_id: str) -> None:
-        del self._sessions[session_id]
-        self._owners.pop(session_id, None)
-
-    def add(self, session: Session, client: str = "") -> None:
-        """Keep ``session`` for ``client`` (its address), making room first: the client's
-        own least recently used session when it holds max_per_client, then anyone's."""
-        with self._lock:
-            now = self.clock()
-            self._expire(now)
-            own = [i for i, owner in self._owners.items() if owner == client]
-            if len(own) >= self.max_per_client:
-                by_use = [i for i in self._sessions if self._owners.get(i) == client]
-                for session_id in by_use[:len(own) - self.max_per_client + 1]:
-                    self._drop(session_id)
-            while len(self._sessions) >= self.max_sessions:
-                self._drop(next(iter(self._sessions)))
-            session.last_used = now
-            self._sessions[session.id] = session
-            self._owners[session.id] = client
-
-    def get(self, session_id: str) -> Session:
-        """The session, marked as used now; KeyError when unknown or expired."""
-        with self._lock:
-            now = self.clock()
-            self._expire(now)
-            session = self._sessions[session_id]
-            session.last_used = now
-            self._sessions.move_to_end(session_id)
-            return session
-
-    def delete(self, session_id: str) -> None:
-        """KeyError when unknown or expired."""
-        with self._lock:
-            self._expire(self.clock())
-            self._drop(session_id)
+    x: np.ndarray
+    y: float
+    params: dict[str, np.ndarray]
+    config: engine.Config
+    epoch: int
+    cursor: int
+    reached: tuple[str, ...]
 
 
 def create(body: schemas.SessionCreate) -> Session:

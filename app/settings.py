@@ -3,15 +3,16 @@
 ==================================  =========  ==============================================
 variable                            default    meaning
 ==================================  =========  ==============================================
-CONVLENS_MAX_SESSIONS               1000       sessions kept in memory; the least recently
-                                               used one is dropped to make room for a new one
+CONVLENS_MAX_SESSIONS               1000       sessions kept (in memory, or in Redis for
+                                               all workers); the least recently used one is
+                                               dropped to make room for a new one
 CONVLENS_MAX_SESSIONS_PER_CLIENT    20         sessions one client address may hold; its
                                                own least recently used goes first
 CONVLENS_SESSION_TTL                3600       seconds a session may sit unused before it
                                                expires
 CONVLENS_MAX_BODY_BYTES             1000000    larger request bodies are refused with 413
-CONVLENS_MAX_EXERCISES              1000       practice exercises kept in memory (least
-                                               recently used dropped first)
+CONVLENS_MAX_EXERCISES              1000       practice exercises kept, as sessions are
+                                               (least recently used dropped first)
 CONVLENS_EXERCISE_TTL               3600       seconds an exercise may sit unused before it
                                                expires
 CONVLENS_TRAIN_MAX_WORK             2e9        cap on one /api/train request's multiply-adds

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from types import SimpleNamespace
 
 import numpy as np
@@ -11,6 +12,9 @@ from fastapi.testclient import TestClient
 import engine
 from app.main import create_app
 from app.settings import Settings
+from app.store.backplane import Backplane
+from app.store.codecs import ExerciseCodec, SessionCodec
+from app.store.walks import MemoryWalkStore, RedisWalkStore
 
 
 def make_client(**settings) -> TestClient:
@@ -50,3 +54,58 @@ def bodies() -> SimpleNamespace:
     return SimpleNamespace(seed=seed_body, random=random_body)
 
 
+
+# ------------------------------------------------------------------------------ backends
+BACKENDS = ["memory", "redis"]
+
+
+def backend_settings(request, name: str | None = None) -> dict:
+    """Settings for an app on backend ``name`` (by default ``request.param``): the memory
+    one, or the test Redis, emptied (the ``redis_server`` fixture, started on first use)."""
+    if (name or request.param) == "memory":
+        return {}
+    server = request.getfixturevalue("redis_server")
+    server.flush()
+    return {"redis_url": server.url}
+
+
+class Backend:
+    """A walk store on one backend, for store tests written once for both.
+
+    ``run(body, **limits)`` runs ``await body(store)`` on a fresh store with those limits
+    (``kind``, ``max_items``, ``ttl``, ``max_per_client``) in an event loop of its own.
+    ``ttl`` is the idle time-to-live tests should use: fake seconds in memory (the clock
+    moves when ``advance`` is awaited), one real second in Redis (``advance`` sleeps:
+    Redis expires keys by its own clock)."""
+
+    def __init__(self, name: str, clock, redis_url: str | None) -> None:
+        self.name, self.clock, self.redis_url = name, clock, redis_url
+        self.ttl = 60.0 if name == "memory" else 1.0
+
+    async def advance(self, seconds: float) -> None:
+        if self.name == "memory":
+            self.clock.advance(seconds)
+        else:
+            await asyncio.sleep(seconds)
+
+    def run(self, body, *, kind: str = "session", **limits):
+        limits.setdefault("ttl", self.ttl)
+        limits.setdefault("max_items", 100)
+
+        async def main():
+            if self.name == "memory":
+                return await body(MemoryWalkStore(kind=kind, clock=self.clock, **limits))
+            plane = Backplane(self.redis_url)
+            codec = SessionCodec() if kind == "session" else ExerciseCodec()
+            try:
+                return await body(RedisWalkStore(plane, codec, **limits))
+            finally:
+                await plane.redis.aclose()
+
+        return asyncio.run(main())
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request, clock) -> Backend:
+    settings = backend_settings(request)
+    return Backend(request.param, clock, settings.get("redis_url"))

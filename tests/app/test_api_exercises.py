@@ -1,4 +1,10 @@
-"""The practice API: exercises, answers, hints, reveal, the whole-pass chain and limits."""
+"""The practice API: exercises, answers, hints, reveal, the whole-pass chain and limits.
+
+Every test that keeps an exercise (through ``client``, or the cap test) runs twice: on the
+memory store and on the Redis store (a real redis-server). The expiry test moves the memory
+store's clock by hand (Redis expiry is tested with real time in ``tests/app/store``); the
+catalogue and schema tests keep nothing.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +17,17 @@ from hypothesis import strategies as st
 
 import engine
 from app import exercises
-from app.sessions import SessionStore
-from tests.app.conftest import make_client
+from app.store.walks import MemoryWalkStore
+from tests.app.conftest import BACKENDS, backend_settings, make_client
 
 STEPS = engine.STEP_NAMES
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def client(request):
+    """One app per backend for the module's tests."""
+    with make_client(**backend_settings(request)) as c:
+        yield c
 
 
 def create(client, **body):
@@ -76,8 +89,7 @@ def test_an_exercise_gives_exactly_what_the_step_reads_and_no_answer(client, ste
 
 @given(seed=st.integers(0, 2**32 - 1), step=st.sampled_from(STEPS))
 @settings(max_examples=30, deadline=None)
-def test_no_response_before_reveal_holds_the_answer(seed, step):
-    client = _shared_client()
+def test_no_response_before_reveal_holds_the_answer(client, seed, step):
     view = create(client, step=step, seed=seed)
     ex, _ = truth_of(view)
     responses = [view, client.get(f"/api/exercises/{view['id']}").json()]
@@ -96,16 +108,6 @@ def test_no_response_before_reveal_holds_the_answer(seed, step):
     np.testing.assert_array_equal(shown["answer"], ex.truth)
     if leaks({"answer": np.asarray(ex.truth).tolist()}, ex.truth, ex.given):
         assert leaks(shown, ex.truth, ex.given)  # the check would have seen it
-
-
-_CLIENT = None
-
-
-def _shared_client():
-    global _CLIENT
-    if _CLIENT is None:
-        _CLIENT = make_client()
-    return _CLIENT
 
 
 @pytest.mark.parametrize("step", STEPS)
@@ -283,8 +285,9 @@ def test_unknown_exercises_are_404(client):
 
 
 # ------------------------------------------------------------------------------- limits
-def test_exercises_are_capped_least_recently_used_first():
-    with make_client(max_exercises=2) as client:
+@pytest.mark.parametrize("name", BACKENDS)
+def test_exercises_are_capped_least_recently_used_first(request, name):
+    with make_client(max_exercises=2, **backend_settings(request, name)) as client:
         a, b = create(client, step="Z1", seed=1), create(client, step="Z1", seed=2)
         assert client.get(f"/api/exercises/{a['id']}").status_code == 200  # a is fresh now
         create(client, step="Z1", seed=3)
@@ -294,7 +297,8 @@ def test_exercises_are_capped_least_recently_used_first():
 
 def test_exercises_expire_when_unused(clock):
     with make_client(exercise_ttl=60) as client:
-        client.app.state.exercises = SessionStore(max_sessions=10, ttl=60, clock=clock)
+        client.app.state.exercises = MemoryWalkStore(kind="exercise", max_items=10, ttl=60,
+                                                     clock=clock)
         view = create(client, step="P1", seed=1)
         clock.advance(59)
         assert client.get(f"/api/exercises/{view['id']}").status_code == 200

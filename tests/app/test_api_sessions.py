@@ -1,4 +1,9 @@
-"""Sessions over HTTP: stepping visits every step in order, prev undoes it exactly."""
+"""Sessions over HTTP: stepping visits every step in order, prev undoes it exactly.
+
+Every test that makes a session (through ``fresh_client`` or ``session``) runs twice: on
+the memory store and on the Redis store (a real redis-server), which must answer the same
+bytes; only the meta test, which keeps no session, runs once.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ import pytest
 import engine
 from app import sessions
 from app.sessions import LAST
+from tests.app.conftest import BACKENDS, backend_settings, make_client
 
 NAMES = [s.writes for s in engine.STEPS]
 ALWAYS = {"X", "Y", "W1", "b1", "W2", "b2"}
@@ -15,6 +21,13 @@ ALWAYS = {"X", "Y", "W1", "b1", "W2", "b2"}
 
 def arr(value) -> np.ndarray:
     return np.array(value, dtype=np.float64)
+
+
+@pytest.fixture(params=BACKENDS)
+def fresh_client(request):
+    """An app of its own, on each backend in turn."""
+    with make_client(**backend_settings(request)) as c:
+        yield c
 
 
 @pytest.fixture

@@ -19,28 +19,26 @@ from ... import practice_schemas as ps
 from ...errors import InputError
 from ...mathml import static_mathml
 from ...schemas import Message
-from ...sessions import SessionStore
 from ...settings import Settings
-from ..deps import ClientDep
+from ...store.walks import WalkStore
+from ..deps import STORE_AWAY, ClientDep, Stored
 
 router = APIRouter(prefix="/api/exercises", tags=["practice"])
 
-ExerciseStore = Annotated[SessionStore, Depends(exercises.store)]
+ExerciseStore = Annotated[WalkStore[exercises.Exercise], Depends(exercises.store)]
 ExerciseId = Annotated[str, Path(min_length=1, max_length=64,
                                  description="The id POST /api/exercises returned.")]
-NOT_FOUND = {404: {"model": Message, "description": "No such exercise (or it expired)."}}
+NOT_FOUND = {404: {"model": Message, "description": "No such exercise (or it expired)."},
+             **STORE_AWAY}
 
 
-def get_exercise(exercise_id: ExerciseId, store: ExerciseStore) -> exercises.Exercise:
-    try:
-        return store.get(exercise_id)
-    except KeyError:
-        raise HTTPException(404, detail=(
-            f"no exercise {exercise_id!r}: it never existed, or expired after "
-            f"{store.ttl:g} s unused, or made room for newer ones")) from None
+def get_exercise(exercise_id: ExerciseId, store: ExerciseStore) -> Stored[exercises.Exercise]:
+    return Stored(store, exercise_id, (
+        f"no exercise {exercise_id!r}: it never existed, or expired after "
+        f"{store.ttl:g} s unused, or made room for newer ones"))
 
 
-ExerciseDep = Annotated[exercises.Exercise, Depends(get_exercise)]
+ExerciseDep = Annotated[Stored[exercises.Exercise], Depends(get_exercise)]
 
 
 @router.get("", response_model=ps.Catalogue)
@@ -73,7 +71,7 @@ TOLERANCE_TEXT = (
     "second significant digit is not.")
 
 
-@router.post("", status_code=201, response_model=ps.ExerciseOut)
+@router.post("", status_code=201, response_model=ps.ExerciseOut, responses=STORE_AWAY)
 async def create(body: ps.ExerciseCreate, store: ExerciseStore,
                  client: ClientDep) -> Response:
     """A new exercise: one step (``step``) or the whole pass (``chain: true``), on numbers
@@ -85,17 +83,19 @@ async def create(body: ps.ExerciseCreate, store: ExerciseStore,
     # drawing a variant for a big config can take half a second: off the event loop
     exercise = await run_in_threadpool(exercises.create, body.step, chain=body.chain,
                                        seed=body.seed, config=body.config.to_engine())
-    store.add(exercise, client)
-    with exercise.lock:
-        return serialize.json_response(exercise.view(), status_code=201)
+    await store.add(exercise, client)
+    return serialize.json_response(exercise.view(), status_code=201)
+
+
+def _view(exercise: exercises.Exercise) -> Response:
+    return serialize.json_response(exercise.view())
 
 
 @router.get("/{exercise_id}", response_model=ps.ExerciseOut, responses=NOT_FOUND)
 async def read(exercise: ExerciseDep) -> Response:
     """The current step, its givens, attempts and hints; the answer once solved or
     revealed."""
-    with exercise.lock:
-        return serialize.json_response(exercise.view())
+    return await exercise.read(_view)
 
 
 @router.post("/{exercise_id}/answer", response_model=ps.AnswerOut, responses={
@@ -103,25 +103,28 @@ async def read(exercise: ExerciseDep) -> Response:
 async def answer(body: ps.AnswerIn, exercise: ExerciseDep) -> Response:
     """Grade an answer cell by cell: which cells are right, the score, the misconception
     that explains the wrong ones (if one does) and, for a wrong answer, the next hint."""
-    with exercise.lock:
-        shape = exercise.current.shape
+    def grade(task: exercises.Exercise) -> Response:
         try:
-            engine.practice.check_answer(body.answer, shape)
+            engine.practice.check_answer(body.answer, task.current.shape)
         except ValueError as exc:
-            raise InputError(("body", "answer"), f"{exc} for step {exercise.current.step}"
+            raise InputError(("body", "answer"), f"{exc} for step {task.current.step}"
                              ) from None
-        try:
-            return serialize.json_response(exercise.answer(body.answer))
-        except exercises.NoAttemptsError as exc:
-            raise HTTPException(409, detail=str(exc)) from None
+        return serialize.json_response(task.answer(body.answer))
+
+    try:
+        return await exercise.change(grade)
+    except exercises.NoAttemptsError as exc:
+        raise HTTPException(409, detail=str(exc)) from None
 
 
 @router.post("/{exercise_id}/reveal", response_model=ps.ExerciseOut, responses=NOT_FOUND)
 async def reveal(exercise: ExerciseDep) -> Response:
     """Show the answer; the step counts as revealed (not solved) from now on."""
-    with exercise.lock:
-        exercise.reveal()
-        return serialize.json_response(exercise.view())
+    def change(task: exercises.Exercise) -> Response:
+        task.reveal()
+        return _view(task)
+
+    return await exercise.change(change)
 
 
 @router.post("/{exercise_id}/next", response_model=ps.ExerciseOut, responses={
@@ -129,9 +132,11 @@ async def reveal(exercise: ExerciseDep) -> Response:
         "Not a chain, the current step is still open, or it was the last.")}})
 async def next_step(exercise: ExerciseDep) -> Response:
     """A chain's next step, once the current one is solved or revealed."""
-    with exercise.lock:
-        try:
-            exercise.next()
-        except exercises.NotReadyError as exc:
-            raise HTTPException(409, detail=str(exc)) from None
-        return serialize.json_response(exercise.view())
+    def change(task: exercises.Exercise) -> Response:
+        task.next()
+        return _view(task)
+
+    try:
+        return await exercise.change(change)
+    except exercises.NotReadyError as exc:
+        raise HTTPException(409, detail=str(exc)) from None

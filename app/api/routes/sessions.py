@@ -14,28 +14,39 @@ from engine.model import ShouldStop
 
 from ... import errors, serialize, sessions
 from ... import schemas as s
-from ..deps import BUSY, ClientDep, ComputeDep, SessionDep, SessionId, StoreDep
+from ...store.walks import NotFoundError
+from ..deps import BUSY, STORE_AWAY, ClientDep, ComputeDep, SessionDep, SessionId, StoreDep
 
 router = APIRouter(prefix="/api/sessions", tags=["sessions"])
-NOT_FOUND = {404: {"model": s.Message, "description": "No such session (or it expired)."}}
+NOT_FOUND = {404: {"model": s.Message, "description": "No such session (or it expired)."},
+             **STORE_AWAY}
 BODY_ERRORS = {413: {"model": s.Message, "description": "The body is over the size limit."}}
+BUSY_OR_AWAY = {503: {"model": s.Message, "description": " ".join(
+    d[503]["description"] for d in (BUSY, STORE_AWAY))}}
 
 
-@router.post("", status_code=201, response_model=s.SessionOut, responses=BODY_ERRORS)
+@router.post("", status_code=201, response_model=s.SessionOut,
+             responses={**BODY_ERRORS, **STORE_AWAY})
 async def create(body: s.SessionCreate, store: StoreDep, client: ClientDep) -> Response:
     """A new session before its first step (cursor -1, epoch 0). One client holds at most
     CONVLENS_MAX_SESSIONS_PER_CLIENT; beyond that its own least recently used goes."""
     session = sessions.create(body)
-    store.add(session, client)
-    with session.lock:
-        return serialize.json_response(session.view(), status_code=201)
+    await store.add(session, client)
+    return serialize.json_response(session.view(), status_code=201)
+
+
+def _view(session: sessions.Session) -> Response:
+    return serialize.json_response(session.view())
+
+
+def _move(session: sessions.Session) -> Response:
+    return serialize.json_response(session.move())
 
 
 @router.get("/{session_id}", response_model=s.SessionOut, responses=NOT_FOUND)
 async def read(session: SessionDep) -> Response:
     """The cursor, the current step and everything computed so far."""
-    with session.lock:
-        return serialize.json_response(session.view())
+    return await session.read(_view)
 
 
 @router.post("/{session_id}/next", response_model=s.SessionMove,
@@ -44,12 +55,14 @@ async def read(session: SessionDep) -> Response:
 async def next_step(session: SessionDep) -> Response:
     """One step on; after the last update step, the update is applied and the next epoch
     starts with its first step."""
-    with session.lock:
-        try:
-            session.next()
-        except sessions.EpochLimitError as exc:
-            raise HTTPException(409, detail=str(exc)) from None
-        return serialize.json_response(session.move())
+    def step(walk: sessions.Session) -> Response:
+        walk.next()
+        return _move(walk)
+
+    try:
+        return await session.change(step)
+    except sessions.EpochLimitError as exc:
+        raise HTTPException(409, detail=str(exc)) from None
 
 
 @router.post("/{session_id}/prev", response_model=s.SessionMove,
@@ -57,12 +70,14 @@ async def next_step(session: SessionDep) -> Response:
                                            "description": "Already before the first step."}})
 async def prev_step(session: SessionDep) -> Response:
     """One step back, exactly (across epochs too)."""
-    with session.lock:
-        try:
-            session.prev()
-        except sessions.AtStartError as exc:
-            raise HTTPException(409, detail=str(exc)) from None
-        return serialize.json_response(session.move())
+    def step(walk: sessions.Session) -> Response:
+        walk.prev()
+        return _move(walk)
+
+    try:
+        return await session.change(step)
+    except sessions.AtStartError as exc:
+        raise HTTPException(409, detail=str(exc)) from None
 
 
 @router.patch("/{session_id}", response_model=s.SessionOut,
@@ -70,17 +85,21 @@ async def prev_step(session: SessionDep) -> Response:
 async def edit(body: s.SessionPatch, session: SessionDep) -> Response:
     """Change x, y, any parameters, lr, config or seed; back to epoch 0, before the first
     step."""
-    with session.lock:
-        sessions.edit(session, body)
-        return serialize.json_response(session.view())
+    def change(walk: sessions.Session) -> Response:
+        sessions.edit(walk, body)
+        return _view(walk)
+
+    return await session.change(change)
 
 
 @router.post("/{session_id}/reset", response_model=s.SessionOut, responses=NOT_FOUND)
 async def reset(session: SessionDep) -> Response:
     """Back to epoch 0's parameters, before the first step."""
-    with session.lock:
-        session.reset()
-        return serialize.json_response(session.view())
+    def change(walk: sessions.Session) -> Response:
+        walk.reset()
+        return _view(walk)
+
+    return await session.change(change)
 
 
 @router.post("/{session_id}/goto", response_model=s.SessionOut,
@@ -90,13 +109,15 @@ async def goto(body: s.SessionGoto, session: SessionDep) -> Response:
     """Step to ``cursor`` of pass ``epoch`` (0 is the first), exactly as next and prev
     would: ``{"epoch": e, "cursor": -1}`` goes back to the start of a pass. Returns the
     view."""
-    with session.lock:
+    def change(walk: sessions.Session) -> Response:
         with errors.field("body", "epoch"):
-            try:
-                session.goto(body.epoch, body.cursor)
-            except sessions.EpochLimitError as exc:
-                raise HTTPException(409, detail=str(exc)) from None
-        return serialize.json_response(session.view())
+            walk.goto(body.epoch, body.cursor)
+        return _view(walk)
+
+    try:
+        return await session.change(change)
+    except sessions.EpochLimitError as exc:
+        raise HTTPException(409, detail=str(exc)) from None
 
 
 MAX_INDEX_TEXT = 40  # "f,r,c" of the largest tensor fits in far less
@@ -113,16 +134,19 @@ async def provenance(
     """Which cells made ``tensor[index]`` (and the products summed, where it is a sum).
     Refused (409) for a tensor the walk has not shown yet."""
     cell = tuple(int(i) for i in index.split(",")) if index else ()
-    with session.lock:
-        try:
-            with errors.field("path", "tensor"):
-                if tensor not in engine.TITLES or tensor not in engine.PROVENANCE_SOURCES:
-                    raise ValueError(f"no provenance for {tensor!r}; known: "
-                                     f"{', '.join(engine.PROVENANCE_SOURCES)}")
-            with errors.field("query", "index"):
-                return serialize.json_response(session.provenance(tensor, cell))
-        except sessions.NotReachedError as exc:
-            raise HTTPException(409, detail=str(exc)) from None
+
+    def answer(walk: sessions.Session) -> Response:
+        with errors.field("path", "tensor"):
+            if tensor not in engine.TITLES or tensor not in engine.PROVENANCE_SOURCES:
+                raise ValueError(f"no provenance for {tensor!r}; known: "
+                                 f"{', '.join(engine.PROVENANCE_SOURCES)}")
+        with errors.field("query", "index"):
+            return serialize.json_response(walk.provenance(tensor, cell))
+
+    try:
+        return await session.read(answer)
+    except sessions.NotReachedError as exc:
+        raise HTTPException(409, detail=str(exc)) from None
 
 
 @router.get("/{session_id}/provenance/{tensor}/cells", response_model=s.ProvenanceCells,
@@ -133,35 +157,36 @@ async def provenance_cells(tensor: Annotated[str, Path(max_length=8)],
     """The provenance of every cell of ``tensor`` in row-major order, up to a bound on the
     answer's size (``complete`` false: ask the rest cell by cell). What a page fetches once
     a step has revealed a tensor, so hovering it needs no request."""
-    with session.lock:
-        try:
-            with errors.field("path", "tensor"):
-                if tensor not in engine.PROVENANCE_SOURCES:
-                    raise ValueError(f"no provenance for {tensor!r}; known: "
-                                     f"{', '.join(engine.PROVENANCE_SOURCES)}")
-            return serialize.json_response(session.provenance_cells(tensor))
-        except sessions.NotReachedError as exc:
-            raise HTTPException(409, detail=str(exc)) from None
+    def answer(walk: sessions.Session) -> Response:
+        with errors.field("path", "tensor"):
+            if tensor not in engine.PROVENANCE_SOURCES:
+                raise ValueError(f"no provenance for {tensor!r}; known: "
+                                 f"{', '.join(engine.PROVENANCE_SOURCES)}")
+        return serialize.json_response(walk.provenance_cells(tensor))
+
+    try:
+        return await session.read(answer)
+    except sessions.NotReachedError as exc:
+        raise HTTPException(409, detail=str(exc)) from None
 
 
 @router.post("/{session_id}/gradcheck", response_model=s.SessionGradcheck,
-             responses={**NOT_FOUND, **BUSY})
+             responses={**NOT_FOUND, **BUSY_OR_AWAY})
 async def gradcheck(session: SessionDep, pool: ComputeDep, request: Request) -> Response:
     """Central differences beside the analytic gradient, for the parameters whose gradient
     the walk has reached (none before dW2). Two forward passes per parameter: it runs in the
-    compute pool (queued; stopped if the client leaves), outside the session's lock."""
-    return await pool.run(request, functools.partial(_gradcheck, session))
+    compute pool (queued; stopped if the client leaves), on the walk as it was when asked."""
+    taken = await session.read(sessions.Session.gradcheck_input)
+    return await pool.run(request, functools.partial(_gradcheck, taken))
 
 
-def _gradcheck(session: sessions.Session, should_stop: ShouldStop = lambda: False
+def _gradcheck(taken: sessions.GradcheckInput, should_stop: ShouldStop = lambda: False
                ) -> Response:
-    with session.lock:
-        x, y, params, config = session.x, session.y, session.params, session.config
-        epoch, cursor, reached = session.epoch, session.cursor, session.gradients_reached()
     out: dict[str, object] = {}
-    if reached:
-        check = engine.gradcheck(x, y, params, config, should_stop=should_stop)
-        for grad in reached:
+    if taken.reached:
+        check = engine.gradcheck(taken.x, taken.y, taken.params, taken.config,
+                                 should_stop=should_stop)
+        for grad in taken.reached:
             name = grad[1:]
             err = check.rel_error[name]
             both = np.concatenate([np.ravel(check.analytic[name]), np.ravel(check.numeric[name])])
@@ -170,15 +195,15 @@ def _gradcheck(session: sessions.Session, should_stop: ShouldStop = lambda: Fals
                          "range": serialize.ranges({grad: both})[grad]}
     errs = [p["rel_error"] for p in out.values()]  # type: ignore[index]
     worst = max(errs) if errs and None not in errs else None
-    return serialize.json_response({"epoch": epoch, "cursor": cursor, "params": out,
-                                    "max_rel_error": worst})
+    return serialize.json_response({"epoch": taken.epoch, "cursor": taken.cursor,
+                                    "params": out, "max_rel_error": worst})
 
 
 @router.delete("/{session_id}", status_code=204, response_class=Response,
                responses=NOT_FOUND)
 async def delete(session_id: SessionId, store: StoreDep) -> Response:
     try:
-        store.delete(session_id)
-    except KeyError:
+        await store.delete(session_id)
+    except NotFoundError:
         raise HTTPException(404, detail=f"no session {session_id!r}") from None
     return Response(status_code=204)
