@@ -34,7 +34,8 @@ MAX_KERNEL = engine.LIMITS["kernel_size"][1]
 MAX_FILTERS = engine.LIMITS["filters"][1]
 MAX_FEATURES = MAX_FILTERS * MAX_SIDE**2  # D at k = 1, p = 1: the longest tensor, W2's row
 MAX_ABS = 1e12  # inputs beyond this are absurd and would overflow the forward pass
-TRAIN_MAX_EPOCHS = 1000  # of one /api/train request (sessions.SESSION_MAX_EPOCHS: a walk's)
+TRAIN_MAX_EPOCHS = 1000  # of one /api/train request
+SESSION_MAX_EPOCHS = 10_000  # passes one walk may go through (app.sessions keeps them)
 MAX_BATCH_SIZE = 4096
 MAX_SEED = 2**32 - 1
 DEFAULT_LR = 0.1
@@ -528,7 +529,7 @@ class SessionGoto(BaseModel):
     model_config = ConfigDict(extra="forbid",
                               json_schema_extra={"examples": [{"epoch": 0, "cursor": 2}]})
 
-    epoch: Annotated[int, Field(strict=True, ge=0, le=10_000)] = 0
+    epoch: Annotated[int, Field(strict=True, ge=0, le=SESSION_MAX_EPOCHS)] = 0
     cursor: Annotated[int, Field(strict=True, ge=-1, le=len(engine.STEPS) - 1)]
 
 

@@ -35,7 +35,7 @@ LAST = len(engine.STEPS) - 1
 # SESSION_MAX_EPOCHS epochs: 1,000 sessions at their cap hold at most ~0.5 GB of history (not
 # to be confused with schemas.TRAIN_MAX_EPOCHS, the epochs of one /api/train request).
 MAX_KEPT_BYTES = 512 * 1024
-SESSION_MAX_EPOCHS = 10_000
+SESSION_MAX_EPOCHS = schemas.SESSION_MAX_EPOCHS
 # One answer about a whole tensor's provenance holds at most this many source cells (the
 # default network's largest, dW1, holds 153): past it, the rest is asked cell by cell.
 PROVENANCE_BATCH = 1024
