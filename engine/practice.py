@@ -36,6 +36,14 @@ LR = 0.1  # the variants' learning rate: one decimal, like every other number
 SIGNIFICANT = 3  # an answer rounded to this many significant digits is accepted
 SLACK = 0.6  # ... within this many units of that digit
 FLOOR = 5e-4  # ... or this share of the tensor's largest magnitude
+_ORDINAL = {1: "first", 2: "second", 3: "third", 4: "fourth", 5: "fifth"}
+_NUMBER = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five"}
+TOLERANCE_TEXT = (  # the rule above, in words, for the page
+    f"A cell is right when it is within {SLACK:g} units of the {_ORDINAL[SIGNIFICANT]} "
+    f"significant digit of the true value, or within {FLOOR * 100:g}% of the tensor's largest "
+    "magnitude, whichever is larger: an answer rounded to "
+    f"{_NUMBER[SIGNIFICANT]} significant digits is accepted; one off by one in its "
+    f"{_ORDINAL[SIGNIFICANT - 1]} significant digit is not.")
 EXPLAINS = 0.75  # a misconception explains an answer that matches it on this share of its
 #                   wrong cells (a slip elsewhere is forgiven)
 EPS = 1e-9  # values this close count as equal (the variants' numbers are exact decimals)

@@ -321,3 +321,12 @@ def test_the_dA1_hint_names_the_window_and_its_first_maximum():
     h = practice.hint("dA1", 2, (0, 0, 0), ex.given, config=v.config)
     assert set(h.feeds) == {"A1", "dP1"} and len(h.feeds["A1"]) == 4
     assert "first maximum" in h.text
+
+
+def test_the_tolerance_in_words_states_the_constants_the_grader_uses():
+    from engine import practice
+
+    text = practice.TOLERANCE_TEXT
+    assert f"within {practice.SLACK:g} units of the third significant digit" in text
+    assert f"within {practice.FLOOR * 100:g}% of the tensor's largest magnitude" in text
+    assert practice.SIGNIFICANT == 3 and "rounded to three significant digits" in text

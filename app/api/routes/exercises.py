@@ -55,20 +55,13 @@ def _catalogue(settings: Settings) -> Response:
                    "latex": s.latex, "mathml": static_mathml(s.latex), "text": s.text}
                   for s in engine.STEPS],
         "tolerance": {"significant": p.SIGNIFICANT, "slack": p.SLACK, "floor": p.FLOOR,
-                      "text": TOLERANCE_TEXT},
+                      "text": p.TOLERANCE_TEXT},
         "limits": {"max_exercises": settings.max_exercises,
                    "exercise_ttl": settings.exercise_ttl,
                    "max_attempts": exercises.MAX_ATTEMPTS},
         "misconceptions": [{"id": m.id, "step": m.step, "title": m.title,
                             "message": m.message} for m in engine.MISCONCEPTIONS],
     })
-
-
-TOLERANCE_TEXT = (
-    "A cell is right when it is within 0.6 units of the third significant digit of the "
-    "true value, or within 0.05% of the tensor's largest magnitude, whichever is larger: "
-    "an answer rounded to three significant digits is accepted; one off by one in its "
-    "second significant digit is not.")
 
 
 @router.post("", status_code=201, response_model=ps.ExerciseOut, responses=STORE_AWAY)
