@@ -26,8 +26,6 @@ only on the reveal.
 from __future__ import annotations
 
 import asyncio
-import time
-from collections import deque
 from typing import Annotated, Any, Literal
 
 import orjson
@@ -55,7 +53,6 @@ from .routes import (
 PUSH_EVERY = 0.05  # seconds: answers arriving together make one push to the presenters
 JOINS_PER_CLIENT = 2  # joins one address may make per audience page it may open ...
 JOIN_WINDOW = 600.0  # ... in this many seconds (so a NAT'd class raises --per-client)
-MAX_JOIN_ENTRIES = 10_000  # (room, address) pairs remembered before the stale ones go
 
 router = APIRouter(prefix="/api/demo", tags=["demo answers"])
 RoomId = Annotated[str, PathParam(pattern=ROOM_PATTERN)]
@@ -131,14 +128,17 @@ def revealed(demo: DemoMode, room: Room, q: Question) -> dict[str, Any]:
 def live(demo: DemoMode, room: Room, q: Question) -> dict[str, Any]:
     """The presenter's view of a question: the distribution, answered of following."""
     return {"type": "answers", **demo.answers.distribution(room.id, q),
-            "following": len(room.followers), "joined": demo.answers.joined(room.id)}
+            "following": room.audience, "joined": demo.answers.joined(room.id)}
 
 
 class Pushes:
-    """Answers that arrive together make one push of the distribution to the presenters."""
+    """Answers that arrive together make one push of the distribution to the presenters
+    (every worker's: the answers file is shared, so the worker that took the answers
+    reads the distribution and sends it to all)."""
 
     def __init__(self) -> None:
         self.pending: set[tuple[str, str]] = set()
+        self.sending: set[asyncio.Task[None]] = set()
 
     def soon(self, demo: DemoMode, room: Room, q: Question) -> None:
         if (room.id, q.id) in self.pending:
@@ -147,7 +147,10 @@ class Pushes:
 
         def push() -> None:
             self.pending.discard((room.id, q.id))
-            room.to_presenters(orjson.dumps(live(demo, room, q)).decode())
+            text = orjson.dumps(live(demo, room, q)).decode()
+            task = asyncio.ensure_future(demo.rooms.tell(room, text, presenters_only=True))
+            self.sending.add(task)
+            task.add_done_callback(self.sending.discard)
 
         asyncio.get_running_loop().call_later(PUSH_EVERY, push)
 
@@ -158,19 +161,10 @@ def _pushes(demo: DemoMode) -> Pushes:
     return demo.pushes  # type: ignore[attr-defined]
 
 
-def _join_allowed(demo: DemoMode, room: Room, client: str) -> bool:
-    joins: dict[str, deque[float]] = demo.__dict__.setdefault("joins", {})
-    now = time.monotonic()
-    if len(joins) > MAX_JOIN_ENTRIES:  # forget the addresses that have not joined lately
-        for name in [n for n, t in joins.items() if not t or now - t[-1] > JOIN_WINDOW]:
-            del joins[name]
-    times = joins.setdefault(f"{room.id} {client}", deque())
-    while times and now - times[0] > JOIN_WINDOW:
-        times.popleft()
-    if len(times) >= JOINS_PER_CLIENT * demo.settings.per_client:
-        return False
-    times.append(now)
-    return True
+async def _join_allowed(demo: DemoMode, room: Room, client: str) -> bool:
+    """Joins per address and room, in a window (every worker's, with shared rooms)."""
+    return await demo.rooms.allow(f"join:{room.id}:{client}",
+                                  JOINS_PER_CLIENT * demo.settings.per_client, JOIN_WINDOW)
 
 
 # ------------------------------------------------------------------------------ students
@@ -178,8 +172,8 @@ def _join_allowed(demo: DemoMode, room: Room, client: str) -> bool:
 async def join(request: Request, room: RoomId, body: JoinIn) -> Response:
     """Join the room's answers with a display name (and a student ID, optional)."""
     demo = _demo(request)
-    target = _room(demo, room)
-    if not _join_allowed(demo, target, client_of(request)):
+    target = await _room(demo, room)
+    if not await _join_allowed(demo, target, client_of(request)):
         raise HTTPException(429, detail="too many joins from this address: wait, or ask the "
                                         "presenter to raise --per-client",
                             headers={"Retry-After": "60"})
@@ -196,7 +190,7 @@ async def question(request: Request, room: RoomId, token: TokenHeader = None) ->
     room does not exist: a page asks this as the server restarts, and its socket tells it
     about the room)."""
     demo = _demo(request)
-    target = demo.hub.get(room)
+    target = await demo.rooms.get(room)
     q = None if target is None else current(demo, target)
     if target is None or q is None:
         return _json({"question": None})
@@ -232,7 +226,7 @@ async def answer(request: Request, room: RoomId, qid: QuestionId, body: RoomAnsw
                  token: TokenHeader = None) -> Response:
     """Answer (or change the answer) while the question is open and on the screen."""
     demo = _demo(request)
-    target = _room(demo, room)
+    target = await _room(demo, room)
     q = _question(demo, qid)
     if current(demo, target) is not q:
         raise HTTPException(409, detail=[{"loc": ["path", "qid"], "type": "value_error",
@@ -251,8 +245,8 @@ async def live_view(request: Request, room: RoomId, qid: QuestionId,
                     key: KeyHeader = None) -> Response:
     """The room's answers to a question so far (presenter only)."""
     demo = _demo(request)
-    _require_key(demo, key, request)
-    target = _room(demo, room)
+    await _require_key(demo, key, request)
+    target = await _room(demo, room)
     q = _question(demo, qid)
     return _json({**live(demo, target, q), "answer": q.answer_json()})
 
@@ -262,16 +256,14 @@ async def set_state(request: Request, room: RoomId, qid: QuestionId, body: Quest
                     key: KeyHeader = None) -> Response:
     """Open, close or reveal a question (presenter only); every page hears of it."""
     demo = _demo(request)
-    _require_key(demo, key, request)
-    target = _room(demo, room)
+    await _require_key(demo, key, request)
+    target = await _room(demo, room)
     q = _question(demo, qid)
     demo.answers.set_state(target.id, q.id, body.state)
     frame: dict[str, Any] = {"type": "question", "id": q.id, "state": body.state}
     if body.state == "revealed":
         frame.update(revealed(demo, target, q))
-    text = orjson.dumps(frame).decode()
-    target.to_followers(text)
-    target.to_presenters(text)
+    await demo.rooms.tell(target, orjson.dumps(frame).decode())
     return _json({**live(demo, target, q), "answer": q.answer_json()})
 
 
@@ -289,7 +281,7 @@ async def results_csv(request: Request, room: RoomId, key: KeyHeader = None,
     """One row per student, one column per question and the total (presenter only);
     ``layout=canvas``: the total as one assignment a Canvas gradebook imports."""
     demo = _demo(request)
-    _require_key(demo, key, request)
+    await _require_key(demo, key, request)
     qs = list(demo.questions.values())
     if layout == "canvas":
         return _csv(demo.answers.canvas_csv(room, qs, demo.lesson.title),
@@ -303,6 +295,6 @@ async def answers_csv(request: Request, room: RoomId, qid: QuestionId,
                       key: KeyHeader = None) -> Response:
     """Every student's latest answer to one question, as given (presenter only)."""
     demo = _demo(request)
-    _require_key(demo, key, request)
+    await _require_key(demo, key, request)
     q = _question(demo, qid)
     return _csv(demo.answers.raw_csv(room, q), f"convlens-{room}-{qid}.csv")

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from .answers import AnswerStore
+from .backend import MemoryRooms, Rooms
 from .lesson import Lesson, load_lesson
 from .rooms import MAX_PER_CLIENT, Hub, check_key_format
 from .slides import lesson_payload, lesson_views
@@ -98,6 +99,9 @@ class DemoMode:
                        names=tuple(s.name for s in self.lesson.slides), primary=settings.room,
                        views=tuple(dumps(view) for view in audience), store=store,
                        max_per_client=settings.per_client, **hub)
+        # The rooms as the routes reach them: this Hub alone, until the app gives Redis
+        # (:func:`app.demo.routes.install` swaps in :class:`app.store.rooms.RedisRooms`).
+        self.rooms: Rooms = MemoryRooms(self.hub)
         self.questions = {q.id: q for q in getattr(self.lesson, "questions", ())}
         self.question_of_slide = {i: self.questions[s.name]
                                   for i, s in enumerate(self.lesson.slides)
