@@ -21,6 +21,10 @@ Over the room's socket, presenters get ``{"type": "answers", ...distribution}`` 
 arrive (at most every PUSH_EVERY seconds), and everyone ``{"type": "question", "id",
 "state"}`` when the presenter closes or reveals it — with ``answer`` and ``distribution``
 only on the reveal.
+
+With several workers (rooms on Redis, :mod:`app.store.rooms`) the answers file is shared
+and is the record; these pushes and frames reach the pages of every worker through
+``demo.rooms.tell``, and the joins per address are counted in Redis for all of them.
 """
 
 from __future__ import annotations

@@ -16,6 +16,9 @@ CONVLENS_DEMO_RESULTS      the SQLite file the room's answers are kept in (defau
 =========================  ===========================================================
 
 ``convlens demo`` passes the same settings to :func:`app.main.create_app` directly.
+
+With ``CONVLENS_REDIS_URL`` too (:mod:`app.settings`), several workers given the same key,
+lesson, room and results file serve one set of rooms (:mod:`app.store.rooms`).
 """
 
 from __future__ import annotations

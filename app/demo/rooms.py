@@ -28,6 +28,11 @@ on every move and come back when the server starts again.
 The hub is plain Python with an injectable clock: the socket layer (:mod:`.routes`) gives it
 connections, anything with ``push(text) -> bool`` (False when the connection cannot keep
 up; the hub then closes it with ``close(code, reason)``, and the client reconnects).
+
+The routes reach the hub through :mod:`.backend`: alone it is the whole state; with Redis
+(:mod:`app.store.rooms`) it holds this worker's connections and its copy of each room, the
+caps above count every worker's connections together, and a move made on any worker
+reaches every worker's connections.
 """
 
 from __future__ import annotations

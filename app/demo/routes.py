@@ -25,7 +25,12 @@ socket from another origin is refused before it opens.
 Seats: a connection that finds the audience's seats taken (the room's, its address's share
 or the server's) is not refused at once: for AUTH_WAIT seconds it may send the key as its
 first message and is then seated among the presenters — so a full room never locks its
-presenter out. Such waiting connections are capped too (MAX_WAITING, MAX_WAITING_PER_CLIENT).
+presenter out. Such waiting connections are capped too (MAX_WAITING, MAX_WAITING_PER_CLIENT,
+per worker).
+
+Room calls go through ``demo.rooms`` (:mod:`.backend`): when the rooms are shared on Redis
+and it cannot be reached, a REST call answers 503 with Retry-After and a socket is closed
+with 1013 (a move it sends is answered ``dropped``); the page reconnects.
 
 Keys are throttled per address across sockets, REST and the presenter link
 (:mod:`.guard`): 429 with Retry-After, or close code 4429 on a socket.

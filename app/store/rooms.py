@@ -50,10 +50,12 @@ one host, and only the pushes that tell pages about them travel through Redis.
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import hashlib
 import logging
 import math
+from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
 import orjson
@@ -292,7 +294,9 @@ class RedisRooms:
         self.ttl_ms = max(1, int(hub.idle_ttl * 1000))
         self._scripts = {name: plane.redis.register_script(PREAMBLE + body)
                          for name, body in SCRIPTS.items()}
-        self._tasks: set[asyncio.Task[None]] = set()
+        # count changes a script has made in Redis that this worker's Hub has not yet: a
+        # heartbeat that writes the counts meanwhile includes them
+        self._in_flight: Counter[str] = Counter()
         plane.on_message(self.prefix + "moves", self._on_move)
         plane.on_message(self.prefix + "counts", self._on_counts)
         plane.on_message(self.prefix + "tell", self._on_tell)
@@ -328,6 +332,18 @@ class RedisRooms:
         room.counted, room.counted_v = followers, version
         if tell and changed:
             room.tell_presenters()
+
+    @contextlib.contextmanager
+    def _changing(self, deltas: dict[str, int]) -> Iterator[None]:
+        for field, delta in deltas.items():
+            self._in_flight[field] += delta
+        try:
+            yield
+        finally:
+            for field, delta in deltas.items():
+                self._in_flight[field] -= delta
+                if not self._in_flight[field]:
+                    del self._in_flight[field]
 
     def _held(self, room: Room | None) -> list[object]:
         if room is None:
@@ -372,22 +388,26 @@ class RedisRooms:
     # -------------------------------------------------------------------- connections
     async def join(self, room: Room, conn: Connection, client: str = "") -> None:
         hub = self.hub
-        out = await self._run("join", room.id, client, hub.max_followers, hub.max_per_client,
-                              hub.max_connections - hub.presenter_reserve, self.ttl_ms)
-        refusal = _text(out[0])
-        if refusal == "server":
-            raise CapacityError(f"the server has {hub.max_connections} connections, its limit")
-        if refusal == "room":
-            raise CapacityError(f"room {room.id} has {hub.max_followers} followers, its limit")
-        if refusal == "client":
-            raise CapacityError(f"{hub.max_per_client} pages from one address are following "
-                                "already, the most this server allows")
-        self._counts(room, int(out[1]), int(out[2]), tell=False)
-        try:
-            hub.join(room, conn, client)  # tells this worker's presenters
-        except CapacityError:
-            await self._run("leave", room.id, client, 1, 0)
-            raise
+        with self._changing({f"f:{room.id}": 1, f"c:{client}": 1, "n": 1}):
+            out = await self._run("join", room.id, client, hub.max_followers,
+                                  hub.max_per_client,
+                                  hub.max_connections - hub.presenter_reserve, self.ttl_ms)
+            refusal = _text(out[0])
+            if refusal == "server":
+                raise CapacityError(f"the server has {hub.max_connections} connections, its "
+                                    "limit")
+            if refusal == "room":
+                raise CapacityError(f"room {room.id} has {hub.max_followers} followers, its "
+                                    "limit")
+            if refusal == "client":
+                raise CapacityError(f"{hub.max_per_client} pages from one address are "
+                                    "following already, the most this server allows")
+            self._counts(room, int(out[1]), int(out[2]), tell=False)
+            try:
+                hub.join(room, conn, client)  # tells this worker's presenters
+            except CapacityError:
+                await self._run("leave", room.id, client, 1, 0)
+                raise
 
     async def promote(self, room: Room, conn: Connection) -> None:
         if conn in room.presenters:
@@ -395,29 +415,39 @@ class RedisRooms:
         hub = self.hub
         was = conn in room.followers
         client = hub.client_of(conn)
-        out = await self._run("promote", room.id, client, int(was), hub.max_presenters,
-                              hub.max_connections, self.ttl_ms)
-        refusal = _text(out[0])
-        if refusal == "presenters":
-            raise CapacityError(f"room {room.id} has {hub.max_presenters} presenter "
-                                "connections, its limit")
-        if refusal == "server":
-            raise CapacityError(f"the server has {hub.max_connections} connections, its limit")
-        self._counts(room, int(out[1]), int(out[2]), tell=False)
-        hub.promote(room, conn)
+        deltas = ({f"p:{room.id}": 1, f"f:{room.id}": -1, f"c:{client}": -1} if was
+                  else {f"p:{room.id}": 1, "n": 1})
+        with self._changing(deltas):
+            out = await self._run("promote", room.id, client, int(was), hub.max_presenters,
+                                  hub.max_connections, self.ttl_ms)
+            refusal = _text(out[0])
+            if refusal == "presenters":
+                raise CapacityError(f"room {room.id} has {hub.max_presenters} presenter "
+                                    "connections, its limit")
+            if refusal == "server":
+                raise CapacityError(f"the server has {hub.max_connections} connections, its "
+                                    "limit")
+            self._counts(room, int(out[1]), int(out[2]), tell=False)
+            hub.promote(room, conn)
 
     async def leave(self, room: Room, conn: Connection) -> None:
         was_follower, was_presenter = conn in room.followers, conn in room.presenters
         client = self.hub.client_of(conn)
-        if was_follower or was_presenter:
-            try:
-                out = await self._run("leave", room.id, client, int(was_follower),
-                                      int(was_presenter))
-            except RoomsUnavailableError as exc:  # the next heartbeat writes the counts
-                log.warning("%s", exc)
-            else:
-                self._counts(room, int(out[1]), int(out[2]), tell=False)
-        self.hub.leave(room, conn)
+        deltas: Counter[str] = Counter()
+        if was_follower:
+            deltas.update({f"f:{room.id}": -1, f"c:{client}": -1, "n": -1})
+        if was_presenter:
+            deltas.update({f"p:{room.id}": -1, "n": -1})
+        with self._changing(deltas):
+            if deltas:
+                try:
+                    out = await self._run("leave", room.id, client, int(was_follower),
+                                          int(was_presenter))
+                except RoomsUnavailableError as exc:  # the next heartbeat writes the counts
+                    log.warning("%s", exc)
+                else:
+                    self._counts(room, int(out[1]), int(out[2]), tell=False)
+            self.hub.leave(room, conn)
 
     async def move(self, room: Room, beat: int, by: str | None = None) -> dict[str, object]:
         check_move(room, beat, by)
@@ -490,16 +520,14 @@ class RedisRooms:
     async def _heartbeat(self) -> None:
         """Write this worker's counts afresh; read every held room's audience."""
         hub = self.hub
-        fields: list[object] = []
+        counts: Counter[str] = Counter(self._in_flight)
         for room in hub.rooms.values():
-            if room.followers:
-                fields += [f"f:{room.id}", len(room.followers)]
-            if room.presenters:
-                fields += [f"p:{room.id}", len(room.presenters)]
+            counts[f"f:{room.id}"] += len(room.followers)
+            counts[f"p:{room.id}"] += len(room.presenters)
         for client, n in hub.per_client.items():
-            fields += [f"c:{client}", n]
-        if hub.connections:
-            fields += ["n", hub.connections]
+            counts[f"c:{client}"] += n
+        counts["n"] += hub.connections
+        fields: list[object] = [x for field, n in counts.items() if n > 0 for x in (field, n)]
         rooms = list(hub.rooms.values())
         out = await self._raw("beat", self.ttl_ms, len(fields) // 2, *fields,
                               *(room.id for room in rooms))
