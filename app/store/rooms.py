@@ -54,6 +54,7 @@ import contextlib
 import hashlib
 import logging
 import math
+import sqlite3
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -453,8 +454,11 @@ class RedisRooms:
         check_move(room, beat, by)
         seq = int(await self._run("move", room.id, beat, by or "", room.seq, self.ttl_ms))
         if self._apply(room, beat, seq, by):
-            self.hub.save(room)
             room.broadcast()
+            try:
+                self.hub.save(room)
+            except sqlite3.Error as exc:  # the move stands: Redis has it, every page too
+                log.warning("room %s not saved to its file: %s", room.id, exc)
         return room.state()
 
     async def tell(self, room: Room, text: str, *, presenters_only: bool = False) -> None:

@@ -11,6 +11,7 @@ from types import SimpleNamespace
 
 import pytest
 from fastapi.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
 
 from app.demo.backend import RoomsUnavailableError
 from app.demo.guard import KeyGuard, ThrottledError
@@ -242,7 +243,6 @@ def test_wrong_keys_and_join_windows_are_counted_across_workers(redis_url):
     assert joins == [True, True, True, False]
 
 
-@pytest.mark.slow
 def test_after_redis_restarts_both_workers_resync_and_follow_the_next_move():
     async def run(server: RedisServer):
         a, b = await worker(server.url), await worker(server.url)
@@ -268,7 +268,6 @@ def test_after_redis_restarts_both_workers_resync_and_follow_the_next_move():
     assert (seen["beat"], seen["seq"], seen["by"]) == (3, 2, "after")
 
 
-@pytest.mark.slow
 def test_a_worker_that_missed_a_move_while_away_catches_up_on_resync():
     async def run(server: RedisServer):
         a, b = await worker(server.url), await worker(server.url)
@@ -291,7 +290,6 @@ def test_a_worker_that_missed_a_move_while_away_catches_up_on_resync():
     assert (seen["beat"], seen["by"]) == (3, "missed")
 
 
-@pytest.mark.slow
 def test_without_redis_a_rest_call_is_a_clear_503_and_a_move_is_refused():
     with RedisServer() as server:
         app = create_app(Settings(redis_url=server.url),
@@ -302,9 +300,15 @@ def test_without_redis_a_rest_call_is_a_clear_503_and_a_move_is_refused():
             moved = client.post(f"/api/demo/{ROOM}/goto", json={"beat": 1},
                                 headers={"X-Demo-Key": KEY})
             state = client.get(f"/api/demo/{ROOM}")
+            with client.websocket_connect(f"/ws/follow/{ROOM}") as ws, \
+                    pytest.raises(WebSocketDisconnect) as closed:
+                ws.receive_text()
+            health = client.get("/api/health")
             hub = app.state.demo.hub
             rooms = app.state.demo.rooms
             server.start()
+    assert closed.value.code == 1013  # the page reconnects; the worker carries on
+    assert health.status_code == 200
     assert moved.status_code == 503, moved.text
     assert "unavailable" in moved.json()["detail"]
     assert moved.headers["Retry-After"] == "1"
