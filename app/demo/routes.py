@@ -292,11 +292,17 @@ async def follow_page(request: Request, room: str) -> Response:
     if demo is None:
         return _page(request, "follow.html", 404, problem="No lesson is running here.",
                      hint="The presenter starts one with `convlens demo`.")
-    found = await demo.rooms.get(room) if ROOM_ID.match(room) else None
-    if found is None and ROOM_ID.match(room) and room != room.lower() \
-            and await demo.rooms.get(room.lower()) is not None:
-        # a room code typed in capitals (codes are made in lower case)
-        return RedirectResponse(f"/follow/{room.lower()}", status_code=307)
+    try:
+        found = await demo.rooms.get(room) if ROOM_ID.match(room) else None
+        if found is None and ROOM_ID.match(room) and room != room.lower() \
+                and await demo.rooms.get(room.lower()) is not None:
+            # a room code typed in capitals (codes are made in lower case)
+            return RedirectResponse(f"/follow/{room.lower()}", status_code=307)
+    except RoomsUnavailableError:
+        response = _page(request, "follow.html", 503, problem="The lesson is reconnecting.",
+                         hint="Reload this page in a moment.")
+        response.headers["Retry-After"] = "1"
+        return response
     if found is None:
         return _page(request, "follow.html", 404, problem="There is no such room.",
                      hint="Check the audience link the presenter shared: the room's code "

@@ -303,12 +303,14 @@ def test_without_redis_a_rest_call_is_a_clear_503_and_a_move_is_refused():
             with client.websocket_connect(f"/ws/follow/{ROOM}") as ws, \
                     pytest.raises(WebSocketDisconnect) as closed:
                 ws.receive_text()
+            page = client.get(f"/follow/{ROOM}")
             health = client.get("/api/health")
             hub = app.state.demo.hub
             rooms = app.state.demo.rooms
             server.start()
     assert closed.value.code == 1013  # the page reconnects; the worker carries on
     assert health.status_code == 200
+    assert page.status_code == 503 and "reconnecting" in page.text  # a page, not JSON
     assert moved.status_code == 503, moved.text
     assert "unavailable" in moved.json()["detail"]
     assert moved.headers["Retry-After"] == "1"
