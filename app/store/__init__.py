@@ -5,6 +5,5 @@ Two backends behind one interface each: in this process's memory (the default; n
 install) and Redis (``CONVLENS_REDIS_URL`` or ``--redis URL``), which lets several workers
 and hosts serve one course. :mod:`.backplane` holds the Redis connection every Redis-backed
 store shares: the client, this worker's id and heartbeat, and the pub/sub listener that
-re-reads the shared state after every reconnection. :mod:`.rooms` is demo mode's rooms on
-Redis (the memory backend is the Hub itself, :mod:`app.demo.backend`).
+re-reads the shared state after every reconnection.
 """
