@@ -91,6 +91,8 @@ ERRORS = {403: "The presenter key, or the student's token, is missing or wrong."
           413: "The request body is too large.",
           429: "Too many joins from this address, or answers from this student: see "
                "Retry-After.",
+          503: "The rooms' shared state (Redis, with several workers) is unreachable, or "
+               "the results file stayed busy: see Retry-After.",
           507: "The results file is full."}
 
 
@@ -172,7 +174,7 @@ async def _join_allowed(demo: DemoMode, room: Room, client: str) -> bool:
 
 
 # ------------------------------------------------------------------------------ students
-@router.post("/{room}/join", status_code=201, responses=_errors(404, 413, 429, 507))
+@router.post("/{room}/join", status_code=201, responses=_errors(404, 413, 429, 503, 507))
 async def join(request: Request, room: RoomId, body: JoinIn) -> Response:
     """Join the room's answers with a display name (and a student ID, optional)."""
     demo = _demo(request)
@@ -188,7 +190,7 @@ async def join(request: Request, room: RoomId, body: JoinIn) -> Response:
     return _json({"token": token, "name": who.name, "student_id": who.student_id}, 201)
 
 
-@router.get("/{room}/question", responses=_errors(403, 404))
+@router.get("/{room}/question", responses=_errors(403, 404, 503))
 async def question(request: Request, room: RoomId, token: TokenHeader = None) -> Response:
     """The question on the room's slide, as this student may see it now (none when the
     room does not exist: a page asks this as the server restarts, and its socket tells it
@@ -225,7 +227,7 @@ def _misconception(mid: str) -> dict[str, str] | None:
 
 
 @router.put("/{room}/questions/{qid}/answer",
-            responses=_errors(403, 404, 409, 413, 429, 507))
+            responses=_errors(403, 404, 409, 413, 429, 503, 507))
 async def answer(request: Request, room: RoomId, qid: QuestionId, body: RoomAnswerIn,
                  token: TokenHeader = None) -> Response:
     """Answer (or change the answer) while the question is open and on the screen."""
@@ -244,7 +246,7 @@ async def answer(request: Request, room: RoomId, qid: QuestionId, body: RoomAnsw
 
 
 # ----------------------------------------------------------------------------- presenter
-@router.get("/{room}/questions/{qid}/live", responses=_errors(403, 404, 429))
+@router.get("/{room}/questions/{qid}/live", responses=_errors(403, 404, 429, 503))
 async def live_view(request: Request, room: RoomId, qid: QuestionId,
                     key: KeyHeader = None) -> Response:
     """The room's answers to a question so far (presenter only)."""
@@ -255,7 +257,8 @@ async def live_view(request: Request, room: RoomId, qid: QuestionId,
     return _json({**live(demo, target, q), "answer": q.answer_json()})
 
 
-@router.post("/{room}/questions/{qid}/state", responses=_errors(403, 404, 413, 429))
+@router.post("/{room}/questions/{qid}/state",
+             responses=_errors(403, 404, 413, 429, 503))
 async def set_state(request: Request, room: RoomId, qid: QuestionId, body: QuestionStateIn,
                     key: KeyHeader = None) -> Response:
     """Open, close or reveal a question (presenter only); every page hears of it."""

@@ -188,7 +188,8 @@ def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     text = {403: "The presenter key is missing or wrong.",
             404: "Demo mode is off, or there is no such room.",
             429: "Too many wrong keys from this address: see Retry-After.",
-            503: "A cap on rooms or connections was reached."}
+            503: "A cap on rooms or connections was reached, or the rooms' shared state "
+                 "(Redis, with several workers) is unreachable: see Retry-After."}
     return {code: {"model": Detail, "description": text[code]} for code in codes}
 
 
@@ -226,13 +227,14 @@ async def open_room(request: Request, key: KeyHeader = None,
                     media_type="application/json")
 
 
-@api.get("/{room}", response_model=RoomState, responses=_errors(404))
+@api.get("/{room}", response_model=RoomState, responses=_errors(404, 503))
 async def room_state(request: Request, room: RoomId) -> Response:
     """Where the room is in the lesson."""
     return _state(await _room(_demo(request), room))
 
 
-@api.post("/{room}/goto", response_model=RoomState, responses=_errors(403, 404, 429))
+@api.post("/{room}/goto", response_model=RoomState,
+          responses=_errors(403, 404, 429, 503))
 async def goto(request: Request, room: RoomId, body: Goto, key: KeyHeader = None) -> Response:
     """Move the room to a beat (presenter only); every follower sees it at once."""
     demo = _demo(request)
