@@ -96,6 +96,29 @@ def test_a_move_on_one_worker_reaches_the_followers_of_the_other(redis_url):
     assert (b_room.beat, b_room.seq) == (2, 1)
 
 
+def test_moves_made_at_once_on_two_workers_leave_every_copy_on_the_last_one(redis_url):
+    async def run():
+        a, b = await worker(redis_url), await worker(redis_url)
+        try:
+            on_a, on_b = Conn(), Conn()
+            await a.rooms.join(a.room, on_a, "10.0.0.1")
+            await b.rooms.join(b.room, on_b, "10.0.0.2")
+            for round_ in range(10):
+                await asyncio.gather(a.rooms.move(a.room, round_ % 4, "a"),
+                                     b.rooms.move(b.room, (round_ + 1) % 4, "b"))
+            await until(lambda: a.room.seq == b.room.seq == 20)
+            return ([(r.beat, r.seq, r.by) for r in (a.room, b.room)],
+                    [[s["seq"] for s in c.states()] for c in (on_a, on_b)])
+        finally:
+            await stop(a, b)
+
+    copies, seqs = asyncio.run(run())
+    assert copies[0] == copies[1]  # both workers agree on where the room is
+    for seen in seqs:
+        assert seen == sorted(set(seen))  # no page was ever moved back
+        assert seen[-1] == 20
+
+
 def test_a_late_join_on_another_worker_lands_on_the_current_slide(redis_url):
     async def run():
         a = await worker(redis_url)
