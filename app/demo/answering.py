@@ -21,13 +21,15 @@ Over the room's socket, presenters get ``{"type": "answers", ...distribution}`` 
 arrive (at most every PUSH_EVERY seconds), and everyone ``{"type": "question", "id",
 "state"}`` when the presenter closes or reveals it — with ``answer`` and ``distribution``
 only on the reveal.
+
+With several workers (rooms on Redis, :mod:`app.store.rooms`) the answers file is shared
+and is the record; these pushes and frames reach the pages of every worker through
+``demo.rooms.tell``, and the joins per address are counted in Redis for all of them.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
-from collections import deque
 from typing import Annotated, Any, Literal
 
 import orjson
@@ -55,7 +57,6 @@ from .routes import (
 PUSH_EVERY = 0.05  # seconds: answers arriving together make one push to the presenters
 JOINS_PER_CLIENT = 2  # joins one address may make per audience page it may open ...
 JOIN_WINDOW = 600.0  # ... in this many seconds (so a NAT'd class raises --per-client)
-MAX_JOIN_ENTRIES = 10_000  # (room, address) pairs remembered before the stale ones go
 
 router = APIRouter(prefix="/api/demo", tags=["demo answers"])
 RoomId = Annotated[str, PathParam(pattern=ROOM_PATTERN)]
@@ -90,6 +91,8 @@ ERRORS = {403: "The presenter key, or the student's token, is missing or wrong."
           413: "The request body is too large.",
           429: "Too many joins from this address, or answers from this student: see "
                "Retry-After.",
+          503: "The rooms' shared state (Redis, with several workers) is unreachable, or "
+               "the results file stayed busy: see Retry-After.",
           507: "The results file is full."}
 
 
@@ -131,14 +134,17 @@ def revealed(demo: DemoMode, room: Room, q: Question) -> dict[str, Any]:
 def live(demo: DemoMode, room: Room, q: Question) -> dict[str, Any]:
     """The presenter's view of a question: the distribution, answered of following."""
     return {"type": "answers", **demo.answers.distribution(room.id, q),
-            "following": len(room.followers), "joined": demo.answers.joined(room.id)}
+            "following": room.audience, "joined": demo.answers.joined(room.id)}
 
 
 class Pushes:
-    """Answers that arrive together make one push of the distribution to the presenters."""
+    """Answers that arrive together make one push of the distribution to the presenters
+    (every worker's: the answers file is shared, so the worker that took the answers
+    reads the distribution and sends it to all)."""
 
     def __init__(self) -> None:
         self.pending: set[tuple[str, str]] = set()
+        self.sending: set[asyncio.Task[None]] = set()
 
     def soon(self, demo: DemoMode, room: Room, q: Question) -> None:
         if (room.id, q.id) in self.pending:
@@ -147,7 +153,10 @@ class Pushes:
 
         def push() -> None:
             self.pending.discard((room.id, q.id))
-            room.to_presenters(orjson.dumps(live(demo, room, q)).decode())
+            text = orjson.dumps(live(demo, room, q)).decode()
+            task = asyncio.ensure_future(demo.rooms.tell(room, text, presenters_only=True))
+            self.sending.add(task)
+            task.add_done_callback(self.sending.discard)
 
         asyncio.get_running_loop().call_later(PUSH_EVERY, push)
 
@@ -158,28 +167,19 @@ def _pushes(demo: DemoMode) -> Pushes:
     return demo.pushes  # type: ignore[attr-defined]
 
 
-def _join_allowed(demo: DemoMode, room: Room, client: str) -> bool:
-    joins: dict[str, deque[float]] = demo.__dict__.setdefault("joins", {})
-    now = time.monotonic()
-    if len(joins) > MAX_JOIN_ENTRIES:  # forget the addresses that have not joined lately
-        for name in [n for n, t in joins.items() if not t or now - t[-1] > JOIN_WINDOW]:
-            del joins[name]
-    times = joins.setdefault(f"{room.id} {client}", deque())
-    while times and now - times[0] > JOIN_WINDOW:
-        times.popleft()
-    if len(times) >= JOINS_PER_CLIENT * demo.settings.per_client:
-        return False
-    times.append(now)
-    return True
+async def _join_allowed(demo: DemoMode, room: Room, client: str) -> bool:
+    """Joins per address and room, in a window (every worker's, with shared rooms)."""
+    return await demo.rooms.allow(f"join:{room.id}:{client}",
+                                  JOINS_PER_CLIENT * demo.settings.per_client, JOIN_WINDOW)
 
 
 # ------------------------------------------------------------------------------ students
-@router.post("/{room}/join", status_code=201, responses=_errors(404, 413, 429, 507))
+@router.post("/{room}/join", status_code=201, responses=_errors(404, 413, 429, 503, 507))
 async def join(request: Request, room: RoomId, body: JoinIn) -> Response:
     """Join the room's answers with a display name (and a student ID, optional)."""
     demo = _demo(request)
-    target = _room(demo, room)
-    if not _join_allowed(demo, target, client_of(request)):
+    target = await _room(demo, room)
+    if not await _join_allowed(demo, target, client_of(request)):
         raise HTTPException(429, detail="too many joins from this address: wait, or ask the "
                                         "presenter to raise --per-client",
                             headers={"Retry-After": "60"})
@@ -190,13 +190,13 @@ async def join(request: Request, room: RoomId, body: JoinIn) -> Response:
     return _json({"token": token, "name": who.name, "student_id": who.student_id}, 201)
 
 
-@router.get("/{room}/question", responses=_errors(403, 404))
+@router.get("/{room}/question", responses=_errors(403, 404, 503))
 async def question(request: Request, room: RoomId, token: TokenHeader = None) -> Response:
     """The question on the room's slide, as this student may see it now (none when the
     room does not exist: a page asks this as the server restarts, and its socket tells it
     about the room)."""
     demo = _demo(request)
-    target = demo.hub.get(room)
+    target = await demo.rooms.get(room)
     q = None if target is None else current(demo, target)
     if target is None or q is None:
         return _json({"question": None})
@@ -227,12 +227,12 @@ def _misconception(mid: str) -> dict[str, str] | None:
 
 
 @router.put("/{room}/questions/{qid}/answer",
-            responses=_errors(403, 404, 409, 413, 429, 507))
+            responses=_errors(403, 404, 409, 413, 429, 503, 507))
 async def answer(request: Request, room: RoomId, qid: QuestionId, body: RoomAnswerIn,
                  token: TokenHeader = None) -> Response:
     """Answer (or change the answer) while the question is open and on the screen."""
     demo = _demo(request)
-    target = _room(demo, room)
+    target = await _room(demo, room)
     q = _question(demo, qid)
     if current(demo, target) is not q:
         raise HTTPException(409, detail=[{"loc": ["path", "qid"], "type": "value_error",
@@ -246,32 +246,31 @@ async def answer(request: Request, room: RoomId, qid: QuestionId, body: RoomAnsw
 
 
 # ----------------------------------------------------------------------------- presenter
-@router.get("/{room}/questions/{qid}/live", responses=_errors(403, 404, 429))
+@router.get("/{room}/questions/{qid}/live", responses=_errors(403, 404, 429, 503))
 async def live_view(request: Request, room: RoomId, qid: QuestionId,
                     key: KeyHeader = None) -> Response:
     """The room's answers to a question so far (presenter only)."""
     demo = _demo(request)
-    _require_key(demo, key, request)
-    target = _room(demo, room)
+    await _require_key(demo, key, request)
+    target = await _room(demo, room)
     q = _question(demo, qid)
     return _json({**live(demo, target, q), "answer": q.answer_json()})
 
 
-@router.post("/{room}/questions/{qid}/state", responses=_errors(403, 404, 413, 429))
+@router.post("/{room}/questions/{qid}/state",
+             responses=_errors(403, 404, 413, 429, 503))
 async def set_state(request: Request, room: RoomId, qid: QuestionId, body: QuestionStateIn,
                     key: KeyHeader = None) -> Response:
     """Open, close or reveal a question (presenter only); every page hears of it."""
     demo = _demo(request)
-    _require_key(demo, key, request)
-    target = _room(demo, room)
+    await _require_key(demo, key, request)
+    target = await _room(demo, room)
     q = _question(demo, qid)
     demo.answers.set_state(target.id, q.id, body.state)
     frame: dict[str, Any] = {"type": "question", "id": q.id, "state": body.state}
     if body.state == "revealed":
         frame.update(revealed(demo, target, q))
-    text = orjson.dumps(frame).decode()
-    target.to_followers(text)
-    target.to_presenters(text)
+    await demo.rooms.tell(target, orjson.dumps(frame).decode())
     return _json({**live(demo, target, q), "answer": q.answer_json()})
 
 
@@ -289,7 +288,7 @@ async def results_csv(request: Request, room: RoomId, key: KeyHeader = None,
     """One row per student, one column per question and the total (presenter only);
     ``layout=canvas``: the total as one assignment a Canvas gradebook imports."""
     demo = _demo(request)
-    _require_key(demo, key, request)
+    await _require_key(demo, key, request)
     qs = list(demo.questions.values())
     if layout == "canvas":
         return _csv(demo.answers.canvas_csv(room, qs, demo.lesson.title),
@@ -303,6 +302,6 @@ async def answers_csv(request: Request, room: RoomId, qid: QuestionId,
                       key: KeyHeader = None) -> Response:
     """Every student's latest answer to one question, as given (presenter only)."""
     demo = _demo(request)
-    _require_key(demo, key, request)
+    await _require_key(demo, key, request)
     q = _question(demo, qid)
     return _csv(demo.answers.raw_csv(room, q), f"convlens-{room}-{qid}.csv")

@@ -10,6 +10,15 @@ answer, its grade and when it was given. Nothing else (no address, no browser).
 One answer per student per question: a new one replaces the old (latest wins), and only
 while the question is open. A question's state (``open``, ``closed``, ``revealed``) is
 kept with the answers, so a restart finds a closed question closed.
+
+Several workers (``convlens demo --workers N``, on one host) share one file: it is the
+record of every answer whichever worker took it, and of each question's state. SQLite in
+WAL mode lets them read while one writes; a writer waits up to BUSY_TIMEOUT for another's
+write and tries WRITE_TRIES times before the request is refused with 503. What is *not*
+shared is the answer-rate limit per student (RATE_ANSWERS, counted by the worker that
+takes the answer). With Redis the workers tell one another's pages about answers and
+question states (:mod:`app.demo.answering`); Redis holds no answer, so a Redis restart
+loses none.
 """
 
 from __future__ import annotations
@@ -24,7 +33,7 @@ import secrets
 import sqlite3
 import time
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,6 +78,8 @@ MAX_ANSWER_BYTES = 1024  # an answer as JSON
 RATE_ANSWERS = 10  # answers a student may send ...
 RATE_WINDOW = 10.0  # ... in this many seconds
 MAX_DB_BYTES = 64 * 1024 * 1024  # the file's cap (SQLite's max_page_count)
+BUSY_TIMEOUT = 2.0  # seconds a write waits for another worker's to finish ...
+WRITE_TRIES = 3  # ... this many times
 CANVAS_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
 
 
@@ -139,18 +150,18 @@ class AnswerStore:
                 p = Path(path)
                 p.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
                 fresh = not p.exists()
-                self.db = sqlite3.connect(p, isolation_level=None, timeout=2.0,
+                self.db = sqlite3.connect(p, isolation_level=None, timeout=BUSY_TIMEOUT,
                                           check_same_thread=False)
                 if fresh:
                     os.chmod(p, 0o600)
-                self.db.execute("PRAGMA journal_mode=WAL")
+                self._retry(lambda: self.db.execute("PRAGMA journal_mode=WAL"))
                 self.db.execute("PRAGMA synchronous=NORMAL")
             else:
                 self.db = sqlite3.connect(":memory:", isolation_level=None,
                                           check_same_thread=False)
             page = int(self.db.execute("PRAGMA page_size").fetchone()[0])
             self.db.execute(f"PRAGMA max_page_count = {max(16, max_bytes // page)}")
-            self.db.executescript(SCHEMA)
+            self._retry(lambda: self.db.executescript(SCHEMA))  # workers starting together
         except (OSError, sqlite3.Error) as exc:
             raise ValueError(f"cannot keep the answers in {path}: {exc} (choose another "
                              "file with --results)") from None
@@ -158,13 +169,28 @@ class AnswerStore:
     def close(self) -> None:
         self.db.close()
 
+    @staticmethod
+    def _retry(step: Callable[[], sqlite3.Cursor]) -> sqlite3.Cursor:
+        """Run ``step``, again while another process holds the file's write lock."""
+        for attempt in range(1, WRITE_TRIES + 1):
+            try:
+                return step()
+            except sqlite3.OperationalError as exc:
+                if attempt == WRITE_TRIES or not ("locked" in str(exc) or "busy" in str(exc)):
+                    raise
+                time.sleep(0.01 * attempt)
+        raise AssertionError("unreachable")
+
     def _write(self, sql: str, args: Sequence[object]) -> sqlite3.Cursor:
         try:
-            return self.db.execute(sql, args)
+            return self._retry(lambda: self.db.execute(sql, args))
         except sqlite3.OperationalError as exc:
             if "full" in str(exc):
                 raise AnswerRefusedError("answer", "the results file is full; the presenter can "
                                               "export and start another", 507) from None
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise AnswerRefusedError("answer", "the results file is busy: try again",
+                                         503) from None
             raise
 
     # ----------------------------------------------------------------------- students

@@ -15,6 +15,10 @@ MAX_CLIENTS         10,000     addresses remembered (the fullest buckets go
 
 Behind a reverse proxy every client has the proxy's address, so they share one bucket:
 see the README for what to do there.
+
+This guard keeps its buckets in the process. With Redis the same buckets live there, for
+every worker together (:class:`app.store.rooms.RedisRooms`), and this one is the fallback
+while Redis cannot be reached.
 """
 
 from __future__ import annotations

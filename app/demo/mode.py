@@ -18,6 +18,9 @@ CONVLENS_DEMO_RESULTS      the SQLite file the room's answers are kept in (defau
 =========================  ===========================================================
 
 ``convlens demo`` passes the same settings to :func:`app.main.create_app` directly.
+
+With ``CONVLENS_REDIS_URL`` too (:mod:`app.settings`), several workers given the same key,
+lesson, room and results file serve one set of rooms (:mod:`app.store.rooms`).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from .answers import AnswerStore
+from .backend import MemoryRooms, Rooms
 from .lesson import Lesson, load_lesson
 from .rooms import MAX_FOLLOWERS, MAX_PER_CLIENT, Hub, check_key_format
 from .slides import lesson_payload, lesson_views
@@ -117,6 +121,9 @@ class DemoMode:
                        views=tuple(dumps(view) for view in audience), store=store,
                        max_per_client=settings.per_client,
                        max_followers=settings.followers, **hub)
+        # The rooms as the routes reach them: this Hub alone, until the app gives Redis
+        # (:func:`app.demo.routes.install` swaps in :class:`app.store.rooms.RedisRooms`).
+        self.rooms: Rooms = MemoryRooms(self.hub)
         self.questions = {q.id: q for q in getattr(self.lesson, "questions", ())}
         self.question_of_slide = {i: self.questions[s.name]
                                   for i, s in enumerate(self.lesson.slides)

@@ -28,6 +28,11 @@ on every move and come back when the server starts again.
 The hub is plain Python with an injectable clock: the socket layer (:mod:`.routes`) gives it
 connections, anything with ``push(text) -> bool`` (False when the connection cannot keep
 up; the hub then closes it with ``close(code, reason)``, and the client reconnects).
+
+The routes reach the hub through :mod:`.backend`: alone it is the whole state; with Redis
+(:mod:`app.store.rooms`) it holds this worker's connections and its copy of each room, the
+caps above count every worker's connections together, and a move made on any worker
+reaches every worker's connections.
 """
 
 from __future__ import annotations
@@ -85,6 +90,14 @@ def check_key_format(key: str) -> str:
     return key
 
 
+def check_move(room: Room, beat: object, by: object) -> None:
+    """Raise ValueError, naming the field, unless ``beat`` and ``by`` make a move."""
+    if isinstance(beat, bool) or not isinstance(beat, int) or not 0 <= beat < room.beats:
+        raise ValueError(f"beat must be an integer from 0 to {room.beats - 1}, got {beat!r}")
+    if by is not None and not (isinstance(by, str) and MOVE_MARK.match(by)):
+        raise ValueError(f"by must be 1 to 40 letters, digits, - or _, got {by!r}")
+
+
 def new_key() -> str:
     return secrets.token_urlsafe(16)
 
@@ -110,6 +123,15 @@ class Room:
         self.followers: set[Connection] = set()
         self.presenters: set[Connection] = set()
         self.last_active = now
+        # Shared rooms (:mod:`app.store.rooms`): the audience on every worker, and the
+        # version of the counts it was read at. None: this worker's audience is all of it.
+        self.counted: int | None = None
+        self.counted_v = -1
+
+    @property
+    def audience(self) -> int:
+        """How many follow the room: on this worker, or on every worker when shared."""
+        return len(self.followers) if self.counted is None else self.counted
 
     @property
     def connections(self) -> int:
@@ -120,7 +142,7 @@ class Room:
                 "slide": self.slide_of[self.beat], "reveal": self.revealed[self.beat],
                 "step": self.names[self.beat], "beats": self.beats, "seq": self.seq,
                 "by": self.by,
-                "followers": len(self.followers)}
+                "followers": self.audience}
 
     def state_bytes(self) -> bytes:
         """The state and the current beat's view: all an audience page needs to draw it."""
@@ -141,7 +163,7 @@ class Room:
         self._send(self.followers, text)
 
     def tell_presenters(self) -> None:
-        text = orjson.dumps({"type": "followers", "count": len(self.followers)}).decode()
+        text = orjson.dumps({"type": "followers", "count": self.audience}).decode()
         self._send(self.presenters, text)
 
     def to_presenters(self, text: str) -> None:
@@ -225,14 +247,16 @@ class Hub:
         return False
 
     # --------------------------------------------------------------------------- rooms
-    def sweep(self) -> list[str]:
-        """Close the rooms that have had no connection and no move for ``idle_ttl``."""
+    def sweep(self, *, forget: bool = True) -> list[str]:
+        """Close the rooms that have had no connection and no move for ``idle_ttl``
+        (``forget``: in the room store too; shared rooms keep their rows, another worker
+        may still serve them)."""
         now = self.clock()
         gone = [rid for rid, room in self.rooms.items()
                 if room.connections == 0 and now - room.last_active >= self.idle_ttl]
         for rid in gone:
             del self.rooms[rid]
-            if self.store is not None:
+            if forget and self.store is not None:
                 self.store.forget(rid)
         return gone
 
@@ -254,8 +278,13 @@ class Hub:
         while room_id is None or room_id in self.rooms:
             room_id = new_room_id()
         room = self._new_room(room_id)
-        self._save(room)
+        self.save(room)
         return room, True
+
+    def local(self, room_id: str) -> Room:
+        """This worker's copy of a room, made (at the first beat) if it has none: for a
+        room another worker opened. No cap is checked here: the shared state checked it."""
+        return self.rooms.get(room_id) or self._new_room(room_id)
 
     def _new_room(self, room_id: str) -> Room:
         room = Room(room_id, self.beats, self._names, self._slide_of, self._revealed,
@@ -263,7 +292,7 @@ class Hub:
         self.rooms[room_id] = room
         return room
 
-    def _save(self, room: Room) -> None:
+    def save(self, room: Room) -> None:
         if self.store is not None:
             self.store.save(room.id, room.beat, room.seq, primary=room.id == self.primary,
                             opened=time.time())
@@ -300,6 +329,10 @@ class Hub:
         room.last_active = self.clock()
         room.tell_presenters()
 
+    def client_of(self, conn: Connection) -> str:
+        """The address an audience connection came from ("" for a presenter's)."""
+        return self._client_of.get(conn, "")
+
     def _unseat(self, room: Room, conn: Connection) -> bool:
         if conn not in room.followers:
             return False
@@ -323,14 +356,11 @@ class Hub:
         """Move the room to ``beat`` and tell every connection. The caller has checked
         the key. ``by`` is the sender's own mark for the move, carried in the state, so a
         presenter's page can tell the echoes of its own moves from another's."""
-        if isinstance(beat, bool) or not isinstance(beat, int) or not 0 <= beat < room.beats:
-            raise ValueError(f"beat must be an integer from 0 to {room.beats - 1}, got {beat!r}")
-        if by is not None and not (isinstance(by, str) and MOVE_MARK.match(by)):
-            raise ValueError(f"by must be 1 to 40 letters, digits, - or _, got {by!r}")
+        check_move(room, beat, by)
         room.beat = beat
         room.by = by
         room.seq += 1
         room.last_active = self.clock()
-        self._save(room)
+        self.save(room)
         room.broadcast()
         return room.state()

@@ -25,7 +25,12 @@ socket from another origin is refused before it opens.
 Seats: a connection that finds the audience's seats taken (the room's, its address's share
 or the server's) is not refused at once: for AUTH_WAIT seconds it may send the key as its
 first message and is then seated among the presenters — so a full room never locks its
-presenter out. Such waiting connections are capped too (MAX_WAITING, MAX_WAITING_PER_CLIENT).
+presenter out. Such waiting connections are capped too (MAX_WAITING, MAX_WAITING_PER_CLIENT,
+per worker).
+
+Room calls go through ``demo.rooms`` (:mod:`.backend`): when the rooms are shared on Redis
+and it cannot be reached, a REST call answers 503 with Retry-After and a socket is closed
+with 1013 (a move it sends is answered ``dropped``); the page reconnects.
 
 Keys are throttled per address across sockets, REST and the presenter link
 (:mod:`.guard`): 429 with Retry-After, or close code 4429 on a socket.
@@ -46,6 +51,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from ..pages import templates
 from ..schemas import SERVED_EXAMPLE
+from .backend import Rooms, RoomsUnavailableError
 from .guard import CLOSE_THROTTLED, ThrottledError
 from .mode import DemoMode
 from .qr import qr_svg
@@ -83,8 +89,8 @@ def _demo(request: Request) -> DemoMode:
     return demo
 
 
-def _room(demo: DemoMode, room_id: str) -> Room:
-    room = demo.hub.get(room_id)
+async def _room(demo: DemoMode, room_id: str) -> Room:
+    room = await demo.rooms.get(room_id)
     if room is None:
         raise HTTPException(404, detail=(
             f"no room {room_id!r}: it never existed or closed after "
@@ -97,17 +103,17 @@ def client_of(connection: Request | WebSocket) -> str:
     return connection.client.host if connection.client else ""
 
 
-def _is_key(demo: DemoMode, key: str | None, request: Request) -> bool:
+async def _is_key(demo: DemoMode, key: str | None, request: Request) -> bool:
     """Whether the request carries the key; 429 when its address gave too many wrong ones."""
     try:
-        return demo.hub.try_key(key, client_of(request))
+        return await demo.rooms.try_key(key, client_of(request))
     except ThrottledError as exc:
         raise HTTPException(429, detail=str(exc),
                             headers={"Retry-After": str(exc.retry_after)}) from None
 
 
-def _require_key(demo: DemoMode, key: str | None, request: Request) -> None:
-    if not _is_key(demo, key, request):
+async def _require_key(demo: DemoMode, key: str | None, request: Request) -> None:
+    if not await _is_key(demo, key, request):
         raise HTTPException(403, detail="the presenter key is missing or wrong")
 
 
@@ -182,7 +188,8 @@ def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     text = {403: "The presenter key is missing or wrong.",
             404: "Demo mode is off, or there is no such room.",
             429: "Too many wrong keys from this address: see Retry-After.",
-            503: "A cap on rooms or connections was reached."}
+            503: "A cap on rooms or connections was reached, or the rooms' shared state "
+                 "(Redis, with several workers) is unreachable: see Retry-After."}
     return {code: {"model": Detail, "description": text[code]} for code in codes}
 
 
@@ -200,7 +207,7 @@ async def lesson(request: Request, key: KeyHeader = None) -> Response:
     """The lesson: its title and sizes; with the key, every beat's view as well (what the
     audience sees comes only with the room's state, beat by beat)."""
     demo = _demo(request)
-    body = demo.presenter_json if _is_key(demo, key, request) else demo.public_json
+    body = demo.presenter_json if await _is_key(demo, key, request) else demo.public_json
     return Response(body, media_type="application/json",
                     headers={"Cache-Control": "no-cache"})
 
@@ -210,9 +217,9 @@ async def open_room(request: Request, key: KeyHeader = None,
                     body: Annotated[RoomOpen | None, Body()] = None) -> Response:
     """Open a room (presenter only): the one named, again if it closed, or a new one."""
     demo = _demo(request)
-    _require_key(demo, key, request)
+    await _require_key(demo, key, request)
     try:
-        room, created = demo.hub.open(body.room if body else None)
+        room, created = await demo.rooms.open(body.room if body else None)
     except CapacityError as exc:
         raise HTTPException(503, detail=str(exc)) from None
     head = orjson.dumps({"room": room.id, "created": created, "follow": f"/follow/{room.id}"})
@@ -220,23 +227,24 @@ async def open_room(request: Request, key: KeyHeader = None,
                     media_type="application/json")
 
 
-@api.get("/{room}", response_model=RoomState, responses=_errors(404))
+@api.get("/{room}", response_model=RoomState, responses=_errors(404, 503))
 async def room_state(request: Request, room: RoomId) -> Response:
     """Where the room is in the lesson."""
-    return _state(_room(_demo(request), room))
+    return _state(await _room(_demo(request), room))
 
 
-@api.post("/{room}/goto", response_model=RoomState, responses=_errors(403, 404, 429))
+@api.post("/{room}/goto", response_model=RoomState,
+          responses=_errors(403, 404, 429, 503))
 async def goto(request: Request, room: RoomId, body: Goto, key: KeyHeader = None) -> Response:
     """Move the room to a beat (presenter only); every follower sees it at once."""
     demo = _demo(request)
-    _require_key(demo, key, request)
-    target = _room(demo, room)
+    await _require_key(demo, key, request)
+    target = await _room(demo, room)
     if body.beat >= target.beats:
         raise HTTPException(422, detail=[{
             "loc": ["body", "beat"], "type": "value_error",
             "msg": f"beat must be below {target.beats}, the number of beats in the lesson"}])
-    demo.hub.move(target, body.beat, body.by)
+    await demo.rooms.move(target, body.beat, body.by)
     return _state(target)
 
 
@@ -259,7 +267,7 @@ async def presenter_page(request: Request,
                      hint="Start the server with `convlens demo`: it prints the presenter's "
                           "link and the audience's.")
     try:
-        right = key is None or demo.hub.try_key(key, client_of(request))
+        right = key is None or await demo.rooms.try_key(key, client_of(request))
     except ThrottledError as exc:
         response = _page(request, "demo.html", 429, problem="Too many wrong keys.",
                          hint=f"This address gave too many wrong presenter keys: try again "
@@ -286,10 +294,18 @@ async def follow_page(request: Request, room: str) -> Response:
     if demo is None:
         return _page(request, "follow.html", 404, problem="No lesson is running here.",
                      hint="The presenter starts one with `convlens demo`.")
-    if ROOM_ID.match(room) and demo.hub.get(room) is None and demo.hub.get(room.lower()):
-        # a room code typed in capitals (codes are made in lower case)
-        return RedirectResponse(f"/follow/{room.lower()}", status_code=307)
-    if not ROOM_ID.match(room) or demo.hub.get(room) is None:
+    try:
+        found = await demo.rooms.get(room) if ROOM_ID.match(room) else None
+        if found is None and ROOM_ID.match(room) and room != room.lower() \
+                and await demo.rooms.get(room.lower()) is not None:
+            # a room code typed in capitals (codes are made in lower case)
+            return RedirectResponse(f"/follow/{room.lower()}", status_code=307)
+    except RoomsUnavailableError:
+        response = _page(request, "follow.html", 503, problem="The lesson is reconnecting.",
+                         hint="Reload this page in a moment.")
+        response.headers["Retry-After"] = "1"
+        return response
+    if found is None:
         return _page(request, "follow.html", 404, problem="There is no such room.",
                      hint="Check the audience link the presenter shared: the room's code "
                           "is at its end.")
@@ -341,8 +357,8 @@ def _same_origin(ws: WebSocket) -> bool:
 
 
 class _Reader:
-    def __init__(self, hub: Hub, room: Room, conn: SocketConnection, client: str) -> None:
-        self.hub, self.room, self.conn, self.client = hub, room, conn, client
+    def __init__(self, rooms: Rooms, room: Room, conn: SocketConnection, client: str) -> None:
+        self.rooms, self.room, self.conn, self.client = rooms, room, conn, client
         self.strikes = 0
         self.wrong_keys = 0
         self.presenter = False
@@ -374,10 +390,10 @@ class _Reader:
                 self.conn.close(CLOSE_TOO_BIG, f"messages are at most {MAX_MESSAGE_BYTES} bytes",
                                 flush=True)
                 return
-            if not self.handle(text):
+            if not await self.handle(text):
                 return
 
-    def handle(self, text: str) -> bool:
+    async def handle(self, text: str) -> bool:
         try:
             data = orjson.loads(text)
         except orjson.JSONDecodeError:
@@ -387,27 +403,30 @@ class _Reader:
             self.reply("pong")
             return True
         if kind == "auth":
-            return self.auth(data.get("key"))
+            return await self.auth(data.get("key"))
         if kind == "goto":
             if not self.presenter:
                 return self.strike("refused", "only the presenter moves the lesson")
             try:
-                self.hub.move(self.room, data.get("beat"), data.get("by"))
+                await self.rooms.move(self.room, data.get("beat"), data.get("by"))
             except ValueError as exc:
                 return self.strike("dropped", str(exc))
+            except RoomsUnavailableError as exc:  # not the sender's fault: no strike
+                self.reply("dropped", detail=str(exc))
             return True
         return self.strike("dropped", "unknown message: expected a type of auth, goto or ping")
 
-    def auth(self, key: object) -> bool:
+    async def auth(self, key: object) -> bool:
         try:
-            right = self.hub.try_key(key if isinstance(key, str) else None, self.client)
+            right = await self.rooms.try_key(key if isinstance(key, str) else None,
+                                             self.client)
         except ThrottledError as exc:
             self.conn.close(CLOSE_THROTTLED, str(exc), flush=True)
             return False
         if right:
             try:
-                self.hub.promote(self.room, self.conn)
-            except CapacityError as exc:
+                await self.rooms.promote(self.room, self.conn)
+            except (CapacityError, RoomsUnavailableError) as exc:
                 self.conn.close(CLOSE_TRY_LATER, str(exc))
                 return False
             self.presenter = True
@@ -432,18 +451,25 @@ async def follow_socket(ws: WebSocket, room_id: str) -> None:
         return
     await ws.accept()
     demo = demo_of(ws.app)
-    room = demo.hub.get(room_id) if demo is not None else None
+    try:
+        room = await demo.rooms.get(room_id) if demo is not None else None
+    except RoomsUnavailableError as exc:
+        await ws.close(CLOSE_TRY_LATER, str(exc)[:120])
+        return
     if demo is None or room is None:
         await ws.close(CLOSE_NO_ROOM, "no such room" if demo else OFF[:120])
         return
     conn = SocketConnection(ws)
     client = client_of(ws)
-    reader = _Reader(demo.hub, room, conn, client)
+    reader = _Reader(demo.rooms, room, conn, client)
     try:
-        demo.hub.join(room, conn, client)
+        await demo.rooms.join(room, conn, client)
     except CapacityError as exc:  # no seat: only the key gets this connection in
         if not await _presenter_or_close(demo.hub, reader, str(exc)):
             return
+    except RoomsUnavailableError as exc:
+        await ws.close(CLOSE_TRY_LATER, str(exc)[:120])
+        return
     else:
         conn.push(room.state_text())
     pump = asyncio.create_task(conn.pump())
@@ -454,7 +480,7 @@ async def follow_socket(ws: WebSocket, room_id: str) -> None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(pump, timeout=2)  # send the close frame
     finally:
-        demo.hub.leave(room, conn)
+        await demo.rooms.leave(room, conn)
         for task in (pump, reading):
             task.cancel()
         for task in (pump, reading):
@@ -485,7 +511,7 @@ async def _presenter_or_close(hub: Hub, reader: _Reader, refusal: str) -> bool:
         with contextlib.suppress(orjson.JSONDecodeError):
             data = orjson.loads(text)
     if isinstance(data, dict) and data.get("type") == "auth":
-        if reader.auth(data.get("key")) and reader.presenter:
+        if await reader.auth(data.get("key")) and reader.presenter:
             return True
     if message.get("type") != "websocket.disconnect":
         with contextlib.suppress(Exception):
@@ -494,9 +520,24 @@ async def _presenter_or_close(hub: Hub, reader: _Reader, refusal: str) -> bool:
     return False
 
 
+async def _unavailable(request: Request, exc: Exception) -> Response:
+    return Response(orjson.dumps({"detail": str(exc)}), status_code=503,
+                    media_type="application/json", headers={"Retry-After": "1"})
+
+
 def install(app: FastAPI, demo: DemoMode | None) -> None:
-    """Demo mode's routes; they answer 404 (or a page saying so) when ``demo`` is None."""
+    """Demo mode's routes; they answer 404 (or a page saying so) when ``demo`` is None.
+    With a Redis backplane (``app.state.backplane``) the rooms are shared by every worker
+    on it (:mod:`app.store.rooms`); without, they live in this process."""
+    plane = getattr(app.state, "backplane", None)
+    if demo is not None and plane is not None:
+        from ..store.rooms import RedisRooms, namespace
+
+        assert demo.settings.key is not None
+        demo.rooms = RedisRooms(demo.hub, plane,
+                                ns=namespace(demo.settings.key, demo.presenter_json))
     app.state.demo = demo
+    app.add_exception_handler(RoomsUnavailableError, _unavailable)
     app.include_router(api)
     app.include_router(pages)
     app.include_router(sockets)

@@ -77,7 +77,18 @@ class RoomStore:
                         "value = excluded.value", (name, value))
 
     def _claim(self, key: str) -> bool:
-        """Whether the file's rooms were the same key's; if not, forget them."""
+        """Whether the file's rooms were the same key's; if not, forget them. One
+        transaction: workers starting together on a new file agree on one salt."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            same = self._claim_in(key)
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+        return same
+
+    def _claim_in(self, key: str) -> bool:
         salt = self._meta("salt")
         if salt is None:
             salt = secrets.token_hex(16)

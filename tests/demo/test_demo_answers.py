@@ -6,6 +6,8 @@ from __future__ import annotations
 import csv
 import io
 import sqlite3
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -217,3 +219,39 @@ def test_distribution_carries_the_state(store, questions):
                                         ("Ada", "Ada"), ("", "")])
 def test_spreadsheet_safe(text, safe):
     assert spreadsheet_safe(text) == safe
+
+
+WRITER = """
+import sys
+from app.demo.answers import AnswerStore
+from app.demo.mode import DemoMode, DemoSettings
+
+demo = DemoMode(DemoSettings(key="writer-presenter-key"))
+q = next(q for q in demo.questions.values() if q.kind == "choice")
+store = AnswerStore(sys.argv[1])
+print(q.id, flush=True)
+sys.stdin.readline()  # both processes start writing together
+for i in range(int(sys.argv[3])):
+    token, _ = store.join("room42", f"{sys.argv[2]} {i}")
+    store.answer("room42", q, token, i % len(q.options))
+"""
+
+
+def test_two_processes_write_one_results_file_together(tmp_path):
+    """Workers on one host share the results file: every join and answer of both lands."""
+    path = tmp_path / "shared.sqlite3"
+    writers = [subprocess.Popen([sys.executable, "-c", WRITER, str(path), name, "150"],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+               for name in ("one", "two")]
+    qids = {w.stdout.readline().strip() for w in writers}
+    for w in writers:
+        w.stdin.write("go\n")
+        w.stdin.flush()
+    codes = [w.wait(timeout=60) for w in writers]
+    assert codes == [0, 0]
+    (qid,) = qids
+    store = AnswerStore(path)
+    rows = store.db.execute("SELECT s.name FROM answers a JOIN students s ON s.id = a.student "
+                            "WHERE a.question = ?", (qid,)).fetchall()
+    assert sorted(r[0] for r in rows) == sorted(f"{n} {i}" for n in ("one", "two")
+                                                for i in range(150))

@@ -1,0 +1,109 @@
+"""The rooms' state as the routes see it: one async interface, two backends.
+
+- :class:`MemoryRooms` (the default): one process. The :class:`~.rooms.Hub` holds
+  everything — positions, connections, counts, the key guard — and every call is answered
+  from it at once.
+- :class:`app.store.rooms.RedisRooms` (``CONVLENS_REDIS_URL``): several workers, on one
+  host or more. Each worker's Hub still owns that worker's connections and a copy of each
+  room it serves; the shared facts (a room's position, who follows it on every worker, the
+  caps, the key guard) live in Redis, and moves and frames reach every worker by pub/sub.
+
+Both take the same calls; the routes (:mod:`.routes`, :mod:`.answering`) never know which
+one they talk to. A backend that cannot reach its shared state raises
+:class:`RoomsUnavailableError`: a REST call answers 503, a socket closes with 1013 and the
+page reconnects.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Protocol
+
+from .rooms import Connection, Hub, Room
+
+MAX_WINDOWS = 10_000  # names remembered by MemoryRooms.allow before the stale ones go
+
+
+class RoomsUnavailableError(Exception):
+    """The shared room state cannot be reached right now (try again in a moment)."""
+
+
+class Rooms(Protocol):
+    hub: Hub
+    shared: bool  # True when other workers serve the same rooms
+
+    async def get(self, room_id: str) -> Room | None: ...
+
+    async def open(self, room_id: str | None = None) -> tuple[Room, bool]: ...
+
+    async def join(self, room: Room, conn: Connection, client: str = "") -> None: ...
+
+    async def promote(self, room: Room, conn: Connection) -> None: ...
+
+    async def leave(self, room: Room, conn: Connection) -> None: ...
+
+    async def move(self, room: Room, beat: int, by: str | None = None
+                   ) -> dict[str, object]: ...
+
+    async def tell(self, room: Room, text: str, *, presenters_only: bool = False) -> None:
+        """Send ``text`` to the room's connections on every worker (or its presenters')."""
+
+    async def allow(self, name: str, limit: int, window: float) -> bool:
+        """Whether one more event named ``name`` fits ``limit`` per ``window`` seconds
+        (counted when allowed)."""
+
+    async def try_key(self, given: object, client: str) -> bool:
+        """:meth:`Hub.try_key`, with the wrong keys counted where every worker sees them."""
+
+
+class MemoryRooms:
+    """One process: the Hub is the whole state."""
+
+    shared = False
+
+    def __init__(self, hub: Hub, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.hub = hub
+        self.clock = clock
+        self._windows: dict[str, deque[float]] = {}
+
+    async def get(self, room_id: str) -> Room | None:
+        return self.hub.get(room_id)
+
+    async def open(self, room_id: str | None = None) -> tuple[Room, bool]:
+        return self.hub.open(room_id)
+
+    async def join(self, room: Room, conn: Connection, client: str = "") -> None:
+        self.hub.join(room, conn, client)
+
+    async def promote(self, room: Room, conn: Connection) -> None:
+        self.hub.promote(room, conn)
+
+    async def leave(self, room: Room, conn: Connection) -> None:
+        self.hub.leave(room, conn)
+
+    async def move(self, room: Room, beat: int, by: str | None = None) -> dict[str, object]:
+        return self.hub.move(room, beat, by)
+
+    async def tell(self, room: Room, text: str, *, presenters_only: bool = False) -> None:
+        if not presenters_only:
+            room.to_followers(text)
+        room.to_presenters(text)
+
+    async def allow(self, name: str, limit: int, window: float) -> bool:
+        """A sliding window: the last ``limit`` events' times per name."""
+        now = self.clock()
+        if len(self._windows) > MAX_WINDOWS:  # forget the names not seen lately
+            for stale in [n for n, t in self._windows.items() if not t or now - t[-1] > window]:
+                del self._windows[stale]
+        times = self._windows.setdefault(name, deque())
+        while times and now - times[0] > window:
+            times.popleft()
+        if len(times) >= limit:
+            return False
+        times.append(now)
+        return True
+
+    async def try_key(self, given: object, client: str) -> bool:
+        return self.hub.try_key(given, client)
