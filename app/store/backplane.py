@@ -36,6 +36,7 @@ PREFIX = "convlens:"
 HEARTBEAT = 2.0  # seconds between a worker's heartbeats
 WORKER_TTL = 6.0  # seconds a worker counts as alive after its last heartbeat
 SOCKET_TIMEOUT = 1.0  # seconds a command may take before it fails
+STOP_WAIT = 1.0  # seconds each step of stopping may take
 RECONNECT_MAX = 1.0  # seconds between attempts to reach a Redis that is away, at most
 UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, OSError)
 
@@ -95,16 +96,17 @@ class Backplane:
                        asyncio.create_task(self._listen(), name="redis-subscriber")]
 
     async def stop(self) -> None:
+        """Stop listening and beating, say this worker is gone; each part waits at most
+        STOP_WAIT seconds (a shutdown never hangs on a Redis that is away)."""
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=STOP_WAIT)
         self._tasks = []
         with contextlib.suppress(Exception):
-            await self.redis.delete(self.worker_key())
+            await asyncio.wait_for(self.redis.delete(self.worker_key()), STOP_WAIT)
         with contextlib.suppress(Exception):
-            await self.redis.aclose()
+            await asyncio.wait_for(self.redis.aclose(), STOP_WAIT)
 
     async def publish(self, channel: str, data: bytes) -> None:
         await self.redis.publish(channel, data)
@@ -167,7 +169,7 @@ class Backplane:
                             log.exception("redis message handler failed on %s", name)
             except asyncio.CancelledError:
                 with contextlib.suppress(Exception):
-                    await pubsub.aclose()
+                    await asyncio.wait_for(pubsub.aclose(), STOP_WAIT)
                 raise
             except UNAVAILABLE as exc:
                 self.subscribed.clear()

@@ -19,7 +19,10 @@ def served(monkeypatch):
     """app.serving.serve replaced by a recorder; no Redis URL in the environment."""
     from app import serving
 
-    monkeypatch.delenv(scale.REDIS_ENV, raising=False)
+    # set, then deleted: teardown then removes whatever the command put there (a bare
+    # delenv of a missing variable records nothing to undo)
+    monkeypatch.setenv(scale.REDIS_ENV, "unset")
+    monkeypatch.delenv(scale.REDIS_ENV)
     monkeypatch.setattr(cli, "bind_problem", lambda host, port: "")
     calls: list[tuple[object, dict]] = []
     monkeypatch.setattr(serving, "serve", lambda app, **kw: calls.append((app, kw)))
@@ -63,8 +66,10 @@ def test_demo_with_workers_puts_its_room_and_key_where_every_worker_reads_them(
 
     from app.demo.mode import DemoSettings
 
-    for name in ("KEY", "ROOM", "STATE", "RESULTS", "SCRIPT", "URL", "PER_CLIENT"):
-        monkeypatch.delenv(f"CONVLENS_DEMO_{name}", raising=False)
+    for name in ("KEY", "ROOM", "STATE", "RESULTS", "SCRIPT", "URL", "PER_CLIENT",
+                 "FOLLOWERS"):
+        monkeypatch.setenv(f"CONVLENS_DEMO_{name}", "unset")
+        monkeypatch.delenv(f"CONVLENS_DEMO_{name}")
     assert cli.main(["demo", "--workers", "2", "--redis", redis_url, "--key",
                      "a-presenter-key-1", "--state", str(tmp_path / "rooms.sqlite3"),
                      "--results", str(tmp_path / "answers.sqlite3")]) == 0
