@@ -69,7 +69,15 @@ async def next_throughput(port: int, concurrency: int, seconds: float) -> Result
                        lambda i: [("POST", f"/api/sessions/{walks[i]}/next", b"")])
 
 
-def throughput(redis: RedisServer, concurrency: int, seconds: float) -> list[tuple[str, Result]]:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def throughput(redis: RedisServer, concurrency: int, seconds: float
+               ) -> list[tuple[str, Result, float]]:
+    """Each server's figures and Redis's CPU time per request (0 without Redis)."""
     out = []
     for label, workers, url in (("1 worker, memory (default)", 1, None),
                                 ("1 worker, Redis", 1, redis.url),
@@ -78,8 +86,10 @@ def throughput(redis: RedisServer, concurrency: int, seconds: float) -> list[tup
         one_client = {"CONVLENS_MAX_SESSIONS_PER_CLIENT": "256"}  # 32 walks from one address
         with LocalServer(serve_command(workers, url), env=one_client) as server:
             time.sleep(1.0 if workers > 1 else 0.2)  # every worker up, not only the first
-            out.append((label, asyncio.run(next_throughput(server.port, concurrency,
-                                                           seconds))))
+            before = cpu_seconds(redis.proc.pid)
+            result = asyncio.run(next_throughput(server.port, concurrency, seconds))
+            used = cpu_seconds(redis.proc.pid) - before
+            out.append((label, result, used / result.requests if url else 0.0))
         print(f"  measured: {label}", flush=True)
     return out
 
@@ -243,10 +253,11 @@ def main(argv: list[str] | None = None) -> int:
             results = throughput(redis, args.concurrency, args.seconds)
             base = results[0][1].rate
             print(f"\nsession next, concurrency {args.concurrency}:")
-            for label, r in results:
+            for label, r, redis_cpu in results:
+                spent = f", Redis {redis_cpu * 1e6:.0f} µs CPU a request" if redis_cpu else ""
                 print(f"  {label:28s} {r.rate:7.0f} req/s   p50 {r.percentile(0.5):6.1f} ms   "
                       f"p99 {r.percentile(0.99):6.1f} ms   ({r.rate / base:.0%} of the "
-                      f"default)")
+                      f"default{spent})")
         if args.skip != "broadcast":
             redis.flush()
             with tempfile.TemporaryDirectory(prefix="convlens-scale-") as tmp:
