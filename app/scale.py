@@ -47,10 +47,12 @@ def reach(url: str) -> None:
     """ValueError unless the Redis at ``url`` answers a PING within two seconds."""
     import redis
 
+    from .store.backplane import redacted
+
     client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
     try:
         client.ping()
     except redis.RedisError as exc:
-        raise ValueError(f"cannot reach Redis at {url}: {exc}") from None
+        raise ValueError(f"cannot reach Redis at {redacted(url)}: {exc}") from None
     finally:
         client.close()

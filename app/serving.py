@@ -210,8 +210,9 @@ class GuardedProcess(Process):
 
 class GuardedMultiprocess(Multiprocess):
     """uvicorn's supervisor of ``--workers N``, starting guarded workers. (A worker it
-    restarts after a crash is uvicorn's plain one: it keeps every limit but the immediate
-    stop of computations on SIGTERM; they stop at their time limit instead.)"""
+    starts later -- after a crash, or on SIGHUP or SIGTTIN -- is uvicorn's plain one: it
+    keeps every limit but the immediate stop of computations on SIGTERM; they stop at
+    their time limit instead.)"""
 
     def init_processes(self) -> None:
         for _ in range(self.processes_num):

@@ -22,6 +22,7 @@ import contextlib
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
+from urllib.parse import urlsplit, urlunsplit
 
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
@@ -44,6 +45,16 @@ Handler = Callable[[bytes], Awaitable[None]]
 Callback = Callable[[], Awaitable[None]]
 
 
+def redacted(url: str) -> str:
+    """``url`` without its password, for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    where = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=where))
+
+
 class Backplane:
     """A worker's Redis: client, id, heartbeat and pub/sub (see the module's text)."""
 
@@ -55,8 +66,10 @@ class Backplane:
         self.redis = aioredis.Redis.from_url(
             url, socket_timeout=SOCKET_TIMEOUT, socket_connect_timeout=SOCKET_TIMEOUT,
             health_check_interval=10,
-            retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), 2),
-            retry_on_error=[RedisConnectionError, RedisTimeoutError])
+            # A dropped connection (a Redis that restarted) is tried once more on a fresh
+            # one; a timeout is not: it would triple the wait for a Redis that hangs.
+            retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), 1),
+            retry_on_error=[RedisConnectionError])
         self._handlers: dict[str, Handler] = {}
         self._resyncs: list[Callback] = []
         self._beats: list[Callback] = []
@@ -90,7 +103,7 @@ class Backplane:
         try:
             await self.redis.ping()
         except RedisError as exc:
-            raise RuntimeError(f"cannot reach Redis at {self.url}: {exc}") from None
+            raise RuntimeError(f"cannot reach Redis at {redacted(self.url)}: {exc}") from None
         await self._beat()
         self._tasks = [asyncio.create_task(self._heartbeats(), name="redis-heartbeat"),
                        asyncio.create_task(self._listen(), name="redis-subscriber")]
@@ -177,6 +190,9 @@ class Backplane:
             except RedisError as exc:
                 self.subscribed.clear()
                 log.warning("redis subscriber failed (%s); reconnecting", exc)
+            except Exception:  # a store's resync or heartbeat callback: never stay deaf
+                self.subscribed.clear()
+                log.exception("redis subscriber's callback failed; reconnecting")
             with contextlib.suppress(Exception):
                 await pubsub.aclose()
             await asyncio.sleep(delay)

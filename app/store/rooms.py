@@ -524,6 +524,7 @@ class RedisRooms:
     async def _heartbeat(self) -> None:
         """Write this worker's counts afresh; read every held room's audience."""
         hub = self.hub
+        hub.sweep(forget=False)  # an idle copy is not held: Redis may have let it go
         counts: Counter[str] = Counter(self._in_flight)
         for room in hub.rooms.values():
             counts[f"f:{room.id}"] += len(room.followers)
@@ -540,7 +541,9 @@ class RedisRooms:
             self._counts(room, int(followers), version, tell=True)
 
     async def _resync(self) -> None:
-        """After (re)connecting: re-seed or re-read every room this worker holds."""
+        """After (re)connecting: re-seed or re-read every room this worker holds (its idle
+        copies dropped first: re-seeding one would bring back a room Redis let expire)."""
+        self.hub.sweep(forget=False)
         for room in list(self.hub.rooms.values()):
             room.counted_v = -1  # the counts' version restarts with Redis
             out = await self._raw("seed", room.id, *self._held(room), self.ttl_ms)

@@ -38,7 +38,7 @@ key                            type        holds
 ``{p}{kind}s:used``            sorted set  every id, scored by its last use (server
                                            microseconds, strictly increasing): the LRU
 ``{p}{kind}s:client:{addr}``   sorted set  one client's ids, scored the same way
-``{p}{kind}s:tick``            string      the last score given (keeps scores increasing)
+``{p}{kind}s:used:tick``       string      the last score given (keeps scores increasing)
 =============================  ==========  ============================================
 
 Five Lua scripts, each atomic on the server, do the work: ``add`` (make room, then write),
@@ -55,7 +55,8 @@ run ``fn`` on the decoded item, commit if the version is still the one loaded; o
 load again and run ``fn`` again (at most ``RETRIES`` times, then :class:`BusyStoreError`).
 Two workers stepping one walk at once therefore never skip or repeat a step; within one
 worker, changes to one id also wait for each other (no needless conflicts). A commit
-carries a token, so a commit retried after its reply was lost is not applied twice.
+carries a token and the item remembers the last ``TOKENS`` kept, so a commit sent again
+after its reply was lost (even after other workers' commits) is not applied twice.
 
 When Redis does not answer (connection refused, 1 s timeouts), calls raise
 :class:`StoreUnavailableError`, which the app answers with 503 and ``Retry-After``. (A
@@ -90,6 +91,7 @@ R = TypeVar("R")
 RETRIES = 30  # loads and re-runs of fn after a conflicting change, at most
 RETRY_AFTER = 2  # seconds a client is told to wait when Redis is away or the walk is busy
 LIST_CHUNK = 1000  # list entries pushed by one RPUSH inside a script (Lua's stack is finite)
+TOKENS = 32  # commits' tokens remembered per item: a re-sent commit is recognised among them
 ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # what secrets.token_urlsafe makes
 MAX_CLIENT_TEXT = 200  # characters of a client's address used in its index's key
 # Redis's answers that mean "not now" rather than a mistake of ours: still loading its data,
@@ -327,18 +329,23 @@ return {fields[1], fields[2], n, first, last}
 
 # KEYS: hash, list, used index. ARGV: id, ttl ms, version loaded, token, state, stable
 # ("-" for no list), tail entries... Returns 1 (kept), 0 (changed meanwhile: load again)
-# or -1 (gone). A commit whose token is already there was kept before: 1.
+# or -1 (gone). A commit whose token is among the last TOKENS kept was kept before: 1
+# (its reply was lost and the client sent it again, maybe after other commits).
 _COMMIT = _NOW + """
 local fields = redis.call('HMGET', KEYS[1], 'v', 'owner', 'c')
 if not fields[1] then
   redis.call('ZREM', KEYS[3], ARGV[1])
   return -1
 end
-if fields[1] ~= ARGV[3] then
-  if fields[3] == ARGV[4] then return 1 end
-  return 0
+local kept = fields[3] or ''
+if string.find(' ' .. kept .. ' ', ' ' .. ARGV[4] .. ' ', 1, true) then return 1 end
+if fields[1] ~= ARGV[3] then return 0 end
+local recent = {ARGV[4]}
+for token in string.gmatch(kept, '%S+') do
+  if #recent >= """ + str(TOKENS) + """ then break end
+  recent[#recent + 1] = token
 end
-redis.call('HSET', KEYS[1], 'state', ARGV[5], 'c', ARGV[4])
+redis.call('HSET', KEYS[1], 'state', ARGV[5], 'c', table.concat(recent, ' '))
 redis.call('HINCRBY', KEYS[1], 'v', 1)
 if ARGV[6] ~= '-' then
   local stable = tonumber(ARGV[6])

@@ -99,3 +99,11 @@ def test_a_real_two_worker_server_runs_both_workers_on_one_redis(redis_url):
         time.sleep(0.1)
     assert client.keys("convlens:worker:*") == []  # a worker that stops says so
     client.close()
+
+
+def test_a_redis_password_is_never_printed(served, capsys):
+    url = f"redis://worker:s3cret-pass@127.0.0.1:{free_port()}/0"
+    assert cli.main(["serve", "--redis", url]) == 2
+    err = capsys.readouterr().err
+    assert "cannot reach Redis at redis://worker:***@127.0.0.1:" in err
+    assert "s3cret-pass" not in err

@@ -313,6 +313,29 @@ def test_a_worker_that_missed_a_move_while_away_catches_up_on_resync():
     assert (seen["beat"], seen["by"]) == (3, "missed")
 
 
+def test_a_worker_does_not_bring_back_a_room_its_copy_of_has_idled_out(redis_url):
+    """A worker whose copy of a room has been idle past the rooms' idle time drops it
+    before it re-seeds what it holds (after Redis restarts, or on a heartbeat): a room
+    Redis let expire stays closed, its old slide does not come back."""
+    from tests.conftest import FakeClock
+
+    clock = FakeClock()
+
+    async def run():
+        a = await worker(redis_url, clock=clock, idle_ttl=60)
+        try:
+            await a.rooms.move(a.room, 3, "old")
+            await a.plane.redis.delete(*await a.plane.redis.keys("convlens:demo:test:room:*"))
+            clock.advance(61)  # nobody in the room and no move for longer than idle_ttl
+            await a.rooms._resync()
+            return await a.plane.redis.keys("convlens:demo:test:room:*"), dict(a.hub.rooms)
+        finally:
+            await stop(a)
+
+    keys, held = asyncio.run(run())
+    assert keys == [] and held == {}
+
+
 def test_without_redis_a_rest_call_is_a_clear_503_and_a_move_is_refused():
     with RedisServer() as server:
         app = create_app(Settings(redis_url=server.url),

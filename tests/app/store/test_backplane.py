@@ -99,3 +99,38 @@ def test_after_redis_restarts_the_worker_resyncs_and_hears_again() -> None:
     assert resyncs == 2
     assert got == [b"after"]
     assert alive
+
+
+def test_a_resync_that_fails_is_tried_again_and_the_worker_keeps_hearing(redis_url):
+    """A store's callback that raises (a bug, not Redis) must not end the subscriber: it
+    reconnects, resyncs again, and messages still arrive."""
+    async def run() -> tuple[int, list[bytes]]:
+        a, b = Backplane(redis_url), Backplane(redis_url)
+        got: list[bytes] = []
+        calls = 0
+
+        async def handler(data: bytes) -> None:
+            got.append(data)
+
+        async def resync() -> None:
+            nonlocal calls
+            calls += 1
+            if calls == 1:
+                raise TypeError("a bug in a store's resync")
+
+        b.on_message(b.key("rooms"), handler)
+        b.on_resync(resync)
+        await a.start()
+        await b.start()
+        try:
+            await _until(lambda: calls >= 2)
+            await asyncio.wait_for(b.subscribed.wait(), 5)
+            await a.publish(a.key("rooms"), b"heard")
+            await _until(lambda: got)
+        finally:
+            await a.stop()
+            await b.stop()
+        return calls, got
+
+    calls, got = asyncio.run(run())
+    assert calls == 2 and got == [b"heard"]

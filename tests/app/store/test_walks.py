@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,7 +16,8 @@ import engine
 from app.main import create_app
 from app.sessions import LAST, Session
 from app.settings import Settings
-from app.store.backplane import Backplane
+from app.store import walks
+from app.store.backplane import SOCKET_TIMEOUT, Backplane
 from app.store.codecs import SessionCodec
 from app.store.walks import NotFoundError, RedisWalkStore, StoreUnavailableError
 from tests.support.redisserver import RedisServer
@@ -157,8 +159,9 @@ def test_a_change_that_raises_keeps_nothing(redis_url):
 
 
 def test_a_commit_sent_twice_is_kept_once(redis_url):
-    """A commit whose reply was lost is sent again by the client: the second must not
-    count as a conflict (which would run the step again) nor be applied twice."""
+    """A commit whose reply was lost is sent again by the client, maybe after another
+    worker's commits: it must not count as a conflict (which would run the step again)
+    nor be applied twice."""
     async def body(store):
         walk = new_session()
         await store.add(walk)
@@ -167,10 +170,20 @@ def test_a_commit_sent_twice_is_kept_once(redis_url):
         args = [walk.id, 60_000, b"1", "token-1", state, "-"]
         first = await store._commit(keys=keys, args=args)
         again = await store._commit(keys=keys, args=args)
-        other = await store._commit(keys=keys, args=[*args[:3], "token-2", *args[4:]])
-        return first, again, other, int(await store.plane.redis.hget(keys[0], "v"))
+        stale = await store._commit(keys=keys, args=[*args[:3], "token-2", *args[4:]])
+        between = [await store._commit(keys=keys, args=[walk.id, 60_000, str(v).encode(),
+                                                        f"other-{v}", state, "-"])
+                   for v in range(2, 2 + walks.TOKENS - 1)]  # another worker's commits
+        late = await store._commit(keys=keys, args=args)  # token-1's re-send, at last
+        version = int(await store.plane.redis.hget(keys[0], "v"))
+        remembered = await store._commit(keys=keys, args=[walk.id, 60_000, str(version)
+                                                         .encode(), "other-3", state, "-"])
+        return first, again, stale, set(between), late, version, remembered
 
-    assert on_redis(redis_url, body) == (1, 1, 0, 2)
+    first, again, stale, between, late, version, remembered = on_redis(redis_url, body)
+    assert (first, again, stale, between, late) == (1, 1, 0, {1}, 1)
+    assert version == 1 + walks.TOKENS  # token-1 counted once, then the others
+    assert remembered == 1  # other-3 is still remembered: it is not applied again either
 
 
 def test_two_workers_stepping_one_walk_at_once_never_skip_or_repeat(redis_url):
@@ -322,7 +335,6 @@ def test_a_change_that_always_loses_the_race_gives_up_and_keeps_nothing(redis_ur
     is busy (503), and nothing fn did is kept."""
     import redis
 
-    from app.store import walks
 
     runs = []
     other = redis.Redis.from_url(redis_url)
@@ -361,10 +373,14 @@ def test_a_redis_that_hangs_is_a_503_not_a_hung_request(bodies):
         sid = client.post("/api/sessions", json=bodies.seed()).json()["id"]
         server.proc.send_signal(signal.SIGSTOP)
         try:
+            asked = time.monotonic()
             r = client.post(f"/api/sessions/{sid}/next")
+            waited = time.monotonic() - asked
         finally:
             server.proc.send_signal(signal.SIGCONT)
         assert r.status_code == 503, r.text
+        # one command's timeout (SOCKET_TIMEOUT, 1 s), not one per retry
+        assert waited < 2 * SOCKET_TIMEOUT + 0.5
         assert "Redis" in r.json()["detail"] and "Timeout" in r.json()["detail"]
         r = client.post(f"/api/sessions/{sid}/next")
         assert r.status_code == 200 and r.json()["cursor"] == 0
