@@ -21,13 +21,18 @@ from collections import deque
 from collections.abc import Callable
 from typing import Protocol
 
+from ..store.walks import StoreUnavailableError
 from .rooms import Connection, Hub, Room
 
 MAX_WINDOWS = 10_000  # names remembered by MemoryRooms.allow before the stale ones go
 
 
-class RoomsUnavailableError(Exception):
-    """The shared room state cannot be reached right now (try again in a moment)."""
+class RoomsUnavailableError(StoreUnavailableError):
+    """The shared room state cannot be reached right now: the app's one 503 for a store
+    that is away (:func:`app.errors.busy`), with Retry-After 1."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retry_after=1)
 
 
 class Rooms(Protocol):

@@ -520,11 +520,6 @@ async def _presenter_or_close(hub: Hub, reader: _Reader, refusal: str) -> bool:
     return False
 
 
-async def _unavailable(request: Request, exc: Exception) -> Response:
-    return Response(orjson.dumps({"detail": str(exc)}), status_code=503,
-                    media_type="application/json", headers={"Retry-After": "1"})
-
-
 def install(app: FastAPI, demo: DemoMode | None) -> None:
     """Demo mode's routes; they answer 404 (or a page saying so) when ``demo`` is None.
     With a Redis backplane (``app.state.backplane``) the rooms are shared by every worker
@@ -537,7 +532,6 @@ def install(app: FastAPI, demo: DemoMode | None) -> None:
         demo.rooms = RedisRooms(demo.hub, plane,
                                 ns=namespace(demo.settings.key, demo.presenter_json))
     app.state.demo = demo
-    app.add_exception_handler(RoomsUnavailableError, _unavailable)
     app.include_router(api)
     app.include_router(pages)
     app.include_router(sockets)
