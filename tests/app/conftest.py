@@ -56,7 +56,9 @@ def bodies() -> SimpleNamespace:
 
 
 # ------------------------------------------------------------------------------ backends
-BACKENDS = ["memory", "redis"]
+# The API and store suites run on both backends in the full run; the quick set keeps the
+# memory one (tests/app/store and tests/demo/test_demo_shared_rooms cover Redis there).
+BACKENDS = ["memory", pytest.param("redis", marks=pytest.mark.slow)]
 
 
 def backend_settings(request, name: str | None = None) -> dict:

@@ -85,6 +85,7 @@ def run(body):
     return main
 
 
+@pytest.mark.slow  # 20 random walks through real Redis: seconds
 @given(config=configs(), seed=st.integers(0, 2**16), lr=st.sampled_from([0.1, 0.37, 2.0]),
        plan=st.lists(MOVES, min_size=1, max_size=6))
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow,
