@@ -273,8 +273,7 @@ class Hub:
         if room_id is not None and not ROOM_ID.match(room_id):
             raise ValueError(f"a room id is 4 to 32 letters, digits, - or _, got {room_id!r}")
         if len(self.rooms) >= self.max_rooms:
-            raise CapacityError(f"{self.max_rooms} rooms are open, the most this server "
-                                f"keeps; idle ones close after {self.idle_ttl:g} s")
+            raise self.refusal("rooms")
         while room_id is None or room_id in self.rooms:
             room_id = new_room_id()
         room = self._new_room(room_id)
@@ -297,17 +296,31 @@ class Hub:
             self.store.save(room.id, room.beat, room.seq, primary=room.id == self.primary,
                             opened=time.time())
 
+    def refusal(self, cap: str, room: Room | None = None) -> CapacityError:
+        """The error for the cap named ``cap`` (``rooms``, ``server``, ``room``, ``client``
+        or ``presenters``), saying which limit it is; here and in the shared rooms."""
+        rid = room.id if room is not None else ""
+        return CapacityError({
+            "rooms": f"{self.max_rooms} rooms are open, the most this server keeps; idle "
+                     f"ones close after {self.idle_ttl:g} s",
+            "server": f"the server has {self.max_connections} connections, its limit",
+            "room": f"room {rid} has {self.max_followers} followers, its limit",
+            "client": f"{self.max_per_client} pages from one address are following already, "
+                      "the most this server allows",
+            "presenters": f"room {rid} has {self.max_presenters} presenter connections, its "
+                          "limit",
+        }[cap])
+
     # --------------------------------------------------------------------- connections
     def join(self, room: Room, conn: Connection, client: str = "") -> None:
         """Add an audience connection from address ``client``; raises CapacityError at a
         cap (the room's, the address's, or the server's less the presenters' reserve)."""
         if self.connections >= self.max_connections - self.presenter_reserve:
-            raise CapacityError(f"the server has {self.max_connections} connections, its limit")
+            raise self.refusal("server")
         if len(room.followers) >= self.max_followers:
-            raise CapacityError(f"room {room.id} has {self.max_followers} followers, its limit")
+            raise self.refusal("room", room)
         if self.per_client.get(client, 0) >= self.max_per_client:
-            raise CapacityError(f"{self.max_per_client} pages from one address are following "
-                                "already, the most this server allows")
+            raise self.refusal("client")
         room.followers.add(conn)
         self._client_of[conn] = client
         self.per_client[client] = self.per_client.get(client, 0) + 1
@@ -320,10 +333,9 @@ class Hub:
         if conn in room.presenters:
             return
         if len(room.presenters) >= self.max_presenters:
-            raise CapacityError(f"room {room.id} has {self.max_presenters} presenter "
-                                "connections, its limit")
+            raise self.refusal("presenters", room)
         if conn not in room.followers and self.connections >= self.max_connections:
-            raise CapacityError(f"the server has {self.max_connections} connections, its limit")
+            raise self.refusal("server")
         self._unseat(room, conn)
         room.presenters.add(conn)
         room.last_active = self.clock()

@@ -371,9 +371,7 @@ class RedisRooms:
             rid = room_id or new_room_id()
             out = await self._run("open", rid, self.hub.max_rooms, self.ttl_ms)
             if int(out[0]) < 0:
-                raise CapacityError(f"{self.hub.max_rooms} rooms are open, the most this "
-                                    f"server keeps; idle ones close after "
-                                    f"{self.hub.idle_ttl:g} s")
+                raise self.hub.refusal("rooms")
             if room_id is not None or int(out[0]) == 1:
                 break  # (a fresh id that someone holds already: draw again)
         created = int(out[0]) == 1
@@ -394,15 +392,8 @@ class RedisRooms:
                                   hub.max_per_client,
                                   hub.max_connections - hub.presenter_reserve, self.ttl_ms)
             refusal = _text(out[0])
-            if refusal == "server":
-                raise CapacityError(f"the server has {hub.max_connections} connections, its "
-                                    "limit")
-            if refusal == "room":
-                raise CapacityError(f"room {room.id} has {hub.max_followers} followers, its "
-                                    "limit")
-            if refusal == "client":
-                raise CapacityError(f"{hub.max_per_client} pages from one address are "
-                                    "following already, the most this server allows")
+            if refusal != "ok":  # or "server", "room", "client": the cap the script met
+                raise hub.refusal(refusal, room)
             self._counts(room, int(out[1]), int(out[2]), tell=False)
             try:
                 hub.join(room, conn, client)  # tells this worker's presenters
@@ -422,12 +413,8 @@ class RedisRooms:
             out = await self._run("promote", room.id, client, int(was), hub.max_presenters,
                                   hub.max_connections, self.ttl_ms)
             refusal = _text(out[0])
-            if refusal == "presenters":
-                raise CapacityError(f"room {room.id} has {hub.max_presenters} presenter "
-                                    "connections, its limit")
-            if refusal == "server":
-                raise CapacityError(f"the server has {hub.max_connections} connections, its "
-                                    "limit")
+            if refusal != "ok":  # or "presenters", "server"
+                raise hub.refusal(refusal, room)
             self._counts(room, int(out[1]), int(out[2]), tell=False)
             hub.promote(room, conn)
 
