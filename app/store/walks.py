@@ -455,20 +455,25 @@ class RedisWalkStore(Generic[T]):
             raise NotFoundError(item_id) from exc
         return loaded, item
 
-    async def read(self, item_id: str, fn: Callable[[T], R]) -> R:
-        self._checked(item_id)
-        whole = False
-        while True:
-            _, item = await self._decoded(item_id, whole)
+    async def _applied(self, item_id: str, fn: Callable[[T], R]) -> tuple[Loaded, T, R]:
+        """Load the item and run ``fn`` on it: with the list's ends first, and with all of
+        it if ``fn`` reaches an entry the ends did not hold."""
+        for whole in (False, True):
+            loaded, item = await self._decoded(item_id, whole)
             try:
                 result = fn(item)
             except HistoryNotLoadedError:
                 if whole:
                     raise
-                whole = True
                 continue
             self.codec.remember(item)
-            return result
+            return loaded, item, result
+        raise AssertionError("unreachable")
+
+    async def read(self, item_id: str, fn: Callable[[T], R]) -> R:
+        self._checked(item_id)
+        _, _, result = await self._applied(item_id, fn)
+        return result
 
     async def change(self, item_id: str, fn: Callable[[T], R]) -> R:
         self._checked(item_id)
@@ -479,18 +484,9 @@ class RedisWalkStore(Generic[T]):
             return await self._change(item_id, fn)
 
     async def _change(self, item_id: str, fn: Callable[[T], R]) -> R:
-        whole = False
         for attempt in range(RETRIES):
-            loaded, item = await self._decoded(item_id, whole)
-            try:
-                result = fn(item)
-            except HistoryNotLoadedError:
-                if whole:
-                    raise
-                whole = True
-                continue
+            loaded, item, result = await self._applied(item_id, fn)
             encoded = self.codec.encode(item)
-            self.codec.remember(item)
             if encoded.state == loaded.state and encoded.stable in (None, loaded.length) \
                     and not encoded.tail:
                 return result  # nothing changed: the load has marked it used already
