@@ -35,6 +35,11 @@ MAX_LOC_PART = 64  # characters of one loc part (a key can be any length)
 MAX_MSG = 500  # characters of one message
 
 
+class ConflictError(Exception):
+    """A well-formed request that the resource's state refuses (a walk already at its
+    start, a step not reached, no attempts left): 409 with the message."""
+
+
 class InputError(ValueError):
     """A ValueError that knows which field of the request it is about."""
 
@@ -121,6 +126,11 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return _json(exc.status_code, orjson.dumps({"detail": exc.detail}), exc.headers)
 
 
+async def conflict(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ConflictError)
+    return _json(409, orjson.dumps({"detail": str(exc)}))
+
+
 async def busy(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, BusyError | TooLongError | StoreUnavailableError)
     retry = exc.retry_after if isinstance(exc, BusyError | StoreUnavailableError) else 10
@@ -136,6 +146,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(ValueError, value_error)
     app.add_exception_handler(HTTPException, http_error)
+    app.add_exception_handler(ConflictError, conflict)
     app.add_exception_handler(BusyError, busy)
     app.add_exception_handler(TooLongError, busy)
     app.add_exception_handler(StoreUnavailableError, busy)

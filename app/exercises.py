@@ -22,17 +22,18 @@ from starlette.requests import Request
 import engine
 
 from . import serialize
+from .errors import ConflictError
 from .mathml import static_mathml
 from .store.walks import WalkStore
 
 MAX_ATTEMPTS = 100  # answers per step; then only reveal (or a new exercise) is left
 
 
-class NotReadyError(Exception):
+class NotReadyError(ConflictError):
     """next before the current step is solved or revealed, or after the last step."""
 
 
-class NoAttemptsError(Exception):
+class NoAttemptsError(ConflictError):
     """An answer after MAX_ATTEMPTS."""
 
 

@@ -28,6 +28,7 @@ import numpy as np
 import engine
 
 from . import convert, schemas, serialize
+from .errors import ConflictError
 
 LAST = len(engine.STEPS) - 1
 # Each epoch keeps the parameters it started from (that is what makes prev exact). A session
@@ -52,15 +53,15 @@ def epoch_bytes(config: engine.Config) -> int:
             + sys.getsizeof(1.5) + 2 * 8)
 
 
-class AtStartError(Exception):
+class AtStartError(ConflictError):
     """prev before the first step of epoch 0."""
 
 
-class EpochLimitError(Exception):
+class EpochLimitError(ConflictError):
     """next would start an epoch beyond what the session may keep."""
 
 
-class NotReachedError(Exception):
+class NotReachedError(ConflictError):
     """A question about a tensor the walk has not shown yet."""
 
 

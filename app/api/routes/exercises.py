@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Request
+from fastapi import APIRouter, Depends, Path, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
@@ -104,10 +104,7 @@ async def answer(body: ps.AnswerIn, exercise: ExerciseDep) -> Response:
                              ) from None
         return serialize.json_response(task.answer(body.answer))
 
-    try:
-        return await exercise.change(grade)
-    except exercises.NoAttemptsError as exc:
-        raise HTTPException(409, detail=str(exc)) from None
+    return await exercise.change(grade)
 
 
 @router.post("/{exercise_id}/reveal", response_model=ps.ExerciseOut, responses=NOT_FOUND)
@@ -129,7 +126,4 @@ async def next_step(exercise: ExerciseDep) -> Response:
         task.next()
         return _view(task)
 
-    try:
-        return await exercise.change(change)
-    except exercises.NotReadyError as exc:
-        raise HTTPException(409, detail=str(exc)) from None
+    return await exercise.change(change)

@@ -59,10 +59,7 @@ async def next_step(session: SessionDep) -> Response:
         walk.next()
         return _move(walk)
 
-    try:
-        return await session.change(step)
-    except sessions.EpochLimitError as exc:
-        raise HTTPException(409, detail=str(exc)) from None
+    return await session.change(step)
 
 
 @router.post("/{session_id}/prev", response_model=s.SessionMove,
@@ -74,10 +71,7 @@ async def prev_step(session: SessionDep) -> Response:
         walk.prev()
         return _move(walk)
 
-    try:
-        return await session.change(step)
-    except sessions.AtStartError as exc:
-        raise HTTPException(409, detail=str(exc)) from None
+    return await session.change(step)
 
 
 @router.patch("/{session_id}", response_model=s.SessionOut,
@@ -114,10 +108,7 @@ async def goto(body: s.SessionGoto, session: SessionDep) -> Response:
             walk.goto(body.epoch, body.cursor)
         return _view(walk)
 
-    try:
-        return await session.change(change)
-    except sessions.EpochLimitError as exc:
-        raise HTTPException(409, detail=str(exc)) from None
+    return await session.change(change)
 
 
 MAX_INDEX_TEXT = 40  # "f,r,c" of the largest tensor fits in far less
@@ -143,10 +134,7 @@ async def provenance(
         with errors.field("query", "index"):
             return serialize.json_response(walk.provenance(tensor, cell))
 
-    try:
-        return await session.read(answer)
-    except sessions.NotReachedError as exc:
-        raise HTTPException(409, detail=str(exc)) from None
+    return await session.read(answer)
 
 
 @router.get("/{session_id}/provenance/{tensor}/cells", response_model=s.ProvenanceCells,
@@ -164,10 +152,7 @@ async def provenance_cells(tensor: Annotated[str, Path(max_length=8)],
                                  f"{', '.join(engine.PROVENANCE_SOURCES)}")
         return serialize.json_response(walk.provenance_cells(tensor))
 
-    try:
-        return await session.read(answer)
-    except sessions.NotReachedError as exc:
-        raise HTTPException(409, detail=str(exc)) from None
+    return await session.read(answer)
 
 
 @router.post("/{session_id}/gradcheck", response_model=s.SessionGradcheck,
