@@ -221,14 +221,27 @@ async def run(port: int, room_id: str, followers: int, moves: int, pause: float,
     await asyncio.wait_for(ready.wait(), timeout=30)
     connect_seconds = time.perf_counter() - started
 
+    if attack is not None:
+        await attack.start(stop)
+    timed = await time_moves(url, room, moves, pause)
+    stop.set()
+    if attack is not None:
+        await attack.end()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    return {**timed, "connect_seconds": connect_seconds}
+
+
+async def time_moves(url: str, room: Room, moves: int, pause: float) -> dict:
+    """A presenter connects at ``url``, gives the key and moves the lesson ``moves`` times,
+    ``pause`` seconds apart, waiting for ``room``'s followers to have each move. Returns
+    every follower's latency, the whole room's per move, the deliveries missed and the
+    state the presenter first saw."""
     latencies: list[float] = []
     whole_room: list[float] = []
     missed = 0
-    if attack is not None:
-        await attack.start(stop)
     async with connect(url, compression=None, max_queue=None) as presenter:
-        state = json.loads(await presenter.recv())
-        beats, seq = state["beats"], state["seq"]
+        first = json.loads(await presenter.recv())
+        beats, seq = first["beats"], first["seq"]
         await presenter.send(json.dumps({"type": "auth", "key": KEY}))
         while json.loads(await presenter.recv()).get("type") != "auth":
             pass
@@ -241,18 +254,14 @@ async def run(port: int, room_id: str, followers: int, moves: int, pause: float,
             with contextlib.suppress(TimeoutError):  # what did not arrive counts as missed
                 await asyncio.wait_for(done.wait(), timeout=MOVE_TIMEOUT)
             times = room.arrivals.get(seq, [])
-            missed += followers - len(times)
+            missed += room.followers - len(times)
             latencies += [t - sent for t in times]
-            if len(times) == followers:
+            if len(times) == room.followers:
                 whole_room.append(max(times) - sent)
             await asyncio.sleep(pause)
         drain.cancel()
-    stop.set()
-    if attack is not None:
-        await attack.end()
-    await asyncio.gather(*tasks, return_exceptions=True)
     return {"latencies": latencies, "whole_room": whole_room, "missed": missed,
-            "connect_seconds": connect_seconds}
+            "first": first}
 
 
 async def _drain(ws: ClientConnection) -> None:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
-import contextlib
 import gc
 import json
 import os
@@ -31,17 +30,21 @@ import time
 from pathlib import Path
 
 import numpy as np
-from websockets.asyncio.client import connect
 
-from bench.demo_bench import Room, _drain, describe, follower_address, wait_listening
+from bench.demo_bench import (
+    KEY,
+    Room,
+    describe,
+    follower_address,
+    time_moves,
+    wait_listening,
+)
 from bench.load_bench import Connection, Result, drive
 from tests.support.localserver import LocalServer
 from tests.support.redisserver import RedisServer
 
 HOST = "127.0.0.1"
-KEY = "bench-presenter-key-000"
 ROOM = "scale-room"
-MOVE_TIMEOUT = 2.0
 CONNECT_BATCH = 50
 MAX_FOLLOWERS = 2000
 
@@ -185,43 +188,19 @@ async def broadcast(ports: list[int], followers: int, moves: int, pause: float) 
     await asyncio.wait_for(ready.wait(), timeout=60)
     connect_seconds = time.perf_counter() - started
 
-    latencies: list[float] = []
-    whole_room: list[float] = []
-    missed = 0
     # The client's own garbage collector, walking 1,000 connections' objects, would add its
     # pauses to the figures: collected once here, off while the moves are timed.
     gc.collect()
     gc.freeze()
     gc.disable()
     cpu = time.process_time()
-    async with connect(urls[0], compression=None, max_queue=None) as presenter:
-        state = json.loads(await presenter.recv())
-        beats, seq = state["beats"], state["seq"]
-        counted = state["followers"]
-        await presenter.send(json.dumps({"type": "auth", "key": KEY}))
-        while json.loads(await presenter.recv()).get("type") != "auth":
-            pass
-        drain = asyncio.ensure_future(_drain(presenter))
-        for i in range(moves):
-            seq += 1
-            done = room.expect(seq)
-            sent = time.perf_counter()
-            await presenter.send(json.dumps({"type": "goto", "beat": (i + 1) % beats}))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(done.wait(), timeout=MOVE_TIMEOUT)
-            times = room.arrivals.get(seq, [])
-            missed += followers - len(times)
-            latencies += [t - sent for t in times]
-            if len(times) == followers:
-                whole_room.append(max(times) - sent)
-            await asyncio.sleep(pause)
-        drain.cancel()
+    timed = await time_moves(urls[0], room, moves, pause)
     client_cpu = (time.process_time() - cpu) / moves
     gc.enable()
     stop.set()
     await asyncio.gather(*tasks, return_exceptions=True)
-    return {"latencies": latencies, "whole_room": whole_room, "missed": missed,
-            "connect_seconds": connect_seconds, "counted": counted, "client_cpu": client_cpu}
+    return {**timed, "connect_seconds": connect_seconds,
+            "counted": timed["first"]["followers"], "client_cpu": client_cpu}
 
 
 # --------------------------------------------------------------------------------- main
