@@ -151,7 +151,9 @@ def run(args: argparse.Namespace) -> int:
     else:  # every worker builds the app from the environment, in the same room
         from .mode import DemoMode
 
-        hub = DemoMode(settings).hub  # the room of the last run, from --state
+        demo = DemoMode(settings)  # for the room of the last run, from --state
+        demo.close()  # (the workers open the files themselves)
+        hub = demo.hub
         settings = replace(settings, room=settings.room or hub.primary)
         os.environ.update(settings.environment())
         app = "app.main:app"

@@ -129,3 +129,9 @@ class DemoMode:
                                   for i, s in enumerate(self.lesson.slides)
                                   if s.name in self.questions}
         self.answers = AnswerStore(settings.results or ":memory:")
+
+    def close(self) -> None:
+        """Close the rooms' and the answers' files."""
+        if self.hub.store is not None:
+            self.hub.store.close()
+        self.answers.close()
