@@ -237,6 +237,7 @@ for i in range(int(sys.argv[3])):
 """
 
 
+@pytest.mark.slow  # a Redis of its own, real expiry or real processes
 def test_two_processes_write_one_results_file_together(tmp_path):
     """Workers on one host share the results file: every join and answer of both lands."""
     path = tmp_path / "shared.sqlite3"

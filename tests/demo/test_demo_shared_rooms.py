@@ -203,6 +203,7 @@ def test_presenter_seats_are_counted_across_workers(redis_url):
     asyncio.run(run())
 
 
+@pytest.mark.slow  # a Redis of its own, real expiry or real processes
 def test_a_worker_that_dies_stops_being_counted(redis_url):
     async def run():
         a, b = await worker(redis_url), await worker(redis_url)
@@ -266,6 +267,7 @@ def test_wrong_keys_and_join_windows_are_counted_across_workers(redis_url):
     assert joins == [True, True, True, False]
 
 
+@pytest.mark.slow  # a Redis of its own, real expiry or real processes
 def test_after_redis_restarts_both_workers_resync_and_follow_the_next_move():
     async def run(server: RedisServer):
         a, b = await worker(server.url), await worker(server.url)
@@ -291,6 +293,7 @@ def test_after_redis_restarts_both_workers_resync_and_follow_the_next_move():
     assert (seen["beat"], seen["seq"], seen["by"]) == (3, 2, "after")
 
 
+@pytest.mark.slow  # a Redis of its own, real expiry or real processes
 def test_a_worker_that_missed_a_move_while_away_catches_up_on_resync():
     async def run(server: RedisServer):
         a, b = await worker(server.url), await worker(server.url)
@@ -336,6 +339,7 @@ def test_a_worker_does_not_bring_back_a_room_its_copy_of_has_idled_out(redis_url
     assert keys == [] and held == {}
 
 
+@pytest.mark.slow  # a Redis of its own, real expiry or real processes
 def test_without_redis_a_rest_call_is_a_clear_503_and_a_move_is_refused():
     with RedisServer() as server:
         app = create_app(Settings(redis_url=server.url),

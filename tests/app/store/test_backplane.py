@@ -43,6 +43,7 @@ def test_a_message_published_by_one_worker_reaches_the_other(redis_url: str) -> 
     assert asyncio.run(run()) == [b"moved"]
 
 
+@pytest.mark.slow  # a Redis of its own, real expiry or real processes
 def test_a_worker_counts_as_alive_only_while_it_beats(redis_url: str) -> None:
     async def run() -> tuple[set[str], set[str], set[str], tuple[str, str]]:
         a = Backplane(redis_url, heartbeat=0.05, worker_ttl=0.3)

@@ -247,6 +247,7 @@ def act(kind: str, arg: int):
     return action
 
 
+@pytest.mark.slow  # 20 random exercises through real Redis
 @given(seed=st.integers(0, 2**20), chain=st.booleans(), step=st.sampled_from(engine.STEP_NAMES),
        given_seed=st.booleans(), plan=ACTIONS)
 @settings(max_examples=20, deadline=None,

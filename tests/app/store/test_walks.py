@@ -115,6 +115,7 @@ def test_an_evicted_or_deleted_item_leaves_no_key_behind(redis_url):
     assert one == [] and used == [c]
 
 
+@pytest.mark.slow  # a Redis of its own, real expiry or real processes
 def test_the_count_and_the_caps_forget_ids_that_expired(redis_url):
     async def body(store):
         for _ in range(3):
@@ -206,6 +207,7 @@ def test_two_workers_stepping_one_walk_at_once_never_skip_or_repeat(redis_url):
     assert final == 2 * STEPS + 6
 
 
+@pytest.mark.slow  # a Redis of its own, real expiry or real processes
 def test_two_apps_answer_concurrent_nexts_with_consecutive_steps(redis_url):
     """Two apps (two workers, each with its own Redis client and event loop) and eight
     threads sending next on one walk: every answer names a different step, and together
@@ -240,6 +242,7 @@ def test_two_apps_answer_concurrent_nexts_with_consecutive_steps(redis_url):
 
 
 # ---------------------------------------------------------------------- Redis away
+@pytest.mark.slow  # a Redis of its own, real expiry or real processes
 def test_a_store_whose_redis_is_away_says_so():
     server = RedisServer().start()
     url = server.url
@@ -260,6 +263,7 @@ def test_a_store_whose_redis_is_away_says_so():
     assert all("Redis" in e and "not answering" in e for e in errors)
 
 
+@pytest.mark.slow  # a Redis of its own, real expiry or real processes
 def test_requests_get_503_naming_redis_while_it_is_away_and_404_after_it_restarts(bodies):
     with RedisServer() as server:
         app = create_app(Settings(redis_url=server.url))
@@ -329,6 +333,7 @@ async def _set_maxmemory(url: str, limit: int) -> None:
         await plane.redis.aclose()
 
 
+@pytest.mark.slow  # a Redis of its own, real expiry or real processes
 def test_a_change_that_always_loses_the_race_gives_up_and_keeps_nothing(redis_url):
     """Every time fn runs, another writer changes the walk first (here: a plain Redis
     client bumping its version): the store runs fn again, RETRIES times, then says the walk
