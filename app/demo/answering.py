@@ -24,12 +24,15 @@ only on the reveal.
 
 With several workers (rooms on Redis, :mod:`app.store.rooms`) the answers file is shared
 and is the record; these pushes and frames reach the pages of every worker through
-``demo.rooms.tell``, and the joins per address are counted in Redis for all of them.
+``demo.rooms.tell``, and the joins per address and the answers per student are counted in
+Redis for all of them. Every call on the answers file runs off the event loop
+(:class:`app.demo.answers.AnswerBook`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 from typing import Annotated, Any, Literal
 
 import orjson
@@ -40,7 +43,7 @@ from starlette.responses import Response
 
 import engine
 
-from .answers import AnswerRefusedError
+from .answers import RATE_ANSWERS, RATE_WINDOW, AnswerRefusedError
 from .mode import DemoMode
 from .questions import Question
 from .rooms import Room
@@ -127,14 +130,17 @@ def current(demo: DemoMode, room: Room) -> Question | None:
     return demo.question_of_slide.get(room.slide_of[room.beat])
 
 
-def revealed(demo: DemoMode, room: Room, q: Question) -> dict[str, Any]:
-    return {"answer": q.answer_json(), "distribution": demo.answers.distribution(room.id, q)}
+async def revealed(demo: DemoMode, room: Room, q: Question) -> dict[str, Any]:
+    book = demo.answers
+    return {"answer": q.answer_json(),
+            "distribution": await book.run(book.store.distribution, room.id, q)}
 
 
-def live(demo: DemoMode, room: Room, q: Question) -> dict[str, Any]:
+async def live(demo: DemoMode, room: Room, q: Question) -> dict[str, Any]:
     """The presenter's view of a question: the distribution, answered of following."""
-    return {"type": "answers", **demo.answers.distribution(room.id, q),
-            "following": room.audience, "joined": demo.answers.joined(room.id)}
+    book = demo.answers
+    return {"type": "answers", **await book.run(book.store.distribution, room.id, q),
+            "following": room.audience, "joined": await book.run(book.store.joined, room.id)}
 
 
 class Pushes:
@@ -151,14 +157,15 @@ class Pushes:
             return
         self.pending.add((room.id, q.id))
 
-        def push() -> None:
+        async def push() -> None:
+            await asyncio.sleep(PUSH_EVERY)
             self.pending.discard((room.id, q.id))
-            text = orjson.dumps(live(demo, room, q)).decode()
-            task = asyncio.ensure_future(demo.rooms.tell(room, text, presenters_only=True))
-            self.sending.add(task)
-            task.add_done_callback(self.sending.discard)
+            text = orjson.dumps(await live(demo, room, q)).decode()
+            await demo.rooms.tell(room, text, presenters_only=True)
 
-        asyncio.get_running_loop().call_later(PUSH_EVERY, push)
+        task = asyncio.ensure_future(push())
+        self.sending.add(task)
+        task.add_done_callback(self.sending.discard)
 
 
 def _pushes(demo: DemoMode) -> Pushes:
@@ -183,8 +190,9 @@ async def join(request: Request, room: RoomId, body: JoinIn) -> Response:
         raise HTTPException(429, detail="too many joins from this address: wait, or ask the "
                                         "presenter to raise --per-client",
                             headers={"Retry-After": "60"})
+    book = demo.answers
     try:
-        token, who = demo.answers.join(target.id, body.name, body.student_id)
+        token, who = await book.run(book.store.join, target.id, body.name, body.student_id)
     except AnswerRefusedError as exc:
         raise _refused(exc) from None
     return _json({"token": token, "name": who.name, "student_id": who.student_id}, 201)
@@ -200,14 +208,15 @@ async def question(request: Request, room: RoomId, token: TokenHeader = None) ->
     q = None if target is None else current(demo, target)
     if target is None or q is None:
         return _json({"question": None})
-    state = demo.answers.state(target.id, q.id)
+    book = demo.answers
+    state = await book.run(book.store.state, target.id, q.id)
     out: dict[str, Any] = {"question": q.public(), "state": state, "mine": None}
     if token is not None:
         try:
-            who = demo.answers.student(target.id, token)
+            who = await book.run(book.store.student, target.id, token)
         except AnswerRefusedError as exc:
             raise _refused(exc) from None
-        own = demo.answers.own(target.id, q, who.id)
+        own = await book.run(book.store.own, target.id, q, who.id)
         out["name"] = who.name
         if own is not None:
             out["mine"] = own[0]
@@ -215,7 +224,7 @@ async def question(request: Request, room: RoomId, token: TokenHeader = None) ->
                 out["result"] = {"correct": own[1].correct, "score": own[1].score,
                                  "misconception": _misconception(own[1].misconception)}
     if state == "revealed":
-        out.update(revealed(demo, target, q))
+        out.update(await revealed(demo, target, q))
     return _json(out)
 
 
@@ -237,8 +246,16 @@ async def answer(request: Request, room: RoomId, qid: QuestionId, body: RoomAnsw
     if current(demo, target) is not q:
         raise HTTPException(409, detail=[{"loc": ["path", "qid"], "type": "value_error",
                                           "msg": f"question {qid!r} is not on the screen"}])
+    book = demo.answers
     try:
-        value, _ = demo.answers.answer(target.id, q, token, body.answer)
+        who, value = await book.run(book.store.check, target.id, q, token, body.answer)
+        if not await demo.rooms.allow(f"answer:{target.id}:{who.id}", RATE_ANSWERS,
+                                      RATE_WINDOW):
+            raise HTTPException(429, detail=[{
+                "loc": ["body", "answer"], "type": "value_error",
+                "msg": f"at most {RATE_ANSWERS} answers in {RATE_WINDOW:g} s: wait a moment"}],
+                headers={"Retry-After": f"{math.ceil(RATE_WINDOW)}"})
+        await book.run(book.store.record, target.id, q, who, value)
     except AnswerRefusedError as exc:
         raise _refused(exc) from None
     _pushes(demo).soon(demo, target, q)
@@ -254,7 +271,7 @@ async def live_view(request: Request, room: RoomId, qid: QuestionId,
     await _require_key(demo, key, request)
     target = await _room(demo, room)
     q = _question(demo, qid)
-    return _json({**live(demo, target, q), "answer": q.answer_json()})
+    return _json({**await live(demo, target, q), "answer": q.answer_json()})
 
 
 @router.post("/{room}/questions/{qid}/state",
@@ -266,12 +283,13 @@ async def set_state(request: Request, room: RoomId, qid: QuestionId, body: Quest
     await _require_key(demo, key, request)
     target = await _room(demo, room)
     q = _question(demo, qid)
-    demo.answers.set_state(target.id, q.id, body.state)
+    book = demo.answers
+    await book.run(book.store.set_state, target.id, q.id, body.state)
     frame: dict[str, Any] = {"type": "question", "id": q.id, "state": body.state}
     if body.state == "revealed":
-        frame.update(revealed(demo, target, q))
+        frame.update(await revealed(demo, target, q))
     await demo.rooms.tell(target, orjson.dumps(frame).decode())
-    return _json({**live(demo, target, q), "answer": q.answer_json()})
+    return _json({**await live(demo, target, q), "answer": q.answer_json()})
 
 
 def _csv(text: str, name: str) -> Response:
@@ -289,11 +307,12 @@ async def results_csv(request: Request, room: RoomId, key: KeyHeader = None,
     ``layout=canvas``: the total as one assignment a Canvas gradebook imports."""
     demo = _demo(request)
     await _require_key(demo, key, request)
-    qs = list(demo.questions.values())
+    qs, book = list(demo.questions.values()), demo.answers
     if layout == "canvas":
-        return _csv(demo.answers.canvas_csv(room, qs, demo.lesson.title),
+        return _csv(await book.run(book.store.canvas_csv, room, qs, demo.lesson.title),
                     f"convlens-{room}-canvas.csv")
-    return _csv(demo.answers.gradebook_csv(room, qs), f"convlens-{room}-results.csv")
+    return _csv(await book.run(book.store.gradebook_csv, room, qs),
+                f"convlens-{room}-results.csv")
 
 
 @router.get("/{room}/questions/{qid}/answers.csv", responses={**_errors(403, 404, 429), **CSV},
@@ -304,4 +323,5 @@ async def answers_csv(request: Request, room: RoomId, qid: QuestionId,
     demo = _demo(request)
     await _require_key(demo, key, request)
     q = _question(demo, qid)
-    return _csv(demo.answers.raw_csv(room, q), f"convlens-{room}-{qid}.csv")
+    book = demo.answers
+    return _csv(await book.run(book.store.raw_csv, room, q), f"convlens-{room}-{qid}.csv")

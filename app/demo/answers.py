@@ -14,16 +14,20 @@ kept with the answers, so a restart finds a closed question closed.
 Several workers (``convlens demo --workers N``, on one host) share one file: it is the
 record of every answer whichever worker took it, and of each question's state. SQLite in
 WAL mode lets them read while one writes; a writer waits up to BUSY_TIMEOUT for another's
-write and tries WRITE_TRIES times before the request is refused with 503. What is *not*
-shared is the answer-rate limit per student (RATE_ANSWERS, counted by the worker that
-takes the answer). With Redis the workers tell one another's pages about answers and
-question states (:mod:`app.demo.answering`); Redis holds no answer, so a Redis restart
-loses none.
+write and tries WRITE_TRIES times before the request is refused with 503. The app reaches
+the file through :class:`AnswerBook`, whose calls run on a thread of its own: a write
+waiting for another worker's lock holds that thread, never the event loop that serves the
+room's sockets. The answer-rate limit per student (RATE_ANSWERS in RATE_WINDOW) is counted
+by the rooms (:meth:`app.demo.backend.Rooms.allow`), so with Redis every worker's answers
+count. With Redis the workers tell one another's pages about answers and question states
+(:mod:`app.demo.answering`); Redis holds no answer, so a Redis restart loses none.
 """
 
 from __future__ import annotations
 
+import asyncio
 import csv
+import functools
 import hashlib
 import io
 import json
@@ -32,11 +36,11 @@ import re
 import secrets
 import sqlite3
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from .questions import Question, Result, distribution, grade, read_answer
 
@@ -140,11 +144,8 @@ def spreadsheet_safe(text: str) -> str:
 class AnswerStore:
     """Students and answers of every room in ``path`` (``":memory:"`` for tests)."""
 
-    def __init__(self, path: str | Path, *, max_bytes: int = MAX_DB_BYTES,
-                 clock: Any = time.monotonic) -> None:
+    def __init__(self, path: str | Path, *, max_bytes: int = MAX_DB_BYTES) -> None:
         self.path = path
-        self.clock = clock
-        self.recent: dict[int, deque[float]] = {}
         try:
             if str(path) != ":memory:":
                 p = Path(path)
@@ -240,36 +241,44 @@ class AnswerStore:
                     "UPDATE SET state = excluded.state", (room, question, state))
 
     # ------------------------------------------------------------------------ answers
-    def _rate(self, student: int) -> None:
-        now = self.clock()
-        times = self.recent.setdefault(student, deque())
-        while times and now - times[0] > RATE_WINDOW:
-            times.popleft()
-        if len(times) >= RATE_ANSWERS:
-            raise AnswerRefusedError("answer", f"at most {RATE_ANSWERS} answers in "
-                                          f"{RATE_WINDOW:g} s: wait a moment", 429)
-        times.append(now)
-
-    def answer(self, room: str, q: Question, token: object, raw: object) -> tuple[Any, Result]:
-        """Store a student's answer to ``q`` (replacing theirs); refused unless open."""
+    def check(self, room: str, q: Question, token: object, raw: object) -> tuple[Student, Any]:
+        """The student and their answer to ``q`` as a value, or why it is refused (no such
+        student, too long, not open, not an answer to ``q``); nothing is written."""
         who = self.student(room, token)
         if len(json.dumps(raw, separators=(",", ":"))) > MAX_ANSWER_BYTES:
             raise AnswerRefusedError("answer", f"answer is over {MAX_ANSWER_BYTES} bytes")
-        if self.state(room, q.id) != "open":
-            raise AnswerRefusedError("question", f"question {q.id!r} is closed", 409)
+        self._open(room, q)
         try:
             value = read_answer(q, raw)
         except ValueError as exc:
             raise AnswerRefusedError("answer", str(exc)) from None
-        self._rate(who.id)
+        return who, value
+
+    def _open(self, room: str, q: Question) -> None:
+        if self.state(room, q.id) != "open":
+            raise AnswerRefusedError("question", f"question {q.id!r} is closed", 409)
+
+    def record(self, room: str, q: Question, who: Student, value: Any) -> Result:
+        """Grade a checked answer and keep it (replacing the student's last one), in one
+        statement that also asks the question is still open: a question closed since the
+        check, by any worker, keeps no answer."""
         result = grade(q, value)
-        self._write(
-            "INSERT INTO answers VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(room, question, "
-            "student) DO UPDATE SET answer = excluded.answer, correct = excluded.correct, "
-            "score = excluded.score, misconception = excluded.misconception, at = excluded.at",
+        cur = self._write(
+            "INSERT INTO answers SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM "
+            "states WHERE room = ? AND question = ? AND state != 'open') ON CONFLICT(room, "
+            "question, student) DO UPDATE SET answer = excluded.answer, correct = "
+            "excluded.correct, score = excluded.score, misconception = excluded.misconception, "
+            "at = excluded.at",
             (room, q.id, who.id, json.dumps(value), int(result.correct), result.score,
-             result.misconception, time.time()))
-        return value, result
+             result.misconception, time.time(), room, q.id))
+        if cur.rowcount == 0:
+            self._open(room, q)  # says why
+        return result
+
+    def answer(self, room: str, q: Question, token: object, raw: object) -> tuple[Any, Result]:
+        """Check and keep a student's answer to ``q`` (no rate limit: the app counts it)."""
+        who, value = self.check(room, q, token, raw)
+        return value, self.record(room, q, who, value)
 
     def own(self, room: str, q: Question, student: int) -> tuple[Any, Result] | None:
         """A student's own answer to ``q`` and its grade (what a phone gets back)."""
@@ -357,3 +366,29 @@ class AnswerStore:
 
 def _points(value: float) -> str:
     return f"{value:.4g}" if value != int(value) else str(int(value))
+
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class AnswerBook:
+    """The answers as the app reaches them: every call runs on one thread of the book's own,
+    in order (the SQLite connection is used by one thread at a time). A write that waits on
+    another worker's lock (up to BUSY_TIMEOUT, WRITE_TRIES times) holds that thread, never
+    the event loop; a request whose client has gone stops waiting for it."""
+
+    def __init__(self, store: AnswerStore) -> None:
+        self.store = store
+        self.path = store.path
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="convlens-answers")
+
+    async def run(self, call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """``call(*args)`` (a method of :attr:`store`) on the book's thread."""
+        return await asyncio.get_running_loop().run_in_executor(
+            self._thread, functools.partial(call, *args, **kwargs))
+
+    def close(self) -> None:
+        """Let the calls under way finish, then close the file."""
+        self._thread.shutdown(wait=True)
+        self.store.close()

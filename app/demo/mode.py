@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .answers import AnswerStore
+from .answers import AnswerBook, AnswerStore
 from .backend import MemoryRooms, Rooms
 from .lesson import Lesson, load_lesson
 from .rooms import MAX_FOLLOWERS, MAX_PER_CLIENT, Hub, check_key_format
@@ -128,7 +128,7 @@ class DemoMode:
         self.question_of_slide = {i: self.questions[s.name]
                                   for i, s in enumerate(self.lesson.slides)
                                   if s.name in self.questions}
-        self.answers = AnswerStore(settings.results or ":memory:")
+        self.answers = AnswerBook(AnswerStore(settings.results or ":memory:"))
 
     def close(self) -> None:
         """Close the rooms' and the answers' files."""

@@ -16,7 +16,8 @@ and the lesson, so two lessons on one Redis never meet):
                            ``p:{room}`` presenters, ``c:{address}`` audience pages of one
                            address, ``n`` all its connections
 ``cv``                     a counter bumped by every change of counts (orders the pushes)
-``allow:{name}``           a fixed-window counter (joins per address and room)
+``allow:{name}``           a sliding window: sorted set of the events' times in ms (joins
+                           per address and room, answers per student)
 ``keys:{address}``         a token bucket of wrong presenter keys (``tokens``, ``at``)
 =========================  ===============================================================
 
@@ -43,7 +44,7 @@ subscriber reconnects (:meth:`Backplane.on_resync`) each worker writes its count
 re-seeds every room it holds from its copy — the highest ``seq`` wins, atomically — and a
 room that moved while the worker was away is sent again to its connections. Moves made
 while Redis was down are refused (REST 503; a socket gets ``dropped`` and may retry).
-Wrong-key buckets and join windows restart empty. Answers are not here at all: the
+Wrong-key buckets and the join and answer windows restart empty. Answers are not here at all: the
 SQLite results file (:mod:`app.demo.answers`) is their record, shared by the workers of
 one host, and only the pushes that tell pages about them travel through Redis.
 """
@@ -245,9 +246,14 @@ return out
 # name, limit, window ms -> 1 if allowed
 ALLOW = """
 local key = P .. 'allow:' .. ARGV[4]
-local n = redis.call('INCR', key)
-if n == 1 then redis.call('PEXPIRE', key, ARGV[6]) end
-if n > tonumber(ARGV[5]) then return 0 end
+local limit, window = tonumber(ARGV[5]), tonumber(ARGV[6])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+if redis.call('ZCARD', key) >= limit then return 0 end
+local member = t[1] .. '.' .. t[2]
+while redis.call('ZADD', key, 'NX', now, member) == 0 do member = member .. '+' end
+redis.call('PEXPIRE', key, window)
 return 1
 """
 

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import engine
+from app.demo.answers import RATE_ANSWERS, RATE_WINDOW
 from app.demo.lesson import load_lesson
 
 LESSON = load_lesson()
@@ -220,3 +221,16 @@ def test_a_room_that_does_not_exist_has_no_question_and_takes_no_answer(client, 
     r = client.put("/api/demo/nosuchroom/questions/dA2/answer", json={"answer": 1},
                    headers={"X-Student-Token": "x" * 32})
     assert r.status_code == 404
+
+
+def test_answers_per_student_are_capped_in_a_window(client, demo):
+    go(client, demo, "dA2")
+    ada, bea = join(client, demo, "Ada"), join(client, demo, "Bea")
+    for i in range(RATE_ANSWERS):
+        assert put(client, demo, "dA2", i % 2, ada).status_code == 200
+    r = put(client, demo, "dA2", 1, ada)
+    assert r.status_code == 429 and r.headers["Retry-After"] == str(int(RATE_WINDOW))
+    assert r.json()["detail"][0]["loc"] == ["body", "answer"]
+    assert put(client, demo, "dA2", 1, bea).status_code == 200  # another student's own count
+    mine = client.get(f"/api/demo/{demo.room}/question", headers=ada).json()["mine"]
+    assert mine == (RATE_ANSWERS - 1) % 2  # the refused answer was not kept

@@ -7,13 +7,14 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import uuid
 from types import SimpleNamespace
 
 import pytest
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from app.demo.backend import RoomsUnavailableError
+from app.demo.backend import MemoryRooms, RoomsUnavailableError
 from app.demo.guard import KeyGuard, ThrottledError
 from app.demo.mode import DemoSettings
 from app.demo.rooms import CapacityError, Hub
@@ -265,6 +266,36 @@ def test_wrong_keys_and_join_windows_are_counted_across_workers(redis_url):
     assert right and other
     assert 1 <= retry_after <= 30
     assert joins == [True, True, True, False]
+
+
+@pytest.mark.slow  # real time passes in Redis
+def test_the_windows_slide_in_redis_as_in_memory(redis_url):
+    # two events allowed per second: the first at 0, the second at 0.5; at 1.15 the first
+    # has left the window but the second has not, so one more fits, not two (a fixed
+    # window that began at 0 would have let two in)
+    async def sequence(rooms) -> list[bool]:
+        name = f"answer:r:{uuid.uuid4().hex}"
+        started = time.monotonic()
+
+        async def at(when: float) -> None:
+            await asyncio.sleep(max(0.0, started + when - time.monotonic()))
+
+        seen = [await rooms.allow(name, 2, 1.0)]
+        await at(0.5)
+        seen += [await rooms.allow(name, 2, 1.0), await rooms.allow(name, 2, 1.0)]
+        await at(1.15)
+        seen += [await rooms.allow(name, 2, 1.0), await rooms.allow(name, 2, 1.0)]
+        return seen
+
+    async def run():
+        a = await worker(redis_url)
+        try:
+            return await sequence(a.rooms), await sequence(MemoryRooms(a.hub))
+        finally:
+            await stop(a)
+
+    shared, memory = asyncio.run(run())
+    assert shared == memory == [True, True, False, True, False]
 
 
 @pytest.mark.slow  # a Redis of its own, real expiry or real processes
