@@ -43,7 +43,7 @@ from starlette.responses import Response
 
 import engine
 
-from .answers import RATE_ANSWERS, RATE_WINDOW, AnswerRefusedError
+from .answers import AnswerRefusedError
 from .mode import DemoMode
 from .questions import Question
 from .rooms import Room
@@ -60,6 +60,8 @@ from .routes import (
 PUSH_EVERY = 0.05  # seconds: answers arriving together make one push to the presenters
 JOINS_PER_CLIENT = 2  # joins one address may make per audience page it may open ...
 JOIN_WINDOW = 600.0  # ... in this many seconds (so a NAT'd class raises --per-client)
+RATE_ANSWERS = 10  # answers a student may send ...
+RATE_WINDOW = 10.0  # ... in any window of this many seconds
 
 router = APIRouter(prefix="/api/demo", tags=["demo answers"])
 RoomId = Annotated[str, PathParam(pattern=ROOM_PATTERN)]
@@ -180,6 +182,15 @@ async def _join_allowed(demo: DemoMode, room: Room, client: str) -> bool:
                                   JOINS_PER_CLIENT * demo.settings.per_client, JOIN_WINDOW)
 
 
+async def _answer_allowed(demo: DemoMode, room: Room, student: int) -> None:
+    """Answers per student, in a sliding window (every worker's, with shared rooms)."""
+    if not await demo.rooms.allow(f"answer:{room.id}:{student}", RATE_ANSWERS, RATE_WINDOW):
+        raise HTTPException(429, detail=[{
+            "loc": ["body", "answer"], "type": "value_error",
+            "msg": f"at most {RATE_ANSWERS} answers in {RATE_WINDOW:g} s: wait a moment"}],
+            headers={"Retry-After": f"{math.ceil(RATE_WINDOW)}"})
+
+
 # ------------------------------------------------------------------------------ students
 @router.post("/{room}/join", status_code=201, responses=_errors(404, 413, 429, 503, 507))
 async def join(request: Request, room: RoomId, body: JoinIn) -> Response:
@@ -249,12 +260,7 @@ async def answer(request: Request, room: RoomId, qid: QuestionId, body: RoomAnsw
     book = demo.answers
     try:
         who, value = await book.run(book.store.check, target.id, q, token, body.answer)
-        if not await demo.rooms.allow(f"answer:{target.id}:{who.id}", RATE_ANSWERS,
-                                      RATE_WINDOW):
-            raise HTTPException(429, detail=[{
-                "loc": ["body", "answer"], "type": "value_error",
-                "msg": f"at most {RATE_ANSWERS} answers in {RATE_WINDOW:g} s: wait a moment"}],
-                headers={"Retry-After": f"{math.ceil(RATE_WINDOW)}"})
+        await _answer_allowed(demo, target, who.id)
         await book.run(book.store.record, target.id, q, who, value)
     except AnswerRefusedError as exc:
         raise _refused(exc) from None

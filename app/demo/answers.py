@@ -17,10 +17,10 @@ WAL mode lets them read while one writes; a writer waits up to BUSY_TIMEOUT for 
 write and tries WRITE_TRIES times before the request is refused with 503. The app reaches
 the file through :class:`AnswerBook`, whose calls run on a thread of its own: a write
 waiting for another worker's lock holds that thread, never the event loop that serves the
-room's sockets. The answer-rate limit per student (RATE_ANSWERS in RATE_WINDOW) is counted
-by the rooms (:meth:`app.demo.backend.Rooms.allow`), so with Redis every worker's answers
-count. With Redis the workers tell one another's pages about answers and question states
-(:mod:`app.demo.answering`); Redis holds no answer, so a Redis restart loses none.
+room's sockets. The answer rate per student is counted by the rooms, not here
+(:mod:`app.demo.answering`), so with Redis every worker's answers count, and the workers
+tell one another's pages about answers and question states; Redis holds no answer, so a
+Redis restart loses none.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
+from ..store.walks import StoreUnavailableError
 from .questions import Question, Result, distribution, grade, read_answer
 
 SCHEMA = """
@@ -79,8 +80,6 @@ MAX_STUDENT_ID = 32
 STUDENT_ID = re.compile(r"^[A-Za-z0-9._@+-]{1,32}$")
 MAX_STUDENTS = 1000  # joins per room (a phone that reconnects keeps its token: no new join)
 MAX_ANSWER_BYTES = 1024  # an answer as JSON
-RATE_ANSWERS = 10  # answers a student may send ...
-RATE_WINDOW = 10.0  # ... in this many seconds
 MAX_DB_BYTES = 64 * 1024 * 1024  # the file's cap (SQLite's max_page_count)
 BUSY_TIMEOUT = 2.0  # seconds a write waits for another worker's to finish ...
 WRITE_TRIES = 3  # ... this many times
@@ -89,7 +88,8 @@ CANVAS_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
 
 class AnswerRefusedError(ValueError):
     """A join or an answer refused; ``field`` names what was wrong, ``status`` its HTTP
-    status (400 bad input, 403 no such student, 409 not open, 429 too fast, 507 full)."""
+    status (400 bad input, 403 no such student, 409 not open, 429 the room is full, 503
+    the file stayed busy, 507 the file is full)."""
 
     def __init__(self, field: str, message: str, status: int = 400) -> None:
         super().__init__(message)
@@ -247,16 +247,13 @@ class AnswerStore:
         who = self.student(room, token)
         if len(json.dumps(raw, separators=(",", ":"))) > MAX_ANSWER_BYTES:
             raise AnswerRefusedError("answer", f"answer is over {MAX_ANSWER_BYTES} bytes")
-        self._open(room, q)
+        if self.state(room, q.id) != "open":
+            raise AnswerRefusedError("question", f"question {q.id!r} is closed", 409)
         try:
             value = read_answer(q, raw)
         except ValueError as exc:
             raise AnswerRefusedError("answer", str(exc)) from None
         return who, value
-
-    def _open(self, room: str, q: Question) -> None:
-        if self.state(room, q.id) != "open":
-            raise AnswerRefusedError("question", f"question {q.id!r} is closed", 409)
 
     def record(self, room: str, q: Question, who: Student, value: Any) -> Result:
         """Grade a checked answer and keep it (replacing the student's last one), in one
@@ -272,13 +269,8 @@ class AnswerStore:
             (room, q.id, who.id, json.dumps(value), int(result.correct), result.score,
              result.misconception, time.time(), room, q.id))
         if cur.rowcount == 0:
-            self._open(room, q)  # says why
+            raise AnswerRefusedError("question", f"question {q.id!r} is closed", 409)
         return result
-
-    def answer(self, room: str, q: Question, token: object, raw: object) -> tuple[Any, Result]:
-        """Check and keep a student's answer to ``q`` (no rate limit: the app counts it)."""
-        who, value = self.check(room, q, token, raw)
-        return value, self.record(room, q, who, value)
 
     def own(self, room: str, q: Question, student: int) -> tuple[Any, Result] | None:
         """A student's own answer to ``q`` and its grade (what a phone gets back)."""
@@ -376,19 +368,25 @@ class AnswerBook:
     """The answers as the app reaches them: every call runs on one thread of the book's own,
     in order (the SQLite connection is used by one thread at a time). A write that waits on
     another worker's lock (up to BUSY_TIMEOUT, WRITE_TRIES times) holds that thread, never
-    the event loop; a request whose client has gone stops waiting for it."""
+    the event loop. The calls waiting are at most the requests in flight, which the
+    server's connection limits bound."""
 
     def __init__(self, store: AnswerStore) -> None:
         self.store = store
         self.path = store.path
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="convlens-answers")
+        self._closed = False
 
     async def run(self, call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """``call(*args)`` (a method of :attr:`store`) on the book's thread."""
+        """``call(*args)`` (a method of :attr:`store`) on the book's thread; a 503 once the
+        book is closed (the server is stopping)."""
+        if self._closed:
+            raise StoreUnavailableError("the results file is closed: the server is stopping")
         return await asyncio.get_running_loop().run_in_executor(
             self._thread, functools.partial(call, *args, **kwargs))
 
     def close(self) -> None:
-        """Let the calls under way finish, then close the file."""
+        """Run the calls already queued, then close the file; later calls get a 503."""
+        self._closed = True
         self._thread.shutdown(wait=True)
         self.store.close()

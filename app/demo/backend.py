@@ -16,6 +16,7 @@ page reconnects.
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections import deque
 from collections.abc import Callable
@@ -24,7 +25,9 @@ from typing import Protocol
 from ..store.walks import StoreUnavailableError
 from .rooms import Connection, Hub, Room
 
-MAX_WINDOWS = 10_000  # names remembered by MemoryRooms.allow before the stale ones go
+MAX_WINDOWS = 10_000  # names MemoryRooms.allow remembers (joins per address, answers per
+# student): when full, the names whose last event has left their window go, then the
+# oldest names, down to nine tenths
 
 
 class RoomsUnavailableError(StoreUnavailableError):
@@ -71,7 +74,7 @@ class MemoryRooms:
     def __init__(self, hub: Hub, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.hub = hub
         self.clock = clock
-        self._windows: dict[str, deque[float]] = {}
+        self._windows: dict[str, tuple[float, deque[float]]] = {}  # name -> window, times
 
     async def get(self, room_id: str) -> Room | None:
         return self.hub.get(room_id)
@@ -99,16 +102,22 @@ class MemoryRooms:
     async def allow(self, name: str, limit: int, window: float) -> bool:
         """A sliding window: the last ``limit`` events' times per name."""
         now = self.clock()
-        if len(self._windows) > MAX_WINDOWS:  # forget the names not seen lately
-            for stale in [n for n, t in self._windows.items() if not t or now - t[-1] > window]:
-                del self._windows[stale]
-        times = self._windows.setdefault(name, deque())
+        if name not in self._windows and len(self._windows) >= MAX_WINDOWS:
+            self._forget(now)
+        times = self._windows.setdefault(name, (window, deque()))[1]
         while times and now - times[0] > window:
             times.popleft()
         if len(times) >= limit:
             return False
         times.append(now)
         return True
+
+    def _forget(self, now: float) -> None:
+        for stale in [n for n, (w, t) in self._windows.items() if not t or now - t[-1] > w]:
+            del self._windows[stale]
+        extra = len(self._windows) - MAX_WINDOWS * 9 // 10
+        for oldest in list(itertools.islice(self._windows, max(0, extra))):
+            del self._windows[oldest]
 
     async def try_key(self, given: object, client: str) -> bool:
         return self.hub.try_key(given, client)

@@ -16,7 +16,7 @@ and the lesson, so two lessons on one Redis never meet):
                            ``p:{room}`` presenters, ``c:{address}`` audience pages of one
                            address, ``n`` all its connections
 ``cv``                     a counter bumped by every change of counts (orders the pushes)
-``allow:{name}``           a sliding window: sorted set of the events' times in ms (joins
+``win:{name}``             a sliding window: sorted set of the events' times in ms (joins
                            per address and room, answers per student)
 ``keys:{address}``         a token bucket of wrong presenter keys (``tokens``, ``at``)
 =========================  ===============================================================
@@ -245,11 +245,11 @@ return out
 
 # name, limit, window ms -> 1 if allowed
 ALLOW = """
-local key = P .. 'allow:' .. ARGV[4]
+local key = P .. 'win:' .. ARGV[4]
 local limit, window = tonumber(ARGV[5]), tonumber(ARGV[6])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. (now - window))
 if redis.call('ZCARD', key) >= limit then return 0 end
 local member = t[1] .. '.' .. t[2]
 while redis.call('ZADD', key, 'NX', now, member) == 0 do member = member .. '+' end

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import engine
-from app.demo.answers import RATE_ANSWERS, RATE_WINDOW
+from app.demo.answering import RATE_ANSWERS, RATE_WINDOW
 from app.demo.lesson import load_lesson
 
 LESSON = load_lesson()

@@ -26,6 +26,7 @@ from app.demo.answers import (
 )
 from app.demo.lesson import load_lesson
 from app.demo.questions import read_question, resolve
+from app.store.walks import StoreUnavailableError
 
 ROOM = "room42"
 
@@ -58,6 +59,14 @@ def store(tmp_path):
     s.close()
 
 
+def answer(store: AnswerStore, room: str, q, token: object, raw: object) -> object:
+    """Check and keep a student's answer, as the app does (less the rate, which the rooms
+    count): the value kept."""
+    who, value = store.check(room, q, token, raw)
+    store.record(room, q, who, value)
+    return value
+
+
 def rows(text: str) -> list[list[str]]:
     return list(csv.reader(io.StringIO(text)))
 
@@ -67,7 +76,7 @@ def test_created_on_first_use_owner_only_and_survives_a_restart(tmp_path, questi
     store = AnswerStore(path)
     assert path.exists() and (path.stat().st_mode & 0o777) == 0o600
     token, who = store.join(ROOM, "Ada", "s123")
-    store.answer(ROOM, questions["dA2"], token, 1)
+    answer(store, ROOM, questions["dA2"], token, 1)
     store.set_state(ROOM, "dA2", "closed")
     store.close()
     again = AnswerStore(path)
@@ -84,14 +93,14 @@ def test_created_on_first_use_owner_only_and_survives_a_restart(tmp_path, questi
 def test_latest_answer_wins_and_only_while_open(store, questions):
     q = questions["dA2"]
     token, who = store.join(ROOM, "Ada")
-    store.answer(ROOM, q, token, 0)
-    store.answer(ROOM, q, token, 1)
+    answer(store, ROOM, q, token, 0)
+    answer(store, ROOM, q, token, 1)
     assert store.count(ROOM, "dA2") == 1
-    answer, result = store.own(ROOM, q, who.id)
-    assert answer == 1 and result.correct
+    kept, result = store.own(ROOM, q, who.id)
+    assert kept == 1 and result.correct
     store.set_state(ROOM, "dA2", "closed")
     with pytest.raises(AnswerRefusedError) as refused:
-        store.answer(ROOM, q, token, 0)
+        answer(store, ROOM, q, token, 0)
     assert refused.value.status == 409 and refused.value.field == "question"
     assert store.own(ROOM, q, who.id)[0] == 1
 
@@ -102,10 +111,10 @@ def test_a_student_cannot_answer_for_another(store, questions):
     _, bob = store.join(ROOM, "Bob")
     for token in ("", None, 42, "x" * 30, ada[:-1] + ("A" if ada[-1] != "A" else "B")):
         with pytest.raises(AnswerRefusedError) as refused:
-            store.answer(ROOM, q, token, 0)
+            answer(store, ROOM, q, token, 0)
         assert refused.value.status == 403 and refused.value.field == "token"
     with pytest.raises(AnswerRefusedError):  # a token of another room
-        store.answer("otherroom", q, ada, 0)
+        answer(store, "otherroom", q, ada, 0)
     assert store.own(ROOM, q, bob.id) is None
 
 
@@ -128,11 +137,11 @@ def test_names_are_cleaned_not_refused_for_markup(store):
 def test_size_limits(tmp_path, questions):
     store = AnswerStore(tmp_path / "r.sqlite3")
     token, _ = store.join(ROOM, "Ada")
-    store.answer(ROOM, questions["dA2"], token, 1)
+    answer(store, ROOM, questions["dA2"], token, 1)
     with pytest.raises(AnswerRefusedError, match="over 1024 bytes"):
-        store.answer(ROOM, questions["dA1"], token, [[0, 0, 0]] * 200)
+        answer(store, ROOM, questions["dA1"], token, [[0, 0, 0]] * 200)
     with pytest.raises(AnswerRefusedError, match="option"):
-        store.answer(ROOM, questions["dA2"], token, 5)
+        answer(store, ROOM, questions["dA2"], token, 5)
     store.close()
 
 
@@ -166,12 +175,12 @@ def test_exports(store, questions):
     bob, _ = store.join(ROOM, "Bob, Jr.", "s2")
     store.join(ROOM, "Cy")
     right_cells = [list(c) for c in questions["dA1"].truth]
-    store.answer(ROOM, qs[0], ada, 1)
-    store.answer(ROOM, qs[1], ada, float(t["dZ2"]))
-    store.answer(ROOM, qs[2], ada, right_cells)
-    store.answer(ROOM, qs[3], ada, np.asarray(questions["dW2"].truth).tolist())
-    store.answer(ROOM, qs[0], bob, 0)
-    store.answer(ROOM, qs[3], bob, [np.asarray(t["F"]).tolist()])
+    answer(store, ROOM, qs[0], ada, 1)
+    answer(store, ROOM, qs[1], ada, float(t["dZ2"]))
+    answer(store, ROOM, qs[2], ada, right_cells)
+    answer(store, ROOM, qs[3], ada, np.asarray(questions["dW2"].truth).tolist())
+    answer(store, ROOM, qs[0], bob, 0)
+    answer(store, ROOM, qs[3], bob, [np.asarray(t["F"]).tolist()])
     generic = rows(store.gradebook_csv(ROOM, qs))
     assert generic[0] == ["name", "student_id", "dA2", "dZ2", "dA1", "dW2", "total"]
     assert generic[1] == ["'=HYPERLINK(\"x\")", "s1", "1", "1", "1", "1", "4"]
@@ -194,7 +203,7 @@ def test_distribution_carries_the_state(store, questions):
     q = questions["dA2"]
     for name, pick in (("a", 1), ("b", 1), ("c", 0)):
         token, _ = store.join(ROOM, name)
-        store.answer(ROOM, q, token, pick)
+        answer(store, ROOM, q, token, pick)
     d = store.distribution(ROOM, q)
     assert d["counts"] == [1, 2] and d["state"] == "open"
     store.set_state(ROOM, "dA2", "revealed")
@@ -221,7 +230,8 @@ print(q.id, flush=True)
 sys.stdin.readline()  # both processes start writing together
 for i in range(int(sys.argv[3])):
     token, _ = store.join("room42", f"{sys.argv[2]} {i}")
-    store.answer("room42", q, token, i % len(q.options))
+    who, value = store.check("room42", q, token, i % len(q.options))
+    store.record("room42", q, who, value)
 """
 
 
@@ -244,6 +254,7 @@ def test_two_processes_write_one_results_file_together(tmp_path):
                             "WHERE a.question = ?", (qid,)).fetchall()
     assert sorted(r[0] for r in rows) == sorted(f"{n} {i}" for n in ("one", "two")
                                                 for i in range(150))
+
 
 def test_a_question_closed_between_check_and_record_keeps_no_answer(store, questions):
     # the check and the record are two calls (the rate is counted between them): a close
@@ -277,17 +288,27 @@ def test_the_book_runs_every_call_on_its_own_thread_not_the_loop(tmp_path):
         # a file another worker holds locked: the wait is the book's, the loop goes on
         other = sqlite3.connect(tmp_path / "b.sqlite3", isolation_level=None)
         other.execute("BEGIN IMMEDIATE")
-        joining = asyncio.ensure_future(book.run(book.store.join, ROOM, "Bea"))
-        ticks = 0
-        while not joining.done() and ticks < 20:
-            await asyncio.sleep(0.01)
-            ticks += 1
-        assert ticks == 20 and not joining.done()  # the loop ticked while the join waited
-        other.execute("COMMIT")
-        other.close()
+        try:
+            joining = asyncio.ensure_future(book.run(book.store.join, ROOM, "Bea"))
+            ticks = 0
+            while not joining.done() and ticks < 20:
+                await asyncio.sleep(0.01)
+                ticks += 1
+            assert ticks == 20 and not joining.done()  # the loop ticked while the join waited
+        finally:
+            other.execute("COMMIT")
+            other.close()
         _, bea = await joining
         assert bea.name == "Bea"
 
-    asyncio.run(main())
-    assert len(set(seen)) == 1 and seen[0] != loop_thread
-    book.close()
+    try:
+        asyncio.run(main())
+        assert len(set(seen)) == 1 and seen[0] != loop_thread
+    finally:
+        book.close()
+
+    async def after_close() -> None:
+        await book.run(book.store.joined, ROOM)
+
+    with pytest.raises(StoreUnavailableError, match="stopping"):  # a 503, never a 500
+        asyncio.run(after_close())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -313,3 +314,35 @@ def test_a_move_carries_its_senders_mark(clock):
         with pytest.raises(ValueError, match="by must be"):
             h.move(room, 3, bad)
     assert room.beat == 1 and room.seq == 2
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_windows_forget_by_their_own_length_and_stay_bounded(monkeypatch):
+    import app.demo.backend as backend
+    monkeypatch.setattr(backend, "MAX_WINDOWS", 10)
+    clock = Clock()
+    rooms = backend.MemoryRooms(Hub(key=KEY, beats=BEATS, names=NAMES), clock=clock)
+
+    async def run() -> tuple[list[bool], int, int]:
+        seen = [await rooms.allow("join:r:10.0.0.1", 1, 600)]  # a long window, used up
+        for i in range(9):
+            seen.append(await rooms.allow(f"answer:r:{i}", 1, 10))  # short ones
+        clock.now += 20  # the short windows are over; the long one is not
+        seen.append(await rooms.allow("answer:r:new", 1, 10))  # full: makes room
+        left = len(rooms._windows)
+        seen.append(await rooms.allow("join:r:10.0.0.1", 1, 600))  # still counted
+        for i in range(40):  # a flood of live names: the oldest go, the count stays bounded
+            await rooms.allow(f"flood:{i}", 1, 600)
+        return seen, left, len(rooms._windows)
+
+    seen, left, bounded = asyncio.run(run())
+    assert seen == [True] * 11 + [False]
+    assert left == 2  # the join's window and the new answer's
+    assert bounded <= 10

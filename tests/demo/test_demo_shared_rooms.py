@@ -270,27 +270,27 @@ def test_wrong_keys_and_join_windows_are_counted_across_workers(redis_url):
 
 @pytest.mark.slow  # real time passes in Redis
 def test_the_windows_slide_in_redis_as_in_memory(redis_url):
-    # two events allowed per second: the first at 0, the second at 0.5; at 1.15 the first
-    # has left the window but the second has not, so one more fits, not two (a fixed
-    # window that began at 0 would have let two in)
+    # two events allowed in any 2 s: the first at 0, the second at 1; at 2.5 the first has
+    # left the window and the second has not, so one more fits, not two (a fixed window
+    # that began at 0 would have let two in). Half a second of slack either side.
     async def sequence(rooms) -> list[bool]:
         name = f"answer:r:{uuid.uuid4().hex}"
+        seen = [await rooms.allow(name, 2, 2.0)]
         started = time.monotonic()
 
         async def at(when: float) -> None:
             await asyncio.sleep(max(0.0, started + when - time.monotonic()))
 
-        seen = [await rooms.allow(name, 2, 1.0)]
-        await at(0.5)
-        seen += [await rooms.allow(name, 2, 1.0), await rooms.allow(name, 2, 1.0)]
-        await at(1.15)
-        seen += [await rooms.allow(name, 2, 1.0), await rooms.allow(name, 2, 1.0)]
+        await at(1.0)
+        seen += [await rooms.allow(name, 2, 2.0), await rooms.allow(name, 2, 2.0)]
+        await at(2.5)
+        seen += [await rooms.allow(name, 2, 2.0), await rooms.allow(name, 2, 2.0)]
         return seen
 
     async def run():
         a = await worker(redis_url)
         try:
-            return await sequence(a.rooms), await sequence(MemoryRooms(a.hub))
+            return await asyncio.gather(sequence(a.rooms), sequence(MemoryRooms(a.hub)))
         finally:
             await stop(a)
 
