@@ -74,6 +74,10 @@ class Backplane:
         self._resyncs: list[Callback] = []
         self._beats: list[Callback] = []
         self._tasks: list[asyncio.Task[None]] = []
+        # Set by stop() before it cancels the tasks, and checked by their loops: a
+        # cancellation that lands as a read's own timeout expires is taken for that timeout
+        # (asyncio.timeout on Python 3.11), and only this flag then ends the loop.
+        self._stopping = False
         self.subscribed = asyncio.Event()  # set while the subscriber is connected
         self.reconnections = 0  # subscriber connections made, the first included
 
@@ -105,12 +109,14 @@ class Backplane:
         except RedisError as exc:
             raise RuntimeError(f"cannot reach Redis at {redacted(self.url)}: {exc}") from None
         await self._beat()
+        self._stopping = False
         self._tasks = [asyncio.create_task(self._heartbeats(), name="redis-heartbeat"),
                        asyncio.create_task(self._listen(), name="redis-subscriber")]
 
     async def stop(self) -> None:
         """Stop listening and beating, say this worker is gone; each part waits at most
         STOP_WAIT seconds (a shutdown never hangs on a Redis that is away)."""
+        self._stopping = True
         for task in self._tasks:
             task.cancel()
         if self._tasks:
@@ -141,7 +147,7 @@ class Backplane:
             await callback()
 
     async def _heartbeats(self) -> None:
-        while True:
+        while not self._stopping:
             await asyncio.sleep(self.heartbeat)
             try:
                 await self._beat()
@@ -152,7 +158,7 @@ class Backplane:
 
     async def _listen(self) -> None:
         delay = 0.05
-        while True:
+        while not self._stopping:
             pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.subscribe(*self._handlers) if self._handlers else \
@@ -163,7 +169,7 @@ class Backplane:
                 await self._beat()  # a Redis that restarted has lost this worker's key
                 for callback in self._resyncs:
                     await callback()
-                while True:
+                while not self._stopping:
                     message = await pubsub.get_message(timeout=1.0)
                     if message is None:
                         await pubsub.ping()  # a dead connection shows here, within a second
@@ -195,5 +201,7 @@ class Backplane:
                 log.exception("redis subscriber's callback failed; reconnecting")
             with contextlib.suppress(Exception):
                 await pubsub.aclose()
+            if self._stopping:
+                return
             await asyncio.sleep(delay)
             delay = min(RECONNECT_MAX, delay * 2)

@@ -4,6 +4,7 @@ heartbeat that marks a worker alive, and the re-read after Redis restarts."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 
 import pytest
@@ -135,3 +136,43 @@ def test_a_resync_that_fails_is_tried_again_and_the_worker_keeps_hearing(redis_u
 
     calls, got = asyncio.run(run())
     assert calls == 2 and got == [b"heard"]
+
+
+def test_stop_ends_the_subscriber_even_when_a_cancellation_is_swallowed(redis_url, monkeypatch):
+    # On Python 3.11 a cancellation that lands as a read's timeout expires can be taken for
+    # the timeout: the read returns None as if nothing came. Here every cancellation is
+    # swallowed that way, and stop() must still end the subscriber (it did not, once, and
+    # the shutdown of a test's app waited for it for ever).
+    from redis.asyncio.client import PubSub
+    read = PubSub.get_message
+
+    async def swallowing(self, *args, **kwargs):
+        try:
+            return await read(self, *args, **kwargs)
+        except asyncio.CancelledError:
+            asyncio.current_task().uncancel()
+            return None
+
+    monkeypatch.setattr(PubSub, "get_message", swallowing)
+
+    async def run() -> tuple[bool, float]:
+        plane = Backplane(redis_url)
+        await plane.start()
+        await asyncio.wait_for(plane.subscribed.wait(), 5)
+        subscriber = next(t for t in plane._tasks if t.get_name() == "redis-subscriber")
+        await asyncio.sleep(0.3)  # past its first steps: waiting for a message
+        started = time.monotonic()
+        await plane.stop()
+        with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+            await asyncio.wait_for(asyncio.shield(subscriber), 5)
+        done, took = subscriber.done(), time.monotonic() - started
+        monkeypatch.undo()  # reads take cancellations again: a failing run still ends
+        for _ in range(100):
+            if subscriber.done():
+                break
+            subscriber.cancel()
+            await asyncio.sleep(0.05)
+        return done, took
+
+    done, took = asyncio.run(run())
+    assert done and took < 5
