@@ -38,12 +38,12 @@ from typing import Annotated, Any, Literal
 import orjson
 from fastapi import APIRouter, Header, HTTPException, Query, Request
 from fastapi import Path as PathParam
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
 from starlette.responses import Response
 
 import engine
 
-from .answers import AnswerRefusedError
+from .answers import AnswerRefusedError, clean_name, clean_student_id
 from .mode import DemoMode
 from .questions import Question
 from .rooms import Room
@@ -79,7 +79,8 @@ class JoinIn(BaseModel):
 class RoomAnswerIn(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={
         "examples": [{"answer": 1}, {"answer": -0.626}, {"answer": [[0, 0, 3], [0, 1, 0]]}]})
-    answer: int | float | str | list[Any] = Field(description=(
+    # strict: a JSON true is not option 1, nor "true" a number
+    answer: StrictInt | StrictFloat | StrictStr | list[Any] = Field(description=(
         "an option's index, a number (or its text), a list of cells [[f, r, c], ...] or "
         "the grid of numbers in the step's shape"))
 
@@ -176,19 +177,29 @@ def _pushes(demo: DemoMode) -> Pushes:
     return demo.pushes  # type: ignore[attr-defined]
 
 
-async def _join_allowed(demo: DemoMode, room: Room, client: str) -> bool:
-    """Joins per address and room, in a window (every worker's, with shared rooms)."""
-    return await demo.rooms.allow(f"join:{room.id}:{client}",
-                                  JOINS_PER_CLIENT * demo.settings.per_client, JOIN_WINDOW)
+def _retry_after(wait: float) -> dict[str, str]:
+    return {"Retry-After": str(max(1, math.ceil(wait)))}
+
+
+async def _join_allowed(demo: DemoMode, room: Room, client: str) -> None:
+    """Joins per address and room, in a sliding window (every worker's, with shared rooms);
+    a 429 says when the next one fits."""
+    wait = await demo.rooms.take(f"join:{room.id}:{client}",
+                                 JOINS_PER_CLIENT * demo.settings.per_client, JOIN_WINDOW)
+    if wait:
+        raise HTTPException(429, detail="too many joins from this address: wait, or ask the "
+                                        "presenter to raise --per-client",
+                            headers=_retry_after(wait))
 
 
 async def _answer_allowed(demo: DemoMode, room: Room, student: int) -> None:
     """Answers per student, in a sliding window (every worker's, with shared rooms)."""
-    if not await demo.rooms.allow(f"answer:{room.id}:{student}", RATE_ANSWERS, RATE_WINDOW):
+    wait = await demo.rooms.take(f"answer:{room.id}:{student}", RATE_ANSWERS, RATE_WINDOW)
+    if wait:
         raise HTTPException(429, detail=[{
             "loc": ["body", "answer"], "type": "value_error",
             "msg": f"at most {RATE_ANSWERS} answers in {RATE_WINDOW:g} s: wait a moment"}],
-            headers={"Retry-After": f"{math.ceil(RATE_WINDOW)}"})
+            headers=_retry_after(wait))
 
 
 # ------------------------------------------------------------------------------ students
@@ -197,13 +208,14 @@ async def join(request: Request, room: RoomId, body: JoinIn) -> Response:
     """Join the room's answers with a display name (and a student ID, optional)."""
     demo = _demo(request)
     target = await _room(demo, room)
-    if not await _join_allowed(demo, target, client_of(request)):
-        raise HTTPException(429, detail="too many joins from this address: wait, or ask the "
-                                        "presenter to raise --per-client",
-                            headers={"Retry-After": "60"})
+    try:  # a join refused for its name or ID uses up no join of the address
+        name, student_id = clean_name(body.name), clean_student_id(body.student_id)
+    except AnswerRefusedError as exc:
+        raise _refused(exc) from None
+    await _join_allowed(demo, target, client_of(request))
     book = demo.answers
     try:
-        token, who = await book.run(book.store.join, target.id, body.name, body.student_id)
+        token, who = await book.run(book.store.join, target.id, name, student_id)
     except AnswerRefusedError as exc:
         raise _refused(exc) from None
     return _json({"token": token, "name": who.name, "student_id": who.student_id}, 201)

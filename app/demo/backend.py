@@ -25,7 +25,7 @@ from typing import Protocol
 from ..store.walks import StoreUnavailableError
 from .rooms import Connection, Hub, Room
 
-MAX_WINDOWS = 10_000  # names MemoryRooms.allow remembers (joins per address, answers per
+MAX_WINDOWS = 10_000  # names MemoryRooms.take remembers (joins per address, answers per
 # student): when full, the names whose last event has left their window go, then the
 # oldest names, down to nine tenths
 
@@ -58,9 +58,9 @@ class Rooms(Protocol):
     async def tell(self, room: Room, text: str, *, presenters_only: bool = False) -> None:
         """Send ``text`` to the room's connections on every worker (or its presenters')."""
 
-    async def allow(self, name: str, limit: int, window: float) -> bool:
-        """Whether one more event named ``name`` fits ``limit`` per ``window`` seconds
-        (counted when allowed)."""
+    async def take(self, name: str, limit: int, window: float) -> float:
+        """0 when one more event named ``name`` fits ``limit`` in any ``window`` seconds (it
+        is counted then); otherwise the seconds until one does."""
 
     async def try_key(self, given: object, client: str) -> bool:
         """:meth:`Hub.try_key`, with the wrong keys counted where every worker sees them."""
@@ -99,7 +99,7 @@ class MemoryRooms:
             room.to_followers(text)
         room.to_presenters(text)
 
-    async def allow(self, name: str, limit: int, window: float) -> bool:
+    async def take(self, name: str, limit: int, window: float) -> float:
         """A sliding window: the last ``limit`` events' times per name."""
         now = self.clock()
         if name not in self._windows and len(self._windows) >= MAX_WINDOWS:
@@ -108,9 +108,9 @@ class MemoryRooms:
         while times and now - times[0] > window:
             times.popleft()
         if len(times) >= limit:
-            return False
+            return max(0.001, window - (now - times[0]))
         times.append(now)
-        return True
+        return 0.0
 
     def _forget(self, now: float) -> None:
         for stale in [n for n, (w, t) in self._windows.items() if not t or now - t[-1] > w]:

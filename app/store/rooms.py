@@ -243,18 +243,21 @@ end
 return out
 """
 
-# name, limit, window ms -> 1 if allowed
-ALLOW = """
+# name, limit, window ms -> 0 if taken (and counted), else the ms until the oldest leaves
+TAKE = """
 local key = P .. 'win:' .. ARGV[4]
 local limit, window = tonumber(ARGV[5]), tonumber(ARGV[6])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. (now - window))
-if redis.call('ZCARD', key) >= limit then return 0 end
+if redis.call('ZCARD', key) >= limit then
+  local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+  return math.max(1, tonumber(oldest[2]) + window - now + 1)
+end
 local member = t[1] .. '.' .. t[2]
 while redis.call('ZADD', key, 'NX', now, member) == 0 do member = member .. '+' end
 redis.call('PEXPIRE', key, window)
-return 1
+return 0
 """
 
 # address, burst, refill ms, 'check' or 'fail' -> the tokens left, as text
@@ -276,7 +279,7 @@ return tostring(tokens)
 """
 
 SCRIPTS = {"join": JOIN, "promote": PROMOTE, "leave": LEAVE, "move": MOVE, "seed": SEED,
-           "open": OPEN, "beat": BEAT, "allow": ALLOW, "keys": KEYS_BUCKET}
+           "open": OPEN, "beat": BEAT, "take": TAKE, "keys": KEYS_BUCKET}
 
 
 def namespace(key: str, lesson: bytes) -> str:
@@ -319,8 +322,10 @@ class RedisRooms:
         try:
             return await self._raw(name, *args)
         except (RedisError, OSError) as exc:
-            raise RoomsUnavailableError(f"the rooms' shared state is unavailable ({exc}): "
-                                        "try again in a moment") from None
+            # (the class of error only: its text names Redis's address, not for the page)
+            raise RoomsUnavailableError("the rooms' shared state is unavailable "
+                                        f"({type(exc).__name__}): try again in a moment"
+                                        ) from None
 
     # ------------------------------------------------------------------ local copies
     def _apply(self, room: Room, beat: int, seq: int, by: str | None) -> bool:
@@ -465,8 +470,8 @@ class RedisRooms:
         except RedisError as exc:
             log.warning("a frame for room %s reached this worker only: %s", room.id, exc)
 
-    async def allow(self, name: str, limit: int, window: float) -> bool:
-        return bool(int(await self._run("allow", name, limit, max(1, int(window * 1000)))))
+    async def take(self, name: str, limit: int, window: float) -> float:
+        return int(await self._run("take", name, limit, max(1, int(window * 1000)))) / 1000
 
     async def try_key(self, given: object, client: str) -> bool:
         """The key, with wrong ones counted per address in Redis (every worker's); when

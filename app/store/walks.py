@@ -416,10 +416,10 @@ class RedisWalkStore(Generic[T]):
     async def _call(self, script: Any, keys: list[str], args: list[Any]) -> Any:
         try:
             return await script(keys=keys, args=args)
-        except UNAVAILABLE as exc:
+        except UNAVAILABLE as exc:  # (the class of error only: its text names Redis's address)
             raise StoreUnavailableError(
                 f"Redis, where this server keeps its {self.kind}s, is not answering "
-                f"({type(exc).__name__}: {exc}); try again in a few seconds") from None
+                f"({type(exc).__name__}); try again in a few seconds") from None
         except ResponseError as exc:
             if isinstance(exc, REDIS_REFUSALS) or str(exc).startswith(REDIS_REFUSED_TEXTS):
                 raise StoreUnavailableError(

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import engine
-from app.demo.answering import RATE_ANSWERS, RATE_WINDOW
+from app.demo.answering import JOIN_WINDOW, RATE_ANSWERS, RATE_WINDOW
 from app.demo.lesson import load_lesson
 
 LESSON = load_lesson()
@@ -196,10 +196,13 @@ def test_bad_answers_are_4xx_never_500(client, demo):
 
 def test_joins_per_address_are_capped(demo):
     with demo.client(per_client=2) as c:
+        for bad in ("", " ", "x" * 41):  # refused for the name: no join of the address used
+            assert c.post(f"/api/demo/{demo.room}/join", json={"name": bad}).status_code == 422
         for i in range(4):
             assert c.post(f"/api/demo/{demo.room}/join", json={"name": f"s{i}"}).status_code == 201
         r = c.post(f"/api/demo/{demo.room}/join", json={"name": "s5"})
-        assert r.status_code == 429 and "Retry-After" in r.headers
+        assert r.status_code == 429  # and when the next fits: the first join's window ends
+        assert JOIN_WINDOW - 30 < int(r.headers["Retry-After"]) <= JOIN_WINDOW
 
 
 def test_results_file_survives_a_restart(demo, tmp_path):
@@ -234,3 +237,13 @@ def test_answers_per_student_are_capped_in_a_window(client, demo):
     assert put(client, demo, "dA2", 1, bea).status_code == 200  # another student's own count
     mine = client.get(f"/api/demo/{demo.room}/question", headers=ada).json()["mine"]
     assert mine == (RATE_ANSWERS - 1) % 2  # the refused answer was not kept
+
+
+def test_true_and_false_are_not_options(client, demo):
+    go(client, demo, "dA2")  # a choice: option 1 is an index, never a JSON true
+    token = join(client, demo)
+    for answer in (True, False, [True]):
+        r = put(client, demo, "dA2", answer, token)
+        assert r.status_code == 422, (answer, r.text)
+        assert r.json()["detail"][0]["loc"][:2] == ["body", "answer"]
+    assert client.get(f"/api/demo/{demo.room}/question", headers=token).json()["mine"] is None

@@ -330,19 +330,19 @@ def test_the_windows_forget_by_their_own_length_and_stay_bounded(monkeypatch):
     clock = Clock()
     rooms = backend.MemoryRooms(Hub(key=KEY, beats=BEATS, names=NAMES), clock=clock)
 
-    async def run() -> tuple[list[bool], int, int]:
-        seen = [await rooms.allow("join:r:10.0.0.1", 1, 600)]  # a long window, used up
+    async def run() -> tuple[list[float], int, int]:
+        waits = [await rooms.take("join:r:10.0.0.1", 1, 600)]  # a long window, used up
         for i in range(9):
-            seen.append(await rooms.allow(f"answer:r:{i}", 1, 10))  # short ones
+            waits.append(await rooms.take(f"answer:r:{i}", 1, 10))  # short ones
         clock.now += 20  # the short windows are over; the long one is not
-        seen.append(await rooms.allow("answer:r:new", 1, 10))  # full: makes room
+        waits.append(await rooms.take("answer:r:new", 1, 10))  # full: makes room
         left = len(rooms._windows)
-        seen.append(await rooms.allow("join:r:10.0.0.1", 1, 600))  # still counted
+        waits.append(await rooms.take("join:r:10.0.0.1", 1, 600))  # still counted
         for i in range(40):  # a flood of live names: the oldest go, the count stays bounded
-            await rooms.allow(f"flood:{i}", 1, 600)
-        return seen, left, len(rooms._windows)
+            await rooms.take(f"flood:{i}", 1, 600)
+        return waits, left, len(rooms._windows)
 
-    seen, left, bounded = asyncio.run(run())
-    assert seen == [True] * 11 + [False]
+    waits, left, bounded = asyncio.run(run())
+    assert waits == [0.0] * 11 + [580.0]  # the join fits again 600 s after it was taken
     assert left == 2  # the join's window and the new answer's
     assert bounded <= 10

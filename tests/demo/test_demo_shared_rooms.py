@@ -257,7 +257,7 @@ def test_wrong_keys_and_join_windows_are_counted_across_workers(redis_url):
             with pytest.raises(ThrottledError) as throttled:
                 await a.rooms.try_key(KEY, "10.0.0.5")  # even the right key waits now
             other = await a.rooms.try_key(KEY, "10.0.0.6")
-            joins = [await w.rooms.allow("join:r:10.0.0.5", 3, 60) for w in (a, b, a, b)]
+            joins = [await w.rooms.take("join:r:10.0.0.5", 3, 60) for w in (a, b, a, b)]
             return right, throttled.value.retry_after, other, joins
         finally:
             await stop(a, b)
@@ -265,7 +265,7 @@ def test_wrong_keys_and_join_windows_are_counted_across_workers(redis_url):
     right, retry_after, other, joins = asyncio.run(run())
     assert right and other
     assert 1 <= retry_after <= 30
-    assert joins == [True, True, True, False]
+    assert joins[:3] == [0, 0, 0] and 59 < joins[3] <= 60.01  # the 4th: when the 1st leaves
 
 
 @pytest.mark.slow  # real time passes in Redis
@@ -273,19 +273,19 @@ def test_the_windows_slide_in_redis_as_in_memory(redis_url):
     # two events allowed in any 2 s: the first at 0, the second at 1; at 2.5 the first has
     # left the window and the second has not, so one more fits, not two (a fixed window
     # that began at 0 would have let two in). Half a second of slack either side.
-    async def sequence(rooms) -> list[bool]:
+    async def sequence(rooms) -> list[float]:
         name = f"answer:r:{uuid.uuid4().hex}"
-        seen = [await rooms.allow(name, 2, 2.0)]
+        waits = [await rooms.take(name, 2, 2.0)]
         started = time.monotonic()
 
         async def at(when: float) -> None:
             await asyncio.sleep(max(0.0, started + when - time.monotonic()))
 
         await at(1.0)
-        seen += [await rooms.allow(name, 2, 2.0), await rooms.allow(name, 2, 2.0)]
+        waits += [await rooms.take(name, 2, 2.0), await rooms.take(name, 2, 2.0)]
         await at(2.5)
-        seen += [await rooms.allow(name, 2, 2.0), await rooms.allow(name, 2, 2.0)]
-        return seen
+        waits += [await rooms.take(name, 2, 2.0), await rooms.take(name, 2, 2.0)]
+        return waits
 
     async def run():
         a = await worker(redis_url)
@@ -295,7 +295,10 @@ def test_the_windows_slide_in_redis_as_in_memory(redis_url):
             await stop(a)
 
     shared, memory = asyncio.run(run())
-    assert shared == memory == [True, True, False, True, False]
+    for waits in (shared, memory):
+        assert [w == 0 for w in waits] == [True, True, False, True, False], waits
+        assert 0.5 < waits[2] <= 1.01  # refused at 1: the first leaves at 2
+        assert 0.0 < waits[4] <= 0.51  # refused at 2.5: the second leaves at 3
 
 
 @pytest.mark.slow  # a Redis of its own, real expiry or real processes
@@ -394,6 +397,7 @@ def test_without_redis_a_rest_call_is_a_clear_503_and_a_move_is_refused():
     assert page.status_code == 503 and "reconnecting" in page.text  # a page, not JSON
     assert moved.status_code == 503, moved.text
     assert "unavailable" in moved.json()["detail"]
+    assert "127.0.0.1" not in moved.text and str(server.port) not in moved.text
     assert moved.headers["Retry-After"] == "1"
     assert state.status_code == 503
     assert hub.rooms[ROOM].beat == 0  # a move Redis did not take did not happen

@@ -261,6 +261,7 @@ def test_a_store_whose_redis_is_away_says_so():
     errors = on_redis(url, body)
     assert len(errors) == 4
     assert all("Redis" in e and "not answering" in e for e in errors)
+    assert not any("127.0.0.1" in e or str(server.port) in e for e in errors)  # not for a page
 
 
 @pytest.mark.slow  # a Redis of its own, real expiry or real processes
