@@ -12,7 +12,8 @@ Socket ``/ws/follow/{room}``, JSON text messages:
   ``{"type": "followers", "count"}`` to presenters when the audience changes;
   ``{"type": "auth", "ok"}``;
   ``{"type": "refused", "detail"}`` when an audience connection tries to move the lesson;
-  ``{"type": "dropped", "detail"}`` for a malformed or unknown message; ``{"type": "pong"}``.
+  ``{"type": "dropped", "detail", "by"?}`` for a malformed or unknown message, or a move
+  the room could not take (``by``: the move's mark); ``{"type": "pong"}``.
 - client → server: ``{"type": "auth", "key"}`` (the connection becomes the presenter's),
   ``{"type": "goto", "beat", "by"?}`` (presenter only; ``by``, the sender's mark for the
   move, comes back in the state it produces), ``{"type": "ping"}``.
@@ -30,7 +31,7 @@ per worker).
 
 Room calls go through ``demo.rooms`` (:mod:`.backend`): when the rooms are shared on Redis
 and it cannot be reached, a REST call answers 503 with Retry-After and a socket is closed
-with 1013 (a move it sends is answered ``dropped``); the page reconnects.
+with 1013 (a move it sends is answered ``dropped`` first); the page reconnects.
 
 Keys are throttled per address across sockets, REST and the presenter link
 (:mod:`.guard`): 429 with Retry-After, or close code 4429 on a socket.
@@ -412,7 +413,11 @@ class _Reader:
             except ValueError as exc:
                 return self.strike("dropped", str(exc))
             except RoomsUnavailableError as exc:  # not the sender's fault: no strike
-                self.reply("dropped", detail=str(exc))
+                # Said, then closed (1013): the page shows it is reconnecting, and once the
+                # room is back it sends its slide again (the move it made is the presenter's).
+                self.reply("dropped", detail=str(exc), by=data.get("by"))
+                self.conn.close(CLOSE_TRY_LATER, "the room is unavailable", flush=True)
+                return False
             return True
         return self.strike("dropped", "unknown message: expected a type of auth, goto or ping")
 

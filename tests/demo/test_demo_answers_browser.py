@@ -90,6 +90,17 @@ def reveal_with(presenter, how: str) -> None:
                                                                 timeout=WAIT)
 
 
+def under_the_sheet(phone) -> float:
+    """How far the slide's end stays under the answer sheet with the page scrolled to its
+    end (the sheet is fixed to the bottom of the screen): at most 1 px, nothing hidden."""
+    phone.wait_for_timeout(100)  # (the room below the slide follows the sheet's size)
+    return phone.evaluate("""() => {
+        window.scrollTo(0, document.scrollingElement.scrollHeight);
+        const sheet = document.getElementById("answer-panel").getBoundingClientRect();
+        return document.querySelector("main").getBoundingClientRect().bottom - sheet.top;
+    }""")
+
+
 def download(presenter, button: str) -> list[list[str]]:
     with presenter.expect_download() as info:
         presenter.locator(button).click()
@@ -116,6 +127,7 @@ def test_a_room_answers_every_kind_and_the_results_survive_a_restart(
         expect(phone.locator(".answer-who")).to_have_text(f"Answering as {name}", timeout=WAIT)
     assert phones[1].locator(".answer-panel b").count() == 0  # the name is text
     screenshot(phones[1], "answers-phone-cells-390x844")
+    assert under_the_sheet(phones[1]) <= 1
     right = [tuple(c) for c in Q["A1"].answer_json()]
     tap(phones[0], "Z1", right)
     tap(phones[1], "Z1", right)
@@ -133,6 +145,8 @@ def test_a_room_answers_every_kind_and_the_results_survive_a_restart(
         expect(phone.locator(".answer-yours")).to_contain_text("right ✓" if ok else "not quite ✗",
                                                                timeout=WAIT)
         expect(phone.locator(".answer-right")).to_contain_text("(0,0,1)")
+    assert under_the_sheet(phones[0]) <= 1  # the sheet grew with the reveal; so did the room
+    screenshot(phones[0], "answers-phone-cells-revealed-390x844")
 
     # ---- grid: P1, one phone averages the windows (misconception p1-average)
     walk_to(presenter, ask_beat("P1"))

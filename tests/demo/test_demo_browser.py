@@ -12,15 +12,20 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
+from tests.support.redisserver import RedisServer
+
 pytestmark = pytest.mark.browser
 
 FOLLOW = 5_000  # ms to wait for an audience page to follow (bench/demo_bench.py times it)
 # What Chromium prints when the server is killed under a page: the sockets drop, new
 # connections are refused, and a response in flight is cut off (reset, or shorter than
-# its Content-Length, or empty).
+# its Content-Length, or empty). And a ping sent as the socket dies: the page checks
+# readyState before it sends, but under the test's socket routing (route_web_socket wraps
+# the page's WebSocket) the state the page reads can lag the real socket's by a moment.
 SERVER_KILLED = ("WebSocket connection to", "ERR_CONNECTION_REFUSED", "ERR_CONNECTION_RESET",
                  "ERR_CONTENT_LENGTH_MISMATCH", "ERR_EMPTY_RESPONSE",
-                 "ERR_INCOMPLETE_CHUNKED_ENCODING")
+                 "ERR_INCOMPLETE_CHUNKED_ENCODING",
+                 "WebSocket is already in CLOSING or CLOSED state")
 
 
 def presenter_path(demo) -> str:
@@ -561,3 +566,36 @@ def test_the_presenter_page_keeps_its_projector_layout(
                 ? new DOMMatrix(getComputedStyle(e.closest('.stage-inner')).transform).a : 1)))""")
         assert smallest >= 12, f"beat {beat}: text at {smallest} px"
         screenshot(presenter, f"demo-presenter-b{beat}-{width}x{height}")
+
+
+@pytest.mark.slow  # a Redis of its own, stopped and started again
+def test_a_move_the_room_could_not_take_is_said_and_made_again_once_redis_is_back(
+        open_page, demo_server, demo):
+    with RedisServer() as redis:
+        demo_server.stop()
+        demo_server.options = ("--redis", redis.url)
+        demo_server.start()
+        # while Redis is away, the page's socket is closed (1013) and reconnects, and any
+        # request that needs the room is a 503
+        presenter, _ = open_page(presenter_path(demo), expected_errors=(*SERVER_KILLED, "503"))
+        live(presenter)
+        presenter.keyboard.press("ArrowRight")
+        deadline = time.monotonic() + 5
+        while room_state(demo_server)["beat"] != 1 and time.monotonic() < deadline:
+            presenter.wait_for_timeout(50)
+        redis.stop()
+        presenter.keyboard.press("ArrowRight")  # the room cannot take it now
+        alert = presenter.locator("#alert")
+        expect(alert).to_contain_text("did not reach the room")
+        expect(presenter.locator("#status")).not_to_have_attribute("data-connection", "live")
+        redis.start()  # empty: the worker puts its room back, then the page its slide
+        live(presenter)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            response = httpx.get(f"{demo_server.url}/api/demo/{demo_server.room}", timeout=5)
+            if response.status_code == 200 and response.json()["beat"] == 2:
+                break
+            presenter.wait_for_timeout(100)
+        assert room_state(demo_server)["beat"] == 2  # the presenter's slide, not lost
+        expect(alert).to_be_hidden()
+        on_beat(presenter, 2)

@@ -419,3 +419,26 @@ def test_rooms_unavailable_is_raised_not_redis_errors():
         return hub.rooms[ROOM].beat
 
     assert asyncio.run(run()) == 0
+
+
+@pytest.mark.slow  # a Redis of its own, stopped
+def test_a_move_over_the_socket_while_redis_is_away_is_answered_then_the_socket_closes():
+    with RedisServer() as server:
+        app = create_app(Settings(redis_url=server.url),
+                         demo_settings=DemoSettings(key=KEY, room=ROOM))
+        with TestClient(app) as client, \
+                client.websocket_connect(f"/ws/follow/{ROOM}") as ws:
+            ws.send_json({"type": "auth", "key": KEY})
+            while (frame := ws.receive_json())["type"] != "auth":
+                pass
+            assert frame["ok"]
+            server.stop()
+            ws.send_json({"type": "goto", "beat": 1, "by": "page-7"})
+            while (frame := ws.receive_json())["type"] != "dropped":
+                pass
+            with pytest.raises(WebSocketDisconnect) as closed:
+                while True:
+                    ws.receive_json()
+            server.start()
+    assert frame["by"] == "page-7" and "unavailable" in frame["detail"]
+    assert closed.value.code == 1013  # the page says it is reconnecting, and sends again

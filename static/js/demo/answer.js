@@ -18,6 +18,21 @@ let draft = null; // cells tapped or grid typed, not yet sent
 
 const panel = el("section", { id: "answer-panel", class: "answer-panel", "aria-label": "Your answer", hidden: "" });
 document.body.append(panel);
+// The sheet is fixed to the bottom of a phone's screen, or to the right of a wider one
+// (answers.css): the page keeps as much room beside the slide, so nothing of the slide
+// stays under it (a phone scrolls to it; a laptop's slide is fitted again, narrower).
+new ResizeObserver(() => {
+  const side = !panel.hidden && getComputedStyle(panel).left !== "0px";
+  const bar = document.querySelector(".demo-bar");
+  panel.style.top = side && bar ? `${bar.getBoundingClientRect().bottom}px` : "";
+  const bottom = panel.hidden || side ? "" : `${panel.offsetHeight}px`;
+  const right = side ? `${panel.offsetWidth}px` : "";
+  const slide = document.querySelector("main").style;
+  if (document.body.style.paddingBottom === bottom && slide.marginRight === right) return;
+  document.body.style.paddingBottom = bottom;
+  slide.marginRight = right; // the bar above keeps the whole width
+  window.dispatchEvent(new Event("resize"));
+}).observe(panel);
 
 function say(message, kind = "info") {
   const line = panel.querySelector(".answer-status");

@@ -26,6 +26,7 @@ let playing = null;
 const pageMark = Math.random().toString(36).slice(2, 10) || "page";
 const mine = new Set();
 const unanswered = new Set(); // marks of moves sent over the socket, not yet echoed
+let dropped = false; // a move the room could not take is shown, until one is taken again
 let posts = 0; // moves sent over HTTP and not yet answered
 let posting = Promise.resolve(); // those go one after another, in order
 let newestSeq = -1;
@@ -106,7 +107,10 @@ function send(target) {
   posting = posting
     .then(() => api.demoGoto(room, move.beat, key, move.by))
     .then((state) => { newestSeq = Math.max(newestSeq, state.seq); })
-    .catch((error) => alertBox(`The move did not reach the room: ${error.message}`))
+    .catch((error) => {
+      dropped = true;
+      alertBox(`The move did not reach the room: ${error.message}`);
+    })
     .finally(() => { posts -= 1; });
 }
 
@@ -114,6 +118,10 @@ function fromRoom(data) {
   if (data.type === "state") {
     setFollowers(data.followers);
     unanswered.delete(data.by);
+    if (dropped && mine.has(data.by)) { // the room has taken a move of this page's again
+      dropped = false;
+      alertBox("");
+    }
     const stale = data.seq < newestSeq;
     newestSeq = Math.max(newestSeq, data.seq);
     if (mine.has(data.by) || stale || unanswered.size || posts) return;
@@ -125,6 +133,12 @@ function fromRoom(data) {
     // Moves sent just before the last connection dropped may be lost: tell the room again.
     unanswered.clear();
     send(beat);
+  } else if (data.type === "dropped") {
+    // The room could not take a move (its shared state is away): the server closes this
+    // socket, and the move stays unanswered, so it is sent again once the page is back in.
+    dropped = true;
+    alertBox(`The move did not reach the room (${data.detail || "dropped"}): the page sends ` +
+      "its slide again as soon as the room is back.");
   } else if (data.type === "followers") {
     setFollowers(data.count);
   } else if (data.type === "auth" && !data.ok) {
