@@ -144,7 +144,7 @@ def test_a_room_answers_every_kind_and_the_results_survive_a_restart(
     for phone, ok in zip(phones, (True, True, False)):
         expect(phone.locator(".answer-yours")).to_contain_text("right ✓" if ok else "not quite ✗",
                                                                timeout=WAIT)
-        expect(phone.locator(".answer-right")).to_contain_text("(0,0,1)")
+        expect(phone.locator(".answer-right")).to_contain_text("[0,0,1]")  # one index notation
     assert under_the_sheet(phones[0]) <= 1  # the sheet grew with the reveal; so did the room
     screenshot(phones[0], "answers-phone-cells-revealed-390x844")
 
@@ -167,6 +167,10 @@ def test_a_room_answers_every_kind_and_the_results_survive_a_restart(
     expect(phones[1].locator(".answer-misconception")).to_contain_text(
         "Average pooling instead of max", timeout=WAIT)
     expect(phones[0].locator(".answer-yours")).to_contain_text("right ✓")
+    right_grid = phones[0].locator(".answer-right").text_content()
+    assert " / " in right_grid and "[" not in right_grid, right_grid  # rows, not JSON
+    assert "[" not in phones[0].locator(".answer-given").first.text_content()
+    screenshot(phones[0], "answers-phone-grid-revealed-390x844")
 
     # ---- choice: the sign of dA2; a phone changes its mind
     walk_to(presenter, ask_beat("dA2"))

@@ -5,6 +5,7 @@
 // student's own answer back.
 
 import { answers } from "../common/api.js";
+import { indexText } from "../common/format.js";
 import { el, drawDistribution, formatNumber } from "./tally-draw.js";
 
 const root = document.getElementById("demo-root");
@@ -158,7 +159,7 @@ function reshape(flat, shape) {
 function gridInput(q, open) {
   const form = el("form", { class: "answer-grid-form" });
   for (const [name, value] of Object.entries(q.given)) {
-    form.append(el("p", { class: "answer-given" }, `${name} = ${JSON.stringify(value, (k, v) => (typeof v === "number" ? Number(formatNumber(v)) : v))}`));
+    form.append(el("p", { class: "answer-given" }, `${name} = ${gridText(value)}`));
   }
   const flat = q.shape.reduce((a, b) => a * b, 1);
   const cols = q.shape[q.shape.length - 1];
@@ -191,12 +192,20 @@ function gridInput(q, open) {
   return form;
 }
 
+// Numbers as a phone reads them, row by row: "0.5  0.75 / 0.87  0.89" (a tensor's planes
+// apart with " | "), not as JSON.
+function gridText(value) {
+  if (!Array.isArray(value)) return formatNumber(value);
+  if (!Array.isArray(value[0])) return value.map(formatNumber).join("  ");
+  return value.map(gridText).join(Array.isArray(value[0][0]) ? " | " : " / ");
+}
+
 function describe(q, value) {
   if (value === null || value === undefined) return "no answer";
   if (q.kind === "choice") return q.options[value];
   if (q.kind === "number") return formatNumber(value);
-  if (q.kind === "cells") return value.length ? value.map((c) => `(${c.join(",")})`).join(" ") : "no cells";
-  return JSON.stringify(value, (k, v) => (typeof v === "number" ? Number(formatNumber(v)) : v));
+  if (q.kind === "cells") return value.length ? value.map(indexText).join(" ") : "no cells";
+  return gridText(value);
 }
 
 function render() {
