@@ -145,6 +145,8 @@ def test_a_room_answers_every_kind_and_the_results_survive_a_restart(
         expect(phone.locator(".answer-yours")).to_contain_text("right ✓" if ok else "not quite ✗",
                                                                timeout=WAIT)
         expect(phone.locator(".answer-right")).to_contain_text("[0,0,1]")  # one index notation
+        expect(phone.locator(".tally-legend")).to_have_text(
+            "How many tapped each cell of Z1; outlined: the right cells")  # the counts' key
     assert under_the_sheet(phones[0]) <= 1  # the sheet grew with the reveal; so did the room
     screenshot(phones[0], "answers-phone-cells-revealed-390x844")
 

@@ -45,6 +45,8 @@ export function drawDistribution(q, d, answer) {
     const right = new Set(shown ? answer.map(cellKey) : []);
     const [filters, rows, cols] = q.shape.length === 3 ? q.shape : [1, ...q.shape];
     const most = Math.max(1, ...d.taps.flat(3));
+    box.append(el("p", { class: "tally-legend" },
+      `How many tapped each cell of ${q.tensor}${shown ? "; outlined: the right cells" : ""}`));
     for (let f = 0; f < filters; f += 1) {
       const grid = el("div", { class: "tally-taps", role: "table", "aria-label": `Taps on ${q.tensor}` });
       grid.style.gridTemplateColumns = `repeat(${cols}, 1fr)`;
