@@ -298,7 +298,7 @@ def test_the_windows_slide_in_redis_as_in_memory(redis_url):
     for waits in (shared, memory):
         assert [w == 0 for w in waits] == [True, True, False, True, False], waits
         assert 0.5 < waits[2] <= 1.01  # refused at 1: the first leaves at 2
-        assert 0.0 < waits[4] <= 0.51  # refused at 2.5: the second leaves at 3
+        assert 0.0 < waits[4] <= 0.6  # refused at 2.5: the second leaves at 3
 
 
 @pytest.mark.slow  # a Redis of its own, real expiry or real processes
@@ -434,11 +434,12 @@ def test_a_move_over_the_socket_while_redis_is_away_is_answered_then_the_socket_
             assert frame["ok"]
             server.stop()
             ws.send_json({"type": "goto", "beat": 1, "by": "page-7"})
-            while (frame := ws.receive_json())["type"] != "dropped":
-                pass
+            for _ in range(20):
+                if (frame := ws.receive_json())["type"] == "dropped":
+                    break
+            ws.send_json({"type": "ping"})  # answered "pong" if the socket were still open
             with pytest.raises(WebSocketDisconnect) as closed:
-                while True:
-                    ws.receive_json()
+                ws.receive_json()
             server.start()
     assert frame["by"] == "page-7" and "unavailable" in frame["detail"]
     assert closed.value.code == 1013  # the page says it is reconnecting, and sends again

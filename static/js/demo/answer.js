@@ -22,16 +22,17 @@ document.body.append(panel);
 // The sheet is fixed to the bottom of a phone's screen, or to the right of a wider one
 // (answers.css): the page keeps as much room beside the slide, so nothing of the slide
 // stays under it (a phone scrolls to it; a laptop's slide is fitted again, narrower).
+const phone = matchMedia("(max-width: 900px), (max-aspect-ratio: 1/1)"); // as demo.css
 new ResizeObserver(() => {
-  const side = !panel.hidden && getComputedStyle(panel).left !== "0px";
+  const side = !panel.hidden && !phone.matches;
   const bar = document.querySelector(".demo-bar");
   panel.style.top = side && bar ? `${bar.getBoundingClientRect().bottom}px` : "";
   const bottom = panel.hidden || side ? "" : `${panel.offsetHeight}px`;
   const right = side ? `${panel.offsetWidth}px` : "";
-  const slide = document.querySelector("main").style;
-  if (document.body.style.paddingBottom === bottom && slide.marginRight === right) return;
+  const main = document.querySelector("main").style;
+  if (document.body.style.paddingBottom === bottom && main.marginRight === right) return;
   document.body.style.paddingBottom = bottom;
-  slide.marginRight = right; // the bar above keeps the whole width
+  main.marginRight = right; // the bar above keeps the whole width
   window.dispatchEvent(new Event("resize"));
 }).observe(panel);
 

@@ -26,7 +26,11 @@ let playing = null;
 const pageMark = Math.random().toString(36).slice(2, 10) || "page";
 const mine = new Set();
 const unanswered = new Set(); // marks of moves sent over the socket, not yet echoed
-let dropped = false; // a move the room could not take is shown, until one is taken again
+let lastMark = null; // this page's latest move
+let behind = false; // the room did not take this page's latest move: send the slide again
+let drops = 0; // moves the room refused in a row: after MAX_RESENDS, only a key press sends
+const MAX_RESENDS = 3;
+let moveAlert = false; // the alert shown is about a move, cleared once the room has the slide
 let posts = 0; // moves sent over HTTP and not yet answered
 let posting = Promise.resolve(); // those go one after another, in order
 let newestSeq = -1;
@@ -97,6 +101,7 @@ function send(target) {
   moves += 1;
   const move = { beat: target, by: `${pageMark}-${moves}` };
   mine.add(move.by);
+  lastMark = move.by;
   // Over the socket when it is ready, and no move sent over HTTP is still on its way
   // (a later move must not overtake it).
   if (!posts && socket && socket.authed && socket.send({ type: "goto", ...move })) {
@@ -108,7 +113,8 @@ function send(target) {
     .then(() => api.demoGoto(room, move.beat, key, move.by))
     .then((state) => { newestSeq = Math.max(newestSeq, state.seq); })
     .catch((error) => {
-      dropped = true;
+      if (move.by === lastMark) behind = true; // sent again once the socket is back in
+      moveAlert = true;
       alertBox(`The move did not reach the room: ${error.message}`);
     })
     .finally(() => { posts -= 1; });
@@ -118,9 +124,11 @@ function fromRoom(data) {
   if (data.type === "state") {
     setFollowers(data.followers);
     unanswered.delete(data.by);
-    if (dropped && mine.has(data.by)) { // the room has taken a move of this page's again
-      dropped = false;
-      alertBox("");
+    if (data.by === lastMark) { // the room has the page's slide
+      behind = false;
+      drops = 0;
+      if (moveAlert) alertBox("");
+      moveAlert = false;
     }
     const stale = data.seq < newestSeq;
     newestSeq = Math.max(newestSeq, data.seq);
@@ -129,16 +137,21 @@ function fromRoom(data) {
       beat = data.beat;
       draw(views ? views[beat] : data.view); // without the key: what the audience sees
     }
-  } else if (data.type === "auth" && data.ok && unanswered.size) {
-    // Moves sent just before the last connection dropped may be lost: tell the room again.
+  } else if (data.type === "auth" && data.ok && (unanswered.size || behind)) {
+    // Moves sent just before the last connection dropped, or refused, may be lost: tell
+    // the room again (not for ever: a room that keeps refusing waits for a key press).
     unanswered.clear();
-    send(beat);
+    behind = false;
+    if (drops < MAX_RESENDS) send(beat);
   } else if (data.type === "dropped") {
     // The room could not take a move (its shared state is away): the server closes this
-    // socket, and the move stays unanswered, so it is sent again once the page is back in.
-    dropped = true;
-    alertBox(`The move did not reach the room (${data.detail || "dropped"}): the page sends ` +
-      "its slide again as soon as the room is back.");
+    // socket, and the slide is sent again once the page is back in.
+    if (data.by === lastMark) behind = true;
+    drops += 1;
+    moveAlert = true;
+    alertBox(drops < MAX_RESENDS
+      ? `The move did not reach the room (${data.detail || "dropped"}): the page sends its slide again as soon as the room is back.`
+      : `The room keeps refusing moves (${data.detail || "dropped"}): press → or ← to try again.`);
   } else if (data.type === "followers") {
     setFollowers(data.count);
   } else if (data.type === "auth" && !data.ok) {

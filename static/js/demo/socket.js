@@ -45,7 +45,6 @@ export class RoomSocket {
     const ws = new WebSocket(api.demoSocketUrl(this.room));
     this.ws = ws;
     ws.addEventListener("open", () => {
-      this.delay = FIRST_DELAY;
       this.lastHeard = Date.now();
       // (the server may close at once, for no such room: then there is nothing to send)
       if (this.key && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: "auth", key: this.key }));
@@ -61,6 +60,9 @@ export class RoomSocket {
       } catch {
         return;
       }
+      // Back to quick reconnects only once the room has answered: a server that opens the
+      // socket and closes it at once (its rooms' shared state is away) is tried less often.
+      if (data.type === "state") this.delay = FIRST_DELAY;
       if (data.type === "auth") {
         this.authed = Boolean(data.ok);
         if (!data.ok) this.key = null; // a wrong key is not worth sending again
