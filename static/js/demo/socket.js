@@ -26,6 +26,7 @@ export class RoomSocket {
     this.pinger = null;
     this.lastHeard = 0;
     this.authed = false;
+    this.live = false; // the room has answered on this connection
     this.stopped = false;
     window.addEventListener("online", () => this.reconnectNow());
     document.addEventListener("visibilitychange", () => {
@@ -41,6 +42,7 @@ export class RoomSocket {
     clearTimeout(this.timer);
     if (this.stopped || (this.ws && this.ws.readyState <= WebSocket.OPEN)) return;
     this.authed = false;
+    this.live = false;
     this.onStatus("connecting");
     const ws = new WebSocket(api.demoSocketUrl(this.room));
     this.ws = ws;
@@ -48,7 +50,6 @@ export class RoomSocket {
       this.lastHeard = Date.now();
       // (the server may close at once, for no such room: then there is nothing to send)
       if (this.key && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: "auth", key: this.key }));
-      this.onStatus("live");
       clearInterval(this.pinger);
       this.pinger = setInterval(() => this.keepAlive(), PING_EVERY);
     });
@@ -60,9 +61,14 @@ export class RoomSocket {
       } catch {
         return;
       }
-      // Back to quick reconnects only once the room has answered: a server that opens the
-      // socket and closes it at once (its rooms' shared state is away) is tried less often.
-      if (data.type === "state") this.delay = FIRST_DELAY;
+      // Live, and back to quick reconnects, only once the room has answered: a server that
+      // opens the socket and closes it at once (its rooms' shared state is away) is not
+      // shown as live, and is tried less often.
+      if (data.type === "state" && !this.live) {
+        this.live = true;
+        this.delay = FIRST_DELAY;
+        this.onStatus("live");
+      }
       if (data.type === "auth") {
         this.authed = Boolean(data.ok);
         if (!data.ok) this.key = null; // a wrong key is not worth sending again
