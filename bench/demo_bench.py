@@ -199,18 +199,15 @@ class Attack:
                 await asyncio.wait_for(ws.close(), timeout=1)
 
 
-async def run(port: int, room_id: str, followers: int, moves: int, pause: float,
-              attack: Attack | None = None) -> dict:
-    await wait_listening(port)
-    url = f"ws://{HOST}:{port}/ws/follow/{room_id}"
-    room = Room(followers)
-    ready, stop = asyncio.Event(), asyncio.Event()
-    count = [0]
-    tasks = []
+async def connect_all(follower, followers: int, count: list[int], ready: asyncio.Event,
+                      timeout: float) -> tuple[list[asyncio.Future], float]:
+    """Start ``follower(i)`` for every follower, CONNECT_BATCH at a time (each batch
+    connected before the next starts; ``count`` counts the connected), until ``ready``:
+    the tasks and the seconds it took."""
+    tasks: list[asyncio.Future] = []
     started = time.perf_counter()
     for i in range(0, followers, CONNECT_BATCH):
-        batch = [asyncio.ensure_future(follow(url, room, ready, count, stop,
-                                              follower_address(i + j)))
+        batch = [asyncio.ensure_future(follower(i + j))
                  for j in range(min(CONNECT_BATCH, followers - i))]
         tasks += batch
         while count[0] < i + len(batch):
@@ -218,8 +215,20 @@ async def run(port: int, room_id: str, followers: int, moves: int, pause: float,
             failed = [t for t in batch if t.done() and t.exception()]
             if failed:
                 raise RuntimeError(f"a follower could not connect: {failed[0].exception()!r}")
-    await asyncio.wait_for(ready.wait(), timeout=30)
-    connect_seconds = time.perf_counter() - started
+    await asyncio.wait_for(ready.wait(), timeout=timeout)
+    return tasks, time.perf_counter() - started
+
+
+async def run(port: int, room_id: str, followers: int, moves: int, pause: float,
+              attack: Attack | None = None) -> dict:
+    await wait_listening(port)
+    url = f"ws://{HOST}:{port}/ws/follow/{room_id}"
+    room = Room(followers)
+    ready, stop = asyncio.Event(), asyncio.Event()
+    count = [0]
+    tasks, connect_seconds = await connect_all(
+        lambda i: follow(url, room, ready, count, stop, follower_address(i)), followers,
+        count, ready, timeout=30)
 
     if attack is not None:
         await attack.start(stop)

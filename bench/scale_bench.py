@@ -34,6 +34,7 @@ import numpy as np
 from bench.demo_bench import (
     KEY,
     Room,
+    connect_all,
     describe,
     follower_address,
     time_moves,
@@ -45,7 +46,6 @@ from tests.support.redisserver import RedisServer
 
 HOST = "127.0.0.1"
 ROOM = "scale-room"
-CONNECT_BATCH = 50
 MAX_FOLLOWERS = 2000
 
 
@@ -173,20 +173,9 @@ async def broadcast(ports: list[int], followers: int, moves: int, pause: float) 
     room = Room(followers)
     ready, stop = asyncio.Event(), asyncio.Event()
     count = [0]
-    tasks = []
-    started = time.perf_counter()
-    for i in range(0, followers, CONNECT_BATCH):
-        batch = [asyncio.ensure_future(light_follow(ports[(i + j) % len(ports)], room, count,
-                                                    ready, stop, follower_address(i + j)))
-                 for j in range(min(CONNECT_BATCH, followers - i))]
-        tasks += batch
-        while count[0] < i + len(batch):
-            await asyncio.sleep(0.01)
-            failed = [t for t in batch if t.done() and t.exception()]
-            if failed:
-                raise RuntimeError(f"a follower could not connect: {failed[0].exception()!r}")
-    await asyncio.wait_for(ready.wait(), timeout=60)
-    connect_seconds = time.perf_counter() - started
+    tasks, connect_seconds = await connect_all(
+        lambda i: light_follow(ports[i % len(ports)], room, count, ready, stop,
+                               follower_address(i)), followers, count, ready, timeout=60)
 
     # The client's own garbage collector, walking 1,000 connections' objects, would add its
     # pauses to the figures: collected once here, off while the moves are timed.

@@ -373,9 +373,12 @@ class AnswerBook:
 
     def __init__(self, store: AnswerStore) -> None:
         self.store = store
-        self.path = store.path
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="convlens-answers")
         self._closed = False
+
+    @property
+    def path(self) -> str | Path:
+        return self.store.path
 
     async def run(self, call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """``call(*args)`` (a method of :attr:`store`) on the book's thread; a 503 once the

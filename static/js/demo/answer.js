@@ -6,6 +6,7 @@
 
 import { answers } from "../common/api.js";
 import { indexText } from "../common/format.js";
+import { scrolling } from "./slide.js";
 import { el, drawDistribution, formatNumber } from "./tally-draw.js";
 
 const root = document.getElementById("demo-root");
@@ -22,9 +23,9 @@ document.body.append(panel);
 // The sheet is fixed to the bottom of a phone's screen, or to the right of a wider one
 // (answers.css): the page keeps as much room beside the slide, so nothing of the slide
 // stays under it (a phone scrolls to it; a laptop's slide is fitted again, narrower).
-const phone = matchMedia("(max-width: 900px), (max-aspect-ratio: 1/1)"); // as demo.css
 new ResizeObserver(() => {
-  const side = !panel.hidden && !phone.matches;
+  const side = !panel.hidden && !scrolling();
+  panel.dataset.place = side ? "side" : "bottom";
   const bar = document.querySelector(".demo-bar");
   panel.style.top = side && bar ? `${bar.getBoundingClientRect().bottom}px` : "";
   const bottom = panel.hidden || side ? "" : `${panel.offsetHeight}px`;

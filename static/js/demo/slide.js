@@ -34,6 +34,12 @@ function placeholder(panel) {
   return box;
 }
 
+// The phone layout (or any portrait screen): the style sheet says so with --stage-flow, the
+// one place its breakpoint is written. The page scrolls there instead of fitting the screen.
+export function scrolling() {
+  return getComputedStyle(document.documentElement).getPropertyValue("--stage-flow").trim() === "1";
+}
+
 export class SlideView {
   constructor() {
     this.current = null; // the view on screen
@@ -166,7 +172,7 @@ export class SlideView {
       main.dataset.layout = "stack";
       return;
     }
-    if (getComputedStyle(document.documentElement).getPropertyValue("--stage-flow").trim() === "1") {
+    if (scrolling()) {
       this.flow();
       this.fitFormulas();
       return;
