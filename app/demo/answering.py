@@ -43,7 +43,7 @@ from starlette.responses import Response
 
 import engine
 
-from .answers import AnswerRefusedError, clean_name, clean_student_id
+from .answers import MAX_STUDENTS, AnswerRefusedError, clean_name, clean_student_id
 from .mode import DemoMode
 from .questions import Question
 from .rooms import Room
@@ -59,6 +59,7 @@ from .routes import (
 
 PUSH_EVERY = 0.05  # seconds: answers arriving together make one push to the presenters
 JOINS_PER_CLIENT = 2  # joins one address may make per audience page it may open ...
+MAX_JOINS_PER_CLIENT = 300  # ... but never more, whatever --per-client says ...
 JOIN_WINDOW = 600.0  # ... in this many seconds (so a NAT'd class raises --per-client)
 RATE_ANSWERS = 10  # answers a student may send ...
 RATE_WINDOW = 10.0  # ... in any window of this many seconds
@@ -83,6 +84,14 @@ class RoomAnswerIn(BaseModel):
     answer: StrictInt | StrictFloat | StrictStr | list[Any] = Field(description=(
         "an option's index, a number (or its text), a list of cells [[f, r, c], ...] or "
         "the grid of numbers in the step's shape"))
+
+
+class RemoveIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"ids": [3, 4]}, {"never_answered": True}]})
+    ids: list[StrictInt] = Field(default_factory=list, max_length=MAX_STUDENTS,
+                                 description="the students to remove (ids from the list)")
+    never_answered: bool = Field(False, description="remove every student who never answered")
 
 
 class QuestionStateIn(BaseModel):
@@ -181,11 +190,17 @@ def _retry_after(wait: float) -> dict[str, str]:
     return {"Retry-After": str(max(1, math.ceil(wait)))}
 
 
+def joins_per_client(demo: DemoMode) -> int:
+    """Joins one address may make in JOIN_WINDOW: two per page it may open, at most
+    MAX_JOINS_PER_CLIENT."""
+    return min(MAX_JOINS_PER_CLIENT, JOINS_PER_CLIENT * demo.settings.per_client)
+
+
 async def _join_allowed(demo: DemoMode, room: Room, client: str) -> None:
     """Joins per address and room, in a sliding window (every worker's, with shared rooms);
     a 429 says when the next one fits."""
-    wait = await demo.rooms.take(f"join:{room.id}:{client}",
-                                 JOINS_PER_CLIENT * demo.settings.per_client, JOIN_WINDOW)
+    wait = await demo.rooms.take(f"join:{room.id}:{client}", joins_per_client(demo),
+                                 JOIN_WINDOW)
     if wait:
         raise HTTPException(429, detail="too many joins from this address: wait, or ask the "
                                         "presenter to raise --per-client",
@@ -203,22 +218,42 @@ async def _answer_allowed(demo: DemoMode, room: Room, student: int) -> None:
 
 
 # ------------------------------------------------------------------------------ students
-@router.post("/{room}/join", status_code=201, responses=_errors(404, 413, 429, 503, 507))
-async def join(request: Request, room: RoomId, body: JoinIn) -> Response:
-    """Join the room's answers with a display name (and a student ID, optional)."""
+@router.post("/{room}/join", status_code=201,
+             responses={200: {"description": "The student of the token given: a reconnect."},
+                        **_errors(404, 409, 413, 429, 503, 507)})
+async def join(request: Request, room: RoomId, body: JoinIn, token: TokenHeader = None
+               ) -> Response:
+    """Join the room's answers with a display name (and a student ID, optional). A student
+    ID is claimed once per room: another join with it is refused (409) unless it carries
+    the holder's token, and the presenter sees the refused claim."""
     demo = _demo(request)
     target = await _room(demo, room)
     try:  # a join refused for its name or ID uses up no join of the address
         name, student_id = clean_name(body.name), clean_student_id(body.student_id)
     except AnswerRefusedError as exc:
         raise _refused(exc) from None
-    await _join_allowed(demo, target, client_of(request))
     book = demo.answers
+    if token is not None:  # a reconnect uses up no join either
+        try:
+            who = await book.run(book.store.student, target.id, token)
+        except AnswerRefusedError:
+            pass
+        else:
+            return _json({"token": token, "name": who.name, "student_id": who.student_id})
+    await _join_allowed(demo, target, client_of(request))
     try:
-        token, who = await book.run(book.store.join, target.id, name, student_id)
+        fresh, who = await book.run(book.store.join, target.id, name, student_id)
     except AnswerRefusedError as exc:
+        if exc.status == 409:
+            await _tell_roster(demo, target)
         raise _refused(exc) from None
-    return _json({"token": token, "name": who.name, "student_id": who.student_id}, 201)
+    await _tell_roster(demo, target)
+    return _json({"token": fresh, "name": who.name, "student_id": who.student_id}, 201)
+
+
+async def _tell_roster(demo: DemoMode, room: Room) -> None:
+    """The presenters' pages (every worker's) refresh their list of students."""
+    await demo.rooms.tell(room, '{"type":"roster"}', presenters_only=True)
 
 
 @router.get("/{room}/question", responses=_errors(403, 404, 503))
@@ -243,7 +278,8 @@ async def question(request: Request, room: RoomId, token: TokenHeader = None) ->
         out["name"] = who.name
         if own is not None:
             out["mine"] = own[0]
-            if state == "revealed":
+            out["after_reveal"] = own[1].late
+            if state == "revealed" and not own[1].late:
                 out["result"] = {"correct": own[1].correct, "score": own[1].score,
                                  "misconception": _misconception(own[1].misconception)}
     if state == "revealed":
@@ -273,11 +309,11 @@ async def answer(request: Request, room: RoomId, qid: QuestionId, body: RoomAnsw
     try:
         who, value = await book.run(book.store.check, target.id, q, token, body.answer)
         await _answer_allowed(demo, target, who.id)
-        await book.run(book.store.record, target.id, q, who, value)
+        result = await book.run(book.store.record, target.id, q, who, value)
     except AnswerRefusedError as exc:
         raise _refused(exc) from None
     _pushes(demo).soon(demo, target, q)
-    return _json({"answer": value, "state": "open"})
+    return _json({"answer": value, "state": "open", "after_reveal": result.late})
 
 
 # ----------------------------------------------------------------------------- presenter
@@ -308,6 +344,55 @@ async def set_state(request: Request, room: RoomId, qid: QuestionId, body: Quest
         frame.update(await revealed(demo, target, q))
     await demo.rooms.tell(target, orjson.dumps(frame).decode())
     return _json({**await live(demo, target, q), "answer": q.answer_json()})
+
+
+@router.get("/{room}/students", responses=_errors(403, 404, 429, 503))
+async def students(request: Request, room: RoomId, key: KeyHeader = None) -> Response:
+    """The room's students (presenter only): each one's name and student ID, how many
+    questions they answered (and after a reveal), whether they hold a place, a mark on a
+    look-alike name, and the refused claims of their ID."""
+    demo = _demo(request)
+    await _require_key(demo, key, request)
+    target = await _room(demo, room)
+    book = demo.answers
+    return _json(await book.run(book.store.roster, target.id))
+
+
+@router.post("/{room}/students/remove", responses=_errors(403, 404, 413, 429, 503))
+async def remove_students(request: Request, room: RoomId, body: RemoveIn,
+                          key: KeyHeader = None) -> Response:
+    """Remove students (presenter only), with their answers: they leave every export, and
+    their phones are asked to join again."""
+    demo = _demo(request)
+    await _require_key(demo, key, request)
+    target = await _room(demo, room)
+    if not body.ids and not body.never_answered:
+        raise HTTPException(422, detail=[{"loc": ["body", "ids"], "type": "value_error",
+                                          "msg": "name the students to remove, or set "
+                                                 "never_answered"}])
+    book = demo.answers
+    try:
+        removed = await book.run(book.store.remove, target.id, body.ids,
+                                 never_answered=body.never_answered)
+    except AnswerRefusedError as exc:
+        raise _refused(exc) from None
+    await _tell_roster(demo, target)
+    return _json({"removed": removed, **await book.run(book.store.roster, target.id)})
+
+
+@router.delete("/{room}/disputes/{dispute}", responses=_errors(403, 404, 429, 503))
+async def dismiss_dispute(request: Request, room: RoomId,
+                          dispute: Annotated[int, PathParam(ge=1, le=2**62)],
+                          key: KeyHeader = None) -> Response:
+    """Dismiss a refused claim of a student ID (presenter only): the holder keeps it."""
+    demo = _demo(request)
+    await _require_key(demo, key, request)
+    target = await _room(demo, room)
+    book = demo.answers
+    if not await book.run(book.store.dismiss, target.id, dispute):
+        raise HTTPException(404, detail=f"the room has no dispute {dispute}")
+    await _tell_roster(demo, target)
+    return _json(await book.run(book.store.roster, target.id))
 
 
 def _csv(text: str, name: str) -> Response:

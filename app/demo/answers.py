@@ -11,6 +11,20 @@ One answer per student per question: a new one replaces the old (latest wins), a
 while the question is open. A question's state (``open``, ``closed``, ``revealed``) is
 kept with the answers, so a restart finds a closed question closed.
 
+A question's answer is *shown* from the first beat past its question beat, or from its
+reveal (:meth:`AnswerStore.expose`, which also closes it if it was open): the room moves
+only after that is written, so no worker takes an answer as on time once any page may
+hold the answer. A question the presenter reopens after that takes answers *after the
+reveal*: they are kept apart (``late_answers``), shown in the exports as such, and never
+count as right.
+
+Places and identities: a room holds MAX_STUDENTS places, counted over the students who
+have answered and those who joined in the last HOLD seconds (a join that never answers
+gives its place back). A student ID is claimed once per room: another join with it is
+refused, unless it carries the holder's token (a reconnect), and the refusal is kept as a
+*dispute* the presenter sees. The presenter lists the students (look-alike names marked:
+:mod:`app.demo.names`) and removes any of them, with their answers.
+
 Several workers (``convlens demo --workers N``, on one host) share one file: it is the
 record of every answer whichever worker took it, and of each question's state. SQLite in
 WAL mode lets them read while one writes; a writer waits up to BUSY_TIMEOUT for another's
@@ -26,7 +40,9 @@ Redis restart loses none.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
+import dataclasses
 import functools
 import hashlib
 import io
@@ -43,7 +59,11 @@ from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 from ..store.walks import StoreUnavailableError
+from .names import lookalikes
 from .questions import Question, Result, distribution, grade, read_answer
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS students (
@@ -72,13 +92,44 @@ CREATE TABLE IF NOT EXISTS answers (
     at REAL NOT NULL,
     PRIMARY KEY (room, question, student)
 );
+CREATE INDEX IF NOT EXISTS answers_student ON answers (room, student);
+CREATE INDEX IF NOT EXISTS students_claim ON students (room, student_id);
+CREATE TABLE IF NOT EXISTS shown (
+    room TEXT NOT NULL,
+    question TEXT NOT NULL,
+    at REAL NOT NULL,
+    PRIMARY KEY (room, question)
+);
+CREATE TABLE IF NOT EXISTS late_answers (
+    room TEXT NOT NULL,
+    question TEXT NOT NULL,
+    student INTEGER NOT NULL REFERENCES students (id),
+    answer TEXT NOT NULL,
+    correct INTEGER NOT NULL,
+    score REAL NOT NULL,
+    misconception TEXT NOT NULL,
+    at REAL NOT NULL,
+    PRIMARY KEY (room, question, student)
+);
+CREATE TABLE IF NOT EXISTS disputes (
+    id INTEGER PRIMARY KEY,
+    room TEXT NOT NULL,
+    student_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS disputes_room ON disputes (room, student_id);
 """
+# Files written before ``shown``, ``late_answers`` and ``disputes`` existed open as they
+# are: every statement above only adds what is missing, and no row is rewritten.
 
 STATES = ("open", "closed", "revealed")
 MAX_NAME = 40  # characters of a display name
 MAX_STUDENT_ID = 32
 STUDENT_ID = re.compile(r"^[A-Za-z0-9._@+-]{1,32}$")
-MAX_STUDENTS = 1000  # joins per room (a phone that reconnects keeps its token: no new join)
+MAX_STUDENTS = 1000  # places per room: students who answered, or joined within HOLD
+HOLD = 600.0  # seconds a student who has not answered yet holds a place
+MAX_DISPUTES = 200  # refused claims of a taken student ID kept per room (the oldest go)
 MAX_ANSWER_BYTES = 1024  # an answer as JSON
 MAX_DB_BYTES = 64 * 1024 * 1024  # the file's cap (SQLite's max_page_count)
 BUSY_TIMEOUT = 2.0  # seconds a write waits for another worker's to finish ...
@@ -132,6 +183,10 @@ def clean_student_id(value: object) -> str:
     return value.strip()
 
 
+def _busy(exc: sqlite3.OperationalError) -> bool:
+    return "locked" in str(exc) or "busy" in str(exc)
+
+
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -144,8 +199,10 @@ def spreadsheet_safe(text: str) -> str:
 class AnswerStore:
     """Students and answers of every room in ``path`` (``":memory:"`` for tests)."""
 
-    def __init__(self, path: str | Path, *, max_bytes: int = MAX_DB_BYTES) -> None:
+    def __init__(self, path: str | Path, *, max_bytes: int = MAX_DB_BYTES,
+                 clock: Callable[[], float] = time.time) -> None:
         self.path = path
+        self.clock = clock
         try:
             if str(path) != ":memory:":
                 p = Path(path)
@@ -171,42 +228,94 @@ class AnswerStore:
         self.db.close()
 
     @staticmethod
-    def _retry(step: Callable[[], sqlite3.Cursor]) -> sqlite3.Cursor:
+    def _retry(step: Callable[[], T]) -> T:
         """Run ``step``, again while another process holds the file's write lock."""
         for attempt in range(1, WRITE_TRIES + 1):
             try:
                 return step()
             except sqlite3.OperationalError as exc:
-                if attempt == WRITE_TRIES or not ("locked" in str(exc) or "busy" in str(exc)):
+                if attempt == WRITE_TRIES or not _busy(exc):
                     raise
                 time.sleep(0.01 * attempt)
         raise AssertionError("unreachable")
 
     def _write(self, sql: str, args: Sequence[object]) -> sqlite3.Cursor:
+        return self._atomic(lambda: self.db.execute(sql, args), begin=False)
+
+    def _atomic(self, work: Callable[[], T], *, begin: bool = True) -> T:
+        """``work`` in one write transaction (``BEGIN IMMEDIATE``: taken before it reads,
+        so another worker's write lands wholly before or after it), again while another
+        process holds the lock; a full or busy file is refused (507, 503)."""
+        def once() -> T:
+            if not begin:
+                return work()
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                out = work()
+            except BaseException:
+                if self.db.in_transaction:  # (SQLite ends it itself on a full file)
+                    self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
+            return out
+
         try:
-            return self._retry(lambda: self.db.execute(sql, args))
+            return self._retry(once)
         except sqlite3.OperationalError as exc:
             if "full" in str(exc):
                 raise AnswerRefusedError("answer", "the results file is full; the presenter can "
                                               "export and start another", 507) from None
-            if "locked" in str(exc) or "busy" in str(exc):
+            if _busy(exc):
                 raise AnswerRefusedError("answer", "the results file is busy: try again",
                                          503) from None
             raise
 
     # ----------------------------------------------------------------------- students
-    def join(self, room: str, name: object, student_id: object = None) -> tuple[str, Student]:
-        """A new student in ``room``: their secret token (give it to their phone only)."""
+    def join(self, room: str, name: object, student_id: object = None, *,
+             token: str | None = None) -> tuple[str, Student]:
+        """A new student in ``room``: their secret token (give it to their phone only). With
+        the ``token`` of a student of the room, that student again (a reconnect: nothing
+        is added). A student ID another student of the room holds is refused (409) and the
+        claim kept as a dispute."""
         name = clean_name(name)
         sid = clean_student_id(student_id)
-        (count,) = self.db.execute("SELECT COUNT(*) FROM students WHERE room = ?",
-                                   (room,)).fetchone()
-        if count >= MAX_STUDENTS:
-            raise AnswerRefusedError("room", f"the room has its {MAX_STUDENTS} students", 429)
-        token = secrets.token_urlsafe(24)
-        cur = self._write("INSERT INTO students (room, token, name, student_id, joined) "
-                          "VALUES (?, ?, ?, ?, ?)", (room, _hash(token), name, sid, time.time()))
-        return token, Student(int(cur.lastrowid or 0), room, name, sid)
+        if token is not None:
+            with contextlib.suppress(AnswerRefusedError):
+                return token, self.student(room, token)
+
+        def claim() -> tuple[str, Student]:
+            now = self.clock()
+            if sid and self.db.execute("SELECT 1 FROM students WHERE room = ? AND "
+                                       "student_id = ?", (room, sid)).fetchone():
+                self.db.execute("INSERT INTO disputes (room, student_id, name, at) VALUES "
+                                "(?, ?, ?, ?)", (room, sid, name, now))
+                self.db.execute("DELETE FROM disputes WHERE room = ? AND id NOT IN (SELECT id "
+                                "FROM disputes WHERE room = ? ORDER BY id DESC LIMIT ?)",
+                                (room, room, MAX_DISPUTES))
+                return "", Student(0, room, name, sid)
+            if self._holding(room, now) >= MAX_STUDENTS:
+                raise AnswerRefusedError("room", f"the room has its {MAX_STUDENTS} students "
+                                                 "(a place whose student has not answered "
+                                                 f"frees after {HOLD:g} s)", 429)
+            fresh = secrets.token_urlsafe(24)
+            cur = self.db.execute("INSERT INTO students (room, token, name, student_id, "
+                                  "joined) VALUES (?, ?, ?, ?, ?)",
+                                  (room, _hash(fresh), name, sid, now))
+            return fresh, Student(int(cur.lastrowid or 0), room, name, sid)
+
+        fresh, who = self._atomic(claim)
+        if not fresh:  # the dispute is kept: refused after the transaction commits it
+            raise AnswerRefusedError("student_id", f"student ID {sid} is already claimed in "
+                                                   "this room; if it is yours, tell the "
+                                                   "presenter, who can resolve it", 409)
+        return fresh, who
+
+    def _holding(self, room: str, now: float) -> int:
+        """The places taken: students who answered, or joined less than HOLD s ago."""
+        return int(self.db.execute(
+            "SELECT COUNT(*) FROM students s WHERE s.room = ? AND (s.joined > ? OR EXISTS "
+            "(SELECT 1 FROM answers a WHERE a.room = s.room AND a.student = s.id))",
+            (room, now - HOLD)).fetchone()[0])
 
     def student(self, room: str, token: object) -> Student:
         """The student whose token this is, in ``room``; refused otherwise."""
@@ -227,6 +336,70 @@ class AnswerStore:
                                "ORDER BY id", (room,)).fetchall()
         return [Student(int(r[0]), room, str(r[1]), str(r[2])) for r in rows]
 
+    def roster(self, room: str) -> dict[str, Any]:
+        """The presenter's list: every student with what they answered (on time and after
+        the reveal), whether they hold a place, a mark on a name that looks like another's
+        or mixes scripts, and the refused claims of each student ID."""
+        now = self.clock()
+        rows = self.db.execute(
+            "SELECT s.id, s.name, s.student_id, s.joined, (SELECT COUNT(*) FROM answers a "
+            "WHERE a.room = s.room AND a.student = s.id), (SELECT COUNT(*) FROM late_answers "
+            "l WHERE l.room = s.room AND l.student = s.id) FROM students s WHERE s.room = ? "
+            "ORDER BY s.id", (room,)).fetchall()
+        marks = lookalikes([str(r[1]) for r in rows])
+        claims: dict[str, list[dict[str, Any]]] = {}
+        for did, sid, name, at in self.db.execute(
+                "SELECT id, student_id, name, at FROM disputes WHERE room = ? ORDER BY id",
+                (room,)).fetchall():
+            claims.setdefault(str(sid), []).append({"id": int(did), "name": str(name),
+                                                    "at": _when(at)})
+        students = [{"id": int(r[0]), "name": str(r[1]), "student_id": str(r[2]),
+                     "joined": _when(r[3]), "answered": int(r[4]), "after_reveal": int(r[5]),
+                     "holds_place": bool(r[4]) or float(r[3]) > now - HOLD,
+                     "lookalike": marks[i], "disputes": claims.get(str(r[2]), []) if r[2]
+                     else []}
+                    for i, r in enumerate(rows)]
+        return {"students": students, "places": self._holding(room, now),
+                "max_places": MAX_STUDENTS,
+                "disputes": sum(len(s["disputes"]) for s in students)}
+
+    def remove(self, room: str, ids: Sequence[int] | None = None, *,
+               never_answered: bool = False) -> int:
+        """Remove the students ``ids`` of ``room`` (or every one who never answered), their
+        answers and the disputes over their IDs; how many were removed. Their tokens no
+        longer answer, and they leave every export."""
+        def drop() -> int:
+            if never_answered:
+                found = [int(r[0]) for r in self.db.execute(
+                    "SELECT id FROM students s WHERE room = ? AND NOT EXISTS (SELECT 1 FROM "
+                    "answers a WHERE a.room = s.room AND a.student = s.id) AND NOT EXISTS "
+                    "(SELECT 1 FROM late_answers l WHERE l.room = s.room AND l.student = "
+                    "s.id)", (room,)).fetchall()]
+            else:
+                wanted = list(ids or ())
+                found = [int(r[0]) for r in self.db.execute(
+                    f"SELECT id FROM students WHERE room = ? AND id IN "
+                    f"({','.join('?' * len(wanted))})", (room, *wanted)).fetchall()
+                         ] if wanted else []
+            for sid in found:
+                (student_id,) = self.db.execute("SELECT student_id FROM students WHERE id = ?",
+                                                (sid,)).fetchone()
+                for table in ("answers", "late_answers"):
+                    self.db.execute(f"DELETE FROM {table} WHERE room = ? AND student = ?",
+                                    (room, sid))
+                self.db.execute("DELETE FROM students WHERE id = ?", (sid,))
+                if student_id:
+                    self.db.execute("DELETE FROM disputes WHERE room = ? AND student_id = ?",
+                                    (room, student_id))
+            return len(found)
+
+        return self._atomic(drop)
+
+    def dismiss(self, room: str, dispute: int) -> bool:
+        """Forget a refused claim (the holder of the ID keeps it)."""
+        return self._write("DELETE FROM disputes WHERE room = ? AND id = ?",
+                           (room, dispute)).rowcount > 0
+
     # ---------------------------------------------------------------------- questions
     def state(self, room: str, question: str) -> str:
         """``open``, ``closed`` or ``revealed`` (``open`` until the presenter acts)."""
@@ -235,10 +408,44 @@ class AnswerStore:
         return "open" if row is None else str(row[0])
 
     def set_state(self, room: str, question: str, state: str) -> None:
+        """Open, close or reveal ``question``; a reveal shows its answer (:meth:`expose`)."""
         if state not in STATES:
             raise AnswerRefusedError("state", f"state must be one of {', '.join(STATES)}")
-        self._write("INSERT INTO states VALUES (?, ?, ?) ON CONFLICT(room, question) DO "
-                    "UPDATE SET state = excluded.state", (room, question, state))
+
+        def change() -> None:
+            if state == "revealed":
+                self._show(room, question, self.clock())
+            self._set(room, question, state)
+
+        self._atomic(change)
+
+    def _set(self, room: str, question: str, state: str) -> None:
+        self.db.execute("INSERT INTO states VALUES (?, ?, ?) ON CONFLICT(room, question) DO "
+                        "UPDATE SET state = excluded.state", (room, question, state))
+
+    def _show(self, room: str, question: str, now: float) -> bool:
+        return self.db.execute("INSERT OR IGNORE INTO shown VALUES (?, ?, ?)",
+                               (room, question, now)).rowcount > 0
+
+    def shown(self, room: str, question: str) -> bool:
+        """Whether the room has had the answer of ``question`` in front of it."""
+        return self.db.execute("SELECT 1 FROM shown WHERE room = ? AND question = ?",
+                               (room, question)).fetchone() is not None
+
+    def expose(self, room: str, questions: Iterable[str]) -> list[str]:
+        """Mark ``questions`` as shown (the room is about to move to a beat that shows their
+        answers), in one transaction: those not shown before and still open are closed,
+        and returned. Call it before the move, so that no answer commits as on time once
+        any page may hold the answer."""
+        def mark() -> list[str]:
+            now, closed = self.clock(), []
+            for question in questions:
+                if self._show(room, question, now) and self.state(room, question) == "open":
+                    self._set(room, question, "closed")
+                    closed.append(question)
+            return closed
+
+        return self._atomic(mark)
 
     # ------------------------------------------------------------------------ answers
     def check(self, room: str, q: Question, token: object, raw: object) -> tuple[Student, Any]:
@@ -257,29 +464,40 @@ class AnswerStore:
 
     def record(self, room: str, q: Question, who: Student, value: Any) -> Result:
         """Grade a checked answer and keep it (replacing the student's last one), in one
-        statement that also asks the question is still open: a question closed since the
-        check, by any worker, keeps no answer."""
-        result = grade(q, value)
-        cur = self._write(
-            "INSERT INTO answers SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM "
-            "states WHERE room = ? AND question = ? AND state != 'open') ON CONFLICT(room, "
-            "question, student) DO UPDATE SET answer = excluded.answer, correct = "
-            "excluded.correct, score = excluded.score, misconception = excluded.misconception, "
-            "at = excluded.at",
-            (room, q.id, who.id, json.dumps(value), int(result.correct), result.score,
-             result.misconception, time.time(), room, q.id))
-        if cur.rowcount == 0:
-            raise AnswerRefusedError("question", f"question {q.id!r} is closed", 409)
-        return result
+        transaction that also asks the question is still open: a question closed since the
+        check, by any worker, keeps no answer. An answer to a question whose answer has been
+        shown (reopened after its reveal) is kept apart, as given after the reveal
+        (``Result.late``), and never counts as right."""
+        graded = grade(q, value)
+
+        def keep() -> Result:
+            if self.state(room, q.id) != "open":
+                raise AnswerRefusedError("question", f"question {q.id!r} is closed", 409)
+            late = self.shown(room, q.id)
+            table = "late_answers" if late else "answers"
+            self.db.execute(
+                f"INSERT INTO {table} VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(room, "
+                "question, student) DO UPDATE SET answer = excluded.answer, correct = "
+                "excluded.correct, score = excluded.score, misconception = "
+                "excluded.misconception, at = excluded.at",
+                (room, q.id, who.id, json.dumps(value), int(graded.correct), graded.score,
+                 graded.misconception, self.clock()))
+            return dataclasses.replace(graded, late=late)
+
+        return self._atomic(keep)
 
     def own(self, room: str, q: Question, student: int) -> tuple[Any, Result] | None:
-        """A student's own answer to ``q`` and its grade (what a phone gets back)."""
-        row = self.db.execute("SELECT answer, correct, score, misconception FROM answers "
-                              "WHERE room = ? AND question = ? AND student = ?",
-                              (room, q.id, student)).fetchone()
+        """A student's own latest answer to ``q`` and its grade (what a phone gets back);
+        ``Result.late`` for one given after the reveal."""
+        row = self.db.execute(
+            "SELECT answer, correct, score, misconception, late FROM (SELECT *, 0 AS late FROM "
+            "answers UNION ALL SELECT *, 1 AS late FROM late_answers) WHERE room = ? AND "
+            "question = ? AND student = ? ORDER BY at DESC LIMIT 1",
+            (room, q.id, student)).fetchone()
         if row is None:
             return None
-        return json.loads(row[0]), Result(bool(row[1]), float(row[2]), str(row[3]))
+        return json.loads(row[0]), Result(bool(row[1]), float(row[2]), str(row[3]),
+                                          late=bool(row[4]))
 
     def answers(self, room: str, q: Question) -> list[tuple[Any, Result]]:
         rows = self.db.execute("SELECT answer, correct, score, misconception FROM answers "
@@ -295,7 +513,11 @@ class AnswerStore:
         return int(self.db.execute(sql, args).fetchone()[0])
 
     def distribution(self, room: str, q: Question) -> dict[str, Any]:
-        return {**distribution(q, self.answers(room, q)), "state": self.state(room, q.id)}
+        """The room's on-time answers to ``q``; ``after_reveal`` counts the others."""
+        (late,) = self.db.execute("SELECT COUNT(*) FROM late_answers WHERE room = ? AND "
+                                  "question = ?", (room, q.id)).fetchone()
+        return {**distribution(q, self.answers(room, q)), "state": self.state(room, q.id),
+                "after_reveal": int(late)}
 
     # ------------------------------------------------------------------------- export
     def _scores(self, room: str) -> dict[tuple[int, str], float]:
@@ -305,17 +527,20 @@ class AnswerStore:
 
     def gradebook_csv(self, room: str, questions: Iterable[Question]) -> str:
         """One row per student, one column per question (its points, of 1; empty when not
-        answered) and the total."""
+        answered), the total, and how many answers they gave after a reveal (which count
+        for nothing)."""
         qs = list(questions)
         scores = self._scores(room)
+        late = dict(self.db.execute("SELECT student, COUNT(*) FROM late_answers WHERE room = ? "
+                                    "GROUP BY student", (room,)).fetchall())
         out = io.StringIO()
         w = csv.writer(out, lineterminator="\r\n")
-        w.writerow(["name", "student_id", *(q.id for q in qs), "total"])
+        w.writerow(["name", "student_id", *(q.id for q in qs), "total", "after_reveal"])
         for s in self.students(room):
             points = [scores.get((s.id, q.id)) for q in qs]
             w.writerow([spreadsheet_safe(s.name), spreadsheet_safe(s.student_id),
                         *("" if p is None else _points(p) for p in points),
-                        _points(sum(p for p in points if p is not None))])
+                        _points(sum(p for p in points if p is not None)), late.get(s.id, 0)])
         return out.getvalue()
 
     def canvas_csv(self, room: str, questions: Iterable[Question], assignment: str) -> str:
@@ -336,32 +561,34 @@ class AnswerStore:
         return out.getvalue()
 
     def raw_csv(self, room: str, q: Question) -> str:
-        """Every student's latest answer to ``q``, as given, with its grade."""
+        """Every student's latest answer to ``q``, as given, with its grade; those given
+        after the reveal in rows of their own, marked, with no point."""
         rows = self.db.execute(
-            "SELECT s.name, s.student_id, a.answer, a.correct, a.score, a.misconception, a.at "
-            "FROM answers a JOIN students s ON s.id = a.student WHERE a.room = ? AND "
-            "a.question = ? ORDER BY s.id", (room, q.id)).fetchall()
+            "SELECT s.name, s.student_id, a.answer, a.correct, a.score, a.misconception, a.at, "
+            "a.late FROM (SELECT *, 0 AS late FROM answers UNION ALL SELECT *, 1 AS late FROM "
+            "late_answers) a JOIN students s ON s.id = a.student WHERE a.room = ? AND "
+            "a.question = ? ORDER BY a.late, s.id", (room, q.id)).fetchall()
         out = io.StringIO()
         w = csv.writer(out, lineterminator="\r\n")
         w.writerow(["name", "student_id", "answer", "correct", "points", "misconception",
-                    "answered_at"])
-        for name, sid, answer, correct, score, mis, at in rows:
+                    "answered_at", "after_reveal"])
+        for name, sid, answer, correct, score, mis, at, late in rows:
             shown = json.loads(answer)
             if q.kind == "choice":
                 shown = q.options[shown]
             w.writerow([spreadsheet_safe(name), spreadsheet_safe(sid),
                         spreadsheet_safe(shown if isinstance(shown, str) else json.dumps(shown)),
-                        int(correct), _points(score), mis,
-                        time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at))])
+                        0 if late else int(correct), "0" if late else _points(score), mis,
+                        _when(at), int(late)])
         return out.getvalue()
+
+
+def _when(at: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at))
 
 
 def _points(value: float) -> str:
     return f"{value:.4g}" if value != int(value) else str(int(value))
-
-
-P = ParamSpec("P")
-T = TypeVar("T")
 
 
 class AnswerBook:

@@ -32,10 +32,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .answers import AnswerBook, AnswerStore
-from .backend import MemoryRooms, Rooms
+import orjson
+
+from ..store.walks import StoreUnavailableError
+from .answers import AnswerBook, AnswerRefusedError, AnswerStore
+from .backend import MemoryRooms, Rooms, RoomsUnavailableError
 from .lesson import Lesson, load_lesson
-from .rooms import MAX_FOLLOWERS, MAX_PER_CLIENT, Hub, check_key_format
+from .rooms import MAX_FOLLOWERS, MAX_PER_CLIENT, Hub, Room, check_key_format, check_move
 from .slides import lesson_payload, lesson_views
 from .store import RoomStore
 
@@ -128,7 +131,34 @@ class DemoMode:
         self.question_of_slide = {i: self.questions[s.name]
                                   for i, s in enumerate(self.lesson.slides)
                                   if s.name in self.questions}
+        # a question's beat: the one that asks it; every later beat shows its answer
+        self.ask_beats = {self.question_of_slide[slide].id: beat
+                          for beat, (slide, revealed) in enumerate(self.lesson.beats)
+                          if not revealed and slide in self.question_of_slide}
+        self._shown: set[tuple[str, str]] = set()  # (room, question) known to be shown
         self.answers = AnswerBook(AnswerStore(settings.results or ":memory:"))
+
+    async def move(self, room: Room, beat: int, by: str | None = None) -> dict[str, object]:
+        """Move ``room`` to ``beat`` (the caller has checked the key). Every question whose
+        answer that beat shows is marked shown, and closed if open, in the answers file
+        *before* the room moves, so no worker takes an answer to it as on time once a page
+        may hold the answer; the pages hear of each question closed."""
+        check_move(room, beat, by)
+        shows = [q for q, ask in self.ask_beats.items()
+                 if beat > ask and (room.id, q) not in self._shown]
+        closed: list[str] = []
+        if shows:
+            try:
+                closed = await self.answers.run(self.answers.store.expose, room.id, shows)
+            except (AnswerRefusedError, StoreUnavailableError) as exc:  # busy, full, closed
+                raise RoomsUnavailableError(f"the move waits for the results file: {exc}"
+                                            ) from None
+            self._shown.update((room.id, q) for q in shows)
+        state = await self.rooms.move(room, beat, by)
+        for question in closed:
+            await self.rooms.tell(room, orjson.dumps(
+                {"type": "question", "id": question, "state": "closed"}).decode())
+        return state
 
     def close(self) -> None:
         """Close the rooms' and the answers' files."""

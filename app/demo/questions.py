@@ -138,6 +138,7 @@ class Result:
     correct: bool
     score: float  # the points earned, of 1
     misconception: str = ""  # a grid's: the misconception's id
+    late: bool = False  # given after the answer was shown: kept apart, never counted
 
 
 # ------------------------------------------------------------------------- the lesson

@@ -52,7 +52,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from ..pages import templates
 from ..schemas import SERVED_EXAMPLE
-from .backend import Rooms, RoomsUnavailableError
+from .backend import RoomsUnavailableError
 from .guard import CLOSE_THROTTLED, ThrottledError
 from .mode import DemoMode
 from .qr import qr_svg
@@ -245,7 +245,7 @@ async def goto(request: Request, room: RoomId, body: Goto, key: KeyHeader = None
         raise HTTPException(422, detail=[{
             "loc": ["body", "beat"], "type": "value_error",
             "msg": f"beat must be below {target.beats}, the number of beats in the lesson"}])
-    await demo.rooms.move(target, body.beat, body.by)
+    await demo.move(target, body.beat, body.by)
     return _state(target)
 
 
@@ -358,8 +358,10 @@ def _same_origin(ws: WebSocket) -> bool:
 
 
 class _Reader:
-    def __init__(self, rooms: Rooms, room: Room, conn: SocketConnection, client: str) -> None:
-        self.rooms, self.room, self.conn, self.client = rooms, room, conn, client
+    def __init__(self, demo: DemoMode, room: Room, conn: SocketConnection, client: str
+                 ) -> None:
+        self.demo, self.rooms, self.room = demo, demo.rooms, room
+        self.conn, self.client = conn, client
         self.strikes = 0
         self.wrong_keys = 0
         self.presenter = False
@@ -409,7 +411,7 @@ class _Reader:
             if not self.presenter:
                 return self.strike("refused", "only the presenter moves the lesson")
             try:
-                await self.rooms.move(self.room, data.get("beat"), data.get("by"))
+                await self.demo.move(self.room, data.get("beat"), data.get("by"))
             except ValueError as exc:
                 return self.strike("dropped", str(exc))
             except RoomsUnavailableError as exc:  # not the sender's fault: no strike
@@ -466,7 +468,7 @@ async def follow_socket(ws: WebSocket, room_id: str) -> None:
         return
     conn = SocketConnection(ws)
     client = client_of(ws)
-    reader = _Reader(demo.rooms, room, conn, client)
+    reader = _Reader(demo, room, conn, client)
     try:
         await demo.rooms.join(room, conn, client)
     except CapacityError as exc:  # no seat: only the key gets this connection in

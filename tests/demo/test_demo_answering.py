@@ -72,7 +72,8 @@ def test_answer_only_the_question_on_the_screen(client, demo):
     body = r.json()
     assert body["question"]["id"] == "dA2" and body["state"] == "open" and body["mine"] is None
     r = put(client, demo, "dA2", 0, token)
-    assert r.status_code == 200 and r.json() == {"answer": 0, "state": "open"}
+    assert r.status_code == 200
+    assert r.json() == {"answer": 0, "state": "open", "after_reveal": False}
     r = put(client, demo, "dA2", 1, token)  # changed: latest wins
     assert r.status_code == 200
     assert client.get(f"/api/demo/{demo.room}/question", headers=token).json()["mine"] == 1
@@ -156,8 +157,8 @@ def test_grid_misconception_reaches_presenter_and_csv(client, demo):
     r = client.get(f"/api/demo/{demo.room}/results.csv", headers=demo.keyed)
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
-    assert rows[0] == ["name", "student_id", *QUESTIONS, "total"]
-    assert rows[1][:2] == ["Ada", "s-1"] and rows[1][-1] == "1"
+    assert rows[0] == ["name", "student_id", *QUESTIONS, "total", "after_reveal"]
+    assert rows[1][:2] == ["Ada", "s-1"] and rows[1][-2:] == ["1", "0"]
     assert rows[2][0].startswith("'=")  # no formula for the spreadsheet
     canvas = client.get(f"/api/demo/{demo.room}/results.csv?layout=canvas", headers=demo.keyed)
     crow = list(csv.reader(io.StringIO(canvas.content.decode("utf-8-sig"))))

@@ -182,10 +182,11 @@ def test_exports(store, questions):
     answer(store, ROOM, qs[0], bob, 0)
     answer(store, ROOM, qs[3], bob, [np.asarray(t["F"]).tolist()])
     generic = rows(store.gradebook_csv(ROOM, qs))
-    assert generic[0] == ["name", "student_id", "dA2", "dZ2", "dA1", "dW2", "total"]
-    assert generic[1] == ["'=HYPERLINK(\"x\")", "s1", "1", "1", "1", "1", "4"]
-    assert generic[2] == ["Bob, Jr.", "s2", "0", "", "", "0", "0"]
-    assert generic[3] == ["Cy", "", "", "", "", "", "0"]
+    assert generic[0] == ["name", "student_id", "dA2", "dZ2", "dA1", "dW2", "total",
+                          "after_reveal"]
+    assert generic[1] == ["'=HYPERLINK(\"x\")", "s1", "1", "1", "1", "1", "4", "0"]
+    assert generic[2] == ["Bob, Jr.", "s2", "0", "", "", "0", "0", "0"]
+    assert generic[3] == ["Cy", "", "", "", "", "", "0", "0"]
     canvas = rows(store.canvas_csv(ROOM, qs, "CNN lesson"))
     assert canvas[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section",
                          "CNN lesson"]

@@ -124,6 +124,9 @@ def test_no_frame_state_or_page_holds_an_answer_before_it_is_revealed(client, de
                                 headers=demo.keyed)
             assert moved.status_code == 200
             frame = ws.receive_text()
+            while ws_json(frame)["type"] == "question":  # a question closed by a move
+                check_shown(beat, frame, ws_json(frame))
+                frame = ws.receive_text()
             state = ws_json(frame)
             assert state["beat"] == beat and state["view"]["beat"] == beat
             check_shown(beat, frame, state)

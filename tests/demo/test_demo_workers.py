@@ -235,3 +235,39 @@ def test_a_killed_worker_stops_being_counted_within_seconds(tmp_path):
 
         took = asyncio.run(run())
     assert took < 12  # the heartbeat's TTL (6 s) and a beat or two
+
+
+@pytest.mark.slow
+def test_a_move_on_one_worker_closes_the_question_for_the_other_at_once(workers):
+    one, two = workers
+    demo = DemoMode(DemoSettings(key=KEY))
+    q = demo.questions["dZ2"]
+    ask = demo.ask_beats[q.id]
+    student = httpx.post(f"{one.url}/api/demo/{ROOM}/join",
+                         json={"name": "Grace", "student_id": "s-dz2"}, timeout=5)
+    assert student.status_code == 201
+    token = {"X-Student-Token": student.json()["token"]}
+    url = f"/api/demo/{ROOM}/questions/{q.id}/answer"
+    assert goto(two, ask).status_code == 200
+    assert httpx.put(two.url + url, json={"answer": 0.5}, headers=token,
+                     timeout=5).status_code == 200
+    assert goto(one, ask + 1).status_code == 200  # the reveal, on the other worker
+    late = httpx.put(two.url + url, json={"answer": float(q.truth)}, headers=token, timeout=5)
+    assert late.status_code == 409, late.text
+    reopened = httpx.post(f"{two.url}/api/demo/{ROOM}/questions/{q.id}/state",
+                          json={"state": "open"}, headers=KEYED, timeout=5)
+    assert reopened.status_code == 200
+    late = httpx.put(one.url + url, json={"answer": float(q.truth)}, headers=token, timeout=5)
+    assert late.status_code == 200 and late.json()["after_reveal"] is True
+    rows = list(csv.DictReader(io.StringIO(httpx.get(
+        f"{two.url}/api/demo/{ROOM}/results.csv", headers=KEYED,
+        timeout=5).content.decode("utf-8-sig"))))
+    grace = next(r for r in rows if r["student_id"] == "s-dz2")
+    assert grace[q.id] == "0" and grace["after_reveal"] == "1"  # the on-time 0.5 stands
+    # a student ID claimed through one worker is refused through the other
+    claim = httpx.post(f"{two.url}/api/demo/{ROOM}/join",
+                       json={"name": "Not Grace", "student_id": "s-dz2"}, timeout=5)
+    assert claim.status_code == 409
+    listed = httpx.get(f"{one.url}/api/demo/{ROOM}/students", headers=KEYED, timeout=5).json()
+    holder = next(s for s in listed["students"] if s["student_id"] == "s-dz2")
+    assert [d["name"] for d in holder["disputes"]] == ["Not Grace"]
