@@ -220,10 +220,11 @@ def test_a_room_answers_every_kind_and_the_results_survive_a_restart(
 
     # ---- the gradebook
     rows = download(presenter, "#tally-csv")
-    assert rows[0] == ["name", "student_id", "A1", "P1", "dA2", "dZ2", "dA1", "total"]
-    assert rows[1] == ["Ada", "s-100", "1", "1", "1", "1", "1", "5"]
-    assert rows[2][0] == "<b>Bob</b>" and rows[2][-1] == "2"  # cells A1 and number dZ2
-    assert rows[3][0] == "'=Cy" and rows[3][-1] == "3"
+    assert rows[0] == ["name", "student_id", "A1", "P1", "dA2", "dZ2", "dA1", "total",
+                       "after_reveal"]
+    assert rows[1] == ["Ada", "s-100", "1", "1", "1", "1", "1", "5", "0"]
+    assert rows[2][0] == "<b>Bob</b>" and rows[2][-2] == "2"  # cells A1 and number dZ2
+    assert rows[3][0] == "'=Cy" and rows[3][-2] == "3"
     canvas = download(presenter, "#tally-canvas")
     assert canvas[1][0] == "Points Possible" and canvas[1][-1] == "5"
     assert canvas[2][2] == "s-100" and canvas[2][-1] == "5"

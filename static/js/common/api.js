@@ -103,6 +103,13 @@ export const answers = {
       { state }, undefined, demoKey(key)),
   resultsCsv: (room, layout, key) =>
     download(`${demoRoom(room)}/results.csv?layout=${encodeURIComponent(layout)}`, demoKey(key)),
+  students: (room, key) =>
+    request("GET", `${demoRoom(room)}/students`, undefined, undefined, demoKey(key)),
+  removeStudents: (room, body, key) =>
+    request("POST", `${demoRoom(room)}/students/remove`, body, undefined, demoKey(key)),
+  dismissDispute: (room, dispute, key) =>
+    request("DELETE", `${demoRoom(room)}/disputes/${encodeURIComponent(dispute)}`, undefined,
+      undefined, demoKey(key)),
   answersCsv: (room, question, key) =>
     download(`${demoRoom(room)}/questions/${encodeURIComponent(question)}/answers.csv`, demoKey(key)),
 };

@@ -17,6 +17,7 @@ let me = JSON.parse(localStorage.getItem(STORE) || "null"); // {token, name}
 let current = null; // the server's last answer to GET question
 let slide = null;
 let draft = null; // cells tapped or grid typed, not yet sent
+const joining = { name: "", sid: "" }; // the join form as typed: kept when it is drawn again
 
 const panel = el("section", { id: "answer-panel", class: "answer-panel", "aria-label": "Your answer", hidden: "" });
 document.body.append(panel);
@@ -49,6 +50,10 @@ function joinForm(question) {
   const form = el("form", { class: "answer-join" });
   const name = el("input", { id: "answer-name", name: "name", maxlength: "40", required: "", autocomplete: "nickname" });
   const sid = el("input", { id: "answer-sid", name: "student_id", maxlength: "32", autocomplete: "off" });
+  name.value = joining.name;
+  sid.value = joining.sid;
+  name.addEventListener("input", () => { joining.name = name.value; });
+  sid.addEventListener("input", () => { joining.sid = sid.value; });
   const button = el("button", { type: "submit", id: "answer-join" }, "Join");
   form.append(
     el("p", { class: "answer-prompt" }, question.prompt),
@@ -77,9 +82,10 @@ async function send(value) {
   try {
     const stored = await answers.answer(room, current.question.id, me.token, value);
     current.mine = stored.answer;
+    current.after_reveal = stored.after_reveal;
     draft = null;
     render();
-    say("Your answer is in. You can change it until the presenter closes the question.", "ok");
+    say(stored.after_reveal ? LATE : "Your answer is in. You can change it until the presenter closes the question.", "ok");
   } catch (error) {
     if (error.status === 403) { // the server forgot this student (another results file)
       localStorage.removeItem(STORE);
@@ -118,6 +124,7 @@ function numberInput(q, open) {
 }
 
 const key = (cell) => cell.join(",");
+const LATE = "Your answer is in, after the answer was shown: it is kept apart and counts for no points.";
 
 function cellsInput(q, open) {
   const chosen = new Set((draft || current.mine || []).map(key));
@@ -230,7 +237,7 @@ function render() {
   const input = { choice: choiceInput, number: numberInput, cells: cellsInput, grid: gridInput }[q.kind](q, open);
   panel.append(input, el("p", { class: "answer-status", role: "status" }, ""));
   if (current.state === "closed") say(current.mine === null ? "The question is closed." : `The question is closed. Your answer: ${describe(q, current.mine)}.`);
-  else if (current.mine !== null && current.state === "open") say(`Your answer: ${describe(q, current.mine)}. You can change it until the presenter closes the question.`, "ok");
+  else if (current.mine !== null && current.state === "open") say(current.after_reveal ? LATE : `Your answer: ${describe(q, current.mine)}. You can change it until the presenter closes the question.`, "ok");
   if (current.state === "revealed") {
     const result = current.result;
     const box = el("div", { class: "answer-reveal", "data-correct": result ? String(result.correct) : "none" });
@@ -242,7 +249,7 @@ function render() {
         box.append(el("p", { class: "answer-misconception" }, `${result.misconception.title}: ${result.misconception.message}`));
       }
     } else {
-      box.append(el("p", { class: "answer-yours" }, "You did not answer this one."));
+      box.append(el("p", { class: "answer-yours" }, current.after_reveal ? "Your answer came after the answer was shown: it counts for no points." : "You did not answer this one."));
     }
     box.append(drawDistribution(q, current.distribution, current.answer));
     panel.append(box);

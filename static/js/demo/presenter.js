@@ -211,7 +211,8 @@ function fullscreen() {
 function keyboard(event) {
   if (event.altKey || event.ctrlKey || event.metaKey) return;
   const target = event.target;
-  if (target.closest && target.closest("input:not([type=range]), select, textarea")) return;
+  // (the students' list is a page of its own: its buttons take the keys)
+  if (target.closest && target.closest("input:not([type=range]), select, textarea, #students-panel")) return;
   // Keys drive the lesson, not the focused control: space must not also press a button,
   // nor an arrow move the speed slider.
   if (target.tagName === "BUTTON" || target.tagName === "INPUT") target.blur();

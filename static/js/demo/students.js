@@ -1,0 +1,128 @@
+// The presenter's list of students: who joined, how many questions each answered (and
+// after a reveal, which counts for nothing), a mark on a name that looks like another or a
+// student ID someone else also claimed; remove a student (their answers leave every
+// export) or every one who never answered, dismiss a claim. S opens and closes it. The key
+// is read from this tab's session (presenter.js keeps it there). Text only, never HTML.
+
+import { answers } from "../common/api.js";
+import { el } from "./tally-draw.js";
+
+const root = document.getElementById("demo-root");
+const room = root.dataset.room;
+const key = () => sessionStorage.getItem("convlens-demo-key");
+const $ = (id) => document.getElementById(id);
+
+const panel = $("students-panel");
+const button = $("btn-students");
+let asked = 0; // refreshes started: only the latest one is drawn
+
+function say(message) {
+  $("students-status").textContent = message;
+}
+
+function place() { // below the bar, however many rows it wraps to
+  panel.style.top = `${document.querySelector(".demo-bar").getBoundingClientRect().bottom}px`;
+}
+
+function show(open) {
+  panel.hidden = !open;
+  document.body.classList.toggle("students-open", open); // the live tally waits behind it
+  button.setAttribute("aria-pressed", String(open));
+  if (!open) return;
+  place();
+  refresh();
+  $("students-close").focus();
+}
+
+function time(at) {
+  return at.slice(11, 16); // "2026-12-07T09:03:00Z" -> "09:03" (UTC, as in the CSV)
+}
+
+function marks(student) {
+  const list = el("ul", { class: "students-marks" });
+  if (student.lookalike) list.append(el("li", { "data-mark": "lookalike" }, `Name ${student.lookalike}`));
+  for (const claim of student.disputes) {
+    const item = el("li", { "data-mark": "dispute" }, `ID also claimed by “${claim.name}” at ${time(claim.at)} UTC `);
+    const dismiss = el("button", { type: "button", class: "students-dismiss" }, "Dismiss");
+    dismiss.addEventListener("click", () => act(answers.dismissDispute(room, claim.id, key()), "Claim dismissed: the ID stays with its holder."));
+    item.append(dismiss);
+    list.append(item);
+  }
+  if (!student.holds_place) list.append(el("li", { "data-mark": "idle" }, "No answer yet: holds no place"));
+  return list;
+}
+
+function draw(data) {
+  const rows = $("students-rows");
+  rows.replaceChildren();
+  const n = data.students.length;
+  $("students-summary").textContent = `${n} joined · ${data.places} of ${data.max_places} places held`
+    + (data.disputes ? ` · ${data.disputes} disputed ID${data.disputes === 1 ? "" : "s"}` : "");
+  $("students-prune").disabled = !data.students.some((s) => !s.answered && !s.after_reveal);
+  for (const student of data.students) {
+    const row = el("tr", { "data-student": String(student.id) });
+    if (student.lookalike || student.disputes.length) row.dataset.marked = "true";
+    const answered = student.after_reveal ? `${student.answered} (+${student.after_reveal} after a reveal)` : String(student.answered);
+    const remove = el("button", { type: "button", class: "students-remove" }, "Remove");
+    remove.setAttribute("aria-label", `Remove ${student.name}`);
+    remove.addEventListener("click", () => act(answers.removeStudents(room, { ids: [student.id] }, key()), `${student.name} removed.`));
+    const actions = el("td");
+    actions.append(remove);
+    const markCell = el("td");
+    markCell.append(marks(student));
+    markCell.dataset.label = "Marks";
+    row.append(el("th", { scope: "row" }, student.name),
+      el("td", { "data-label": "Student ID" }, student.student_id || "—"),
+      el("td", { class: "students-count", "data-label": "Answered" }, answered), markCell, actions);
+    rows.append(row);
+  }
+  if (!n) {
+    const row = el("tr");
+    row.append(el("td", { colspan: "5" }, "Nobody has joined yet."));
+    rows.append(row);
+  }
+}
+
+async function act(promise, done) {
+  try {
+    draw(await promise);
+    say(done);
+  } catch (error) {
+    say(error.message);
+  }
+}
+
+async function refresh() {
+  if (panel.hidden) return;
+  const mine = ++asked;
+  try {
+    const data = await answers.students(room, key());
+    if (mine === asked) draw(data);
+  } catch (error) {
+    if (mine === asked) say(error.message);
+  }
+}
+
+new ResizeObserver(() => { if (!panel.hidden) place(); }).observe(document.querySelector(".demo-bar"));
+button.addEventListener("click", () => show(panel.hidden));
+$("students-close").addEventListener("click", () => { show(false); button.focus(); });
+$("students-prune").addEventListener("click", () =>
+  act(answers.removeStudents(room, { never_answered: true }, key()), "Everyone who never answered is removed."));
+
+let soon = null; // frames arriving together make one refresh
+document.addEventListener("convlens:room", (event) => {
+  const type = event.detail.type;
+  if (panel.hidden || !["roster", "answers", "question"].includes(type)) return;
+  clearTimeout(soon);
+  soon = setTimeout(refresh, 200);
+});
+
+document.addEventListener("keydown", (event) => {
+  if (event.altKey || event.ctrlKey || event.metaKey) return;
+  if (event.target instanceof HTMLInputElement) return;
+  const k = event.key.toLowerCase();
+  if (k === "s") show(panel.hidden);
+  else if (k === "escape" && !panel.hidden) { show(false); button.focus(); }
+  else return;
+  event.preventDefault();
+});
