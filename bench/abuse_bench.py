@@ -25,9 +25,21 @@ header     one request with a 50 MB header. Reported: its status (or that the se
 sigterm    SIGTERM while 20 maximum-cost gradchecks are running or queued. Reported: the
            time until the process exits.
 
+Against ``convlens demo`` (a lesson with questions, ``--per-client 500`` as behind a NAT):
+
+fill       one address joins the room's answers as fast as it can (at most 1,500 joins or
+           20 s). Reported: the joins admitted, whether an honest student from another
+           address still joins, the places held, and the rows left in the gradebook after
+           the presenter removes everyone who never answered.
+late       for each question of the lesson, a student who watches the room's state
+           (``GET /api/demo/{room}``, as fast as it can) answers with the right value the
+           moment the beat that shows it arrives; and again after the presenter reopens
+           it. Reported: the answers scored after their result was on screen.
+
 Targets: health p99 <= 100 ms and page files p99 <= 500 ms under every attack; no bad
 request's body over 64 kB; abandoned work stops within 1 s; SIGTERM exits within 5 s; peak
-RSS under 1 GB. Only 127.0.0.1 is contacted.
+RSS under 1 GB; at most 300 joins from one address in 10 minutes, the honest student
+joins, no answer scores after its result is shown. Only 127.0.0.1 is contacted.
 """
 
 from __future__ import annotations
@@ -35,16 +47,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import csv
+import io
 import json
 import multiprocessing
 import os
 import re
+import shutil
 import signal
 import socket
 import statistics
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import engine
 from tests.support.localserver import LocalServer
@@ -501,13 +518,144 @@ async def attack_sigterm(server: LocalServer, quick: bool) -> Report:
     return report
 
 
-ATTACKS = ("keys", "abandon", "memory", "slowloris", "header", "sigterm")
+# ------------------------------------------------------------------ the room's answers
+DEMO_KEY = "abuse-bench-presenter-key"
+DEMO_ROOM = "bench"
+KEYED = {"X-Demo-Key": DEMO_KEY}
+
+
+def start_demo(folder: str) -> LocalServer:
+    key_file = os.path.join(folder, "presenter.key")
+    with open(key_file, "w", encoding="utf-8") as out:
+        out.write(DEMO_KEY + "\n")
+    os.chmod(key_file, 0o600)
+    return LocalServer(["app.cli", "demo", "--port", "{port}", "--key-file", key_file,
+                        "--room", DEMO_ROOM, "--per-client", "500",
+                        "--state", os.path.join(folder, "rooms.sqlite3"),
+                        "--results", os.path.join(folder, "results.sqlite3")],
+                       timeout=60).start()
+
+
+def _client(port: int, local: str = HOST):
+    import httpx
+
+    return httpx.AsyncClient(base_url=f"http://{HOST}:{port}", timeout=10,
+                             transport=httpx.AsyncHTTPTransport(local_address=local))
+
+
+async def attack_fill(port: int, quick: bool) -> Report:
+    report = Report("fill")
+    tries, seconds = (400, 8.0) if quick else (1_500, 20.0)
+    room = f"/api/demo/{DEMO_ROOM}"
+    admitted, refused, first_refusal = 0, 0, None
+
+    async def attack() -> None:
+        nonlocal admitted, refused, first_refusal
+        start = time.monotonic()
+        async with _client(port) as client:
+            for i in range(tries):
+                if time.monotonic() - start > seconds:
+                    break
+                r = await client.post(f"{room}/join", json={"name": f"bot {i}"})
+                if r.status_code == 201:
+                    admitted += 1
+                else:
+                    refused += 1
+                    first_refusal = first_refusal or f"{r.status_code} after {admitted}"
+
+    await _during(port, seconds + 1, attack, report)
+    async with _client(port, PROBE_FROM) as honest, _client(port) as presenter:
+        student = await honest.post(f"{room}/join", json={"name": "Ada", "student_id": "s-1"})
+        places = (await presenter.get(f"{room}/students", headers=KEYED)).json()["places"]
+        beat, q = _first_question()
+        await presenter.post(f"{room}/goto", json={"beat": beat}, headers=KEYED)
+        if student.status_code == 201:
+            await honest.put(f"{room}/questions/{q.id}/answer",
+                             json={"answer": q.answer_json()},
+                             headers={"X-Student-Token": student.json()["token"]})
+        removed = await presenter.post(f"{room}/students/remove",
+                                       json={"never_answered": True}, headers=KEYED)
+        book = await presenter.get(f"{room}/results.csv", headers=KEYED)
+    report.figures.update({
+        "joins admitted": f"{admitted} of {admitted + refused} (first refusal: "
+                          f"{first_refusal})",
+        "honest student": student.status_code, "places held": places,
+        "removed": removed.json().get("removed"),
+        "gradebook rows left": len(book.text.strip().splitlines()) - 1})
+    return report
+
+
+def _first_question() -> tuple[int, Any]:
+    """The default lesson's first question and the beat that asks it."""
+    from app.demo.lesson import load_lesson
+
+    lesson = load_lesson()
+    questions = {q.id: q for q in lesson.questions}
+    return next((b, questions[lesson.slides[slide].name])
+                for b, (slide, shown) in enumerate(lesson.beats)
+                if not shown and lesson.slides[slide].name in questions)
+
+
+async def attack_late(port: int, quick: bool) -> Report:
+    from app.demo.lesson import load_lesson
+
+    report = Report("late")
+    lesson = load_lesson()
+    room = f"/api/demo/{DEMO_ROOM}"
+    scored, tried, refused_in = 0, 0, []
+
+    async def attack() -> None:
+        nonlocal scored, tried
+        async with _client(port) as student, _client(port, PROBE_FROM) as presenter:
+            joined = await student.post(f"{room}/join", json={"name": "Mallory"})
+            token = {"X-Student-Token": joined.json()["token"]}
+            for q in lesson.questions:
+                slide = next(i for i, s in enumerate(lesson.slides) if s.name == q.id)
+                ask = lesson.beats.index((slide, False))
+                await presenter.post(f"{room}/goto", json={"beat": ask}, headers=KEYED)
+                for reopen in (False, True):
+                    moving = asyncio.ensure_future(presenter.post(
+                        f"{room}/goto", json={"beat": ask + 1}, headers=KEYED))
+                    while True:  # watch the room until the result is on screen
+                        view = (await student.get(room)).json()
+                        if view["beat"] == ask + 1:
+                            break
+                    seen = time.monotonic()
+                    await moving
+                    if reopen:
+                        await presenter.post(f"{room}/questions/{q.id}/state",
+                                             json={"state": "open"}, headers=KEYED)
+                    r = await student.put(f"{room}/questions/{q.id}/answer",
+                                          json={"answer": q.answer_json()}, headers=token)
+                    tried += 1
+                    refused_in.append(time.monotonic() - seen)
+                    if r.status_code == 200 and not r.json()["after_reveal"]:
+                        scored += 1
+                    await presenter.post(f"{room}/goto", json={"beat": ask}, headers=KEYED)
+        async with _client(port) as presenter:
+            book = (await presenter.get(f"{room}/results.csv", headers=KEYED)).text
+        rows = list(csv.DictReader(io.StringIO(book.lstrip("\ufeff"))))
+        report.figures["gradebook total"] = rows[0]["total"] if rows else "no row"
+        report.figures["answers after the reveal kept apart"] = (
+            rows[0]["after_reveal"] if rows else "no row")
+
+    await _during(port, 5, attack, report)
+    report.figures["answers scored after their result was shown"] = f"{scored} of {tried}"
+    if refused_in:
+        report.figures["answer sent after the reveal in"] = (
+            f"{statistics.median(refused_in) * 1000:.1f} ms median")
+    return report
+
+
+ROOM_ATTACKS = ("fill", "late")
+ATTACKS = ("keys", "abandon", "memory", "slowloris", "header", "sigterm", *ROOM_ATTACKS)
 
 
 async def run(names: list[str], quick: bool) -> list[Report]:
     reports = []
     for name in names:
-        server = start_server()
+        folder = tempfile.mkdtemp(prefix="convlens-abuse-")
+        server = start_demo(folder) if name in ROOM_ATTACKS else start_server()
         pid = server_pid(server)
         try:
             print(f"-- {name} (server pid {pid}, RSS {rss_mb(pid):.0f} MB)", flush=True)
@@ -521,6 +669,10 @@ async def run(names: list[str], quick: bool) -> list[Report]:
                 report = await attack_slowloris(server.port, quick)
             elif name == "header":
                 report = await attack_header(server.port, quick)
+            elif name == "fill":
+                report = await attack_fill(server.port, quick)
+            elif name == "late":
+                report = await attack_late(server.port, quick)
             else:
                 report = await attack_sigterm(server, quick)
             print(report.line(), flush=True)
@@ -530,6 +682,7 @@ async def run(names: list[str], quick: bool) -> list[Report]:
                 server.proc.kill()
                 server.proc.wait()
             server.proc = None
+            shutil.rmtree(folder, ignore_errors=True)
     return reports
 
 
