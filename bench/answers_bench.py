@@ -5,7 +5,9 @@ a throwaway directory), connects N phones (200 by default) to the room's socket 
 loopback addresses (127.0.1.1 ..., 20 each, the server's default share), has each join
 over HTTP, and a presenter move the room to the choice question of the default lesson.
 Then every phone answers once, at a random moment within ``--spread`` seconds (5 by
-default), while the presenter moves between the question's two beats every 0.5 s.
+default), while the presenter sends the room its question's beat again every 0.5 s (a move
+to the beat it is on: every phone gets the state; a move to the answer beat would close
+the question, as a lesson does).
 
 It prints:
 
@@ -57,12 +59,12 @@ def start_server(tmp: Path) -> tuple[LocalServer, Path]:
     return server, results
 
 
-def ask_beat() -> tuple[int, int]:
+def ask_beat() -> int:
     from app.demo.lesson import load_lesson
 
     lesson = load_lesson()
     slide = next(i for i, s in enumerate(lesson.slides) if s.name == QUESTION)
-    return lesson.beats.index((slide, False)), lesson.beats.index((slide, True))
+    return lesson.beats.index((slide, False))
 
 
 class Phone:
@@ -112,7 +114,7 @@ async def run(port: int, phones_n: int, spread: float) -> dict:
     await wait_listening(port)
     base = f"http://{HOST}:{port}"
     url = f"ws://{HOST}:{port}/ws/follow/{ROOM}"
-    ask, answer_beat = ask_beat()
+    ask = ask_beat()
     clients = {}
     phones = []
     for i in range(phones_n):
@@ -149,13 +151,11 @@ async def run(port: int, phones_n: int, spread: float) -> dict:
         await presenter.send(json.dumps({"type": "goto", "beat": ask}))
         await asyncio.sleep(0.5)
         burst = asyncio.gather(*(p.answer(random.uniform(0, spread)) for p in phones))
-        beat = ask
         while not burst.done():
             await asyncio.sleep(MOVE_EVERY)
-            beat = answer_beat if beat == ask else ask
             seq += 1
             moves.append((seq, time.perf_counter()))
-            await presenter.send(json.dumps({"type": "goto", "beat": beat}))
+            await presenter.send(json.dumps({"type": "goto", "beat": ask}))
         answered = burst.result()
         await asyncio.sleep(0.5)  # the last push and moves arrive
         reader.cancel()
