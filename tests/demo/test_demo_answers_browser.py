@@ -137,6 +137,10 @@ def test_a_room_answers_every_kind_and_the_results_survive_a_restart(
     taps = presenter.locator(".tally-tap")
     expect(taps.nth(right[0][1] * 4 + right[0][2])).to_have_text("2")
     expect(taps.nth(0)).to_have_text("1")
+    # the heatmap of taps is a table a screen reader can walk: rows of cells
+    cells = presenter.locator('[role="cell"]').count()
+    assert cells == 16 and presenter.locator(
+        '[role="table"] > [role="row"] > [role="cell"]').count() == cells
     screenshot(presenter, "answers-presenter-cells-1920x1080")
     for phone in phones:
         no_truth_on(phone)

@@ -51,14 +51,17 @@ export function drawDistribution(q, d, answer) {
       const grid = el("div", { class: "tally-taps", role: "table", "aria-label": `Taps on ${q.tensor}` });
       grid.style.gridTemplateColumns = `repeat(${cols}, 1fr)`;
       for (let r = 0; r < rows; r += 1) {
+        // a row of the table (its box leaves the cells to the grid: display: contents)
+        const line = el("div", { class: "tally-row", role: "row" });
         for (let c = 0; c < cols; c += 1) {
           const cell = q.shape.length === 3 ? [f, r, c] : [r, c];
           const n = q.shape.length === 3 ? d.taps[f][r][c] : d.taps[r][c];
           const node = el("span", { class: "tally-tap", role: "cell", "data-right": String(right.has(cellKey(cell))),
             title: `${q.tensor}[${cell.join(",")}]: ${n} taps` }, String(n));
           node.style.setProperty("--share", String(n / most));
-          grid.append(node);
+          line.append(node);
         }
+        grid.append(line);
       }
       box.append(grid);
     }
