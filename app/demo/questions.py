@@ -351,6 +351,21 @@ def resolve(spec: Spec, slide_id: str, *, trace: Mapping[str, np.ndarray], lr: f
 
 
 # ---------------------------------------------------------------------------- answers
+DECIMAL_COMMA = re.compile(r"^[-+]?(\d+,\d*|,\d+)([eE][-+]?\d+)?$")
+
+
+def typed_number(text: str) -> float:
+    """A number as a person types it: a typographic minus, and a decimal comma ("−0,626")
+    read as a point (static/js/common/format.js ``readNumber`` reads it the same way)."""
+    t = text.strip().replace("−", "-")
+    if DECIMAL_COMMA.match(t):
+        t = t.replace(",", ".")
+    try:
+        return float(t)
+    except ValueError:
+        raise AnswerError("answer must be a number, such as -0.626 or -0,626") from None
+
+
 def read_answer(q: Question, raw: object) -> Any:
     """A phone's answer to ``q`` in its canonical form, or :class:`AnswerError`."""
     if q.kind == "choice":
@@ -360,10 +375,7 @@ def read_answer(q: Question, raw: object) -> Any:
         return raw
     if q.kind == "number":
         if isinstance(raw, str):
-            try:
-                raw = float(raw.strip().replace("−", "-"))
-            except ValueError:
-                raise AnswerError("answer must be a number") from None
+            raw = typed_number(raw)
         if isinstance(raw, bool) or not isinstance(raw, (int, float)) or not math.isfinite(
                 raw) or abs(raw) > MAX_NUMBER:
             raise AnswerError(f"answer must be a finite number of magnitude at most "

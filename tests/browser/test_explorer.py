@@ -454,6 +454,19 @@ def test_training_draws_a_falling_curve(page_factory, screenshot):
     page.wait_for_function("() => location.hash.includes('params=')")  # the walk's start
 
 
+def test_a_decimal_comma_is_read_as_a_point_in_edit(page_factory):
+    page, _ = page_factory()
+    page.get_by_role("button", name="Edit input & network").click()
+    field = page.get_by_label("W1[0,1,1]", exact=True)
+    field.fill("−0,75")  # as a phone or a German keyboard types it
+    field.press("Enter")
+    page.wait_for_function("() => location.hash.includes('params')")
+    assert "-0.75" in page.evaluate("() => decodeURIComponent(location.hash)")
+    field.fill("0,7,5")  # not a number: said, nothing sent
+    field.press("Enter")
+    assert page.evaluate("() => document.activeElement.validationMessage") != ""
+
+
 def test_the_url_restores_the_exact_view(page_factory, server_url):
     page, _ = page_factory()
     page.get_by_role("button", name="Edit input & network").click()

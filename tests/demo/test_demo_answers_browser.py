@@ -203,7 +203,8 @@ def test_a_room_answers_every_kind_and_the_results_survive_a_restart(
     walk_to(presenter, ask_beat("dZ2"))
     expect(phones[0].locator("#answer-value")).to_be_visible(timeout=WAIT)
     number(phones[0], f"{Q['dZ2'].truth:.3f}")
-    number(phones[1], f"{Q['dZ2'].truth:.3f}".replace("-", "−"))  # a typographic minus
+    # a typographic minus and a decimal comma
+    number(phones[1], f"{Q['dZ2'].truth:.3f}".replace("-", "−").replace(".", ","))
     number(phones[2], "0.5")
     expect(count).to_have_text("3 of 3 following answered · open", timeout=WAIT)
     expect(presenter.locator(".tally-bar")).to_have_count(2)

@@ -122,8 +122,11 @@ def test_choice_and_number_answers(trace):
     truth = number.truth
     assert grade(number, read_answer(number, round(truth, 3))).correct
     assert grade(number, read_answer(number, f"{truth:.3f}".replace("-", "−"))).correct
+    assert grade(number, read_answer(number, f" {truth:.3f} ".replace(".", ","))).correct
+    assert read_answer(number, "−0,626") == -0.626 and read_answer(number, ",5") == 0.5
+    assert read_answer(number, "1,5e-3") == 0.0015 and read_answer(number, "2,") == 2.0
     assert not grade(number, read_answer(number, -truth)).correct
-    for bad in ("abc", float("nan"), 1e12, [1], True):
+    for bad in ("abc", float("nan"), 1e12, [1], True, "1,000.5", "0,7,5", "", "nan"):
         with pytest.raises(AnswerError):
             read_answer(number, bad)
 

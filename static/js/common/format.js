@@ -64,3 +64,12 @@ export function full(v) {
 export function indexText(index) {
   return `[${index.join(",")}]`;
 }
+
+// A number as a person types it: spaces around it, a typographic minus ("−"), and a
+// decimal comma ("−0,626", as many countries write it) read as a point. NaN for anything
+// else, the empty text included.
+export function readNumber(text) {
+  const t = String(text).trim().replace(/−/g, "-");
+  if (t === "") return NaN;
+  return Number(/^[-+]?(\d+,\d*|,\d+)(e[-+]?\d+)?$/i.test(t) ? t.replace(",", ".") : t);
+}

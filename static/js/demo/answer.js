@@ -5,7 +5,7 @@
 // student's own answer back.
 
 import { answers } from "../common/api.js";
-import { indexText } from "../common/format.js";
+import { indexText, readNumber } from "../common/format.js";
 import { scrolling } from "./slide.js";
 import { el, drawDistribution, formatNumber } from "./tally-draw.js";
 
@@ -111,7 +111,7 @@ function choiceInput(q, open) {
 
 function numberInput(q, open) {
   const form = el("form", { class: "answer-number" });
-  const input = el("input", { id: "answer-value", inputmode: "decimal", autocomplete: "off", "aria-label": "Your number" });
+  const input = el("input", { id: "answer-value", inputmode: "decimal", autocomplete: "off", "aria-label": "Your number", placeholder: "−0.626 or −0,626" });
   if (current.mine !== null) input.value = formatNumber(current.mine);
   const b = el("button", { type: "submit" }, current.mine === null ? "Send" : "Change");
   input.disabled = b.disabled = !open;
@@ -191,8 +191,8 @@ function gridInput(q, open) {
   form.append(grid, b);
   form.addEventListener("submit", (event) => {
     event.preventDefault();
-    const numbers = inputs.map((input) => Number(input.value.replace("−", "-").trim()));
-    if (inputs.some((input) => input.value.trim() === "") || numbers.some((n) => !Number.isFinite(n))) {
+    const numbers = inputs.map((input) => readNumber(input.value));
+    if (numbers.some((n) => !Number.isFinite(n))) {
       say("Fill every cell with a number.", "error");
       return;
     }

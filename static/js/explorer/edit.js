@@ -2,6 +2,8 @@
 // and of the parameters as a grid of number fields. Every change is a PATCH of the walk,
 // which takes it back to its start with the new example; the page draws the answer.
 
+import { readNumber } from "../common/format.js";
+
 const $ = (id) => document.getElementById(id);
 const CONFIG_KEYS = ["input_size", "kernel_size", "filters", "pool_size"];
 
@@ -45,17 +47,17 @@ function grid(label, value, onChange) {
     table.style.gridTemplateColumns = `repeat(${rows[0].length}, ${label === "X" ? 4.2 : 5.8}em)`;
     rows.forEach((row, r) => row.forEach((v, c) => {
       const input = document.createElement("input");
-      input.type = "number";
+      input.type = "text"; // (a number input refuses the decimal comma "0,5")
+      input.inputMode = "decimal";
       input.autocomplete = "off"; // the walk, not the browser's form memory, fills these
-      input.step = "any";
       input.value = String(Number(v.toPrecision(4)));
       input.title = String(v);
       const index = threeD ? [f, r, c] : Array.isArray(plane[0]) ? [r, c] : [c];
       input.setAttribute("aria-label", `${label}[${index.join(",")}]`);
       input.dataset.index = index.join(",");
       input.addEventListener("change", () => {
-        const number = Number(input.value);
-        if (input.value.trim() === "" || !Number.isFinite(number)) {
+        const number = readNumber(input.value);
+        if (!Number.isFinite(number)) {
           input.setCustomValidity("a finite number");
           input.reportValidity();
           return;

@@ -2,7 +2,7 @@
 // one grid per filter). Arrow keys and Tab move between cells; a pasted row fills cells
 // to the right (several lines fill the rows below); Enter asks to check.
 
-import { short } from "../common/format.js";
+import { readNumber, short } from "../common/format.js";
 
 // [rows of cells] per plane for a shape: planes[p][r][c] = full index.
 function layout(shape) {
@@ -142,8 +142,7 @@ export class AnswerGrid {
   read() {
     let bad = null;
     const value = (input) => {
-      const text = input.value.trim().replace("−", "-").replace(",", ".");
-      const v = text === "" ? NaN : Number(text);
+      const v = readNumber(input.value);
       if (!Number.isFinite(v) && !bad) bad = input;
       return v;
     };
