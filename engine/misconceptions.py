@@ -65,6 +65,17 @@ def _z1_flipped(g: Given, c: Sizes, lr: float | None) -> np.ndarray:
     return np.einsum("fab,ijab->fij", W1[:, ::-1, ::-1], windows) + b1[:, None, None]
 
 
+def _z1_transposed(g: Given, c: Sizes, lr: float | None) -> np.ndarray:
+    X, W1, b1 = _a(g, "X"), _a(g, "W1"), _a(g, "b1")
+    k = W1.shape[-1]
+    windows = np.lib.stride_tricks.sliding_window_view(X, (k, k))
+    return np.einsum("fab,ijab->fij", W1.transpose(0, 2, 1), windows) + b1[:, None, None]
+
+
+def _a2_no_sigmoid(g: Given, c: Sizes, lr: float | None) -> np.ndarray:
+    return _a(g, "Z2").copy()
+
+
 def _p1_average(g: Given, c: Sizes, lr: float | None) -> np.ndarray:
     return pool_windows(_a(g, "A1"), c.pool_size).mean(axis=-1)
 
@@ -85,6 +96,20 @@ def _l_no_minus(g: Given, c: Sizes, lr: float | None) -> np.ndarray:
 # ------------------------------------------------------------------------------ backward
 def _da2_no_denominator(g: Given, c: Sizes, lr: float | None) -> np.ndarray:
     return np.asarray(float(_a(g, "A2")) - float(_a(g, "Y")))
+
+
+def _da2_sign(g: Given, c: Sizes, lr: float | None) -> np.ndarray:
+    a, y = float(_a(g, "A2")), float(_a(g, "Y"))
+    return np.asarray((y - a) / (a * (1 - a)))
+
+
+def _dz2_divided(g: Given, c: Sizes, lr: float | None) -> np.ndarray:
+    a, y = float(_a(g, "A2")), float(_a(g, "Y"))
+    return np.asarray((a - y) / (a * (1 - a)))
+
+
+def _db2_sign(g: Given, c: Sizes, lr: float | None) -> np.ndarray:
+    return -_a(g, "dZ2").reshape(1)
 
 
 def _dz2_sign(g: Given, c: Sizes, lr: float | None) -> np.ndarray:
@@ -181,6 +206,10 @@ def _dw1_flipped(g: Given, c: Sizes, lr: float | None) -> np.ndarray:
     return _dw1(_a(g, "X"), _a(g, "dZ1")[:, ::-1, ::-1], c.kernel_size)
 
 
+def _dw1_transposed(g: Given, c: Sizes, lr: float | None) -> np.ndarray:
+    return _dw1(_a(g, "X"), _a(g, "dZ1"), c.kernel_size).transpose(0, 2, 1)
+
+
 def _db1_averaged(g: Given, c: Sizes, lr: float | None) -> np.ndarray:
     return _a(g, "dZ1").mean(axis=(1, 2))
 
@@ -206,6 +235,12 @@ MISCONCEPTIONS: tuple[Misconception, ...] = (
     M("z1-flipped-kernel", "Z1", "Kernel flipped (true convolution)",
       "A CNN's Conv is a cross-correlation: W1[0,0] multiplies the window's top-left X "
       "value, without flipping the kernel.", _z1_flipped),
+    M("z1-transposed-kernel", "Z1", "Kernel transposed",
+      "W1[a,b] multiplies the window's X value at row a and column b: W1[0,1] is the top "
+      "row's second weight, not the left column's second.", _z1_transposed),
+    M("a2-no-sigmoid", "A2", "Sigmoid left out",
+      "A2 is the probability σ(Z2) = 1 / (1 + e^(−Z2)), between 0 and 1; Z2 itself is the "
+      "logit before the sigmoid.", _a2_no_sigmoid),
     M("p1-average", "P1", "Average pooling instead of max",
       "Max-pooling keeps the largest value of each window; it does not average them.",
       _p1_average),
@@ -220,6 +255,13 @@ MISCONCEPTIONS: tuple[Misconception, ...] = (
     M("da2-no-denominator", "dA2", "Denominator left out",
       "dL/dA2 = (A2 − Y) / (A2 (1 − A2)). A2 − Y alone is dL/dZ2, after the sigmoid's "
       "derivative has cancelled the denominator.", _da2_no_denominator),
+    M("da2-sign", "dA2", "Sign flipped",
+      "dL/dA2 = (A2 − Y) / (A2 (1 − A2)): with Y = 1 and A2 below 1 it is negative, since "
+      "raising A2 towards the label lowers the loss.", _da2_sign),
+    M("dz2-divided", "dZ2", "Divided by A2(1 − A2)",
+      "dL/dZ2 = dL/dA2 × A2(1 − A2): the sigmoid's derivative multiplies, and cancels the "
+      "denominator of dL/dA2, leaving A2 − Y. Dividing again gives dL/dA2 back.",
+      _dz2_divided),
     M("dz2-sign", "dZ2", "Sign flipped (Y − A2)",
       "dL/dZ2 = A2 − Y: when the prediction is above the label the gradient is positive, "
       "so gradient descent pushes Z2 down.", _dz2_sign),
@@ -229,6 +271,9 @@ MISCONCEPTIONS: tuple[Misconception, ...] = (
     M("dw2-no-upstream", "dW2", "Upstream gradient left out",
       "dL/dW2 = dL/dZ2 × F: each feature is multiplied by the error at the logit, "
       "dZ2 = A2 − Y.", _dw2_no_upstream),
+    M("db2-sign", "db2", "Sign flipped",
+      "db2 = dZ2 = A2 − Y: the bias is added to the logit with weight 1, so its gradient "
+      "is the logit's own, sign and all.", _db2_sign),
     M("df-no-upstream", "dF", "Upstream gradient left out",
       "dL/dF = dL/dZ2 × W2: each weight is multiplied by the error at the logit, "
       "dZ2 = A2 − Y.", _df_no_upstream),
@@ -266,6 +311,9 @@ MISCONCEPTIONS: tuple[Misconception, ...] = (
     M("dw1-flipped", "dW1", "dZ1 flipped (true convolution)",
       "dW1[a,b] = Σ X[i+a, j+b]·dZ1[i,j]: slide dZ1 over X as it is, as in the forward "
       "cross-correlation, without flipping it.", _dw1_flipped),
+    M("dw1-transposed", "dW1", "Rows and columns swapped",
+      "dW1[a,b] = Σ X[i+a, j+b]·dZ1[i,j]: a is the row of the weight, b its column, as in "
+      "W1; the result is not transposed.", _dw1_transposed),
     M("db1-averaged", "db1", "Averaged instead of summed",
       "b1 is added at every position of Z1, so its gradient is the sum of dZ1, not the "
       "mean.", _db1_averaged),

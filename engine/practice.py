@@ -46,6 +46,7 @@ TOLERANCE_TEXT = (  # the rule above, in words, for the page
     f"{_ORDINAL[SIGNIFICANT - 1]} significant digit is not.")
 EXPLAINS = 0.75  # a misconception explains an answer that matches it on this share of its
 #                   wrong cells (a slip elsewhere is forgiven)
+HINT_CELLS = 12  # cells a hint names of one tensor; it says how many more there are
 EPS = 1e-9  # values this close count as equal (the variants' numbers are exact decimals)
 
 
@@ -220,7 +221,7 @@ def tie_note(A1: np.ndarray, pool_size: int, *, at_most: int = 3) -> str:
     if not len(zero):
         return ""
     cells = [f"A1[{f},{r * p},{c * p}]" for f, r, c in zero[:at_most]]
-    more = ", …" if len(zero) > at_most else ""
+    more = f" and {len(zero) - at_most} more" if len(zero) > at_most else ""
     if len(zero) == 1:
         return (f"In this example the window starting at {cells[0]} is all 0: its gradient "
                 f"goes to {cells[0]}.")
@@ -500,8 +501,9 @@ def hint(step: str, level: int, cell: tuple[int, ...], given: Mapping[str, objec
     feeds = _feeds(step, cell, g, config)
     listed = "; ".join(
         name if cells == [()] else
-        f"{name} " + ", ".join(_name("", ix) for ix in cells[:12])
-        + (" …" if len(cells) > 12 else "") for name, cells in feeds.items())
+        f"{name} " + ", ".join(_name("", ix) for ix in cells[:HINT_CELLS])
+        + (f" and {len(cells) - HINT_CELLS} more of its cells" if len(cells) > HINT_CELLS
+           else "") for name, cells in feeds.items())
     text = (f"{_name(step, cell)} is wrong. It is computed from {listed}."
             if listed else f"{_name(step, cell)} is wrong.")
     if level == 2:

@@ -330,3 +330,35 @@ def test_the_tolerance_in_words_states_the_constants_the_grader_uses():
     assert f"within {practice.SLACK:g} units of the third significant digit" in text
     assert f"within {practice.FLOOR * 100:g}% of the tensor's largest magnitude" in text
     assert practice.SIGNIFICANT == 3 and "rounded to three significant digits" in text
+
+
+def test_the_misconceptions_students_were_seen_to_hold_are_named():
+    v = practice.variant(3)
+    sizes = Sizes.of(v.config)
+    for mid, step in (("dw1-transposed", "dW1"), ("z1-transposed-kernel", "Z1"),
+                      ("da2-sign", "dA2"), ("db2-sign", "db2"), ("a2-no-sigmoid", "A2"),
+                      ("dz2-divided", "dZ2")):
+        m = BY_ID[mid]
+        assert m.step == step and m.message and not m.message.endswith("…")
+        ex = practice.exercise(step, v)
+        wrong = m.wrong(ex.given, sizes, ex.lr)
+        result = practice.grade(step, wrong, ex.truth, ex.given, lr=ex.lr)
+        assert not result.correct and result.misconception is not None, mid
+        assert result.misconception.id == mid, (mid, result.misconception.id)
+
+
+@given(seed=SEEDS, config=configs(), data=st.data())
+@RUNS
+def test_hints_never_trail_off(seed, config, data):
+    v = practice.variant(seed, config)
+    step = data.draw(st.sampled_from(practice.STEP_NAMES))
+    ex = practice.exercise(step, v)
+    cell = tuple(data.draw(st.integers(0, n - 1)) for n in ex.shape)
+    for level in (1, 2):
+        text = practice.hint(step, level, cell, ex.given, config=config, lr=ex.lr).text
+        assert "…" not in text, text
+        if "more of its cells" in text:
+            shown = re.search(r"(\d+) more of its cells", text)
+            assert shown is not None and int(shown[1]) > 0
+    assert "…" not in practice.tie_note(np.asarray(ex.given.get("A1", np.zeros((1, 4, 4)))),
+                                        config.pool_size, at_most=1)
