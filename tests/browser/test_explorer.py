@@ -183,7 +183,7 @@ def test_stepping_shows_every_tensor_as_the_api_computes_it(page_factory, server
     page.get_by_role("button", name="Previous").click()
     wait_step(page, "W2")
     assert page.locator(".loss-change").count() == 0  # the loss after needs all four
-    page.get_by_role("button", name="Start of this pass", exact=True).click()
+    page.get_by_role("button", name="Pass start", exact=True).click()  # as it reads
     wait_step(page, "start")
     assert page.get_by_role("button", name="Previous").is_disabled()
 

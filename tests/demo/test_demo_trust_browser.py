@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 
 from tests.demo.test_demo_answers_browser import WAIT, ask_beat, choose, walk_to
 from tests.demo.test_demo_browser import live, presenter_path
+from tests.support.axe import violations
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -38,6 +39,7 @@ def test_the_room_is_closed_at_the_answer_and_the_presenter_sees_every_student(
     expect(phones[1].locator(".answer-status")).to_contain_text("already claimed",
                                                                 timeout=WAIT)
     screenshot(phones[1], "trust-phone-id-claimed-390x844")
+    assert violations(phones[1], "#answer-panel") == []
     join(phones[2], "\u0410da")  # a Cyrillic А
     expect(phones[2].locator(".answer-who")).to_contain_text("Answering as", timeout=WAIT)
 
@@ -53,6 +55,8 @@ def test_the_room_is_closed_at_the_answer_and_the_presenter_sees_every_student(
     expect(rows.nth(0)).to_contain_text("ID also claimed by “Mallory”")
     expect(rows.nth(0)).to_contain_text("looks like")
     expect(rows.nth(1)).to_contain_text("mixes Cyrillic and Latin letters")
+    assert violations(presenter, "#students-panel") == []
+    assert violations(presenter, ".demo-bar") == []
     for size, name in (((1920, 1080), "1920x1080"), ((1280, 720), "1280x720"),
                        ((390, 844), "390x844")):
         presenter.set_viewport_size({"width": size[0], "height": size[1]})
@@ -96,6 +100,7 @@ def test_the_room_is_closed_at_the_answer_and_the_presenter_sees_every_student(
     expect(phones[0].locator(".answer-status")).to_contain_text("counts for no points",
                                                                 timeout=WAIT)
     screenshot(phones[0], "trust-phone-after-reveal-390x844")
+    assert violations(phones[0], "#answer-panel") == []
     # the prune button: nobody left who never answered, so it is off; a new one turns it on
     join(phones[1], "Grace")
     expect(phones[1].locator(".answer-who")).to_contain_text("Grace", timeout=WAIT)

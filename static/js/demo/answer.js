@@ -17,7 +17,8 @@ let me = JSON.parse(localStorage.getItem(STORE) || "null"); // {token, name}
 let current = null; // the server's last answer to GET question
 let slide = null;
 let draft = null; // cells tapped or grid typed, not yet sent
-const joining = { name: "", sid: "" }; // the join form as typed: kept when it is drawn again
+// the join form as typed, and why the last join was refused: kept when it is drawn again
+const joining = { name: "", sid: "", refused: "" };
 
 const panel = el("section", { id: "answer-panel", class: "answer-panel", "aria-label": "Your answer", hidden: "" });
 document.body.append(panel);
@@ -60,17 +61,19 @@ function joinForm(question) {
     el("label", { for: "answer-name" }, "Your name (shown to the presenter)"), name,
     el("label", { for: "answer-sid" }, "Student ID (optional, for the gradebook)"), sid,
     button,
-    el("p", { class: "answer-status", role: "status" }, ""),
+    el("p", { class: "answer-status", role: "status", "data-kind": joining.refused ? "error" : "info" }, joining.refused),
   );
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     button.disabled = true;
     try {
       const joined = await answers.join(room, name.value, sid.value.trim());
+      joining.refused = "";
       me = { token: joined.token, name: joined.name };
       localStorage.setItem(STORE, JSON.stringify(me));
       await refresh();
     } catch (error) {
+      joining.refused = error.message;
       say(error.message, "error");
       button.disabled = false;
     }
