@@ -113,3 +113,12 @@ def test_the_room_is_closed_at_the_answer_and_the_presenter_sees_every_student(
     expect(presenter.locator("#students-prune")).to_be_disabled()
     presenter.locator("#students-close").click()
     expect(panel).to_be_hidden()
+    # the live view counts the answer after the reveal apart, and still reads once the
+    # phones have gone
+    count = presenter.locator("#tally-count")
+    expect(count).to_have_text("1 of 3 following answered (+1 after the reveal) · open",
+                               timeout=WAIT)
+    for phone in phones:
+        phone.close()
+    expect(count).to_have_text("1 answered (+1 after the reveal) · 0 following now · open",
+                               timeout=WAIT)

@@ -53,6 +53,14 @@ function status(message) {
   if (line) line.textContent = message;
 }
 
+// "3 of 5 following answered"; once pages have left, "3 answered · 0 following now"
+// (an answer stays when its phone goes).
+function countText(d) {
+  const late = d.after_reveal ? ` (+${d.after_reveal} after the reveal)` : "";
+  if (d.answered <= d.following) return `${d.answered} of ${d.following} following answered${late}`;
+  return `${d.answered} answered${late} · ${d.following} following now`;
+}
+
 function render() {
   panel.replaceChildren();
   const shown = Boolean(question && live);
@@ -63,7 +71,7 @@ function render() {
   panel.dataset.state = state;
   panel.append(
     el("p", { class: "tally-prompt" }, question.prompt),
-    el("p", { class: "tally-count", id: "tally-count" }, `${live.answered} of ${live.following} following answered · ${state}`),
+    el("p", { class: "tally-count", id: "tally-count" }, `${countText(live)} · ${state}`),
     drawDistribution(question, live, state === "revealed" ? answer : null),
   );
   const controls = el("div", { class: "tally-controls" });
