@@ -338,7 +338,10 @@ async def set_state(request: Request, room: RoomId, qid: QuestionId, body: Quest
     target = await _room(demo, room)
     q = _question(demo, qid)
     book = demo.answers
-    await book.run(book.store.set_state, target.id, q.id, body.state)
+    try:
+        await book.run(book.store.set_state, target.id, q.id, body.state)
+    except AnswerRefusedError as exc:  # the file busy or full
+        raise _refused(exc) from None
     frame: dict[str, Any] = {"type": "question", "id": q.id, "state": body.state}
     if body.state == "revealed":
         frame.update(await revealed(demo, target, q))
@@ -389,7 +392,11 @@ async def dismiss_dispute(request: Request, room: RoomId,
     await _require_key(demo, key, request)
     target = await _room(demo, room)
     book = demo.answers
-    if not await book.run(book.store.dismiss, target.id, dispute):
+    try:
+        dismissed = await book.run(book.store.dismiss, target.id, dispute)
+    except AnswerRefusedError as exc:
+        raise _refused(exc) from None
+    if not dismissed:
         raise HTTPException(404, detail=f"the room has no dispute {dispute}")
     await _tell_roster(demo, target)
     return _json(await book.run(book.store.roster, target.id))

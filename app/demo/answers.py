@@ -119,6 +119,7 @@ CREATE TABLE IF NOT EXISTS disputes (
     at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS disputes_room ON disputes (room, student_id);
+INSERT OR IGNORE INTO shown SELECT room, question, 0 FROM states WHERE state = 'revealed';
 """
 # Files written before ``shown``, ``late_answers`` and ``disputes`` existed open as they
 # are: every statement above only adds what is missing, and no row is rewritten.
@@ -252,11 +253,11 @@ class AnswerStore:
             self.db.execute("BEGIN IMMEDIATE")
             try:
                 out = work()
-            except BaseException:
+                self.db.execute("COMMIT")
+            except BaseException:  # a failed COMMIT too: never keep the write lock
                 if self.db.in_transaction:  # (SQLite ends it itself on a full file)
                     self.db.execute("ROLLBACK")
                 raise
-            self.db.execute("COMMIT")
             return out
 
         try:
@@ -356,6 +357,7 @@ class AnswerStore:
         students = [{"id": int(r[0]), "name": str(r[1]), "student_id": str(r[2]),
                      "joined": _when(r[3]), "answered": int(r[4]), "after_reveal": int(r[5]),
                      "holds_place": bool(r[4]) or float(r[3]) > now - HOLD,
+                     "never_answered": not r[4] and not r[5],
                      "lookalike": marks[i], "disputes": claims.get(str(r[2]), []) if r[2]
                      else []}
                     for i, r in enumerate(rows)]
@@ -487,12 +489,13 @@ class AnswerStore:
         return self._atomic(keep)
 
     def own(self, room: str, q: Question, student: int) -> tuple[Any, Result] | None:
-        """A student's own latest answer to ``q`` and its grade (what a phone gets back);
-        ``Result.late`` for one given after the reveal."""
+        """A student's own answer to ``q`` and its grade (what a phone gets back): the one
+        given on time if there is one (it is what counts), else the one given after the
+        reveal (``Result.late``)."""
         row = self.db.execute(
             "SELECT answer, correct, score, misconception, late FROM (SELECT *, 0 AS late FROM "
             "answers UNION ALL SELECT *, 1 AS late FROM late_answers) WHERE room = ? AND "
-            "question = ? AND student = ? ORDER BY at DESC LIMIT 1",
+            "question = ? AND student = ? ORDER BY late LIMIT 1",
             (room, q.id, student)).fetchone()
         if row is None:
             return None

@@ -44,6 +44,7 @@ from .store import RoomStore
 
 PREFIX = "CONVLENS_DEMO_"
 MAX_ROOM_FOLLOWERS = 10_000  # the most --followers may ask for
+MAX_SHOWN = 100_000  # (room, question) pairs DemoMode remembers as shown
 
 
 @dataclass(frozen=True)
@@ -150,10 +151,16 @@ class DemoMode:
         if shows:
             try:
                 closed = await self.answers.run(self.answers.store.expose, room.id, shows)
-            except (AnswerRefusedError, StoreUnavailableError) as exc:  # busy, full, closed
-                raise RoomsUnavailableError(f"the move waits for the results file: {exc}"
-                                            ) from None
-            self._shown.update((room.id, q) for q in shows)
+            except AnswerRefusedError as exc:
+                if exc.status != 507:  # busy: the move waits (a full file takes no answer)
+                    raise RoomsUnavailableError(f"the move waits for the results file: {exc}"
+                                                ) from None
+            except StoreUnavailableError as exc:  # the file is closed: the server stops
+                raise RoomsUnavailableError(str(exc)) from None
+            else:
+                if len(self._shown) > MAX_SHOWN:  # only a cache: the file is the record
+                    self._shown.clear()
+                self._shown.update((room.id, q) for q in shows)
         state = await self.rooms.move(room, beat, by)
         for question in closed:
             await self.rooms.tell(room, orjson.dumps(

@@ -302,3 +302,47 @@ def test_a_results_file_of_the_previous_version_opens_with_nothing_lost(tmp_path
     with pytest.raises(AnswerRefusedError) as claimed:
         store.join("r", "Eve", "s-1")
     assert claimed.value.status == 409
+
+
+def test_a_revealed_question_of_the_previous_version_counts_as_shown(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "old-revealed.sqlite3"
+    AnswerStore(path).close()
+    with sqlite3.connect(path) as db:  # as the previous version left it: no shown rows
+        db.execute("DROP TABLE shown")
+        db.execute("INSERT INTO states VALUES ('r', 'dA2', 'revealed')")
+    store = AnswerStore(path)
+    assert store.shown("r", "dA2") and not store.shown("r", "dZ2")
+    store.set_state("r", "dA2", "open")
+    token, _ = store.join("r", "Ada")
+    who, value = store.check("r", QUESTIONS["dA2"], token, 1)
+    assert store.record("r", QUESTIONS["dA2"], who, value).late
+
+
+def test_the_phone_keeps_the_result_of_its_answer_on_time(client, demo):
+    token = join(client, demo)
+    go(client, demo, "dA2")
+    assert put(client, demo, "dA2", QUESTIONS["dA2"].truth, token).status_code == 200
+    set_state(client, demo, "dA2", "revealed")
+    set_state(client, demo, "dA2", "open")
+    assert put(client, demo, "dA2", 0, token).json()["after_reveal"] is True
+    set_state(client, demo, "dA2", "revealed")
+    mine = state_of(client, demo, token)
+    assert mine["after_reveal"] is False and mine["result"]["correct"] is True
+    assert gradebook(client, demo)["Ada"]["dA2"] == "1"
+
+
+def test_a_failed_write_leaves_no_transaction_behind(tmp_path):
+    store = AnswerStore(tmp_path / "t.sqlite3")
+
+    def broken():
+        store.db.execute("INSERT INTO disputes (room, student_id, name, at) VALUES "
+                         "('r', 's', 'n', 0)")
+        raise RuntimeError("in the middle")
+
+    with pytest.raises(RuntimeError):
+        store._atomic(broken)
+    assert not store.db.in_transaction
+    assert store.roster("r")["disputes"] == 0  # rolled back
+    store.join("r", "Ada")  # the next write takes the lock

@@ -43,22 +43,26 @@ function marks(student) {
   if (student.lookalike) list.append(el("li", { "data-mark": "lookalike" }, `Name ${student.lookalike}`));
   for (const claim of student.disputes) {
     const item = el("li", { "data-mark": "dispute" }, `ID also claimed by “${claim.name}” at ${time(claim.at)} UTC `);
-    const dismiss = el("button", { type: "button", class: "students-dismiss" }, "Dismiss");
+    const dismiss = el("button", { type: "button", class: "students-dismiss", "aria-label": `Dismiss the claim by ${claim.name}` }, "Dismiss");
     dismiss.addEventListener("click", () => act(answers.dismissDispute(room, claim.id, key()), "Claim dismissed: the ID stays with its holder."));
     item.append(dismiss);
     list.append(item);
   }
-  if (!student.holds_place) list.append(el("li", { "data-mark": "idle" }, "No answer yet: holds no place"));
+  if (!student.holds_place) list.append(el("li", { "data-mark": "idle" }, student.never_answered ? "No answer yet: holds no place" : "Answered only after a reveal: holds no place"));
   return list;
 }
 
 function draw(data) {
   const rows = $("students-rows");
+  // the focused button is drawn again: the focus goes back to it (or to its row's next)
+  const focused = document.activeElement;
+  const focusRow = focused && focused.closest ? focused.closest("tr[data-student]") : null;
+  const again = focusRow ? [focusRow.dataset.student, focused.className] : null;
   rows.replaceChildren();
   const n = data.students.length;
   $("students-summary").textContent = `${n} joined · ${data.places} of ${data.max_places} places held`
     + (data.disputes ? ` · ${data.disputes} disputed ID${data.disputes === 1 ? "" : "s"}` : "");
-  $("students-prune").disabled = !data.students.some((s) => !s.answered && !s.after_reveal);
+  $("students-prune").disabled = !data.students.some((s) => s.never_answered);
   for (const student of data.students) {
     const row = el("tr", { "data-student": String(student.id) });
     if (student.lookalike || student.disputes.length) row.dataset.marked = "true";
@@ -76,14 +80,25 @@ function draw(data) {
       el("td", { class: "students-count", "data-label": "Answered" }, answered), markCell, actions);
     rows.append(row);
   }
+  if (again) {
+    const same = rows.querySelector(`tr[data-student="${again[0]}"] .${again[1]}`)
+      || rows.querySelector(".students-remove") || $("students-close");
+    same.focus();
+  }
   if (!n) {
     const row = el("tr");
     row.append(el("td", { colspan: "5" }, "Nobody has joined yet."));
     rows.append(row);
   }
+  if (again) {
+    const same = rows.querySelector(`tr[data-student="${again[0]}"] .${again[1]}`)
+      || rows.querySelector(".students-remove") || $("students-close");
+    same.focus();
+  }
 }
 
 async function act(promise, done) {
+  asked += 1; // a refresh already on its way must not draw the list from before
   try {
     draw(await promise);
     say(done);

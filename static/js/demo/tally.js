@@ -122,6 +122,7 @@ document.addEventListener("convlens:room", (event) => {
 document.addEventListener("keydown", (event) => {
   if (!question || event.altKey || event.ctrlKey || event.metaKey) return;
   if (event.target instanceof HTMLInputElement) return;
+  if (event.target.closest && event.target.closest("#students-panel")) return; // its keys
   const k = event.key.toLowerCase();
   if (k === "c") setState("closed");
   else if (k === "r") setState("revealed");
