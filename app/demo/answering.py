@@ -89,7 +89,8 @@ class RoomAnswerIn(BaseModel):
 class RemoveIn(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={
         "examples": [{"ids": [3, 4]}, {"never_answered": True}]})
-    ids: list[StrictInt] = Field(default_factory=list, max_length=MAX_STUDENTS,
+    ids: list[Annotated[int, Field(strict=True, ge=1, le=2**62)]] = Field(
+        default_factory=list, max_length=MAX_STUDENTS,
                                  description="the students to remove (ids from the list)")
     never_answered: bool = Field(False, description="remove every student who never answered")
 
@@ -267,6 +268,7 @@ async def question(request: Request, room: RoomId, token: TokenHeader = None) ->
     if target is None or q is None:
         return _json({"question": None})
     book = demo.answers
+    await demo.expose(target)  # its answer may be on the screen already
     state = await book.run(book.store.state, target.id, q.id)
     out: dict[str, Any] = {"question": q.public(), "state": state, "mine": None}
     if token is not None:
@@ -306,6 +308,7 @@ async def answer(request: Request, room: RoomId, qid: QuestionId, body: RoomAnsw
         raise HTTPException(409, detail=[{"loc": ["path", "qid"], "type": "value_error",
                                           "msg": f"question {qid!r} is not on the screen"}])
     book = demo.answers
+    await demo.expose(target)  # a room brought back past the question: closed first
     try:
         who, value = await book.run(book.store.check, target.id, q, token, body.answer)
         await _answer_allowed(demo, target, who.id)

@@ -130,7 +130,9 @@ MAX_STUDENT_ID = 32
 STUDENT_ID = re.compile(r"^[A-Za-z0-9._@+-]{1,32}$")
 MAX_STUDENTS = 1000  # places per room: students who answered, or joined within HOLD
 HOLD = 600.0  # seconds a student who has not answered yet holds a place
-MAX_DISPUTES = 200  # refused claims of a taken student ID kept per room (the oldest go)
+MAX_DISPUTES = 200  # refused claims of a taken student ID kept per room (the first ones) ...
+MAX_CLAIMS = 10  # ... and per student ID
+MAX_JOINED = 5 * MAX_STUDENTS  # rows a room's students may take, places held or not
 MAX_ANSWER_BYTES = 1024  # an answer as JSON
 MAX_DB_BYTES = 64 * 1024 * 1024  # the file's cap (SQLite's max_page_count)
 BUSY_TIMEOUT = 2.0  # seconds a write waits for another worker's to finish ...
@@ -286,14 +288,25 @@ class AnswerStore:
 
         def claim() -> tuple[str, Student]:
             now = self.clock()
-            if sid and self.db.execute("SELECT 1 FROM students WHERE room = ? AND "
-                                       "student_id = ?", (room, sid)).fetchone():
-                self.db.execute("INSERT INTO disputes (room, student_id, name, at) VALUES "
-                                "(?, ?, ?, ?)", (room, sid, name, now))
-                self.db.execute("DELETE FROM disputes WHERE room = ? AND id NOT IN (SELECT id "
-                                "FROM disputes WHERE room = ? ORDER BY id DESC LIMIT ?)",
-                                (room, room, MAX_DISPUTES))
-                return "", Student(0, room, name, sid)
+            held = sid and self.db.execute(
+                "SELECT student_id FROM students WHERE room = ? AND student_id = ? COLLATE "
+                "NOCASE", (room, sid)).fetchone()
+            if held:
+                # the first claims are kept (a flood of later ones cannot push out the
+                # real student's), at most MAX_CLAIMS per ID and MAX_DISPUTES per room
+                per_id, per_room = self.db.execute(
+                    "SELECT SUM(student_id = ? COLLATE NOCASE), COUNT(*) FROM disputes WHERE "
+                    "room = ?", (held[0], room)).fetchone()
+                if (per_id or 0) < MAX_CLAIMS and per_room < MAX_DISPUTES:
+                    self.db.execute("INSERT INTO disputes (room, student_id, name, at) VALUES "
+                                    "(?, ?, ?, ?)", (room, held[0], name, now))
+                return "", Student(0, room, name, str(held[0]))
+            (joined,) = self.db.execute("SELECT COUNT(*) FROM students WHERE room = ?",
+                                        (room,)).fetchone()
+            if joined >= MAX_JOINED:
+                raise AnswerRefusedError("room", f"the room has had {MAX_JOINED} students "
+                                                 "join; the presenter can remove those who "
+                                                 "never answered", 429)
             if self._holding(room, now) >= MAX_STUDENTS:
                 raise AnswerRefusedError("room", f"the room has its {MAX_STUDENTS} students "
                                                  "(a place whose student has not answered "

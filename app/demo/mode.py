@@ -139,28 +139,39 @@ class DemoMode:
         self._shown: set[tuple[str, str]] = set()  # (room, question) known to be shown
         self.answers = AnswerBook(AnswerStore(settings.results or ":memory:"))
 
+    async def expose(self, room: Room, beat: int | None = None) -> list[str]:
+        """Mark shown, in the answers file, every question whose answer ``beat`` (default:
+        the room's) shows; the questions this closed. The answers' routes call it too: a
+        room brought back at a later beat (a restart with its rooms file but a new results
+        file) has its questions shown before any answer is taken."""
+        at = room.beat if beat is None else beat
+        shows = [q for q, ask in self.ask_beats.items()
+                 if at > ask and (room.id, q) not in self._shown]
+        if not shows:
+            return []
+        try:
+            closed = await self.answers.run(self.answers.store.expose, room.id, shows)
+        except AnswerRefusedError as exc:
+            if exc.status != 507:  # busy: the move waits (a full file takes no answer)
+                raise RoomsUnavailableError(f"the move waits for the results file: {exc}"
+                                            ) from None
+            return []
+        except StoreUnavailableError as exc:  # the file is closed: the server stops
+            raise RoomsUnavailableError(str(exc)) from None
+        if len(self._shown) > MAX_SHOWN:  # only a cache: the file is the record
+            self._shown.clear()
+        self._shown.update((room.id, q) for q in shows)
+        return closed
+
     async def move(self, room: Room, beat: int, by: str | None = None) -> dict[str, object]:
         """Move ``room`` to ``beat`` (the caller has checked the key). Every question whose
         answer that beat shows is marked shown, and closed if open, in the answers file
         *before* the room moves, so no worker takes an answer to it as on time once a page
         may hold the answer; the pages hear of each question closed."""
         check_move(room, beat, by)
-        shows = [q for q, ask in self.ask_beats.items()
-                 if beat > ask and (room.id, q) not in self._shown]
-        closed: list[str] = []
-        if shows:
-            try:
-                closed = await self.answers.run(self.answers.store.expose, room.id, shows)
-            except AnswerRefusedError as exc:
-                if exc.status != 507:  # busy: the move waits (a full file takes no answer)
-                    raise RoomsUnavailableError(f"the move waits for the results file: {exc}"
-                                                ) from None
-            except StoreUnavailableError as exc:  # the file is closed: the server stops
-                raise RoomsUnavailableError(str(exc)) from None
-            else:
-                if len(self._shown) > MAX_SHOWN:  # only a cache: the file is the record
-                    self._shown.clear()
-                self._shown.update((room.id, q) for q in shows)
+        # (the beat it leaves has been on the screens too: a room brought back by a
+        # restart at a later beat than its results file knows of)
+        closed = await self.expose(room, max(beat, room.beat))
         state = await self.rooms.move(room, beat, by)
         for question in closed:
             await self.rooms.tell(room, orjson.dumps(

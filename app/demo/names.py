@@ -53,6 +53,11 @@ def scripts(name: str) -> set[str]:
 def lookalikes(names: Sequence[str]) -> list[str | None]:
     """For each of ``names``, why it may be mistaken for another (or None)."""
     folded = [skeleton(n) for n in names]
+    spelled: dict[str, list[str]] = {}  # skeleton -> its first two spellings
+    for name, key in zip(names, folded):
+        seen = spelled.setdefault(key, [])
+        if len(seen) < 2 and name not in seen:
+            seen.append(name)
     counts = Counter(folded)
     out: list[str | None] = []
     for name, key in zip(names, folded):
@@ -60,8 +65,8 @@ def lookalikes(names: Sequence[str]) -> list[str | None]:
         if len(mixed) > 1:
             out.append(f"mixes {' and '.join(s.title() for s in sorted(mixed))} letters")
         elif counts[key] > 1:
-            others = [n for n, k in zip(names, folded) if k == key and n != name]
-            out.append(f"looks like {others[0]!r}" if others else "the same name twice")
+            others = [n for n in spelled[key] if n != name]
+            out.append(f"looks like “{others[0]}”" if others else "the same name twice")
         else:
             out.append(None)
     return out

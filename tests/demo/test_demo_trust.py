@@ -190,7 +190,7 @@ def test_look_alike_names_are_marked_on_the_presenters_list(client, demo):
     marks = {s["name"]: s["lookalike"] for s in roster(client, demo)["students"]}
     assert marks["Grace"] is None
     assert "Cyrillic" in marks["\u0410da"]
-    assert marks["Ada"] == "looks like '\u0410da'"
+    assert marks["Ada"] == "looks like “\u0410da”"
 
 
 def test_the_students_list_and_removal_need_the_key(client, demo):
@@ -346,3 +346,58 @@ def test_a_failed_write_leaves_no_transaction_behind(tmp_path):
     assert not store.db.in_transaction
     assert store.roster("r")["disputes"] == 0  # rolled back
     store.join("r", "Ada")  # the next write takes the lock
+
+
+def test_a_student_id_differing_only_in_case_is_the_same_claim(client, demo):
+    join(client, demo, "Ada", "S-100")
+    r = client.post(f"/api/demo/{demo.room}/join", json={"name": "Eve", "student_id": "s-100"})
+    assert r.status_code == 409
+    (ada,) = roster(client, demo)["students"]
+    assert [d["name"] for d in ada["disputes"]] == ["Eve"]
+
+
+def test_a_flood_of_claims_cannot_push_out_the_first(client, demo):
+    from app.demo.answers import MAX_CLAIMS
+
+    join(client, demo, "Mallory", "v-1")
+    client.post(f"/api/demo/{demo.room}/join", json={"name": "Vera", "student_id": "v-1"})
+    for i in range(MAX_CLAIMS + 5):
+        r = client.post(f"/api/demo/{demo.room}/join",
+                        json={"name": f"bot {i}", "student_id": "v-1"})
+        assert r.status_code == 409
+    (holder,) = roster(client, demo)["students"]
+    names = [d["name"] for d in holder["disputes"]]
+    assert names[0] == "Vera" and len(names) == MAX_CLAIMS
+
+
+def test_a_room_brought_back_past_a_question_takes_no_answer_to_it(tmp_path):
+    from tests.demo.conftest import demo_client
+
+    state = tmp_path / "rooms.sqlite3"
+    with demo_client(state=state, results=tmp_path / "one.sqlite3") as client:
+        room = client.app.state.demo.hub.primary
+        r = client.post(f"/api/demo/{room}/goto", json={"beat": beat_of("dA2", True)},
+                        headers={"X-Demo-Key": client.app.state.demo.settings.key})
+        assert r.status_code == 200
+    # a restart with the rooms file but a new results file: the room is at the answer
+    with demo_client(state=state, results=tmp_path / "two.sqlite3") as client:
+        room = client.app.state.demo.hub.primary
+        assert client.get(f"/api/demo/{room}").json()["beat"] == beat_of("dA2", True)
+        token = {"X-Student-Token": client.post(f"/api/demo/{room}/join",
+                                                json={"name": "Cheat"}).json()["token"]}
+        r = client.put(f"/api/demo/{room}/questions/dA2/answer", json={"answer": 1},
+                       headers=token)
+        assert r.status_code == 409
+        assert client.get(f"/api/demo/{room}/question",
+                          headers=token).json()["state"] == "closed"
+        keyed = {"X-Demo-Key": client.app.state.demo.settings.key}
+        client.post(f"/api/demo/{room}/goto", json={"beat": beat_of("dA2")}, headers=keyed)
+        assert client.put(f"/api/demo/{room}/questions/dA2/answer", json={"answer": 1},
+                          headers=token).status_code == 409  # going back opens nothing
+
+
+def test_remove_refuses_ids_out_of_range(client, demo):
+    for bad in (2**63, -(2**63) - 1, 0, 10**4000 if False else 2**64):
+        r = client.post(f"/api/demo/{demo.room}/students/remove", json={"ids": [bad]},
+                        headers=demo.keyed)
+        assert r.status_code == 422 and "ids" in r.text, bad
