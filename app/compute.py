@@ -7,11 +7,15 @@ of the app needs. Around it:
 
 - **a queue cap**: at most ``queue`` requests wait for a free worker; the next one is
   refused at once with 503 and ``Retry-After`` (:class:`BusyError`);
+- **a bounded wait**: a request that has waited ``max_wait`` seconds (by default
+  ``timeout``) without getting a worker leaves the queue, refused the same way; so a
+  request is answered within about ``max_wait + timeout`` seconds, however long the queue;
 - **cancellation**: each job gets a ``should_stop`` callable that the engine asks between
   mini-batches and between the gradient check's forward passes
   (``engine.model.StoppedError``);
   it turns True when the client disconnects (a waiting job just leaves the queue), when
-  the job passes ``timeout`` seconds, and when the server shuts down (:func:`stop_all`);
+  the job has run ``timeout`` seconds (counted from when it got its worker: the wait is
+  bounded by ``max_wait`` alone), and when the server shuts down (:func:`stop_all`);
 - **a memory bound**: at most ``workers`` jobs hold their working memory at once, and a
   worker counts as busy until its thread has really finished, not just until its client
   left. What one job may hold is measured by ``bench/abuse_bench.py`` (README, "Running it
@@ -40,7 +44,8 @@ _pools: weakref.WeakSet[ComputePool] = weakref.WeakSet()
 
 
 class BusyError(Exception):
-    """Every worker is busy and the queue is full, or the server is shutting down."""
+    """Every worker is busy and the queue is full, the request waited ``max_wait`` seconds
+    for a worker, or the server is shutting down."""
 
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message)
@@ -48,7 +53,7 @@ class BusyError(Exception):
 
 
 class TooLongError(Exception):
-    """The job ran past the pool's time limit and was stopped."""
+    """The job ran past the pool's time limit (its running time) and was stopped."""
 
 
 class ClientGoneError(Exception):
@@ -56,11 +61,18 @@ class ClientGoneError(Exception):
 
 
 class ComputePool:
-    def __init__(self, *, workers: int, queue: int, timeout: float) -> None:
-        if workers < 1 or queue < 0 or not timeout > 0:
-            raise ValueError(f"a compute pool needs workers >= 1, queue >= 0 and timeout > 0, "
-                             f"got {workers}, {queue}, {timeout}")
+    """At most ``workers`` jobs at once, each stopped after running ``timeout`` seconds; at
+    most ``queue`` more waiting, each for at most ``max_wait`` seconds (``timeout`` when not
+    given)."""
+
+    def __init__(self, *, workers: int, queue: int, timeout: float,
+                 max_wait: float | None = None) -> None:
+        max_wait = timeout if max_wait is None else max_wait
+        if workers < 1 or queue < 0 or not timeout > 0 or not max_wait > 0:
+            raise ValueError(f"a compute pool needs workers >= 1, queue >= 0, timeout > 0 and "
+                             f"max_wait > 0, got {workers}, {queue}, {timeout}, {max_wait}")
         self.workers, self.queue, self.timeout = workers, queue, timeout
+        self.max_wait = max_wait
         self.running = 0  # jobs whose thread has not finished yet
         self._waiting: deque[asyncio.Future[None]] = deque()
         self._stops: set[threading.Event] = set()
@@ -79,8 +91,9 @@ class ComputePool:
     async def run(self, request: Request, work: Callable[[ShouldStop], T]) -> T:
         """``work(should_stop)`` on a worker thread, once one is free; its result.
 
-        Raises :class:`BusyError` (the queue is full), :class:`ClientGoneError` and
-        :class:`TooLongError`.
+        Raises :class:`BusyError` (the queue is full, or no worker came free within
+        ``max_wait`` seconds), :class:`ClientGoneError` and :class:`TooLongError` (it ran
+        past ``timeout`` seconds).
         """
         self._loop = asyncio.get_running_loop()
         gone = asyncio.ensure_future(_disconnected(request))
@@ -104,13 +117,18 @@ class ComputePool:
         turn: asyncio.Future[None] = self._loop.create_future()  # type: ignore[union-attr]
         self._waiting.append(turn)
         try:
-            await asyncio.wait({turn, gone}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({turn, gone}, timeout=self.max_wait,
+                               return_when=asyncio.FIRST_COMPLETED)
         except asyncio.CancelledError:
             self._leave(turn)
             raise
         if not turn.done():
             self._leave(turn)
-            raise ClientGoneError("the client left while its computation waited")
+            if gone.done():
+                raise ClientGoneError("the client left while its computation waited")
+            raise BusyError(f"the server is busy: this computation waited {self.max_wait:g} s "
+                            "for a worker, the most it waits; try again shortly",
+                            self.retry_after())
         turn.result()  # raises BusyError when the pool closed meanwhile
 
     def _leave(self, turn: asyncio.Future[None]) -> None:

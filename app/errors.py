@@ -10,9 +10,10 @@ echoed back: it may be a megabyte long, or hold a NaN that JSON cannot carry.
 An error body stays small whatever the request: at most MAX_REPORTED errors are listed (then
 one more entry, ``{"loc": ["body"], "type": "too_many_errors"}``, says how many were left
 out), every ``loc`` part and ``msg`` is cut to a bounded length, so a 422 is at most a few
-kilobytes (the limit is 64 kB). The compute pool's refusals are 503 with ``Retry-After``,
-and so is a store that cannot answer (Redis away, or one walk changed by too many requests
-at once), with a message that says which.
+kilobytes (the limit is 64 kB). The compute pool's refusals (queue full, waited too long)
+are 503 with ``Retry-After``, and so is a store that cannot answer (Redis away, one walk
+changed by too many requests at once, or full of walks all used too recently to evict:
+``StoreFullError``), with a message that says which.
 """
 
 from __future__ import annotations

@@ -77,7 +77,8 @@ def create_app(settings: Settings | None = None, *,
     app.state.sessions, app.state.exercises = walk_stores(settings, app.state.backplane)
     app.state.compute = ComputePool(workers=settings.compute_workers,
                                     queue=settings.compute_queue,
-                                    timeout=settings.compute_timeout)
+                                    timeout=settings.compute_timeout,
+                                    max_wait=settings.compute_max_wait)
     schemas.served_examples = openapi_examples.responses  # the schema's examples, served
     errors.install(app)
     for module in (network, train, sessions, exercises, meta):

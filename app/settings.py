@@ -4,23 +4,35 @@
 variable                            default    meaning
 ==================================  =========  ==============================================
 CONVLENS_MAX_SESSIONS               1000       sessions kept (in memory, or in Redis for
-                                               all workers); the least recently used one is
-                                               dropped to make room for a new one
+                                               all workers); when full, the least recently
+                                               used one is dropped for a new one if it has
+                                               sat unused for CONVLENS_SESSION_PROTECT s,
+                                               else the new one is refused (503 and
+                                               Retry-After)
 CONVLENS_MAX_SESSIONS_PER_CLIENT    20         sessions one client address may hold; its
                                                own least recently used goes first
 CONVLENS_SESSION_TTL                3600       seconds a session may sit unused before it
                                                expires
+CONVLENS_SESSION_PROTECT            600        seconds after its last use during which no
+                                               other client's new session evicts a session
+                                               (0: the least recently used always goes)
 CONVLENS_MAX_BODY_BYTES             1000000    larger request bodies are refused with 413
 CONVLENS_MAX_EXERCISES              1000       practice exercises kept, as sessions are
-                                               (least recently used dropped first)
+                                               (least recently used dropped first, once
+                                               unused CONVLENS_EXERCISE_PROTECT s)
 CONVLENS_EXERCISE_TTL               3600       seconds an exercise may sit unused before it
                                                expires
+CONVLENS_EXERCISE_PROTECT           600        as CONVLENS_SESSION_PROTECT, for exercises
 CONVLENS_TRAIN_MAX_WORK             2e9        cap on one /api/train request's multiply-adds
                                                (see app.api.routes.train)
 CONVLENS_COMPUTE_WORKERS            cores - 1  trainings and gradient checks that run at once
                                                (at least 1)
 CONVLENS_COMPUTE_QUEUE              16         more that may wait; beyond, 503 + Retry-After
-CONVLENS_COMPUTE_TIMEOUT            30         seconds one computation may run; then it stops
+CONVLENS_COMPUTE_TIMEOUT            30         seconds one computation may run once started
+                                               (its wait in the queue not counted); then it
+                                               stops
+CONVLENS_COMPUTE_MAX_WAIT           30         seconds a computation may wait in the queue
+                                               for a worker; then 503 + Retry-After
 CONVLENS_ALLOWED_HOSTS              (names)    comma-separated names the Host header may
                                                carry besides IP addresses, localhost and
                                                the ``--host`` name; ``*`` allows any
@@ -37,6 +49,12 @@ CONVLENS_REDIS_URL                  (none)     ``redis://host:port/db`` (or ``re
                                                exercises and rooms in that Redis, so that
                                                several workers and hosts share them; without
                                                it they live in this process's memory
+CONVLENS_FORWARDED_ALLOW_IPS        (none)     comma-separated addresses or networks
+                                               (``10.0.0.0/8``; ``*``: any) of the reverse
+                                               proxies whose ``X-Forwarded-For`` and
+                                               ``X-Forwarded-Proto`` are believed; without
+                                               it they are ignored, from 127.0.0.1 too, and
+                                               the client is the connection's own address
 ==================================  =========  ==============================================
 
 The connection settings are applied by :mod:`app.serving` (``convlens serve`` and ``convlens
@@ -60,6 +78,7 @@ def _spare_cores() -> int:
 
 
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+ANY_ADDRESS = "*"
 LOOPBACK_NAMES = ("localhost",)  # IP addresses (127.0.0.1, ::1) are always allowed
 
 
@@ -68,13 +87,16 @@ class Settings:
     max_sessions: int = 1000
     max_sessions_per_client: int = 20
     session_ttl: float = 3600.0
+    session_protect: float = 600.0  # as app.store.walks.PROTECT
     max_body_bytes: int = 1_000_000
     train_max_work: float = 2e9
     max_exercises: int = 1000
     exercise_ttl: float = 3600.0
+    exercise_protect: float = 600.0
     compute_workers: int = field(default_factory=_spare_cores)
     compute_queue: int = 16
     compute_timeout: float = 30.0
+    compute_max_wait: float = 30.0
     allowed_hosts: tuple[str, ...] | None = None
     max_connections: int = 2200
     max_connections_per_client: int = 100
@@ -84,6 +106,7 @@ class Settings:
     keep_alive_timeout: float = 5.0
     shutdown_timeout: float = 3.0
     redis_url: str | None = None
+    forwarded_allow_ips: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         for name in ("max_sessions", "max_exercises", "max_sessions_per_client", "compute_workers",
@@ -93,10 +116,15 @@ class Settings:
         if self.compute_queue < 0:
             raise ValueError(f"compute_queue must be 0 or more, got {self.compute_queue}")
         for name in ("session_ttl", "exercise_ttl", "train_max_work", "compute_timeout",
-                     "header_timeout", "body_timeout", "keep_alive_timeout", "shutdown_timeout"):
+                     "compute_max_wait", "header_timeout", "body_timeout", "keep_alive_timeout",
+                     "shutdown_timeout"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):
                 raise ValueError(f"{name} must be a positive number, got {value}")
+        for name in ("session_protect", "exercise_protect"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value >= 0):
+                raise ValueError(f"{name} must be 0 or a positive number, got {value}")
         if self.max_body_bytes < 1024:
             raise ValueError(f"max_body_bytes must be at least 1024, got {self.max_body_bytes}")
         if self.redis_url is not None and not self.redis_url.startswith(REDIS_SCHEMES):
@@ -105,6 +133,8 @@ class Settings:
         if self.max_header_bytes < 1024:
             raise ValueError(
                 f"max_header_bytes must be at least 1024, got {self.max_header_bytes}")
+        if self.forwarded_allow_ips is not None:
+            check_forwarded_allow_ips(self.forwarded_allow_ips)
 
     def with_host_names(self, *names: str) -> Settings:
         """These settings with ``names`` allowed in the Host header too."""
@@ -127,6 +157,9 @@ class Settings:
             if f.name == "redis_url":
                 values[f.name] = env.get(name) or None
                 continue
+            if f.name == "forwarded_allow_ips":
+                values[f.name] = parse_forwarded_allow_ips(env.get(name, ""))
+                continue
             if name in env:
                 kind = int if f.type in ("int", int) else float
                 try:
@@ -137,3 +170,25 @@ class Settings:
             return cls(**values)  # type: ignore[arg-type]
         except ValueError as exc:
             raise ValueError(f"invalid {ENV_PREFIX}* setting: {exc}") from None
+
+
+def parse_forwarded_allow_ips(text: str) -> tuple[str, ...] | None:
+    """``"127.0.0.1, 10.0.0.0/8"`` as a tuple of its items; None (trust no proxy) for ""."""
+    items = tuple(item.strip() for item in text.split(",") if item.strip())
+    return items or None
+
+
+def check_forwarded_allow_ips(items: tuple[str, ...]) -> None:
+    """ValueError unless every item is an IP address, a network or ``*``."""
+    import ipaddress
+
+    if not items:
+        raise ValueError("forwarded_allow_ips must name at least one address (or be None)")
+    for item in items:
+        if item == ANY_ADDRESS:
+            continue
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise ValueError(f"forwarded_allow_ips must be IP addresses or networks "
+                             f"(10.0.0.0/8) or *, got {item[:80]!r}") from None

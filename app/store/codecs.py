@@ -261,10 +261,14 @@ def walk_stores(settings: Settings, plane: Backplane | None
     per_client = settings.max_sessions_per_client
     if plane is None:
         return (MemoryWalkStore(kind="session", max_items=settings.max_sessions,
-                                ttl=settings.session_ttl, max_per_client=per_client),
+                                ttl=settings.session_ttl, max_per_client=per_client,
+                                protect=settings.session_protect),
                 MemoryWalkStore(kind="exercise", max_items=settings.max_exercises,
-                                ttl=settings.exercise_ttl, max_per_client=per_client))
+                                ttl=settings.exercise_ttl, max_per_client=per_client,
+                                protect=settings.exercise_protect))
     return (RedisWalkStore(plane, SessionCodec(), max_items=settings.max_sessions,
-                           ttl=settings.session_ttl, max_per_client=per_client),
+                           ttl=settings.session_ttl, max_per_client=per_client,
+                           protect=settings.session_protect),
             RedisWalkStore(plane, ExerciseCodec(), max_items=settings.max_exercises,
-                           ttl=settings.exercise_ttl, max_per_client=per_client))
+                           ttl=settings.exercise_ttl, max_per_client=per_client,
+                           protect=settings.exercise_protect))

@@ -3,8 +3,13 @@
 Both stores keep items that have an ``id`` and answer the same five calls, all async:
 
 - ``add(item, client)``: keep ``item`` for ``client`` (its address), making room first: the
-  client's own least recently used item when it holds ``max_per_client``, then anyone's
-  least recently used when the store holds ``max_items``;
+  client's own least recently used item when it holds ``max_per_client``; then, when the
+  store holds ``max_items``, the least recently used item of anyone, but only once it has
+  sat unused for ``protect`` seconds (600 by default; 0 evicts it whenever needed). If it
+  has not, nothing is evicted and the newcomer is refused with :class:`StoreFullError`
+  (the app answers 503, ``Retry-After`` saying when that item's protection ends, at
+  least 1 s): many addresses creating walks at once can fill the store, but never take a
+  walk or exercise someone used a moment ago;
 - ``read(id, fn)``: ``fn(item)``'s result; the item counts as used now (its idle
   time-to-live starts again);
 - ``change(id, fn)``: the same, and what ``fn`` changed in the item is kept, at once and
@@ -41,10 +46,10 @@ key                            type        holds
 ``{p}{kind}s:used:tick``       string      the last score given (keeps scores increasing)
 =============================  ==========  ============================================
 
-Five Lua scripts, each atomic on the server, do the work: ``add`` (make room, then write),
-``load`` (slide the idle expiry of all the item's keys, mark it used, return its state and
-the list entries asked for), ``commit`` (compare the version, write the state and the
-list's changed tail, slide the expiry), ``delete`` and ``count``. ``add``, ``read``,
+Five Lua scripts, each atomic on the server, do the work: ``add`` (make room or refuse,
+then write), ``load`` (slide the idle expiry of all the item's keys, mark it used, return
+its state and the list entries asked for), ``commit`` (compare the version, write the
+state and the list's changed tail, slide the expiry), ``delete`` and ``count``. ``add``, ``read``,
 ``delete`` and ``count`` are one script each; ``change`` is a load and a commit. Idle expiry
 is Redis's own (PEXPIRE on every key of the item, renewed by every load and commit); ids
 that expired are dropped from the indexes by score when ``add`` checks the caps and when
@@ -58,6 +63,11 @@ worker, changes to one id also wait for each other (no needless conflicts). A co
 carries a token and the item remembers the last ``TOKENS`` kept, so a commit sent again
 after its reply was lost (even after other workers' commits) is not applied twice.
 
+Both backends apply the caps the same way, in one step under the store's lock (memory) or
+in the ``add`` script (Redis): first they work out what the client's own cap evicts and
+whether the global cap then needs anyone else's oldest item; if that item is still
+protected they refuse before evicting anything.
+
 When Redis does not answer (connection refused, 1 s timeouts), calls raise
 :class:`StoreUnavailableError`, which the app answers with 503 and ``Retry-After``. (A
 commit that timed out may still have been kept, as with any request whose answer is lost:
@@ -70,6 +80,8 @@ so they need one Redis (or a primary), not Redis Cluster.
 from __future__ import annotations
 
 import asyncio
+import itertools
+import math
 import random
 import re
 import secrets
@@ -90,6 +102,7 @@ R = TypeVar("R")
 
 RETRIES = 30  # loads and re-runs of fn after a conflicting change, at most
 RETRY_AFTER = 2  # seconds a client is told to wait when Redis is away or the walk is busy
+PROTECT = 600.0  # seconds after its last use during which no other client's add evicts an item
 LIST_CHUNK = 1000  # list entries pushed by one RPUSH inside a script (Lua's stack is finite)
 TOKENS = 32  # commits' tokens remembered per item: a re-sent commit is recognised among them
 ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # what secrets.token_urlsafe makes
@@ -117,6 +130,18 @@ class BusyStoreError(StoreUnavailableError):
     """A change lost the race for its item RETRIES times in a row."""
 
 
+class StoreFullError(StoreUnavailableError):
+    """The store holds ``max_items`` and even its least recently used item was used less
+    than ``protect`` seconds ago: the new item is refused (503), and ``retry_after`` is when
+    that item's protection ends (at least 1 s)."""
+
+    def __init__(self, kind: str, max_items: int, protect: float, wait: float) -> None:
+        retry_after = max(1, math.ceil(wait))
+        super().__init__(f"this server holds as many {kind}s as it may ({max_items}), every "
+                         f"one used within the last {protect:g} s; try again in "
+                         f"{retry_after} s", retry_after)
+
+
 class HistoryNotLoadedError(Exception):
     """An item's ``fn`` reached a list entry the load did not fetch; the store loads the
     whole list and runs ``fn`` again (nothing was kept)."""
@@ -129,6 +154,7 @@ class WalkStore(Protocol[T]):
     ttl: float
     max_items: int
     max_per_client: int
+    protect: float
 
     async def add(self, item: T, client: str = "") -> None: ...
 
@@ -152,13 +178,16 @@ class _Entry(Generic[T]):
 
 class MemoryWalkStore(Generic[T]):
     """Items by id in this process's memory; thread-safe, capped in all and per client,
-    least recently used evicted first, idle ones expired (see the module's text)."""
+    least recently used evicted first once idle ``protect`` seconds, idle ones expired (see
+    the module's text)."""
 
     def __init__(self, *, kind: str, max_items: int, ttl: float,
-                 max_per_client: int | None = None,
+                 max_per_client: int | None = None, protect: float = PROTECT,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.kind, self.max_items, self.ttl, self.clock = kind, max_items, ttl, clock
         self.max_per_client = max_items if max_per_client is None else max_per_client
+        self.protect = protect
+        self._guard = min(protect, ttl)  # an item idle past ttl has expired anyway
         self._entries: OrderedDict[str, _Entry[T]] = OrderedDict()  # least recently used first
         self._lock = threading.Lock()
 
@@ -186,10 +215,17 @@ class MemoryWalkStore(Generic[T]):
             now = self.clock()
             self._expire(now)
             own = [i for i, e in self._entries.items() if e.owner == client]  # by use
-            for old in own[:max(0, len(own) - self.max_per_client + 1)]:
+            mine = own[:max(0, len(own) - self.max_per_client + 1)]
+            need = len(self._entries) - len(mine) - self.max_items + 1
+            dropping = set(mine)
+            others = list(itertools.islice(
+                (i for i in self._entries if i not in dropping), max(0, need)))
+            if others:  # the newest of them is the last whose protection must have ended
+                wait = self._guard - (now - self._entries[others[-1]].last_used)
+                if wait > 0:
+                    raise StoreFullError(self.kind, self.max_items, self._guard, wait)
+            for old in (*mine, *others):
                 del self._entries[old]
-            while len(self._entries) >= self.max_items:
-                self._entries.popitem(last=False)
             self._entries[item_id] = _Entry(item, client, now)
 
     async def read(self, item_id: str, fn: Callable[[T], R]) -> R:
@@ -276,11 +312,13 @@ end
 """.replace("CHUNK", str(LIST_CHUNK))
 
 # KEYS: hash, list, used index, client index. ARGV: id, ttl ms, max items, max per client,
-# item key prefix, state, list entries...
+# item key prefix, protect ms, state, list entries... Returns 1 (kept), 0 (the id exists)
+# or -ms: the store is full and its oldest item is protected for ms more (nothing changed).
 _ADD = _NOW + """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 local us, score = now()
 local ttl_ms = tonumber(ARGV[2])
+local protect_us = tonumber(ARGV[6]) * 1000
 local gone = string.format('(%.0f', us - ttl_ms * 1000)
 local function drop(id)
   local key = ARGV[5] .. id
@@ -292,15 +330,27 @@ end
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', gone)
 redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', gone)
 local own, most_own = redis.call('ZCARD', KEYS[4]), tonumber(ARGV[4])
-if own >= most_own then
-  for _, id in ipairs(redis.call('ZRANGE', KEYS[4], 0, own - most_own)) do drop(id) end
+local mine, dropping, others = {}, {}, {}
+if own >= most_own then mine = redis.call('ZRANGE', KEYS[4], 0, own - most_own) end
+for _, id in ipairs(mine) do dropping[id] = true end
+local need = redis.call('ZCARD', KEYS[3]) - #mine - tonumber(ARGV[3]) + 1
+if need > 0 then
+  local oldest = redis.call('ZRANGE', KEYS[3], 0, need + #mine - 1, 'WITHSCORES')
+  local last_used
+  for i = 1, #oldest, 2 do
+    if #others < need and not dropping[oldest[i]] then
+      others[#others + 1] = oldest[i]
+      last_used = tonumber(oldest[i + 1])
+    end
+  end
+  if last_used and us - last_used < protect_us then
+    return -math.max(1, math.ceil((protect_us - (us - last_used)) / 1000))
+  end
 end
-local all, most = redis.call('ZCARD', KEYS[3]), tonumber(ARGV[3])
-if all >= most then
-  for _, id in ipairs(redis.call('ZRANGE', KEYS[3], 0, all - most)) do drop(id) end
-end
-redis.call('HSET', KEYS[1], 'state', ARGV[6], 'v', 1, 'owner', KEYS[4], 'c', '')
-push(KEYS[2], 7)
+for _, id in ipairs(mine) do drop(id) end
+for _, id in ipairs(others) do drop(id) end
+redis.call('HSET', KEYS[1], 'state', ARGV[7], 'v', 1, 'owner', KEYS[4], 'c', '')
+push(KEYS[2], 8)
 touch(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1], ttl_ms, score)
 return 1
 """
@@ -384,11 +434,12 @@ class RedisWalkStore(Generic[T]):
     """Items by id in Redis, shared by every worker (see the module's text)."""
 
     def __init__(self, plane: Backplane, codec: Codec[T], *, max_items: int, ttl: float,
-                 max_per_client: int | None = None) -> None:
+                 max_per_client: int | None = None, protect: float = PROTECT) -> None:
         self.plane, self.codec, self.kind = plane, codec, codec.kind
-        self.max_items, self.ttl = max_items, ttl
+        self.max_items, self.ttl, self.protect = max_items, ttl, protect
         self.max_per_client = max_items if max_per_client is None else max_per_client
         self.ttl_ms = max(1, round(ttl * 1000))
+        self.protect_ms = max(0, round(min(protect, ttl) * 1000))  # past ttl it has expired
         self._item_prefix = plane.key(self.kind) + ":"
         self._used = plane.key(self.kind + "s", "used")
         redis = plane.redis
@@ -432,10 +483,13 @@ class RedisWalkStore(Generic[T]):
         item_id: str = item.id  # type: ignore[attr-defined]
         encoded = self.codec.encode(item)
         self.codec.remember(item)
-        await self._call(self._add, [*self._keys(self._checked(item_id)),
-                                     self._client_key(client)],
-                         [item_id, self.ttl_ms, self.max_items, self.max_per_client,
-                          self._item_prefix, encoded.state, *encoded.tail])
+        kept = await self._call(self._add, [*self._keys(self._checked(item_id)),
+                                            self._client_key(client)],
+                                [item_id, self.ttl_ms, self.max_items, self.max_per_client,
+                                 self._item_prefix, self.protect_ms, encoded.state,
+                                 *encoded.tail])
+        if kept < 0:
+            raise StoreFullError(self.kind, self.max_items, self.protect_ms / 1000, -kept / 1000)
 
     async def _fetch(self, item_id: str, which: str) -> Loaded:
         got = await self._call(self._load, self._keys(item_id), [item_id, self.ttl_ms, which])

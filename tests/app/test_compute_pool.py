@@ -88,6 +88,98 @@ def test_at_most_workers_run_and_the_queue_is_capped():
     asyncio.run(main())
 
 
+def test_a_job_that_waits_past_max_wait_is_refused_and_leaves_the_queue():
+    """The wait for a worker is bounded apart from the running time: behind a long job, a
+    queued one is refused (503, Retry-After) once it has waited max_wait seconds."""
+    async def main() -> None:
+        pool = ComputePool(workers=1, queue=2, timeout=60, max_wait=0.2)
+        started, release = threading.Event(), threading.Event()
+
+        def long(stop) -> str:
+            started.set()
+            release.wait(10)
+            return "long"
+
+        running = asyncio.ensure_future(pool.run(FakeRequest(), long))
+        await until(started.is_set)
+        ran = []
+        loop = asyncio.get_running_loop()
+        asked = loop.time()
+        with pytest.raises(BusyError, match=r"waited 0\.2 s") as refused:
+            await pool.run(FakeRequest(), lambda stop: ran.append(1))
+        waited = loop.time() - asked
+        assert 0.2 <= waited < 2
+        assert refused.value.retry_after >= 1
+        assert (pool.waiting, ran) == (0, [])
+        release.set()
+        assert await running == "long"
+        await until(lambda: pool.running == 0)
+
+    asyncio.run(main())
+
+
+def test_a_job_that_gets_its_worker_within_max_wait_runs():
+    async def main() -> None:
+        pool = ComputePool(workers=1, queue=1, timeout=60, max_wait=5)
+        started = threading.Event()
+
+        def short(stop) -> str:
+            started.set()
+            threading.Event().wait(0.3)
+            return "first"
+
+        first = asyncio.ensure_future(pool.run(FakeRequest(), short))
+        await until(started.is_set)
+        second = asyncio.ensure_future(pool.run(FakeRequest(), lambda stop: "second"))
+        await until(lambda: pool.waiting == 1)
+        assert await asyncio.gather(first, second) == ["first", "second"]
+        assert (pool.running, pool.waiting) == (0, 0)
+
+    asyncio.run(main())
+
+
+def test_the_wait_does_not_count_towards_the_running_time():
+    """A job that waited nearly max_wait still gets its whole timeout to run."""
+    async def main() -> None:
+        pool = ComputePool(workers=1, queue=1, timeout=0.6, max_wait=1)
+        started = threading.Event()
+
+        def hold(stop) -> str:
+            started.set()
+            threading.Event().wait(0.5)
+            return "held"
+
+        def runs_a_while(stop) -> str:
+            for _ in range(40):  # 0.4 s: past timeout - wait, within timeout
+                if stop():
+                    raise StoppedError("stopped")
+                threading.Event().wait(0.01)
+            return "done"
+
+        first = asyncio.ensure_future(pool.run(FakeRequest(), hold))
+        await until(started.is_set)
+        assert await asyncio.gather(first, pool.run(FakeRequest(), runs_a_while)) == [
+            "held", "done"]
+
+    asyncio.run(main())
+
+
+def test_a_pool_s_max_wait_defaults_to_its_timeout_and_must_be_positive():
+    assert ComputePool(workers=1, queue=0, timeout=7).max_wait == 7
+    with pytest.raises(ValueError, match="max_wait"):
+        ComputePool(workers=1, queue=0, timeout=7, max_wait=0)
+
+
+def test_the_app_s_pool_takes_its_wait_from_the_settings():
+    from app.main import create_app
+    from app.settings import Settings
+
+    assert create_app(Settings(compute_max_wait=4.5)).state.compute.max_wait == 4.5
+    assert Settings.from_env({"CONVLENS_COMPUTE_MAX_WAIT": "12"}).compute_max_wait == 12
+    with pytest.raises(ValueError, match="compute_max_wait"):
+        Settings.from_env({"CONVLENS_COMPUTE_MAX_WAIT": "0"})
+
+
 def test_a_client_that_leaves_stops_its_work_and_frees_the_worker():
     async def main() -> None:
         pool = ComputePool(workers=1, queue=1, timeout=60)

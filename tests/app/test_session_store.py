@@ -1,4 +1,5 @@
-"""The session store: capped with least-recently-used eviction, an idle TTL, per client.
+"""The session store: capped with least-recently-used eviction (never of an item used in
+the last ``protect`` seconds: a newcomer is refused instead), an idle TTL, per client.
 
 Tests taking the ``backend`` fixture run on both stores (memory, and Redis with real
 expiry); the clock-driven HTTP expiry, thread safety and history size are the memory
@@ -7,7 +8,9 @@ store's own."""
 from __future__ import annotations
 
 import asyncio
+import math
 import threading
+import time
 
 import pytest
 from fastapi.testclient import TestClient
@@ -17,7 +20,7 @@ from app import serialize
 from app.main import create_app
 from app.sessions import Session
 from app.settings import Settings
-from app.store.walks import MemoryWalkStore, NotFoundError
+from app.store.walks import MemoryWalkStore, NotFoundError, StoreFullError, StoreUnavailableError
 from tests.app.conftest import BACKENDS, backend_settings
 
 
@@ -116,11 +119,151 @@ def test_expiry_over_http(clock, bodies):
 
 @pytest.mark.parametrize("name", BACKENDS)
 def test_eviction_over_http(request, name):
-    settings = Settings(max_sessions=2, **backend_settings(request, name))
+    """With no protection (0 s) the least recently used always goes."""
+    settings = Settings(max_sessions=2, session_protect=0, **backend_settings(request, name))
     with TestClient(create_app(settings)) as client:
         ids = [client.post("/api/sessions", json={}).json()["id"] for _ in range(3)]
         assert client.get(f"/api/sessions/{ids[0]}").status_code == 404
         assert all(client.get(f"/api/sessions/{i}").status_code == 200 for i in ids[1:])
+
+
+# ------------------------------------------------------------ a full store: protection
+def test_a_full_store_refuses_a_newcomer_rather_than_evict_a_recent_item(backend):
+    ttl = backend.ttl
+
+    async def body(store):
+        victim = new_session()
+        await store.add(victim, "victim")
+        await backend.advance(0.1 * ttl)
+        others = [new_session() for _ in range(2)]
+        for i, s in enumerate(others):
+            await store.add(s, f"attacker-{i}")
+        with pytest.raises(StoreFullError) as refused:
+            await store.add(new_session(), "attacker-2")
+        return (refused.value, [await held(store, s) for s in (victim, *others)],
+                await store.count())
+
+    refused, kept, count = backend.run(body, max_items=3, max_per_client=2,
+                                       protect=0.5 * ttl)
+    assert kept == [True] * 3 and count == 3  # nobody's item was evicted
+    assert isinstance(refused, StoreUnavailableError)  # the app's 503 with Retry-After
+    # the victim's protection ends 0.4 ttl from now: 24 fake seconds, or 0.4 s -> 1 s
+    assert refused.retry_after == max(1, math.ceil(0.4 * ttl))
+    assert "session" in str(refused)
+
+
+def test_an_item_idle_past_its_protection_is_evicted_for_a_newcomer(backend):
+    ttl = backend.ttl
+
+    async def body(store):
+        a, b, c = new_session(), new_session(), new_session()
+        for s, who in ((a, "one"), (b, "two"), (c, "three")):
+            await store.add(s, who)
+        await backend.advance(0.6 * ttl)  # all idle past protect (0.5 ttl), none expired
+        assert await held(store, b) and await held(store, c)  # used again: protected
+        d = new_session()
+        await store.add(d, "four")  # a, idle 0.6 ttl, goes
+        return [await held(store, s) for s in (a, b, c, d)], await store.count()
+
+    assert backend.run(body, max_items=3, protect=0.5 * ttl) == ([False, True, True, True], 3)
+
+
+def test_a_client_s_own_cap_still_makes_room_in_a_full_store(backend):
+    async def body(store):
+        a, b, c, d = (new_session() for _ in range(4))
+        await store.add(a, "one")
+        await store.add(b, "one")
+        await store.add(c, "two")  # full, every item protected
+        await store.add(d, "one")  # its own least recently used goes: no refusal
+        return [await held(store, s) for s in (a, b, c, d)]
+
+    assert backend.run(body, max_items=3, max_per_client=2) == [False, True, True, True]
+
+
+def test_protection_longer_than_the_ttl_waits_only_for_the_expiry(clock):
+    store = MemoryWalkStore(kind="session", max_items=1, ttl=60, protect=600, clock=clock)
+    asyncio.run(store.add(new_session(), "one"))
+    clock.advance(20)
+    with pytest.raises(StoreFullError) as refused:
+        asyncio.run(store.add(new_session(), "two"))
+    assert refused.value.retry_after == 40  # when the oldest expires, not 580 s
+    clock.advance(41)
+    asyncio.run(store.add(new_session(), "two"))  # the first expired: room again
+
+
+def test_the_protection_is_a_setting_passed_to_both_stores():
+    s = Settings.from_env({"CONVLENS_SESSION_PROTECT": "90", "CONVLENS_EXERCISE_PROTECT": "0"})
+    assert (Settings().session_protect, s.session_protect, s.exercise_protect) == (600, 90, 0)
+    app = create_app(s)
+    assert (app.state.sessions.protect, app.state.exercises.protect) == (90, 0)
+    for bad in ("-1", "nan", "inf"):
+        with pytest.raises(ValueError, match="session_protect"):
+            Settings.from_env({"CONVLENS_SESSION_PROTECT": bad})
+
+
+ADDRESS = "x-test-address"
+
+
+def from_address_header(app):
+    """``app``, with the client address each request names in ``ADDRESS`` (one TestClient
+    sends as many addresses as a test needs; the lifespan is the app's own)."""
+    async def addressed(scope, receive, send):
+        if scope["type"] == "http":
+            named = dict(scope["headers"]).get(ADDRESS.encode())
+            if named:
+                scope = {**scope, "client": (named.decode(), 5000)}
+        await app(scope, receive, send)
+
+    return addressed
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+def test_many_addresses_cannot_evict_a_recent_walk_or_exercise(request, name, clock):
+    """Six addresses creating walks and exercises in a full store get 503s, not the
+    victim's walk and exercise; once those sit unused past the protection, a newcomer may
+    take their place."""
+    protect = 600.0 if name == "memory" else 2.0  # fake seconds, or real ones in Redis
+    settings = Settings(max_sessions=3, max_exercises=3, session_protect=protect,
+                        exercise_protect=protect, **backend_settings(request, name))
+    app = create_app(settings)
+    if name == "memory":
+        app.state.sessions.clock = app.state.exercises.clock = clock
+
+    def wait(seconds: float) -> None:
+        if name == "memory":
+            clock.advance(seconds)
+        else:
+            time.sleep(seconds)  # Redis scores items by its own clock
+
+    kinds = {"sessions": {}, "exercises": {"step": "Z1", "seed": 1}}
+    with TestClient(from_address_header(app)) as client:
+        def create(kind: str, address: str):
+            return client.post(f"/api/{kind}", json=kinds[kind], headers={ADDRESS: address})
+
+        def status(kind: str, item_id: str) -> int:
+            return client.get(f"/api/{kind}/{item_id}").status_code
+
+        victim = {kind: create(kind, "10.0.0.1").json()["id"] for kind in kinds}
+        wait(0.2 * protect)
+        made: dict[str, list[str]] = {kind: [] for kind in kinds}
+        for i in range(6):
+            for kind in kinds:
+                for _ in range(2):
+                    r = create(kind, f"10.0.1.{i}")
+                    if r.status_code == 201:
+                        made[kind].append(r.json()["id"])
+                        continue
+                    assert r.status_code == 503, r.text
+                    assert 1 <= int(r.headers["retry-after"]) <= math.ceil(0.8 * protect)
+                    assert "try again" in r.json()["detail"]
+        assert {kind: len(ids) for kind, ids in made.items()} == {"sessions": 2, "exercises": 2}
+        assert [status(kind, victim[kind]) for kind in kinds] == [200, 200]
+
+        wait(1.2 * protect)  # the victim's items now sit unused past the protection
+        for kind, ids in made.items():
+            assert [status(kind, i) for i in ids] == [200, 200]  # used again: protected
+        assert [create(kind, "10.0.2.1").status_code for kind in kinds] == [201, 201]
+        assert [status(kind, victim[kind]) for kind in kinds] == [404, 404]
 
 
 def test_concurrent_use_keeps_the_store_consistent():

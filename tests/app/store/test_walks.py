@@ -110,9 +110,29 @@ def test_an_evicted_or_deleted_item_leaves_no_key_behind(redis_url):
         used = await r.zrange(store.plane.key("sessions", "used"), 0, -1)
         return left, one, used, c.id.encode()
 
-    left, one, used, c = on_redis(redis_url, body, max_items=2)
+    left, one, used, c = on_redis(redis_url, body, max_items=2, protect=0)
     assert left == [0, 0, 2]
     assert one == [] and used == [c]
+
+
+def test_a_refused_add_writes_nothing(redis_url):
+    """A full store whose items are all protected refuses in the add script itself: the
+    newcomer leaves no key and no index entry, and nobody's item was dropped."""
+    async def body(store):
+        a, b, newcomer = new_session(), new_session(), new_session()
+        await store.add(a, "one")
+        await store.add(b, "two")
+        with pytest.raises(walks.StoreFullError) as refused:
+            await store.add(newcomer, "three")
+        r = store.plane.redis
+        used = await r.zrange(store.plane.key("sessions", "used"), 0, -1)
+        three = await r.exists(store.plane.key("sessions", "client", "three"))
+        return (refused.value.retry_after, await r.exists(*keys_of(store, newcomer.id)),
+                three, sorted(used) == sorted([a.id.encode(), b.id.encode()]))
+
+    retry, left, three, kept = on_redis(redis_url, body, max_items=2, protect=30)
+    assert 29 <= retry <= 30  # when a's protection ends
+    assert (left, three, kept) == (0, 0, True)
 
 
 @pytest.mark.slow  # a Redis of its own, real expiry or real processes
