@@ -14,7 +14,11 @@ protocol level, before the app or the HTTP parser buffers anything:
   ``max_connections_per_client`` HTTP connections from one client address; a connection
   beyond either gets a 503 and is closed at once;
 - uvicorn's own 400 for a malformed request, and every refusal here, carry the security
-  headers.
+  headers;
+- ``X-Forwarded-For`` and ``X-Forwarded-Proto`` are believed only from the proxies named in
+  ``forwarded_allow_ips`` (``--forwarded-allow-ips``); without it they are ignored, from
+  127.0.0.1 too (uvicorn's default trusts 127.0.0.1, so that any process on this machine
+  could wear any address and so slip every per-address cap).
 
 At start-up the soft limit on open files is raised toward the hard limit so that the
 connection cap fits (:func:`file_limit`); a cap that cannot fit is refused (or, when it
@@ -276,6 +280,15 @@ def host_names(host: str) -> tuple[str, ...]:
         return () if host in WILDCARDS else (host,)
 
 
+def proxy_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's options for forwarded headers: believed from ``forwarded_allow_ips``
+    only, and without it not at all."""
+    trusted = settings.forwarded_allow_ips
+    if trusted is None:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": list(trusted)}
+
+
 # ---------------------------------------------------------------------------------- serve
 def serve(app: Any, *, host: str, port: int, settings: Settings | None = None,
           reload: bool = False, log_level: str = "info", workers: int = 1,
@@ -286,9 +299,12 @@ def serve(app: Any, *, host: str, port: int, settings: Settings | None = None,
 
     ``workers`` > 1 starts that many processes on one socket (``app`` must then be an
     import string; each worker builds the app from the environment). Every limit holds per
-    worker: N workers accept up to N × ``max_connections``."""
+    worker: N workers accept up to N × ``max_connections``. Forwarded headers are believed
+    as :func:`proxy_options` says, in every worker alike (they share this config)."""
     if "http" in options:
         raise TypeError("serve() chooses the HTTP protocol itself (the guarded httptools one)")
+    if {"proxy_headers", "forwarded_allow_ips"} & options.keys():
+        raise TypeError("serve() trusts the proxies of settings.forwarded_allow_ips only")
     if workers > 1 and (not isinstance(app, str) or reload):
         raise TypeError("several workers need the app as an import string, and no reload")
     settings = fit_connections(Settings.from_env() if settings is None else settings)
@@ -305,7 +321,8 @@ def serve(app: Any, *, host: str, port: int, settings: Settings | None = None,
         http=GuardedHttpProtocol, log_level=log_level,
         timeout_keep_alive=int(max(1, round(settings.keep_alive_timeout))),
         timeout_graceful_shutdown=int(max(1, round(settings.shutdown_timeout))),
-        workers=workers, **{"access_log": False, "loop": "asyncio", **options})
+        workers=workers, **proxy_options(settings),
+        **{"access_log": False, "loop": "asyncio", **options})
     # Compute threads hold the GIL for long stretches of small NumPy calls; the event loop
     # must win it back after every socket call. A 1 ms switch interval (Python's default is
     # 5) keeps pages and sockets answering while computations run.

@@ -19,15 +19,60 @@ from __future__ import annotations
 import itertools
 import time
 from collections import deque
-from collections.abc import Callable
-from typing import Protocol
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol
 
 from ..store.walks import StoreUnavailableError
 from .rooms import Connection, Hub, Room
 
-MAX_WINDOWS = 10_000  # names MemoryRooms.take remembers (joins per address, answers per
+MAX_WINDOWS = 10_000  # names a process's Windows remember (joins per address, answers per
 # student): when full, the names whose last event has left their window go, then the
 # oldest names, down to nine tenths
+
+
+class Windows:
+    """Sliding windows kept in this process: per name, its length in seconds and its
+    events, oldest first. An event is a tuple whose first item is the time it was taken
+    (by ``clock``); what follows is the keeper's own (RedisRooms: where Redis has it).
+    Bounded: events leave when they leave their window, and at most MAX_WINDOWS names are
+    kept."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self._by_name: dict[str, tuple[float, deque[tuple[Any, ...]]]] = {}
+
+    def __len__(self) -> int:
+        return len(self._by_name)
+
+    def events(self, name: str, window: float) -> deque[tuple[Any, ...]]:
+        """``name``'s events still in its window (a new, empty window if none; making
+        room for it when full)."""
+        now = self.clock()
+        if name not in self._by_name and len(self._by_name) >= MAX_WINDOWS:
+            self._forget(now)
+        events = self._by_name.setdefault(name, (window, deque()))[1]
+        while events and now - events[0][0] > window:
+            events.popleft()
+        return events
+
+    def add(self, name: str, window: float, *extra: Any) -> None:
+        """One more event named ``name``, now."""
+        self.events(name, window).append((self.clock(), *extra))
+
+    def live(self) -> Iterator[tuple[str, float, list[tuple[Any, ...]]]]:
+        """Every name with events still in its window: name, window, events."""
+        now = self.clock()
+        for name, (window, events) in list(self._by_name.items()):
+            kept = [e for e in events if now - e[0] <= window]
+            if kept:
+                yield name, window, kept
+
+    def _forget(self, now: float) -> None:
+        for stale in [n for n, (w, t) in self._by_name.items() if not t or now - t[-1][0] > w]:
+            del self._by_name[stale]
+        extra = len(self._by_name) - MAX_WINDOWS * 9 // 10
+        for oldest in list(itertools.islice(self._by_name, max(0, extra))):
+            del self._by_name[oldest]
 
 
 class RoomsUnavailableError(StoreUnavailableError):
@@ -74,7 +119,7 @@ class MemoryRooms:
     def __init__(self, hub: Hub, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.hub = hub
         self.clock = clock
-        self._windows: dict[str, tuple[float, deque[float]]] = {}  # name -> window, times
+        self._windows = Windows(clock)
 
     async def get(self, room_id: str) -> Room | None:
         return self.hub.get(room_id)
@@ -101,23 +146,11 @@ class MemoryRooms:
 
     async def take(self, name: str, limit: int, window: float) -> float:
         """A sliding window: the last ``limit`` events' times per name."""
-        now = self.clock()
-        if name not in self._windows and len(self._windows) >= MAX_WINDOWS:
-            self._forget(now)
-        times = self._windows.setdefault(name, (window, deque()))[1]
-        while times and now - times[0] > window:
-            times.popleft()
+        times = self._windows.events(name, window)
         if len(times) >= limit:
-            return max(0.001, window - (now - times[0]))
-        times.append(now)
+            return max(0.001, window - (self.clock() - times[0][0]))
+        times.append((self.clock(),))
         return 0.0
-
-    def _forget(self, now: float) -> None:
-        for stale in [n for n, (w, t) in self._windows.items() if not t or now - t[-1] > w]:
-            del self._windows[stale]
-        extra = len(self._windows) - MAX_WINDOWS * 9 // 10
-        for oldest in list(itertools.islice(self._windows, max(0, extra))):
-            del self._windows[oldest]
 
     async def try_key(self, given: object, client: str) -> bool:
         return self.hub.try_key(given, client)

@@ -44,9 +44,12 @@ subscriber reconnects (:meth:`Backplane.on_resync`) each worker writes its count
 re-seeds every room it holds from its copy — the highest ``seq`` wins, atomically — and a
 room that moved while the worker was away is sent again to its connections. Moves made
 while Redis was down are refused (REST 503; a socket gets ``dropped`` and may retry).
-Wrong-key buckets and the join and answer windows restart empty. Answers are not here at all: the
-SQLite results file (:mod:`app.demo.answers`) is their record, shared by the workers of
-one host, and only the pushes that tell pages about them travel through Redis.
+The join and answer windows come back from the workers: each keeps the events it admitted
+(bounded as :class:`~app.demo.backend.Windows` are) and writes them back on resync, and a
+``take`` that finds fewer events in Redis than it admitted writes its own back first.
+Wrong-key buckets still restart full. Answers are not here at all: the SQLite results file
+(:mod:`app.demo.answers`) is their record, shared by the workers of one host, and only the
+pushes that tell pages about them travel through Redis.
 """
 
 from __future__ import annotations
@@ -63,7 +66,7 @@ from typing import Any
 import orjson
 from redis.exceptions import RedisError
 
-from ..demo.backend import RoomsUnavailableError
+from ..demo.backend import RoomsUnavailableError, Windows
 from ..demo.guard import ThrottledError
 from ..demo.rooms import (
     ROOM_ID,
@@ -243,22 +246,58 @@ end
 return out
 """
 
-# name, limit, window ms -> 0 if taken (and counted), else the ms until the oldest leaves
+# name, limit, window ms, events of the window this worker admitted -> {0, time ms,
+# member} if taken (and counted); {ms until the oldest leaves} if not; {-1} if Redis holds
+# fewer events than this worker admitted (it restarted, or evicted them): nothing taken,
+# the worker writes them back (RESTORE) and asks again. The first write is the ZADD, which
+# Redis refuses at maxmemory (OOM, an error): a join is never let in unchecked. (Redis
+# checks OOM at a script's first write only: a ZREMRANGEBYSCORE first would let it pass.)
 TAKE = """
 local key = P .. 'win:' .. ARGV[4]
-local limit, window = tonumber(ARGV[5]), tonumber(ARGV[6])
+local limit, window, mine = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. (now - window))
-if redis.call('ZCARD', key) >= limit then
-  local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
-  return math.max(1, tonumber(oldest[2]) + window - now + 1)
+local since = now - window
+local n = redis.call('ZCOUNT', key, since, '+inf')
+if n < mine then return {-1} end
+if n >= limit then
+  local oldest = redis.call('ZRANGEBYSCORE', key, since, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+  return {math.max(1, tonumber(oldest[2]) + window - now + 1)}
 end
 local member = t[1] .. '.' .. t[2]
 while redis.call('ZADD', key, 'NX', now, member) == 0 do member = member .. '+' end
+redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. since)
 redis.call('PEXPIRE', key, window)
+return {0, now, member}
+"""
+
+# groups of: name, window ms, n, then n pairs (time ms, member) -> 0. The events this
+# worker admitted, written back where they were (those still in their window; the same
+# member twice is one event), each window kept until its newest event leaves it.
+RESTORE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local i = 4
+while i <= #ARGV do
+  local key = P .. 'win:' .. ARGV[i]
+  local window, n = tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
+  local newest = nil
+  for j = i + 3, i + 1 + 2 * n, 2 do
+    local at = tonumber(ARGV[j])
+    if at >= now - window then
+      redis.call('ZADD', key, 'NX', at, ARGV[j + 1])
+      newest = math.max(newest or at, at)
+    end
+  end
+  if newest then
+    local left = math.max(1, newest + window - now)
+    if redis.call('PTTL', key) < left then redis.call('PEXPIRE', key, left) end
+  end
+  i = i + 3 + 2 * n
+end
 return 0
 """
+RESTORE_ARGS = 2000  # arguments per RESTORE call at most (one name's events may exceed it)
 
 # address, burst, refill ms, 'check' or 'fail' -> the tokens left, as text
 KEYS_BUCKET = """
@@ -279,7 +318,7 @@ return tostring(tokens)
 """
 
 SCRIPTS = {"join": JOIN, "promote": PROMOTE, "leave": LEAVE, "move": MOVE, "seed": SEED,
-           "open": OPEN, "beat": BEAT, "take": TAKE, "keys": KEYS_BUCKET}
+           "open": OPEN, "beat": BEAT, "take": TAKE, "restore": RESTORE, "keys": KEYS_BUCKET}
 
 
 def namespace(key: str, lesson: bytes) -> str:
@@ -307,6 +346,11 @@ class RedisRooms:
         # count changes a script has made in Redis that this worker's Hub has not yet: a
         # heartbeat that writes the counts meanwhile includes them
         self._in_flight: Counter[str] = Counter()
+        # the window events (joins, answers) this worker admitted, as Redis has them
+        # (time ms, member), until they leave their window: written back after Redis
+        # restarts, so that every live worker's share of a window comes back
+        self._admitted = Windows()
+        self._restore_owed = False  # a write-back failed: the next heartbeat tries again
         plane.on_message(self.prefix + "moves", self._on_move)
         plane.on_message(self.prefix + "counts", self._on_counts)
         plane.on_message(self.prefix + "tell", self._on_tell)
@@ -471,7 +515,38 @@ class RedisRooms:
             log.warning("a frame for room %s reached this worker only: %s", room.id, exc)
 
     async def take(self, name: str, limit: int, window: float) -> float:
-        return int(await self._run("take", name, limit, max(1, int(window * 1000)))) / 1000
+        """The window in Redis, every worker's events together. Fails closed: a Redis
+        that is away or refuses the write (maxmemory) is RoomsUnavailableError (503),
+        never an event let in unchecked."""
+        window_ms = max(1, int(window * 1000))
+        mine = self._admitted.events(name, window)
+        out = await self._run("take", name, limit, window_ms, len(mine))
+        if int(out[0]) < 0:  # Redis lost events this worker admitted: back, and again
+            await self._run("restore", *self._restore_args(name, window, list(mine)))
+            out = await self._run("take", name, limit, window_ms, 0)
+        wait = int(out[0])
+        if wait == 0:
+            self._admitted.add(name, window, int(out[1]), _text(out[2]))
+        return wait / 1000
+
+    @staticmethod
+    def _restore_args(name: str, window: float, events: list[tuple[Any, ...]]) -> list[object]:
+        return [name, max(1, int(window * 1000)), len(events),
+                *(x for _, at, member in events for x in (at, member))]
+
+    async def _restore_windows(self) -> None:
+        """Write back every window event this worker admitted that is still in its
+        window (in batches of about RESTORE_ARGS arguments)."""
+        self._restore_owed = True
+        batch: list[object] = []
+        for name, window, events in self._admitted.live():
+            batch += self._restore_args(name, window, events)
+            if len(batch) >= RESTORE_ARGS:
+                await self._raw("restore", *batch)
+                batch = []
+        if batch:
+            await self._raw("restore", *batch)
+        self._restore_owed = False
 
     async def try_key(self, given: object, client: str) -> bool:
         """The key, with wrong ones counted per address in Redis (every worker's); when
@@ -520,7 +595,10 @@ class RedisRooms:
         room.to_presenters(msg["text"])
 
     async def _heartbeat(self) -> None:
-        """Write this worker's counts afresh; read every held room's audience."""
+        """Write this worker's counts afresh; read every held room's audience (and write
+        the window events back, if the last write-back failed)."""
+        if self._restore_owed:
+            await self._restore_windows()
         hub = self.hub
         hub.sweep(forget=False)  # an idle copy is not held: Redis may have let it go
         counts: Counter[str] = Counter(self._in_flight)
@@ -540,7 +618,9 @@ class RedisRooms:
 
     async def _resync(self) -> None:
         """After (re)connecting: re-seed or re-read every room this worker holds (its idle
-        copies dropped first: re-seeding one would bring back a room Redis let expire)."""
+        copies dropped first: re-seeding one would bring back a room Redis let expire),
+        and write back the window events it admitted (a Redis that restarted has every
+        live worker's again)."""
         self.hub.sweep(forget=False)
         for room in list(self.hub.rooms.values()):
             room.counted_v = -1  # the counts' version restarts with Redis
@@ -548,3 +628,8 @@ class RedisRooms:
             if self._apply(room, int(out[0]), int(out[1]), _text(out[2])):
                 room.broadcast()
             self._counts(room, int(out[3]), int(out[4]), tell=True)
+        try:
+            await self._restore_windows()
+        except (RedisError, OSError) as exc:  # (maxmemory, say) not a reason to stay deaf
+            log.warning("window events not written back yet (%s): at the next heartbeat",
+                        type(exc).__name__)

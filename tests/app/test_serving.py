@@ -252,3 +252,75 @@ def test_the_soft_file_limit_is_raised_toward_the_hard_one():
     with pytest.raises(ValueError, match="CONVLENS_MAX_CONNECTIONS"):
         serving.file_limit(2000, explicit=True, getrlimit=lambda kind: (1024, 1024),
                            setrlimit=setrlimit)
+
+
+# ------------------------------------------------------------------ forwarded headers
+def _sessions_kept(url: str, body: dict, forged: list[str]) -> list[int]:
+    """Make a walk from each forged address (X-Forwarded-For), then ask for each again."""
+    ids = []
+    for address in forged:
+        r = httpx.post(url + "/api/sessions", json=body,
+                       headers={"X-Forwarded-For": address, "X-Forwarded-Proto": "https"})
+        assert r.status_code == 201, r.text
+        ids.append(r.json()["id"])
+    return [httpx.get(f"{url}/api/sessions/{sid}").status_code for sid in ids]
+
+
+@pytest.mark.slow  # two real servers
+def test_forwarded_for_is_believed_only_from_the_proxies_named(bodies):
+    """Two walks per client address: three from forged addresses all count as 127.0.0.1's
+    unless --forwarded-allow-ips names 127.0.0.1, so the first is dropped for the third;
+    with it, three addresses keep one walk each."""
+    env = {"CONVLENS_MAX_SESSIONS_PER_CLIENT": "2"}
+    forged = ["1.2.3.1", "1.2.3.2", "1.2.3.3"]
+    with LocalServer(["app.cli", "serve", "--port", "{port}"], env=env) as s:
+        ignored = _sessions_kept(s.url, bodies.seed(), forged)
+    with LocalServer(["app.cli", "serve", "--port", "{port}",
+                      "--forwarded-allow-ips", "127.0.0.1"], env=env) as s:
+        trusted = _sessions_kept(s.url, bodies.seed(), forged)
+    assert ignored == [404, 200, 200]
+    assert trusted == [200, 200, 200]
+
+
+def test_uvicorn_is_told_to_ignore_forwarded_headers_unless_proxies_are_named(monkeypatch):
+    from app.settings import Settings
+
+    configs = []
+    monkeypatch.setattr(serving.GuardedServer, "run", lambda self: configs.append(self.config))
+
+    class Supervisor:  # --workers N: the config every worker process is started with
+        def __init__(self, config, sockets):
+            configs.append(config)
+            for sock in sockets:
+                sock.close()
+
+        def run(self):
+            pass
+
+    monkeypatch.setattr(serving, "GuardedMultiprocess", Supervisor)
+    interval = sys.getswitchinterval()
+    try:
+        serving.serve("app.main:app", host="127.0.0.1", port=free_port(), settings=Settings())
+        trusted = Settings(forwarded_allow_ips=("127.0.0.1", "10.0.0.0/8"))
+        serving.serve("app.main:app", host="127.0.0.1", port=free_port(), settings=trusted)
+        serving.serve("app.main:app", host="127.0.0.1", port=free_port(), settings=trusted,
+                      workers=2)
+    finally:
+        sys.setswitchinterval(interval)
+    assert [c.proxy_headers for c in configs] == [False, True, True]
+    assert configs[1].forwarded_allow_ips == configs[2].forwarded_allow_ips == [
+        "127.0.0.1", "10.0.0.0/8"]
+    with pytest.raises(TypeError, match="forwarded_allow_ips"):
+        serving.serve("app.main:app", host="127.0.0.1", port=free_port(), proxy_headers=True)
+
+
+def test_the_proxies_to_trust_come_from_the_environment_and_are_checked():
+    from app.settings import Settings
+
+    env = {"CONVLENS_FORWARDED_ALLOW_IPS": " 127.0.0.1, ::1,10.0.0.0/8 "}
+    assert Settings.from_env(env).forwarded_allow_ips == ("127.0.0.1", "::1", "10.0.0.0/8")
+    assert Settings.from_env({}).forwarded_allow_ips is None
+    assert Settings.from_env({"CONVLENS_FORWARDED_ALLOW_IPS": ""}).forwarded_allow_ips is None
+    assert Settings.from_env({"CONVLENS_FORWARDED_ALLOW_IPS": "*"}).forwarded_allow_ips == ("*",)
+    with pytest.raises(ValueError, match="IP addresses or networks"):
+        Settings.from_env({"CONVLENS_FORWARDED_ALLOW_IPS": "proxy.example"})

@@ -1,17 +1,21 @@
 """Demo mode attacked for real, on 127.0.0.1 only, bounded in count and time: a socket
-flood from one address, and ``convlens demo`` killed with SIGKILL and started again."""
+flood from one address, ``convlens demo`` killed with SIGKILL and started again, and a
+local process forging ``X-Forwarded-For`` to slip the per-address caps."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import time
+from contextlib import ExitStack
 
 import httpx
 import pytest
 import websockets
 
+from app.demo.guard import KEY_BURST
 from tests.support.localserver import free_port
+from tests.support.redisserver import RedisServer
 
 from .conftest import KEY, DemoServer
 
@@ -117,3 +121,53 @@ def test_after_kill_9_and_a_restart_the_room_and_its_slide_are_back(tmp_path):
         assert missing.status_code == 404 and "no such room" in missing.text
     finally:
         server.stop()
+
+
+def _forging(server: DemoServer) -> dict[str, list[int]]:
+    """Requests from 127.0.0.1 that each claim another address in X-Forwarded-For: joins
+    (2 per address with --per-client 1) and wrong presenter keys (KEY_BURST per address),
+    each on a new connection (so, with --workers, spread over the workers)."""
+    def join(name: str, forged: str) -> int:
+        return httpx.post(f"{server.url}/api/demo/{server.room}/join", json={"name": name},
+                          headers={"X-Forwarded-For": forged}, timeout=10).status_code
+
+    def wrong_key(forged: str) -> int:
+        return httpx.get(f"{server.url}/api/demo/lesson", timeout=10,
+                         headers={"X-Forwarded-For": forged, "X-Forwarded-Proto": "https",
+                                  "X-Demo-Key": "not-the-presenter-key-0"}).status_code
+
+    return {"joins": [join(f"s{i}", f"1.2.3.{i}") for i in range(1, 4)],
+            "same": [join(f"t{i}", "1.2.3.99") for i in range(3)],
+            "keys": [wrong_key(f"1.2.4.{i}") for i in range(1, KEY_BURST + 2)]}
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_forged_forwarded_for_is_believed_only_from_the_proxies_named(tmp_path, workers):
+    """Without --forwarded-allow-ips, X-Forwarded-For is ignored even from 127.0.0.1 (any
+    local process could otherwise wear any address): forged addresses share the
+    connection's caps. With it, each forwarded address has its own (in every worker)."""
+    seen = {}
+    with ExitStack() as stack:
+        options: tuple[str, ...] = ("--per-client", "1")
+        if workers > 1:
+            redis = stack.enter_context(RedisServer())
+            options += ("--workers", str(workers), "--redis", redis.url)
+        for name, trust in (("ignored", ()), ("trusted", ("--forwarded-allow-ips", "127.0.0.1"))):
+            if workers > 1:
+                redis.flush()  # (the same key and lesson: the same windows and buckets)
+            run = tmp_path / name
+            run.mkdir()
+            server = DemoServer(port=free_port(), state=run / "rooms.sqlite3",
+                                options=(*options, "--results", str(run / "answers.db"),
+                                         *trust))
+            server.start()
+            try:
+                seen[name] = _forging(server)
+            finally:
+                server.stop()
+    ignored, trusted = seen["ignored"], seen["trusted"]
+    assert ignored["joins"] == [201, 201, 429]  # all three are 127.0.0.1's
+    assert ignored["keys"] == [200] * KEY_BURST + [429]
+    assert trusted["joins"] == [201, 201, 201]  # three addresses, three allowances
+    assert trusted["same"] == [201, 201, 429]  # and each is still capped
+    assert trusted["keys"] == [200] * (KEY_BURST + 1)

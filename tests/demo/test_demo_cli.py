@@ -200,3 +200,35 @@ def test_results_go_to_the_file_given_or_the_default_one(tmp_path, served, capsy
     assert cli.main([*args, "--port", str(free_port())]) == 0
     out = capsys.readouterr().out
     assert "xdg-state/convlens/demo-results.sqlite3" in out  # the default, under the test's XDG
+
+
+def test_the_proxies_to_trust_reach_every_worker_through_the_environment(
+        tmp_path, served, capsys, monkeypatch):
+    """--forwarded-allow-ips on `demo` and `serve` goes where serve() and every worker
+    read it (CONVLENS_FORWARDED_ALLOW_IPS); a malformed one stops before the links."""
+    import os
+
+    from app.settings import Settings
+
+    variable = "CONVLENS_FORWARDED_ALLOW_IPS"
+    monkeypatch.setenv(variable, "")  # (so that the test leaves it as it found it)
+    monkeypatch.delenv(variable)
+    args = ["demo", "--key", "my-own-long-key-42", "--state", str(tmp_path / "rooms.db")]
+    assert cli.main([*args, "--port", str(free_port())]) == 0
+    assert Settings.from_env().forwarded_allow_ips is None  # trusted from no one
+    assert cli.main([*args, "--port", str(free_port()),
+                     "--forwarded-allow-ips", "127.0.0.1, 10.0.0.0/8"]) == 0
+    assert os.environ[variable] == "127.0.0.1,10.0.0.0/8"
+    assert Settings.from_env().forwarded_allow_ips == ("127.0.0.1", "10.0.0.0/8")
+    capsys.readouterr()
+    calls = len(served)
+    assert cli.main([*args, "--port", str(free_port()),
+                     "--forwarded-allow-ips", "proxy.example"]) == 2
+    out, err = capsys.readouterr()
+    assert "--forwarded-allow-ips" in err and "proxy.example" in err
+    assert "audience" not in out and len(served) == calls
+    assert cli.main(["serve", "--port", str(free_port()), "--forwarded-allow-ips", "*"]) == 0
+    assert os.environ[variable] == "*" and served[-1][1]["workers"] == 1
+    monkeypatch.setenv(variable, "not-an-address")
+    assert cli.main(["serve", "--port", str(free_port())]) == 2
+    assert variable in capsys.readouterr().err

@@ -11,6 +11,7 @@ import uuid
 from types import SimpleNamespace
 
 import pytest
+import redis
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
@@ -443,3 +444,111 @@ def test_a_move_over_the_socket_while_redis_is_away_is_answered_then_the_socket_
             server.start()
     assert frame["by"] == "page-7" and "unavailable" in frame["detail"]
     assert closed.value.code == 1013  # the page says it is reconnecting, and sends again
+
+
+# ------------------------------------------------------------------ windows that last
+WINDOW = "join:main-room:10.0.0.7"
+
+
+@pytest.mark.slow  # a Redis of its own, restarted
+def test_after_redis_restarts_the_join_window_comes_back_from_every_worker():
+    """Two workers admitted three joins of one address (a cap of 3); Redis restarts empty;
+    each worker writes back the events it admitted, so the window still refuses the
+    fourth, on either worker: a restart gives no one a fresh allowance."""
+    async def run(server: RedisServer):
+        a, b = await worker(server.url), await worker(server.url)
+        try:
+            taken = [await w.rooms.take(WINDOW, 3, 60) for w in (a, b, a)]
+            await asyncio.to_thread(server.restart, 0.3)  # Redis comes back empty
+            await until(lambda: a.plane.reconnections >= 2 and b.plane.reconnections >= 2,
+                        timeout=15)
+            key = a.rooms.prefix + "win:" + WINDOW
+            deadline = time.monotonic() + 5
+            while (back := await a.plane.redis.zcard(key)) < 3 and time.monotonic() < deadline:
+                await asyncio.sleep(0.02)  # (the resyncs run just after the reconnections)
+            ttl = await a.plane.redis.pttl(key)
+            after = [await w.rooms.take(WINDOW, 3, 60) for w in (b, a)]
+            return taken, back, ttl, after
+        finally:
+            await stop(a, b)
+
+    with RedisServer() as server:
+        taken, back, ttl, after = asyncio.run(run(server))
+    assert taken == [0, 0, 0]
+    assert back == 3 and 55_000 < ttl <= 60_000  # kept until its newest event leaves
+    assert all(55 < wait <= 60.01 for wait in after), after  # refused, on both workers
+
+
+def test_a_take_that_finds_its_events_gone_from_redis_writes_them_back_first(redis_url):
+    """Redis lost a window (evicted, or restarted before the subscriber noticed): the next
+    take of the worker that admitted its events restores them before it counts."""
+    async def run():
+        a = await worker(redis_url)
+        try:
+            taken = [await a.rooms.take(WINDOW, 2, 60) for _ in range(2)]
+            await a.plane.redis.delete(a.rooms.prefix + "win:" + WINDOW)
+            return taken, await a.rooms.take(WINDOW, 2, 60)
+        finally:
+            await stop(a)
+
+    taken, refused = asyncio.run(run())
+    assert taken == [0, 0] and 59 < refused <= 60.01
+
+
+def test_the_windows_a_worker_remembers_stay_bounded(redis_url, monkeypatch):
+    import app.demo.backend as backend
+    monkeypatch.setattr(backend, "MAX_WINDOWS", 10)
+
+    async def run():
+        a = await worker(redis_url)
+        try:
+            for i in range(40):
+                await a.rooms.take(f"join:main-room:10.0.1.{i}", 5, 60)
+            return len(a.rooms._admitted)
+        finally:
+            await stop(a)
+
+    assert asyncio.run(run()) <= 10
+
+
+def _joins(client, names) -> list[int]:
+    return [client.post(f"/api/demo/{ROOM}/join", json={"name": n}).status_code
+            for n in names]
+
+
+@pytest.mark.slow  # a Redis of its own, restarted
+def test_after_redis_restarts_a_rest_join_over_the_address_cap_is_still_refused():
+    with RedisServer() as server:
+        app = create_app(Settings(redis_url=server.url),
+                         demo_settings=DemoSettings(key=KEY, room=ROOM, per_client=1))
+        with TestClient(app) as client:
+            before = _joins(client, ["Ada", "Bo"])  # 2 joins per page an address may open
+            server.restart(0.3)
+            plane = app.state.backplane
+            deadline = time.monotonic() + 15
+            while plane.reconnections < 2 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            after = client.post(f"/api/demo/{ROOM}/join", json={"name": "Cy"})
+    assert before == [201, 201]
+    assert after.status_code == 429, after.text
+    assert int(after.headers["retry-after"]) > 500  # the window of 10 min, not a fresh one
+
+
+@pytest.mark.slow  # a Redis of its own, filled to maxmemory
+def test_at_maxmemory_a_join_is_refused_with_503_not_admitted():
+    with RedisServer() as server:
+        app = create_app(Settings(redis_url=server.url),
+                         demo_settings=DemoSettings(key=KEY, room=ROOM, per_client=1))
+        with TestClient(app) as client:
+            assert client.get(f"/api/demo/{ROOM}").status_code == 200
+            admin = redis.Redis.from_url(server.url)
+            try:
+                admin.config_set("maxmemory", 1)  # every write is refused now
+                full = client.post(f"/api/demo/{ROOM}/join", json={"name": "Ada"})
+                admin.config_set("maxmemory", 0)
+            finally:
+                admin.close()
+            later = _joins(client, ["Bo", "Cy", "Di"])
+    assert full.status_code == 503, full.text
+    assert full.headers["retry-after"] == "1" and "unavailable" in full.json()["detail"]
+    assert later == [201, 201, 429]  # the refused join used up none of the two
