@@ -61,9 +61,9 @@ BUSY = {503: {"model": s.Message, "description": (
     "again), the computation ran past its time limit, or the server is shutting down.")}}
 
 STORE_AWAY = {503: {"model": s.Message, "description": (
-    "Only with Redis (CONVLENS_REDIS_URL): Redis, which keeps the walks and exercises, is "
-    "not answering, or this one is being changed by too many requests at once. "
-    "Retry-After says when to try again.")}}
+    "The store is full of walks or exercises all used too recently to evict; or, with "
+    "Redis (CONVLENS_REDIS_URL), Redis is not answering, or this one is being changed by "
+    "too many requests at once. Retry-After says when to try again.")}}
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ComputeDep = Annotated[ComputePool, Depends(get_compute)]
