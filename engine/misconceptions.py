@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .config import Config
-from .layers import pool_windows
+from .layers import conv_forward, pool_windows
 
 Given = Mapping[str, np.ndarray]
 
@@ -66,10 +66,7 @@ def _z1_flipped(g: Given, c: Sizes, lr: float | None) -> np.ndarray:
 
 
 def _z1_transposed(g: Given, c: Sizes, lr: float | None) -> np.ndarray:
-    X, W1, b1 = _a(g, "X"), _a(g, "W1"), _a(g, "b1")
-    k = W1.shape[-1]
-    windows = np.lib.stride_tricks.sliding_window_view(X, (k, k))
-    return np.einsum("fab,ijab->fij", W1.transpose(0, 2, 1), windows) + b1[:, None, None]
+    return conv_forward(_a(g, "X"), _a(g, "W1").transpose(0, 2, 1), _a(g, "b1"))[0]
 
 
 def _a2_no_sigmoid(g: Given, c: Sizes, lr: float | None) -> np.ndarray:
