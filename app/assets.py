@@ -51,6 +51,7 @@ def docs_page(openapi_url: str, title: str) -> tuple[str, str]:
         raise RuntimeError(f"expected one inline script in the Swagger UI page, "
                            f"found {len(scripts)}")
     html = _INLINE_SCRIPT.sub(f'<script src="{DOCS_INIT}"></script>', html)
+    html = html.replace("<html>", '<html lang="en">', 1)  # the page's language, for readers
     return html, scripts[0]
 
 

@@ -121,3 +121,17 @@ def test_paths_do_not_depend_on_the_working_directory(tmp_path, monkeypatch):
         assert client.get("/docs").status_code == 200
         assert client.get("/api/datasets").status_code == 200
     assert Path.cwd() == tmp_path
+
+
+def test_every_page_names_its_language_and_labelled_boxes_have_a_role(client):
+    import re
+
+    docs = client.get("/docs")
+    assert docs.status_code == 200 and '<html lang="en">' in docs.text
+    for path, ids in (("/", ("pipeline", "train-chart")), ("/practice", ("givens",))):
+        page = client.get(path)
+        assert page.status_code == 200 and re.search(r"<html[^>]* lang=", page.text), path
+        for box in ids:  # aria-label on a div with no role is ignored (and invalid HTML)
+            tag = re.search(rf'<div[^>]*id="{box}"[^>]*>', page.text)
+            assert tag is not None and "aria-label" in tag[0], box
+            assert re.search(r'role="(group|figure|img|region)"', tag[0]), tag[0]
