@@ -40,7 +40,6 @@ Redis restart loses none.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import csv
 import dataclasses
 import functools
@@ -274,17 +273,12 @@ class AnswerStore:
             raise
 
     # ----------------------------------------------------------------------- students
-    def join(self, room: str, name: object, student_id: object = None, *,
-             token: str | None = None) -> tuple[str, Student]:
-        """A new student in ``room``: their secret token (give it to their phone only). With
-        the ``token`` of a student of the room, that student again (a reconnect: nothing
-        is added). A student ID another student of the room holds is refused (409) and the
-        claim kept as a dispute."""
+    def join(self, room: str, name: object, student_id: object = None) -> tuple[str, Student]:
+        """A new student in ``room``: their secret token (give it to their phone only). A
+        student ID another student of the room holds (in any case) is refused (409) and the
+        claim kept as a dispute. (A reconnect is :meth:`student`, with the phone's token.)"""
         name = clean_name(name)
         sid = clean_student_id(student_id)
-        if token is not None:
-            with contextlib.suppress(AnswerRefusedError):
-                return token, self.student(room, token)
 
         def claim() -> tuple[str, Student]:
             now = self.clock()
