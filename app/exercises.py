@@ -38,14 +38,18 @@ class NoAttemptsError(ConflictError):
 
 
 class Exercise:
-    def __init__(self, steps: tuple[str, ...], seed: int, config: engine.Config,
-                 *, chain: bool, seed_given: bool = True) -> None:
+    def __init__(self, steps: tuple[str, ...], seed: int | None, config: engine.Config,
+                 *, chain: bool, seed_given: bool = True,
+                 example: engine.Variant | None = None) -> None:
+        if (seed is None) == (example is None):
+            raise ValueError("an exercise has either a seed or an example given as it is")
         self.id = secrets.token_urlsafe(16)
         self.seed, self.config, self.chain = seed, config, chain
         # A seed the server drew stays on the server until every step is over: with it, a
         # second exercise on a later step would hand out this one's answer as its givens.
         self.seed_given = seed_given
-        self.variant = engine.variant(seed, config)
+        self.example = example is not None
+        self.variant = example if example is not None else engine.variant(seed, config)
         self.steps = steps
         self.position = 0
         self.states = ["open"] * len(steps)
@@ -54,15 +58,18 @@ class Exercise:
         self._current: engine.Exercise | None = None
 
     @classmethod
-    def restore(cls, exercise_id: str, steps: tuple[str, ...], seed: int,
+    def restore(cls, exercise_id: str, steps: tuple[str, ...], seed: int | None,
                 config: engine.Config, *, chain: bool, seed_given: bool, position: int,
                 states: list[str], attempts: list[int],
-                hints: list[list[engine.Hint]]) -> Exercise:
-        """An exercise from the parts a store kept (its variant drawn again)."""
+                hints: list[list[engine.Hint]],
+                example: engine.Variant | None = None) -> Exercise:
+        """An exercise from the parts a store kept (its variant drawn again, or the
+        example it was given)."""
         if not (len(steps) == len(states) == len(attempts) == len(hints)
                 and 0 <= position < len(steps)):
             raise ValueError("an exercise's steps, states, attempts and hints must match")
-        exercise = cls(steps, seed, config, chain=chain, seed_given=seed_given)
+        exercise = cls(steps, seed, config, chain=chain, seed_given=seed_given,
+                       example=example)
         exercise.id, exercise.position = exercise_id, position
         exercise.states, exercise.attempts, exercise.hints = states, attempts, hints
         return exercise
@@ -126,6 +133,7 @@ class Exercise:
         return {
             "id": self.id, "step": ex.step, "index": ex.index,
             "seed": self.seed if self.seed_given or "open" not in self.states else None,
+            "example": self.example,
             "config": serialize.config_out(self.config), "shape": list(ex.shape),
             "given": ex.given, "ranges": serialize.ranges(ex.given), "lr": ex.lr,
             "prompt": ex.prompt, "latex": ex.latex, "mathml": static_mathml(ex.latex),
@@ -154,11 +162,15 @@ def _hint(h: engine.Hint) -> dict[str, Any]:
 
 
 def create(step: str | None, *, chain: bool, seed: int | None,
-           config: engine.Config) -> Exercise:
+           config: engine.Config, example: engine.Variant | None = None) -> Exercise:
+    """An exercise on ``example`` when one is given, else on the variant of ``seed`` (a
+    random one when None)."""
+    steps = engine.STEP_NAMES if chain else (str(step),)
+    if example is not None:
+        return Exercise(steps, None, config, chain=chain, example=example)
     given = seed is not None
     if seed is None:
         seed = secrets.randbelow(2**32)
-    steps = engine.STEP_NAMES if chain else (str(step),)
     return Exercise(steps, seed, config, chain=chain, seed_given=given)
 
 

@@ -23,7 +23,11 @@ from .schemas import (
     AnyTensor,
     ConfigIn,
     ConfigOut,
+    Image,
+    Label,
+    LearningRate,
     Number,
+    ParamsIn,
     RangeOut,
     Seed,
     tensors_model,
@@ -94,6 +98,17 @@ _EXAMPLE_RIGHT = [[[-0.289, 0.0, 0.289, 0.0], [0.0, 0.0, 0.0, 0.0],
                    [0.0, 0.0, 0.0, 0.433], [0.505, 0.0, 0.0, 0.0]]]
 
 
+class ExampleIn(BaseModel):
+    """An example to compute as it is: the explorer's walk at its current pass, or a
+    notebook's own numbers."""
+
+    model_config = ConfigDict(extra="forbid")
+    x: Image
+    y: Label
+    params: ParamsIn
+    lr: LearningRate
+
+
 class ExerciseCreate(BaseModel):
     """One step to compute (``step``), or the whole pass in order (``chain: true``)."""
 
@@ -110,6 +125,9 @@ class ExerciseCreate(BaseModel):
         "random one."))
     config: ConfigIn = Field(default_factory=ConfigIn, description=(
         "The network's sizes; default the seed's 6×6 input, 3×3 kernel, 2×2 pooling."))
+    example: ExampleIn | None = Field(default=None, description=(
+        "These numbers instead of drawn ones (shaped as config says): the explorer's "
+        "\"Practise this step\" sends its walk's. Give either seed or example."))
 
 
 class AnswerIn(BaseModel):
@@ -151,7 +169,9 @@ class ExerciseOut(BaseModel):
     seed: int | None = Field(description=(
         "The seed the numbers came from: the one asked for, or, when the server drew it, "
         "null until every step is solved or revealed (another exercise on that seed would "
-        "give this one's answer away)."))
+        "give this one's answer away); null for an example given as it is."))
+    example: bool = Field(description=(
+        "True when the numbers are an example given as it is, not drawn from a seed."))
     config: ConfigOut
     shape: list[int] = Field(description="The answer's shape; [] for one number.")
     given: Givens = Field(description=(

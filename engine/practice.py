@@ -1,6 +1,7 @@
 """Practice: examples a student can compute by hand, every step as an exercise, grading.
 
     variant(seed, config) -> Variant          numbers with one or two decimals, checked
+    given_variant(x, y, params, lr, config)   a walk's own example, as it is
     exercise(step, variant) -> Exercise       the step's givens (exactly what it reads) and
                                               its true result
     grade(step, answer, truth, given) -> Grade   cell by cell, with the misconception that
@@ -61,7 +62,7 @@ def check_step(step: str) -> int:
 class Variant:
     """One example to compute by hand: x, y, params, lr and the whole trace."""
 
-    seed: int
+    seed: int | None  # None: an example given as it is (given_variant), not drawn
     config: Config
     x: np.ndarray
     y: float
@@ -146,6 +147,17 @@ def variant(seed: int, config: Config = Config()) -> Variant:
     raise ValueError(f"no hand-computable example found for seed {seed} and {config}")
 
 
+def given_variant(x: np.ndarray, y: float, params: Mapping[str, np.ndarray], lr: float,
+                  config: Config = Config()) -> Variant:
+    """An example given as it is (the explorer's walk, a notebook's numbers) to compute by
+    hand: no seed, no check that it is fit. Its ties and all-zero windows are named in the
+    dA1 prompt (:func:`tie_note`), and the grading's tolerance holds for any numbers."""
+    x = np.array(x, dtype=np.float64)
+    params = {name: np.array(value, dtype=np.float64) for name, value in params.items()}
+    t = trace(x, float(y), params, config)
+    return _frozen(Variant(None, config, x, float(y), params, float(lr), t, decimals=0))
+
+
 def _frozen(v: Variant) -> Variant:
     """The variant with every array read-only: it is cached and shared between callers."""
     for array in (v.x, *v.params.values(), *v.trace.values()):
@@ -215,18 +227,37 @@ def prompt(step: str, config: Config, lr: float | None) -> str:
 
 
 def tie_note(A1: np.ndarray, pool_size: int, *, at_most: int = 3) -> str:
-    """Which cell the tie rule picks in the windows of A1 whose cells are all 0."""
+    """Which cell the tie rule picks in the windows of A1 whose maximum is tied: all 0 (a
+    drawn variant has no other tie) or, in an example given as it is, a positive tie."""
     p = pool_size
-    zero = np.argwhere(pool_windows(A1, p).max(axis=-1) <= 0)
-    if not len(zero):
-        return ""
-    cells = [f"A1[{f},{r * p},{c * p}]" for f, r, c in zero[:at_most]]
-    more = f" and {len(zero) - at_most} more" if len(zero) > at_most else ""
-    if len(zero) == 1:
-        return (f"In this example the window starting at {cells[0]} is all 0: its gradient "
-                f"goes to {cells[0]}.")
-    return (f"In this example the windows starting at {', '.join(cells)}{more} are all 0: "
+    windows = pool_windows(A1, p)
+    tied = np.zeros(windows.shape[:-1], dtype=bool)
+    if windows.shape[-1] > 1:
+        ordered = np.sort(windows, axis=-1)
+        tied = ordered[..., -1] - ordered[..., -2] < EPS
+    zero = windows.max(axis=-1) <= 0
+    notes = []
+    if np.any(zero):
+        cells = [f"A1[{f},{r * p},{c * p}]" for f, r, c in np.argwhere(zero)[:at_most]]
+        count = int(zero.sum())
+        more = f" and {count - at_most} more" if count > at_most else ""
+        notes.append(
+            f"In this example the window starting at {cells[0]} is all 0: its gradient "
+            f"goes to {cells[0]}." if count == 1 else
+            f"In this example the windows starting at {', '.join(cells)}{more} are all 0: "
             "each one's gradient goes to that first cell.")
+    positive = tied & ~zero
+    if np.any(positive):
+        winners = windows.argmax(axis=-1)  # the first maximum, reading row by row
+        cells = [f"A1[{f},{r * p + winners[f, r, c] // p},{c * p + winners[f, r, c] % p}]"
+                 for f, r, c in np.argwhere(positive)[:at_most]]
+        count = int(positive.sum())
+        more = f" and {count - at_most} more" if count > at_most else ""
+        where = "one window" if count == 1 else f"{count} windows"
+        notes.append(
+            f"In {where} two or more cells share the maximum: the first one reading row by "
+            f"row takes the gradient ({', '.join(cells)}{more}).")
+    return " ".join(notes)
 
 
 def exercise(step: str, var: Variant) -> Exercise:

@@ -20,7 +20,10 @@ keeps the state in ``{p}session:{id}`` and the entries in ``{p}session:{id}:list
   ``goto`` back across several epochs, which loads them all).
 
 An exercise is its state alone: meta ``seed, config, chain, seed_given, steps, position,
-states, attempts, hints`` (each hint's ``level, cell, text, feeds``).
+states, attempts, hints`` (each hint's ``level, cell, text, feeds``). An exercise on an
+example given as it is (the explorer's walk) has ``seed`` null, ``example: {y, lr}`` in
+its meta and the arrays ``x W1 b1 W2 b2``; a blob without ``example`` (every one written
+before examples could be given) is drawn again from its seed.
 
 What is derived is computed again, never stored: a session's trace and step records (kept
 per worker, keyed by the session's ``generation`` and a digest of its current parameters'
@@ -217,7 +220,14 @@ class ExerciseCodec:
         self._drawn: OrderedDict[tuple[int, engine.Config], None] = OrderedDict()
 
     def encode(self, exercise: Exercise) -> Encoded:
+        arrays: dict[str, np.ndarray] = {}
+        given = None
+        if exercise.example:
+            v = exercise.variant
+            given = {"y": v.y, "lr": v.lr}
+            arrays = {"x": v.x, **v.params}
         return Encoded(pack({
+            "example": given,
             "seed": exercise.seed, "config": exercise.config.to_dict(),
             "chain": exercise.chain, "seed_given": exercise.seed_given,
             "steps": list(exercise.steps), "position": exercise.position,
@@ -226,14 +236,23 @@ class ExerciseCodec:
                         "feeds": {name: [list(ix) for ix in cells]
                                   for name, cells in h.feeds.items()}}
                        for h in step] for step in exercise.hints],
-        }, {}))
+        }, arrays))
 
     async def decode(self, exercise_id: str, loaded: Loaded) -> Exercise:
-        meta, _ = unpack(loaded.state)
-        seed, config = int(meta["seed"]), engine.Config(**meta["config"])
-        if (seed, config) not in self._drawn:  # drawing may take a while: off the loop
-            await run_in_threadpool(engine.variant, seed, config)
-        self._seen(seed, config)
+        meta, arrays = unpack(loaded.state)
+        config = engine.Config(**meta["config"])
+        given, seed, example = meta.get("example"), None, None
+        if given is not None:
+            if missing := {"x", *engine.PARAM_NAMES} - set(arrays):
+                raise ValueError(f"an exercise's example lacks {', '.join(sorted(missing))}")
+            params = {name: arrays[name] for name in engine.PARAM_NAMES}
+            example = engine.given_variant(arrays["x"], float(given["y"]), params,
+                                           float(given["lr"]), config)
+        else:
+            seed = int(meta["seed"])
+            if (seed, config) not in self._drawn:  # drawing may take a while: off the loop
+                await run_in_threadpool(engine.variant, seed, config)
+            self._seen(seed, config)
         hints = [[engine.Hint(int(h["level"]), tuple(h["cell"]), str(h["text"]),
                               {name: [tuple(ix) for ix in cells]
                                for name, cells in h["feeds"].items()})
@@ -242,10 +261,11 @@ class ExerciseCodec:
             exercise_id, tuple(meta["steps"]), seed, config, chain=bool(meta["chain"]),
             seed_given=bool(meta["seed_given"]), position=int(meta["position"]),
             states=[str(s) for s in meta["states"]],
-            attempts=[int(a) for a in meta["attempts"]], hints=hints)
+            attempts=[int(a) for a in meta["attempts"]], hints=hints, example=example)
 
     def remember(self, exercise: Exercise) -> None:
-        self._seen(exercise.seed, exercise.config)
+        if exercise.seed is not None:
+            self._seen(exercise.seed, exercise.config)
 
     def _seen(self, seed: int, config: engine.Config) -> None:
         self._drawn[(seed, config)] = None

@@ -379,3 +379,79 @@ def test_the_readme_engine_example_runs():
     result = engine.grade("dA1", my_answer, ex.truth, ex.given)
     assert not result.correct and 0 < result.score < 1
     assert engine.hint("dA1", 1, (0, 0, 0), ex.given, config=v.config).text
+
+
+# ------------------------------------------------------- the walk's own numbers (example)
+def walk_example(view) -> dict:
+    """What the explorer's "Practise this step" sends for a walk (static/js/common/api.js
+    walkExample): X, Y, η and the parameters of the walk's current pass."""
+    t = view["tensors"]
+    return {"x": t["X"], "y": t["Y"], "lr": view["lr"],
+            "params": {name: t[name] for name in engine.PARAM_NAMES}}
+
+
+@pytest.mark.parametrize(("epoch", "step"), [(0, "dZ1"), (0, "Z1"), (1, "dW1"), (1, "W1")])
+def test_practise_this_step_works_the_numbers_on_the_explorer_s_screen(client, epoch, step):
+    walk = client.post("/api/sessions", json={"x": np.eye(6).tolist(), "y": 0, "seed": 3,
+                                              "lr": 0.3}).json()
+    cursor = engine.STEP_NAMES.index(step)
+    view = client.post(f"/api/sessions/{walk['id']}/goto",
+                       json={"epoch": epoch, "cursor": cursor}).json()
+    exercise = create(client, step=step, example=walk_example(view))
+    assert exercise["example"] is True and exercise["seed"] is None
+    # the givens are the tensors the walk shows at this step, number for number
+    for name, value in exercise["given"].items():
+        assert value == view["tensors"][name], name
+    if step == "W1":  # an update: the walk's own η
+        assert exercise["lr"] == 0.3
+    assert exercise["answer"] is None
+    revealed = client.post(f"/api/exercises/{exercise['id']}/reveal").json()
+    # the answer is what the walk computes at that step
+    update = engine.STEPS[cursor].phase == "update"
+    assert revealed["answer"] == (view["updated"] if update else view["tensors"])[step]
+
+
+def test_an_example_exercise_grades_the_walk_s_truth_and_keeps_its_numbers(client):
+    walk = client.post("/api/sessions", json={}).json()
+    view = client.post(f"/api/sessions/{walk['id']}/goto",
+                       json={"epoch": 0, "cursor": engine.STEP_NAMES.index("dZ1")}).json()
+    exercise = create(client, step="dZ1", example=walk_example(view))
+    wrong = client.post(f"/api/exercises/{exercise['id']}/answer",
+                        json={"answer": view["tensors"]["dA1"]}).json()
+    # dA1 copied unmasked is wrong exactly where ReLU blocks a routed gradient
+    assert wrong["correct"] is False
+    right = client.post(f"/api/exercises/{exercise['id']}/answer",
+                        json={"answer": view["tensors"]["dZ1"]}).json()
+    assert right["correct"] is True and right["answer"] == view["tensors"]["dZ1"]
+    again = client.get(f"/api/exercises/{exercise['id']}").json()  # from the store
+    assert again["given"] == exercise["given"] and again["state"] == "solved"
+
+
+def test_a_whole_pass_on_an_example(client):
+    walk = client.post("/api/sessions", json={"seed": 11}).json()
+    exercise = create(client, chain=True, example=walk_example(walk))
+    for step in engine.STEP_NAMES[:3]:
+        assert exercise["step"] == step
+        client.post(f"/api/exercises/{exercise['id']}/reveal")
+        exercise = client.post(f"/api/exercises/{exercise['id']}/next").json()
+    view = client.post(f"/api/sessions/{walk['id']}/goto", json={"epoch": 0, "cursor": 2}
+                       ).json()
+    assert exercise["given"]["P1"] == view["tensors"]["P1"]
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    (lambda b: b.update(seed=3), ["body", "seed"]),
+    (lambda b: b["example"].update(x=[[0.5] * 5] * 5), ["body", "example", "x"]),
+    (lambda b: b["example"]["params"].update(W1=[[[0.1]]]), ["body", "example", "params", "W1"]),
+    (lambda b: b["example"].update(y=2), ["body", "example", "y"]),
+    (lambda b: b["example"].update(lr=0), ["body", "example", "lr"]),
+    (lambda b: b["example"].pop("params"), ["body", "example", "params"]),
+])
+def test_a_bad_example_is_refused_naming_its_field(client, change, field):
+    walk = client.post("/api/sessions", json={}).json()
+    body = {"step": "Z1", "example": walk_example(walk)}
+    change(body)
+    response = client.post("/api/exercises", json=body)
+    assert response.status_code == 422, response.text
+    assert any(list(e["loc"])[:len(field)] == field for e in response.json()["detail"]), \
+        response.json()

@@ -362,3 +362,27 @@ def test_hints_never_trail_off(seed, config, data):
             assert shown is not None and int(shown[1]) > 0
     assert "…" not in practice.tie_note(np.asarray(ex.given.get("A1", np.zeros((1, 4, 4)))),
                                         config.pool_size, at_most=1)
+
+
+def test_a_given_example_is_its_own_trace_and_names_its_ties():
+    """An example given as it is (the explorer's) is not redrawn: its trace is the model's,
+    and a positive tie, which a drawn variant never has, is named in the dA1 prompt with
+    the cell the first-maximum rule picks."""
+    config = engine.Config()
+    x = np.zeros((6, 6))
+    x[1:5, 1:5] = 1.0  # a flat square: ties among positive maxima
+    params = engine.init_params(config, 2)
+    params["W1"] = np.zeros((1, 3, 3))
+    params["W1"][0, 1, 1] = 0.1  # Z1 copies the square: every window tied
+    params["b1"] = np.array([0.05])
+    v = engine.given_variant(x, 1.0, params, 0.2, config)
+    assert v.seed is None and v.lr == 0.2
+    expected = engine.trace(x, 1.0, params, config)
+    assert np.array_equal(v.trace["dZ1"], expected["dZ1"])
+    A1 = v.trace["A1"]
+    prompt = engine.exercise("dA1", v).prompt
+    assert "two or more cells share the maximum" in prompt
+    windows = engine.practice.pool_windows(A1, 2)
+    first = windows[0, 0].argmax()
+    assert f"A1[0,{first // 2},{first % 2}]" in prompt
+    assert engine.practice.tie_note(np.arange(16.0).reshape(1, 4, 4), 2) == ""

@@ -14,7 +14,7 @@ from starlette.responses import Response
 
 import engine
 
-from ... import exercises, serialize
+from ... import convert, exercises, serialize
 from ... import practice_schemas as ps
 from ...errors import InputError
 from ...mathml import static_mathml
@@ -73,11 +73,22 @@ async def create(body: ps.ExerciseCreate, store: ExerciseStore,
         raise InputError(("body", "step"), "give either step or chain: true, not both")
     if not body.chain and body.step is None:
         raise InputError(("body", "step"), "give a step (Z1 … b2) or chain: true")
+    if body.example is not None and body.seed is not None:
+        raise InputError(("body", "seed"), "give either seed or example, not both")
+    config = body.config.to_engine()
+    example = None if body.example is None else _example(body.example, config)
     # drawing a variant for a big config can take half a second: off the event loop
     exercise = await run_in_threadpool(exercises.create, body.step, chain=body.chain,
-                                       seed=body.seed, config=body.config.to_engine())
+                                       seed=body.seed, config=config, example=example)
     await store.add(exercise, client)
     return serialize.json_response(exercise.view(), status_code=201)
+
+
+def _example(body: ps.ExampleIn, config: engine.Config) -> engine.Variant:
+    loc = ("body", "example")
+    x = convert.image(body.x, config, (*loc, "x"))
+    params = convert.params_of(body.params.model_dump(), config, (*loc, "params"))
+    return engine.given_variant(x, float(body.y), params, body.lr, config)
 
 
 def _view(exercise: exercises.Exercise) -> Response:

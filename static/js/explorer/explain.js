@@ -207,7 +207,7 @@ export function createExplain({ api, toast = () => {} }) {
       $("explain-text").textContent = step.text + teaching(walk);
       $("explain-detail").textContent = step.phase === "update" ? "" : "Hover any cell to see where its number comes from.";
       practise.hidden = false;
-      practise.href = api.practicePath(step.writes);
+      practise.href = api.practicePath(step.writes, walk);
       practise.textContent = `Practise this step (${step.writes})`;
     }
     renderUpdate(walk.update);

@@ -1,6 +1,7 @@
 // The practice page: pick a step (or the whole pass), compute it by hand, check it.
 // /practice?step=dA1 starts that step, /practice?chain=1 the whole pass; &seed=N picks the
-// numbers. The right answer stays on the server until it is revealed or answered right.
+// numbers, or #example=… (the explorer's "Practise this step") brings the walk's own. The
+// right answer stays on the server until it is revealed or answered right.
 
 import { ApiError, exercises } from "../common/api.js";
 import { AnswerGrid } from "./grid.js";
@@ -12,7 +13,9 @@ const CHAIN = "chain";
 const ROUTING = new Set(["A1", "P1", "F", "dP1", "dA1", "dZ1", "db2"]);
 const PHASE_TITLES = { forward: "Forward pass", backward: "Backward pass", update: "Update" };
 
-const state = { exercise: null, grid: null, catalogue: null, busy: false };
+// example: the explorer walk's numbers ({config, x, y, lr, pass, params}) while practising
+// on them; "New numbers" leaves them for drawn ones.
+const state = { exercise: null, grid: null, catalogue: null, busy: false, example: null };
 const givens = new Givens($("givens"), { onPick: (v) => state.grid && state.grid.enter(v) });
 
 function say(html, kind = "") {
@@ -37,7 +40,20 @@ function wanted() {
   const params = new URLSearchParams(location.search);
   const seed = params.get("seed");
   const choice = params.get("chain") ? CHAIN : params.get("step") || "dA1";
-  return { choice, seed: seed !== null && /^\d+$/.test(seed) ? Number(seed) : null };
+  return { choice, seed: seed !== null && /^\d+$/.test(seed) ? Number(seed) : null,
+    example: exampleOf(location.hash) };
+}
+
+// The walk's example in the hash, or null (a broken one is left to the server to name).
+function exampleOf(hash) {
+  const text = new URLSearchParams(hash.replace(/^#/, "")).get("example");
+  if (!text) return null;
+  try {
+    const example = JSON.parse(text);
+    return example && typeof example === "object" ? example : null;
+  } catch {
+    return null;
+  }
 }
 
 function remember(choice, seed) {
@@ -45,7 +61,19 @@ function remember(choice, seed) {
   if (choice === CHAIN) params.set("chain", "1");
   else params.set("step", choice);
   if (seed !== null) params.set("seed", String(seed));
-  history.replaceState(null, "", `${location.pathname}?${params}`);
+  const hash = state.example
+    ? `#example=${encodeURIComponent(JSON.stringify(state.example))}` : "";
+  history.replaceState(null, "", `${location.pathname}?${params}${hash}`);
+}
+
+function noteExample() {
+  const note = $("example-note");
+  const example = state.example;
+  note.hidden = !example;
+  note.textContent = example
+    ? `The numbers of your walk in the explorer${example.pass > 1 ? `, pass ${example.pass}` : ""}: ` +
+      "X, Y and the parameters you saw there. New numbers draws others."
+    : "";
 }
 
 // ----------------------------------------------------------------------------- drawing
@@ -127,9 +155,21 @@ function settleHints(outcome) {
 async function start(choice, seed = null) {
   const body = choice === CHAIN ? { chain: true } : { step: choice };
   if (seed !== null) body.seed = seed;
+  const example = state.example;
+  if (example) {
+    body.config = example.config;
+    body.example = { x: example.x, y: example.y, lr: example.lr, params: example.params };
+  }
   const exercise = await exercises.create(body);
   remember(choice, seed);
+  noteExample();
   show(exercise);
+}
+
+// New numbers: a drawn variant, leaving the walk's example behind.
+function fresh() {
+  state.example = null;
+  return start($("pick-step").value);
 }
 
 function check() {
@@ -219,7 +259,8 @@ function fillPicker(catalogue, choice) {
 async function main() {
   const catalogue = await exercises.catalogue();
   state.catalogue = catalogue;
-  let { choice, seed } = wanted();
+  let { choice, seed, example } = wanted();
+  state.example = example;
   if (choice !== CHAIN && !catalogue.steps.some((s) => s.name === choice)) {
     say(`There is no step “${escape(choice)}”; here is dA1 instead.`, "error");
     choice = "dA1";
@@ -227,13 +268,22 @@ async function main() {
   fillPicker(catalogue, choice);
   $("tolerance").textContent = `Grading: ${catalogue.tolerance.text}`;
   $("pick-step").addEventListener("change", (ev) => run(() => start(ev.target.value)));
-  $("btn-new").addEventListener("click", () => run(() => start($("pick-step").value)));
+  $("btn-new").addEventListener("click", () => run(fresh));
   $("btn-check").addEventListener("click", check);
   $("btn-zero").addEventListener("click", () => state.grid && state.grid.fillEmpty(0));
   $("btn-reveal").addEventListener("click", reveal);
   $("btn-next").addEventListener("click", next);
-  const note = $("feedback").innerHTML;
-  await start(choice, seed);
+  let note = $("feedback").innerHTML;
+  try {
+    await start(choice, seed);
+  } catch (err) {
+    if (!state.example) throw err;
+    // a link whose numbers the server refuses still opens the step, on drawn numbers
+    state.example = null;
+    await start(choice, seed);
+    const why = err instanceof ApiError ? err.message : String(err);
+    note = `The explorer's numbers could not be used (${escape(why)}): these are new ones.`;
+  }
   if (note) say(note, "error");
   $("main").setAttribute("aria-busy", "false");
   document.body.classList.add("ready");

@@ -249,15 +249,21 @@ def act(kind: str, arg: int):
 
 @pytest.mark.slow  # 20 random exercises through real Redis
 @given(seed=st.integers(0, 2**20), chain=st.booleans(), step=st.sampled_from(engine.STEP_NAMES),
-       given_seed=st.booleans(), plan=ACTIONS)
+       given_seed=st.booleans(), on_example=st.booleans(), plan=ACTIONS)
 @settings(max_examples=20, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_an_exercise_kept_in_redis_answers_the_same_bytes(redis_url, seed, chain, step,
-                                                          given_seed, plan):
+                                                          given_seed, on_example, plan):
     config = engine.Config()
-    here = exercises.create(step, chain=chain, seed=seed, config=config)
+    example = None
+    if on_example:  # numbers given as they are (the explorer's walk), not drawn
+        rng = np.random.default_rng(seed)
+        example = engine.given_variant(rng.random((6, 6)), float(seed % 2),
+                                       engine.init_params(config, seed), 0.25, config)
+        seed = None
+    here = exercises.create(step, chain=chain, seed=seed, config=config, example=example)
     here.seed_given = given_seed  # as if the server had drawn it
-    twin = exercises.create(step, chain=chain, seed=seed, config=config)
+    twin = exercises.create(step, chain=chain, seed=seed, config=config, example=example)
     twin.id, twin.seed_given = here.id, given_seed
 
     async def main():
@@ -316,3 +322,25 @@ def test_a_worker_reuses_a_trace_only_while_the_walk_s_parameters_stay(redis_url
             await plane.redis.aclose()
 
     assert asyncio.run(main()) == [False, True, False, True, False]
+
+
+def test_an_exercise_blob_written_before_examples_opens_on_its_seed():
+    """The previous version's blob has no ``example`` in its meta and no arrays."""
+    before = exercises.create("dA1", chain=False, seed=5, config=engine.Config())
+    meta, _ = unpack(ExerciseCodec().encode(before).state)
+    del meta["example"]
+    old = pack(meta, {})
+    restored = asyncio.run(ExerciseCodec().decode(before.id, Loaded(b"1", old, 0, {})))
+    assert serialize.dumps(restored.view()) == serialize.dumps(before.view())
+
+
+def test_an_example_exercise_blob_without_its_arrays_is_refused():
+    walk = engine.init_params(engine.Config(), 1)
+    example = engine.given_variant(np.ones((6, 6)), 1.0, walk, 0.1)
+    task = exercises.create("Z1", chain=False, seed=None, config=engine.Config(),
+                            example=example)
+    meta, arrays = unpack(ExerciseCodec().encode(task).state)
+    assert set(arrays) == {"x", *engine.PARAM_NAMES}
+    del arrays["W2"]
+    with pytest.raises(ValueError, match="W2"):
+        asyncio.run(ExerciseCodec().decode(task.id, Loaded(b"1", pack(meta, arrays), 0, {})))
