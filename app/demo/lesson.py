@@ -35,6 +35,8 @@ the default; ``convlens demo --script FILE`` replaces it)::
     [[slide]]                       # the second forward pass: the loss after the update
     kind = "loss-after"
     narration = "..."
+    shows = "loss-falls"            # the point it makes (engine.points): the checker
+                                    # warns when the example's numbers do not show it
 
 Step slides are keyed by the engine step's ``writes`` (and ``phase``, optional: it must
 match), checked against :data:`engine.STEPS`, and must follow the engine's order; each step
@@ -55,6 +57,7 @@ import numpy as np
 from latex2mathml.converter import convert
 
 import engine
+from engine import points
 from engine.provenance import SOURCES
 
 from ..schemas import DEFAULT_LR  # the API's default η, the one home of it
@@ -75,11 +78,11 @@ TOP_KEYS = {"title": True, "lr": False, "example": True, "slide": True}
 EXAMPLE_KEYS = {"x": True, "y": True, "params": True, "config": False}
 SLIDE_KEYS = {
     "step": ("step", "kind", "phase", "title", "narration", "notes", "predict", "reveal",
-             "show", "highlight", "cell", "question"),
+             "show", "highlight", "cell", "question", "shows"),
     "intro": ("kind", "name", "title", "narration", "notes", "predict", "reveal", "show",
-              "formula", "highlight", "question"),
+              "formula", "highlight", "question", "shows"),
     "loss-after": ("kind", "name", "title", "narration", "notes", "predict", "reveal",
-                   "question"),
+                   "question", "shows"),
 }
 STEP_BY_WRITES = {s.writes: (i, s) for i, s in enumerate(engine.STEPS)}
 TENSOR_NAMES = tuple(engine.Config().shapes())  # every tensor and gradient, by the engine
@@ -119,6 +122,7 @@ class Slide:
     # a step slide's chosen cell of the tensor it writes: the numbers line works it out
     # and the cells behind it are outlined (``engine.provenance``)
     cell: tuple[int, ...] | None = None
+    shows: tuple[str, ...] = ()  # the points it makes (engine.points)
 
 
 @dataclass(frozen=True)
@@ -132,6 +136,9 @@ class Lesson:
     slides: tuple[Slide, ...]
     source: str = "<lesson>"
     questions: tuple[Question, ...] = ()  # the room answers them (app.demo.questions)
+    # slides whose point (``shows``) the example's numbers do not show: the lesson still
+    # runs, and the instructor is told ("FILE:LINE: ..."), so the text can be changed
+    warnings: tuple[str, ...] = ()
     beats: tuple[tuple[int, bool], ...] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -259,7 +266,13 @@ class _Checker:
         if self.problems:
             raise LessonError(self.source, self.problems)
         assert config is not None and x is not None and y is not None and params is not None
-        return Lesson(title=title, config=config, x=x, y=y, params=params, lr=float(lr),
+        assert trace is not None
+        warnings = tuple(
+            f"{self.source}:{slide.line}: the example's numbers do not show this slide's "
+            f"point ({name}: {points.POINTS[name].text})"
+            for slide in slides for name in slide.shows
+            if not points.holds(name, trace, float(lr)))
+        return Lesson(warnings=warnings, title=title, config=config, x=x, y=y, params=params, lr=float(lr),
                       slides=tuple(slides), source=self.source, questions=questions)
 
     def example(self, example: Mapping[str, Any]) -> tuple[Any, Any, Any, Any]:
@@ -443,11 +456,26 @@ class _Checker:
             on_slide = set(show if show is not None else step.reads) | {step.writes}
         highlight = self.highlight(table, path, on_slide)
         cell = self.cell(table, path, name) if step_index is not None else None
+        shows = self.shows(table, path)
         if len(self.problems) > before:
             return None
         return Slide(kind=kind, name=name, title=title, narration=narration, line=line,
                      step=step_index, notes=notes, predict=predict, reveal=reveal, show=show,
-                     formula=formula, position=int(path[-1]), highlight=highlight, cell=cell)
+                     formula=formula, position=int(path[-1]), highlight=highlight, cell=cell,
+                     shows=shows)
+
+    def shows(self, table: Mapping[str, Any], path: tuple[str | int, ...]) -> tuple[str, ...]:
+        """``shows = "NAME"`` or a list of names: the points the slide makes."""
+        if "shows" not in table:
+            return ()
+        value = table["shows"]
+        names = [value] if isinstance(value, str) else value
+        if not isinstance(names, list) or not names:
+            self.problem((*path, "shows"), "shows must be a point's name or a list of them "
+                                           f"(known: {', '.join(points.POINTS)})")
+            return ()
+        return tuple(n for n in names if self.engine_check((*path, "shows"),
+                                                           points.check_point, n))
 
     def cell(self, table: Mapping[str, Any], path: tuple[str | int, ...], name: str
              ) -> tuple[int, ...] | None:

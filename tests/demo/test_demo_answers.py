@@ -185,7 +185,8 @@ def test_exports(store, questions):
     assert generic[0] == ["name", "student_id", "dA2", "dZ2", "dA1", "dW2", "total",
                           "after_reveal"]
     assert generic[1] == ["'=HYPERLINK(\"x\")", "s1", "1", "1", "1", "1", "4", "0"]
-    assert generic[2] == ["Bob, Jr.", "s2", "0", "", "", "0", "0", "0"]
+    # Bob's dW2 is F (the error factor forgotten): right only where F is 0, one cell of 4
+    assert generic[2] == ["Bob, Jr.", "s2", "0", "", "", "0.25", "0.25", "0"]
     assert generic[3] == ["Cy", "", "", "", "", "", "0", "0"]
     canvas = rows(store.canvas_csv(ROOM, qs, "CNN lesson"))
     assert canvas[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section",

@@ -112,10 +112,16 @@ def test_the_default_example_shows_every_part_of_the_derivation():
     assert (A1 == 0).any() and (A1 > 0).any()  # ReLU zeroes some cells and keeps others
     assert not (Z1 == 0).any()
     windows = pool_windows(A1, 2).reshape(-1, 4)
-    for window in windows:  # no ties: every value of a window differs from the others
-        assert len(set(window.tolist())) == 4, window
-    winners = {int(w.argmax()) for w in windows}
-    assert len(winners) >= 3  # winners sit in different corners of their windows
+    blocked = [w for w in windows if w.max() <= 0]
+    assert len(blocked) == 1  # one window ReLU zeroed entirely: the mask blocks its route
+    live_windows = [w for w in windows if w.max() > 0]
+    for window in live_windows:  # one clear winner: no other cell reaches its maximum
+        top, second = np.sort(window)[-2:][::-1]
+        assert top - second > 0.05, window
+    winners = {int(w.argmax()) for w in live_windows}
+    assert len(winners) == 3  # winners sit in different corners of their windows
+    assert ((t["dA1"] != 0) & (Z1 <= 0)).sum() == 1  # the blocked route
+    assert ((t["dA1"] != 0) & (Z1 > 0)).sum() == 3  # ... and the three that pass
     live = t["dA1"] != 0
     assert live.sum() == t["P1"].size  # one live route per window ...
     assert ((A1 > 0) & ~live).any() and ((A1 == 0) & ~live).any()  # ... losers and dead cells
@@ -436,3 +442,53 @@ def test_a_cell_needs_a_step_the_engine_can_trace_back():
     text = MINI + '\n[[slide]]\nstep = "b2"\nnarration = "Bias."\ncell = [0]\n'
     at, message = only_problem(text)
     assert at == line(text, "cell = ") and "cannot trace a cell of b2" in message
+
+
+# ------------------------------------------------------------------ the points slides make
+PREVIOUS_EXAMPLE = """\
+[example.params]
+W1 = [[[-0.4, 0.6, 0.2], [0.6, -0.5, 0.5], [0.5, -0.5, -0.3]]]
+b1 = [0.1]
+W2 = [[-0.7, 0.5, -0.9, 0.5]]
+b2 = [-0.2]
+"""
+
+
+def with_params(text: str, params: str) -> str:
+    """The lesson ``text`` with its [example.params] table replaced by ``params``."""
+    start = text.index("[example.params]")
+    end = text.index("# ----", start)
+    return text[:start] + params + "\n" + text[end:]
+
+
+def test_every_point_of_the_default_lesson_is_shown_by_its_numbers(default_text):
+    lesson = load_lesson()
+    assert lesson.warnings == ()
+    made = {name for slide in lesson.slides for name in slide.shows}
+    assert {"relu-blocks", "relu-passes", "relu-zeroes", "loss-falls"} <= made
+    dZ1 = next(s for s in lesson.slides if s.name == "dZ1")
+    assert "relu-blocks" in dZ1.shows
+
+
+def test_a_slide_whose_point_the_numbers_do_not_show_is_named(default_text):
+    # the example of the lesson before: every window's winner positive, nothing blocked
+    text = with_params(default_text, PREVIOUS_EXAMPLE)
+    lesson = parse_lesson(text, source="mine.toml")
+    dZ1 = next(s for s in lesson.slides if s.name == "dZ1")
+    blocked = [w for w in lesson.warnings if "relu-blocks" in w]
+    assert blocked == [f"mine.toml:{dZ1.line}: the example's numbers do not show this "
+                       "slide's point (relu-blocks: the ReLU mask stops a gradient "
+                       "max-pooling routed (a window's winner had Z1 <= 0))"]
+
+
+def test_an_unknown_point_is_refused_at_its_line(default_text):
+    text = default_text.replace('shows = ["label-one", "loss-falls"]', 'shows = "loss-drops"')
+    where, message = only_problem(text)
+    assert where == line(text, 'shows = "loss-drops"')
+    assert "unknown point 'loss-drops'" in message and "loss-falls" in message
+
+
+def test_shows_must_name_points(default_text):
+    text = default_text.replace('shows = ["label-one", "loss-falls"]', "shows = 3")
+    _, message = only_problem(text)
+    assert "shows must be a point's name or a list of them" in message

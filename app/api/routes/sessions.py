@@ -14,6 +14,7 @@ from engine.model import ShouldStop
 
 from ... import errors, serialize, sessions
 from ... import schemas as s
+from ...demo import lesson_file
 from ...store.walks import NotFoundError
 from ..deps import BUSY, STORE_AWAY, ClientDep, ComputeDep, SessionDep, SessionId, StoreDep
 
@@ -182,6 +183,24 @@ def _gradcheck(taken: sessions.GradcheckInput, should_stop: ShouldStop = lambda:
     worst = max(errs) if errs and None not in errs else None
     return serialize.json_response({"epoch": taken.epoch, "cursor": taken.cursor,
                                     "params": out, "max_rel_error": worst})
+
+
+@router.get("/{session_id}/lesson", response_class=Response, responses={
+    **NOT_FOUND, 200: {"description": (
+        "The lesson file (TOML, as `convlens demo --script` reads it); what to check "
+        "before class is listed at its top."),
+        "content": {"application/toml": {"schema": {"type": "string"}}}}})
+async def lesson(session: SessionDep) -> Response:
+    """The default lesson on this walk's example, at the start of the pass it is on: its
+    X, Y, η and parameters, for ``convlens demo --script``."""
+    def make(walk: sessions.Session) -> Response:
+        example = lesson_file.Example(walk.config, walk.x, int(walk.y), walk.params,
+                                      walk.lr, walk.epoch)
+        text, _ = lesson_file.lesson_text(example)
+        return Response(text.encode("utf-8"), media_type="application/toml", headers={
+            "Content-Disposition": 'attachment; filename="convlens-lesson.toml"'})
+
+    return await session.read(make)
 
 
 @router.delete("/{session_id}", status_code=204, response_class=Response,
