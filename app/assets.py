@@ -5,6 +5,8 @@
   the OpenAPI 3.1 schema FastAPI writes). FastAPI's ``get_swagger_ui_html`` builds the page;
   its inline start-up script is moved to ``/docs/swagger-init.js`` so that the page runs
   under the same ``script-src 'self'`` policy as everything else.
+
+Each file is gzipped once for the clients that ask for it (:mod:`app.compression`).
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ from importlib import resources
 from pathlib import Path
 
 import swagger_ui_bundle
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from starlette.responses import FileResponse, HTMLResponse, Response
+
+from . import compression
 
 CACHE = {"Cache-Control": "public, max-age=604800"}  # a week; ETag and Last-Modified too
 SWAGGER_FILES = {"swagger-ui-bundle.js": "application/javascript",
@@ -55,20 +59,26 @@ def docs_page(openapi_url: str, title: str) -> tuple[str, str]:
     return html, scripts[0]
 
 
+def _file(request: Request, path: Path, media_type: str) -> Response:
+    """The file, cached for a week, gzipped once for the clients that ask for it."""
+    stat = path.stat()
+    plain = FileResponse(path, media_type=media_type, headers=CACHE, stat_result=stat)
+    return compression.file_response(request.scope, plain, path, stat)
+
+
 def router(openapi_url: str, title: str) -> APIRouter:
     r = APIRouter(include_in_schema=False)
     html, script = docs_page(openapi_url, title)
 
     @r.get("/vendor/plotly.min.js")
-    async def plotly() -> FileResponse:
-        return FileResponse(plotly_js(), media_type="application/javascript", headers=CACHE)
+    async def plotly(request: Request) -> Response:
+        return _file(request, plotly_js(), "application/javascript")
 
     @r.get("/vendor/swagger-ui/{name}")
-    async def swagger_asset(name: str) -> FileResponse:
+    async def swagger_asset(request: Request, name: str) -> Response:
         if name not in SWAGGER_FILES:
             raise HTTPException(404, detail=f"no such file: {name}")
-        return FileResponse(swagger_dir() / name, media_type=SWAGGER_FILES[name],
-                            headers=CACHE)
+        return _file(request, swagger_dir() / name, SWAGGER_FILES[name])
 
     @r.get("/docs")
     async def docs() -> HTMLResponse:

@@ -2,7 +2,8 @@
 
 Routes: the REST API under ``/api`` (``app/api/routes``), the pages (``app.pages``), their
 files under ``/static`` (:mod:`app.paths`), vendored browser files under
-``/vendor`` and the offline API docs at ``/docs``.
+``/vendor`` and the offline API docs at ``/docs``. Responses are gzipped for the clients
+that ask (:mod:`app.compression`).
 Demo mode (``app.demo``: ``/demo``, ``/follow/{room}``, ``/api/demo``, ``/ws/follow/{room}``)
 answers only when the app is given a presenter key.
 """
@@ -13,11 +14,11 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
-from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
 from . import assets, errors, openapi_examples, pages, schemas, version
 from .api.routes import exercises, meta, network, sessions, train
+from .compression import CompressionMiddleware, StaticFiles
 from .compute import ComputePool
 from .demo import answering
 from .demo.mode import DemoMode, DemoSettings
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None, *,
     app.include_router(answering.router)  # the room answers: join, answer, reveal, CSV
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(pages.router)
+    app.add_middleware(CompressionMiddleware)  # gzip for those who ask (app.compression)
     return app
 
 

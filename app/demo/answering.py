@@ -43,7 +43,13 @@ from starlette.responses import Response
 
 import engine
 
-from .answers import MAX_STUDENTS, AnswerRefusedError, clean_name, clean_student_id
+from .answers import (
+    CANVAS_ASSIGNMENT,
+    MAX_STUDENTS,
+    AnswerRefusedError,
+    clean_name,
+    clean_student_id,
+)
 from .mode import DemoMode
 from .questions import Question
 from .rooms import Room
@@ -153,7 +159,8 @@ async def live(demo: DemoMode, room: Room, q: Question) -> dict[str, Any]:
     """The presenter's view of a question: the distribution, answered of following."""
     book = demo.answers
     return {"type": "answers", **await book.run(book.store.distribution, room.id, q),
-            "following": room.audience, "joined": await book.run(book.store.joined, room.id)}
+            "following": room.audience, "joined": await book.run(book.store.joined, room.id),
+            "without_id": await book.run(book.store.without_id, room.id)}
 
 
 class Pushes:
@@ -224,9 +231,10 @@ async def _answer_allowed(demo: DemoMode, room: Room, student: int) -> None:
                         **_errors(404, 409, 413, 429, 503, 507)})
 async def join(request: Request, room: RoomId, body: JoinIn, token: TokenHeader = None
                ) -> Response:
-    """Join the room's answers with a display name (and a student ID, optional). A student
-    ID is claimed once per room: another join with it is refused (409) unless it carries
-    the holder's token, and the presenter sees the refused claim."""
+    """Join the room's answers with a display name and a student ID (optional, unless the
+    lesson has ``require_id = true``: then a join without one is refused with 422). A
+    student ID is claimed once per room: another join with it is refused (409) unless it
+    carries the holder's token, and the presenter sees the refused claim."""
     demo = _demo(request)
     target = await _room(demo, room)
     try:  # a join refused for its name or ID uses up no join of the address
@@ -241,6 +249,10 @@ async def join(request: Request, room: RoomId, body: JoinIn, token: TokenHeader 
             pass
         else:
             return _json({"token": token, "name": who.name, "student_id": who.student_id})
+    if demo.lesson.require_id and not student_id:
+        raise _refused(AnswerRefusedError("student_id", "a student ID is required in this "
+                                                        "lesson, so the gradebook can "
+                                                        "match you"))
     await _join_allowed(demo, target, client_of(request))
     try:
         fresh, who = await book.run(book.store.join, target.id, name, student_id)
@@ -270,7 +282,8 @@ async def question(request: Request, room: RoomId, token: TokenHeader = None) ->
     book = demo.answers
     await demo.expose(target)  # its answer may be on the screen already
     state = await book.run(book.store.state, target.id, q.id)
-    out: dict[str, Any] = {"question": q.public(), "state": state, "mine": None}
+    out: dict[str, Any] = {"question": q.public(), "state": state, "mine": None,
+                           "require_id": demo.lesson.require_id}
     if token is not None:
         try:
             who = await book.run(book.store.student, target.id, token)
@@ -414,15 +427,21 @@ def _csv(text: str, name: str) -> Response:
 @router.get("/{room}/results.csv", responses={**_errors(403, 404, 429), **CSV},
             response_class=Response)
 async def results_csv(request: Request, room: RoomId, key: KeyHeader = None,
-                      layout: Annotated[Literal["generic", "canvas"], Query()] = "generic"
-                      ) -> Response:
+                      layout: Annotated[Literal["generic", "canvas"], Query()] = "generic",
+                      assignment: Annotated[str | None, Query(
+                          pattern=CANVAS_ASSIGNMENT.pattern, description=(
+                              "layout=canvas: the Canvas assignment's ID (default: "
+                              "--canvas-assignment); the total's column is 'Title (ID)'"))
+                      ] = None) -> Response:
     """One row per student, one column per question and the total (presenter only);
-    ``layout=canvas``: the total as one assignment a Canvas gradebook imports."""
+    ``layout=canvas``: the same in the layout a Canvas gradebook imports, the total as
+    the assignment ``assignment`` names."""
     demo = _demo(request)
     await _require_key(demo, key, request)
     qs, book = list(demo.questions.values()), demo.answers
     if layout == "canvas":
-        return _csv(await book.run(book.store.canvas_csv, room, qs, demo.lesson.title),
+        return _csv(await book.run(book.store.canvas_csv, room, qs, demo.lesson.title,
+                                   assignment or demo.settings.canvas_assignment),
                     f"convlens-{room}-canvas.csv")
     return _csv(await book.run(book.store.gradebook_csv, room, qs),
                 f"convlens-{room}-results.csv")

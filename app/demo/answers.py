@@ -137,6 +137,7 @@ MAX_DB_BYTES = 64 * 1024 * 1024  # the file's cap (SQLite's max_page_count)
 BUSY_TIMEOUT = 2.0  # seconds a write waits for another worker's to finish ...
 WRITE_TRIES = 3  # ... this many times
 CANVAS_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
+CANVAS_ASSIGNMENT = re.compile(r"^[0-9]{1,20}$")  # a Canvas assignment's ID: its number
 
 
 class AnswerRefusedError(ValueError):
@@ -183,6 +184,21 @@ def clean_student_id(value: object) -> str:
         raise AnswerRefusedError("student_id", f"student_id must be 1 to {MAX_STUDENT_ID} letters, "
                                           "digits or . _ @ + -")
     return value.strip()
+
+
+def check_assignment(value: str) -> str:
+    """A Canvas assignment ID (the number in the assignment's address, ``…/assignments/ID``)."""
+    if not CANVAS_ASSIGNMENT.match(value):
+        raise AnswerRefusedError("assignment", "the Canvas assignment ID must be its number "
+                                               f"(1 to 20 digits), got {value[:40]!r}")
+    return value
+
+
+def canvas_title(title: str, assignment: str | None = None) -> str:
+    """The Canvas export's column of the total: the lesson's title, with the assignment's
+    ID as ``Title (ID)`` (the form by which Canvas matches a column to an assignment)."""
+    name = " ".join(title.split())[:100] or "convlens"
+    return f"{name} ({check_assignment(assignment)})" if assignment else name
 
 
 def _busy(exc: sqlite3.OperationalError) -> bool:
@@ -369,7 +385,7 @@ class AnswerStore:
                      else []}
                     for i, r in enumerate(rows)]
         return {"students": students, "places": self._holding(room, now),
-                "max_places": MAX_STUDENTS,
+                "max_places": MAX_STUDENTS, "without_id": self.without_id(room),
                 "disputes": sum(len(s["disputes"]) for s in students)}
 
     def remove(self, room: str, ids: Sequence[int] | None = None, *,
@@ -553,22 +569,39 @@ class AnswerStore:
                         _points(sum(p for p in points if p is not None)), late.get(s.id, 0)])
         return out.getvalue()
 
-    def canvas_csv(self, room: str, questions: Iterable[Question], assignment: str) -> str:
-        """The total as one assignment in the layout a Canvas gradebook imports: students
-        are matched by their student ID as the SIS User ID (a student without one cannot
-        be matched, and Canvas lists them as unknown)."""
+    def canvas_csv(self, room: str, questions: Iterable[Question], title: str,
+                   assignment: str | None = None) -> str:
+        """The layout a Canvas gradebook imports (Grades → Import): one column per question
+        (its points, of 1; empty when not answered), then the total, as ``Title (ID)`` when
+        ``assignment`` names the Canvas assignment's ID, so that every import updates that
+        assignment instead of creating a new one. Students are matched by their student ID
+        as the SIS User ID: a student without one cannot be matched (Canvas lists them as
+        unknown; :meth:`without_id` counts them)."""
         qs = list(questions)
         scores = self._scores(room)
-        title = " ".join(assignment.split())[:100] or "convlens"
+        name = canvas_title(title)
+        total = canvas_title(title, assignment)
         out = io.StringIO()
         w = csv.writer(out, lineterminator="\r\n")
-        w.writerow([*CANVAS_COLUMNS, spreadsheet_safe(title)])
-        w.writerow(["Points Possible", "", "", "", "", _points(float(len(qs)))])
+        w.writerow([*CANVAS_COLUMNS, *(spreadsheet_safe(f"{name}: {q.id}") for q in qs),
+                    spreadsheet_safe(total)])
+        w.writerow(["Points Possible", "", "", "", "", *("1" for _ in qs),
+                    _points(float(len(qs)))])
         for s in self.students(room):
-            total = sum(scores.get((s.id, q.id), 0.0) for q in qs)
+            points = [scores.get((s.id, q.id)) for q in qs]
             w.writerow([spreadsheet_safe(s.name), "", spreadsheet_safe(s.student_id), "", "",
-                        _points(total)])
+                        *("" if p is None else _points(p) for p in points),
+                        _points(sum(p for p in points if p is not None))])
         return out.getvalue()
+
+    def without_id(self, room: str) -> dict[str, int]:
+        """The students of ``room`` who gave no student ID, and the answers (on time) they
+        gave: the Canvas export cannot match them."""
+        students, answers = self.db.execute(
+            "SELECT COUNT(*), COALESCE(SUM((SELECT COUNT(*) FROM answers a WHERE a.room = "
+            "s.room AND a.student = s.id)), 0) FROM students s WHERE s.room = ? AND "
+            "s.student_id = ''", (room,)).fetchone()
+        return {"students": int(students), "answers": int(answers)}
 
     def raw_csv(self, room: str, q: Question) -> str:
         """Every student's latest answer to ``q``, as given, with its grade; those given

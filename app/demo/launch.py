@@ -6,13 +6,18 @@ The server binds to 127.0.0.1 unless told otherwise; with ``--host 0.0.0.0`` the
 this machine's address on the local network, the one the audience's laptops can reach.
 
 The key comes from ``--key-file FILE``, the ``CONVLENS_DEMO_KEY`` environment variable or
-``--key`` (which every user of the machine can read in ``ps``), else a new random one. The
-rooms are kept in ``--state FILE``, so that a restart with the same key finds them again.
+``--key`` (which every user of the machine can read in ``ps``); else it is the *kept* key,
+in a file beside the rooms (:func:`kept_key_path`, owner-only), made on the first start and
+used again by every later one, so that a plain ``convlens demo`` after a crash or a
+``kill -9`` finds its room; ``--new-key`` makes a new one (the old rooms are forgotten). A
+kept key file that other users can read, or that another user owns, is refused. The rooms
+are kept in ``--state FILE``, so that a restart with the same key finds them again.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import socket
 import stat
@@ -44,11 +49,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         f"the lesson to present (default: {DEFAULT_LESSON.name}, shipped with convlens)"))
     keys = parser.add_mutually_exclusive_group()
     keys.add_argument("--key-file", type=Path, default=None, metavar="FILE", help=(
-        f"read the presenter key from FILE (its first line); or set {KEY_ENV}. Default: a "
-        "new random key. Whoever has it moves the lesson"))
+        f"read the presenter key from FILE (its first line); or set {KEY_ENV}. Default: the "
+        "key kept beside the rooms (made on the first start; see --new-key). Whoever has it "
+        "moves the lesson"))
     keys.add_argument("--key", default=None, help=(
         "the presenter key itself: every user of this machine can read it in `ps`, so "
         f"prefer --key-file or {KEY_ENV}"))
+    keys.add_argument("--new-key", action="store_true", help=(
+        "start afresh: a new random key, kept for the next starts in place of the old one "
+        "(whose rooms are forgotten). Without a key given, the kept one is used, so a "
+        "restart finds the room again"))
     parser.add_argument("--room", default=None, metavar="NAME", help=(
         "the room's code, in the audience's link (4 to 32 letters, digits, - or _; "
         "default: the room of the last run with this key, or a new short code)"))
@@ -57,6 +67,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--results", type=Path, default=None, metavar="FILE", help=(
         "the SQLite file the room's answers are kept in, for the gradebook (default: "
         f"{results_path()}, or {RESULTS_ENV}; created on first use)"))
+    parser.add_argument("--canvas-assignment", default=None, metavar="ID", help=(
+        "the Canvas assignment's ID (the number at the end of its address): the Canvas "
+        "export's total column is then 'Title (ID)', so that a second import updates the "
+        "same assignment instead of creating another"))
     parser.add_argument("--per-client", type=int, default=MAX_PER_CLIENT, metavar="N", help=(
         f"audience pages one address may open (default {MAX_PER_CLIENT}; raise it when the "
         "whole class reaches the server through one address, a proxy or a NAT)"))
@@ -68,8 +82,68 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     scale.add_arguments(parser)
 
 
-def read_key(args: argparse.Namespace) -> tuple[str, str]:
-    """The presenter key and where it came from."""
+def kept_key_path(state: Path) -> Path:
+    """Where the kept key lives: beside the rooms' file, named after it
+    (``demo-rooms.sqlite3`` → ``demo-rooms.key``)."""
+    return state.with_name(state.stem + ".key")
+
+
+def _load_kept(path: Path) -> str | None:
+    """The kept key in ``path``, or None when there is none; a file other users could read
+    or write, one another user owns, or a link, is refused."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise ValueError(f"cannot read the kept presenter key {path}: {exc.strerror} "
+                         "(or start afresh with --new-key)") from None
+    with os.fdopen(fd, encoding="utf-8") as file:
+        info = os.fstat(file.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError(f"the kept presenter key {path} is not a regular file")
+        if info.st_uid != os.getuid():
+            raise ValueError(f"the kept presenter key {path} belongs to another user: it is "
+                             "not used; remove it, or start afresh with --new-key")
+        if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+            raise ValueError(f"the kept presenter key {path} can be read by other users "
+                             f"(mode {stat.S_IMODE(info.st_mode):o}): it is not used. Run "
+                             f"chmod 600 {path} to keep it, or start afresh with --new-key")
+        try:
+            lines = file.read(4096).splitlines()
+        except UnicodeDecodeError:
+            lines = []
+    key = lines[0].strip() if lines else ""
+    try:
+        return check_key_format(key)
+    except ValueError:
+        raise ValueError(f"the kept presenter key {path} is not a key convlens made: remove "
+                         "it, or start afresh with --new-key") from None
+
+
+def _keep(path: Path, key: str) -> None:
+    """Write ``key`` to ``path``, owner-only (0600) from its first byte, in place of any
+    file there (written aside and renamed, so a crash leaves the old key or the new)."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    aside = path.with_name(f".{path.name}.{os.getpid()}")
+    try:
+        fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as file:
+            file.write(key + "\n")
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(aside, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            aside.unlink()
+        raise ValueError(f"cannot keep the presenter key in {path}: {exc.strerror} (give "
+                         "one with --key-file, or choose another --state)") from None
+
+
+def read_key(args: argparse.Namespace, state: Path | None = None) -> tuple[str, str]:
+    """The presenter key and where it came from: ``file``, ``command line``,
+    ``environment``, ``kept`` (from the file beside ``state``), ``new`` (made here: the
+    caller keeps it with :func:`keep_key` once nothing stops the start)."""
     if args.key_file is not None:
         try:
             info = args.key_file.stat()
@@ -85,8 +159,21 @@ def read_key(args: argparse.Namespace) -> tuple[str, str]:
     if args.key is not None:
         return check_key_format(args.key), "command line"
     if os.environ.get(KEY_ENV):
+        if getattr(args, "new_key", False):
+            raise ValueError(f"--new-key makes a new key, but {KEY_ENV} gives one: unset it "
+                             "to start afresh")
         return check_key_format(os.environ[KEY_ENV]), "environment"
-    return new_key(), "new"
+    path = kept_key_path(state or default_path())
+    if not getattr(args, "new_key", False):
+        kept = _load_kept(path)
+        if kept is not None:
+            return kept, "kept"
+    return new_key(), "new"  # kept by run() once the server can start (keep_key)
+
+
+def keep_key(state: Path, key: str) -> None:
+    """Keep a new key beside the rooms in ``state``, for the next starts."""
+    _keep(kept_key_path(state), key)
 
 
 def lan_address() -> str:
@@ -126,7 +213,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"convlens: the lesson {exc.source} was refused ({count} problem"
               f"{'s' if count != 1 else ''}); nothing was started:\n{exc}", file=sys.stderr)
         return 2
-    key, origin = read_key(args)
+    state = args.state or default_path()
+    key, origin = read_key(args, state)
     workers = scale.configure(args)
     if args.room is not None and not ROOM_ID.match(args.room):
         raise ValueError(f"--room must be 4 to 32 letters, digits, - or _, got {args.room!r}")
@@ -134,6 +222,8 @@ def run(args: argparse.Namespace) -> int:
     if problem:  # before the links are printed: they would lead nowhere
         print(f"convlens: {problem}", file=sys.stderr)
         return 2
+    if origin == "new":  # only now: a start refused above leaves the kept key alone
+        keep_key(state, key)
     url = base_url(args.host, args.port)
 
     from ..main import create_app
@@ -141,8 +231,9 @@ def run(args: argparse.Namespace) -> int:
     from .mode import DemoSettings
 
     settings = DemoSettings(key=key, script=args.script, room=args.room, public_url=url,
-                            state=args.state or default_path(), per_client=args.per_client,
+                            state=state, per_client=args.per_client,
                             followers=args.followers,
+                            canvas_assignment=args.canvas_assignment,
                             results=args.results or Path(os.environ.get(RESULTS_ENV) or
                                                          results_path()))
     if workers == 1:
@@ -166,10 +257,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"  room {room} carries on from slide {slide + 1} of {len(lesson.slides)}",
               flush=True)
     kept = f"  rooms are kept in {settings.state}"
-    print(kept + (": a new key each start starts afresh; to come back to this room after a "
-                  f"restart, keep the key in a file and use --key-file (or {KEY_ENV})"
-                  if origin == "new" else ": a restart with the same key finds them again"),
-          flush=True)
+    if origin in ("kept", "new"):
+        kept += (f"; the key in {kept_key_path(state)} (owner only), so a restart finds "
+                 "this room again; --new-key starts afresh")
+    else:
+        kept += ": a restart with the same key finds them again"
+    print(kept, flush=True)
     print(f"  answers are kept in {settings.results}", flush=True)
     if args.host in WILDCARDS:
         print("  listening on every network interface: anyone on this network can open the "

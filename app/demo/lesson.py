@@ -5,6 +5,7 @@ the default; ``convlens demo --script FILE`` replaces it)::
 
     title = "Backpropagation in a CNN"
     lr = 0.1                        # η of the update (optional, default 0.1)
+    require_id = true               # a student joins only with a student ID (optional)
 
     [example]                       # the example every class sees
     y = 1
@@ -74,7 +75,8 @@ MAX_TITLE = 120
 
 
 KINDS = ("step", "intro", "loss-after")
-TOP_KEYS = {"title": True, "lr": False, "example": True, "slide": True}
+TOP_KEYS = {"title": True, "lr": False, "require_id": False, "example": True,
+            "slide": True}
 EXAMPLE_KEYS = {"x": True, "y": True, "params": True, "config": False}
 SLIDE_KEYS = {
     "step": ("step", "kind", "phase", "title", "narration", "notes", "predict", "reveal",
@@ -136,6 +138,7 @@ class Lesson:
     slides: tuple[Slide, ...]
     source: str = "<lesson>"
     questions: tuple[Question, ...] = ()  # the room answers them (app.demo.questions)
+    require_id: bool = False  # a student joins the room's answers only with a student ID
     # slides whose point (``shows``) the example's numbers do not show: the lesson still
     # runs, and the instructor is told ("FILE:LINE: ..."), so the text can be changed
     warnings: tuple[str, ...] = ()
@@ -250,6 +253,10 @@ class _Checker:
         title = self.text(raw, (), "title", MAX_TITLE) if "title" in raw else ""
         lr = self.engine_check(("lr",), engine.check_lr, raw.get("lr", DEFAULT_LR))
         lr = DEFAULT_LR if lr is None else lr
+        require_id = raw.get("require_id", False)
+        if not isinstance(require_id, bool):
+            self.problem(("require_id",), f"require_id must be true or false, got "
+                                          f"{_kind(require_id)}")
         example = raw.get("example", {})
         config, x, y, params = self.example(example) if isinstance(example, dict) else (
             None, None, None, None)
@@ -272,8 +279,9 @@ class _Checker:
             f"point ({name}: {points.POINTS[name].text})"
             for slide in slides for name in slide.shows
             if not points.holds(name, trace, float(lr)))
-        return Lesson(warnings=warnings, title=title, config=config, x=x, y=y, params=params, lr=float(lr),
-                      slides=tuple(slides), source=self.source, questions=questions)
+        return Lesson(warnings=warnings, title=title, config=config, x=x, y=y, params=params,
+                      lr=float(lr), slides=tuple(slides), source=self.source, questions=questions,
+                      require_id=bool(require_id))
 
     def example(self, example: Mapping[str, Any]) -> tuple[Any, Any, Any, Any]:
         path = ("example",)

@@ -64,7 +64,9 @@ def from_url(url: str) -> Example:
             raise ValueError("x must be numbers separated by commas") from None
         n = config.input_size
         if len(flat) != n * n:
-            raise ValueError(f"x has {len(flat)} number{'s' if len(flat) != 1 else ''}; the {n}×{n} input needs {n * n}")
+            plural = "s" if len(flat) != 1 else ""
+            raise ValueError(f"x has {len(flat)} number{plural}; the {n}×{n} input needs "
+                             f"{n * n}")
         x = engine.check_x(np.reshape(flat, (n, n)), config)
     else:
         x, y = engine.preset(h.get("preset", "vertical_stroke"), config.input_size)

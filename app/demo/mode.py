@@ -15,6 +15,9 @@ CONVLENS_DEMO_FOLLOWERS    audience pages one room may hold (default 500; with R
                            counted across every worker)
 CONVLENS_DEMO_RESULTS      the SQLite file the room's answers are kept in (default: none,
                            in memory; ``convlens demo`` has its own default file)
+CONVLENS_DEMO_CANVAS_ASSIGNMENT
+                           the Canvas assignment's ID: the Canvas export's total column is
+                           "Title (ID)", so that each import updates that assignment
 =========================  ===========================================================
 
 ``convlens demo`` passes the same settings to :func:`app.main.create_app` directly.
@@ -35,7 +38,7 @@ from typing import Any
 import orjson
 
 from ..store.walks import StoreUnavailableError
-from .answers import AnswerBook, AnswerRefusedError, AnswerStore
+from .answers import AnswerBook, AnswerRefusedError, AnswerStore, check_assignment
 from .backend import MemoryRooms, Rooms, RoomsUnavailableError
 from .lesson import Lesson, load_lesson
 from .rooms import MAX_FOLLOWERS, MAX_PER_CLIENT, Hub, Room, check_key_format, check_move
@@ -57,8 +60,14 @@ class DemoSettings:
     per_client: int = MAX_PER_CLIENT
     followers: int = MAX_FOLLOWERS
     results: Path | None = None  # None: the answers are kept in memory only
+    canvas_assignment: str | None = None  # the Canvas assignment's ID, for its export
 
     def __post_init__(self) -> None:
+        if self.canvas_assignment is not None:
+            try:
+                check_assignment(self.canvas_assignment)
+            except AnswerRefusedError as exc:
+                raise ValueError(f"--canvas-assignment: {exc}") from None
         if not 1 <= self.per_client <= 10_000:
             raise ValueError(f"the audience pages per address must be from 1 to 10000, got "
                              f"{self.per_client}")
@@ -74,7 +83,8 @@ class DemoSettings:
         """These settings as the variables :meth:`from_env` reads (for worker processes)."""
         given = {"KEY": self.key, "SCRIPT": self.script, "ROOM": self.room,
                  "URL": self.public_url, "STATE": self.state, "RESULTS": self.results,
-                 "PER_CLIENT": self.per_client, "FOLLOWERS": self.followers}
+                 "PER_CLIENT": self.per_client, "FOLLOWERS": self.followers,
+                 "CANVAS_ASSIGNMENT": self.canvas_assignment}
         return {PREFIX + name: str(value) for name, value in given.items()
                 if value is not None}
 
@@ -97,6 +107,7 @@ class DemoSettings:
                    public_url=(env.get(PREFIX + "URL") or "").rstrip("/") or None,
                    state=Path(state) if state else None, per_client=int(per_client),
                    followers=int(followers),
+                   canvas_assignment=env.get(PREFIX + "CANVAS_ASSIGNMENT") or None,
                    results=Path(env[PREFIX + "RESULTS"]) if env.get(PREFIX + "RESULTS")
                    else None)
 

@@ -52,6 +52,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from ..pages import templates
 from ..schemas import SERVED_EXAMPLE
+from .answers import canvas_title
 from .backend import RoomsUnavailableError
 from .guard import CLOSE_THROTTLED, ThrottledError
 from .mode import DemoMode
@@ -286,7 +287,10 @@ async def presenter_page(request: Request,
     base = demo.settings.public_url or str(request.base_url).rstrip("/")
     join_url = f"{base}/follow/{room}"
     return _page(request, "demo.html", room=room, title=demo.lesson.title, join_url=join_url,
-                 join_qr=qr_svg(join_url))
+                 join_qr=qr_svg(join_url), require_id=demo.lesson.require_id,
+                 canvas_column=canvas_title(demo.lesson.title,
+                                            demo.settings.canvas_assignment),
+                 canvas_assignment=demo.settings.canvas_assignment)
 
 
 @pages.get("/follow/{room}", response_class=HTMLResponse)

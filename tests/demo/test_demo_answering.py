@@ -90,7 +90,8 @@ def test_nothing_of_the_answer_before_the_reveal(client, demo):
         go(client, demo, q.id)
         assert put(client, demo, q.id, q.answer_json(), ada).status_code == 200
         body = client.get(f"/api/demo/{demo.room}/question", headers=bob).json()
-        assert set(body) == {"question", "state", "mine", "name"} and body["mine"] is None
+        assert set(body) == {"question", "state", "mine", "name", "require_id"}
+        assert body["mine"] is None
         shown = body["question"]
         extra = {"choice": {"options"}, "number": set(), "cells": {"tensor", "shape", "values"},
                  "grid": {"step", "shape", "given"}}[q.kind]

@@ -190,9 +190,9 @@ def test_exports(store, questions):
     assert generic[3] == ["Cy", "", "", "", "", "", "0", "0"]
     canvas = rows(store.canvas_csv(ROOM, qs, "CNN lesson"))
     assert canvas[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section",
-                         "CNN lesson"]
+                         *(f"CNN lesson: {q.id}" for q in qs), "CNN lesson"]
     assert canvas[1][0] == "Points Possible" and canvas[1][-1] == "4"
-    assert canvas[2] == ["'=HYPERLINK(\"x\")", "", "s1", "", "", "4"]
+    assert canvas[2] == ["'=HYPERLINK(\"x\")", "", "s1", "", "", "1", "1", "1", "1", "4"]
     raw = rows(store.raw_csv(ROOM, qs[3]))
     assert raw[0][:6] == ["name", "student_id", "answer", "correct", "points", "misconception"]
     assert raw[2][:2] == ["Bob, Jr.", "s2"] and raw[2][3] == "0"

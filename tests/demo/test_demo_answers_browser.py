@@ -131,12 +131,13 @@ def test_a_room_answers_every_kind_and_the_results_survive_a_restart(
     right = [tuple(c) for c in Q["A1"].answer_json()]
     tap(phones[0], "Z1", right)
     tap(phones[1], "Z1", right)
-    tap(phones[2], "Z1", [(0, 0, 0)])  # a wrong cell
+    wrong = next((0, r, c) for r in range(4) for c in range(4) if (0, r, c) not in right)
+    tap(phones[2], "Z1", [wrong])  # a cell ReLU keeps
     count = presenter.locator("#tally-count")
     expect(count).to_have_text("3 of 3 following answered · open", timeout=WAIT)
     taps = presenter.locator(".tally-tap")
     expect(taps.nth(right[0][1] * 4 + right[0][2])).to_have_text("2")
-    expect(taps.nth(0)).to_have_text("1")
+    expect(taps.nth(wrong[1] * 4 + wrong[2])).to_have_text("1")
     # the heatmap of taps is a table a screen reader can walk: rows of cells
     cells = presenter.locator('[role="cell"]').count()
     assert cells == 16 and presenter.locator(
@@ -228,7 +229,10 @@ def test_a_room_answers_every_kind_and_the_results_survive_a_restart(
     assert rows[0] == ["name", "student_id", "A1", "P1", "dA2", "dZ2", "dA1", "total",
                        "after_reveal"]
     assert rows[1] == ["Ada", "s-100", "1", "1", "1", "1", "1", "5", "0"]
-    assert rows[2][0] == "<b>Bob</b>" and rows[2][-2] == "2"  # cells A1 and number dZ2
+    # Bob: cells A1 and number dZ2, and the share of P1 his averages got right (a window
+    # ReLU zeroed averages to its maximum, 0)
+    bob_p1 = float(np.isclose(average, p1).mean())
+    assert rows[2][0] == "<b>Bob</b>" and rows[2][-2] == f"{2 + bob_p1:g}"
     assert rows[3][0] == "'=Cy" and rows[3][-2] == "3"
     canvas = download(presenter, "#tally-canvas")
     assert canvas[1][0] == "Points Possible" and canvas[1][-1] == "5"

@@ -148,7 +148,7 @@ def test_a_named_room_and_a_restart_with_the_same_key_land_in_the_same_room(
     assert "--room must be 4 to 32" in capsys.readouterr().err
     assert cli.main(["demo", "--port", str(free_port())]) == 0  # a new key: a new short code
     out = capsys.readouterr().out
-    assert re.search(r"/follow/[2-9a-z]{6}\s", out) and "--key-file" in out
+    assert re.search(r"/follow/[2-9a-z]{6}\s", out) and "--new-key starts afresh" in out
 
 
 def test_check_reports_every_problem_and_starts_nothing(tmp_path, served, capsys):

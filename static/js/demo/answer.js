@@ -51,6 +51,9 @@ function joinForm(question) {
   const form = el("form", { class: "answer-join" });
   const name = el("input", { id: "answer-name", name: "name", maxlength: "40", required: "", autocomplete: "nickname" });
   const sid = el("input", { id: "answer-sid", name: "student_id", maxlength: "32", autocomplete: "off" });
+  const needId = Boolean(current && current.require_id); // the lesson says so (require_id)
+  // said, not enforced by the browser: the server's refusal names the field in the form
+  if (needId) sid.setAttribute("aria-required", "true");
   name.value = joining.name;
   sid.value = joining.sid;
   name.addEventListener("input", () => { joining.name = name.value; });
@@ -59,7 +62,7 @@ function joinForm(question) {
   form.append(
     el("p", { class: "answer-prompt" }, question.prompt),
     el("label", { for: "answer-name" }, "Your name (shown to the presenter)"), name,
-    el("label", { for: "answer-sid" }, "Student ID (optional, for the gradebook)"), sid,
+    el("label", { for: "answer-sid" }, needId ? "Student ID (required: the gradebook matches you by it)" : "Student ID (optional, for the gradebook)"), sid,
     button,
     el("p", { class: "answer-status", role: "status", "data-kind": joining.refused ? "error" : "info" }, joining.refused),
   );

@@ -1,8 +1,11 @@
 // The presenter's list of students: who joined, how many questions each answered (and
 // after a reveal, which counts for nothing), a mark on a name that looks like another or a
 // student ID someone else also claimed; remove a student (their answers leave every
-// export) or every one who never answered, dismiss a claim. S opens and closes it. The key
-// is read from this tab's session (presenter.js keeps it there). Text only, never HTML.
+// export) or every one who never answered, dismiss a claim. S opens and closes it. Below
+// the list, the gradebook's exports and how to import them into Canvas; the Students button
+// and the panel say how many answers came from students without a student ID (Canvas
+// cannot match them). The key is read from this tab's session (presenter.js keeps it
+// there). Text only, never HTML.
 
 import { answers } from "../common/api.js";
 import { el } from "./tally-draw.js";
@@ -63,6 +66,7 @@ function draw(data) {
   $("students-summary").textContent = `${n} joined · ${data.places} of ${data.max_places} places held`
     + (data.disputes ? ` · ${data.disputes} disputed ID${data.disputes === 1 ? "" : "s"}` : "");
   $("students-prune").disabled = !data.students.some((s) => s.never_answered);
+  withoutId(data.without_id);
   for (const student of data.students) {
     const row = el("tr", { "data-student": String(student.id) });
     if (student.lookalike || student.disputes.length) row.dataset.marked = "true";
@@ -97,6 +101,34 @@ function draw(data) {
   }
 }
 
+// "3 answers from 2 students without a student ID": from the list, and from every push of
+// a question's answers (so the button says it with the panel closed)
+function withoutId(count) {
+  const badge = $("noid-badge");
+  const warning = $("noid-warning");
+  const none = !count || !count.answers;
+  badge.hidden = warning.hidden = none;
+  if (none) return;
+  const answersText = `${count.answers} answer${count.answers === 1 ? "" : "s"}`;
+  badge.textContent = ` · ⚠ ${answersText} without ID`;
+  warning.textContent = `⚠ ${answersText} from ${count.students} student${count.students === 1 ? "" : "s"} without a student ID: Canvas cannot match them to a student.`;
+}
+
+async function save(layout, name) {
+  const line = $("gradebook-status");
+  try {
+    const blob = await answers.resultsCsv(room, layout, key());
+    const link = el("a", { href: URL.createObjectURL(blob), download: name });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
+    line.textContent = `${name} saved.`;
+  } catch (error) {
+    line.textContent = error.message;
+  }
+}
+
 async function act(promise, done) {
   asked += 1; // a refresh already on its way must not draw the list from before
   try {
@@ -118,7 +150,16 @@ async function refresh() {
   }
 }
 
+async function countWithoutId() { // once, at load: the panel may stay closed
+  try {
+    withoutId((await answers.students(room, key())).without_id);
+  } catch { /* the key is not there yet, or the room is reopening: the next push says it */ }
+}
+
 new ResizeObserver(() => { if (!panel.hidden) place(); }).observe(document.querySelector(".demo-bar"));
+$("export-results").addEventListener("click", () => save("generic", `convlens-${room}-results.csv`));
+$("export-canvas").addEventListener("click", () => save("canvas", `convlens-${room}-canvas.csv`));
+let counted = false; // the first state from the room: the key has been taken, the room is open
 button.addEventListener("click", () => show(panel.hidden));
 $("students-close").addEventListener("click", () => { show(false); button.focus(); });
 $("students-prune").addEventListener("click", () =>
@@ -127,6 +168,11 @@ $("students-prune").addEventListener("click", () =>
 let soon = null; // frames arriving together make one refresh
 document.addEventListener("convlens:room", (event) => {
   const type = event.detail.type;
+  if (type === "answers" && event.detail.without_id) withoutId(event.detail.without_id);
+  if (type === "state" && !counted) {
+    counted = true;
+    countWithoutId();
+  }
   if (panel.hidden || !["roster", "answers", "question"].includes(type)) return;
   clearTimeout(soon);
   soon = setTimeout(refresh, 200);
