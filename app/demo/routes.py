@@ -290,7 +290,8 @@ async def presenter_page(request: Request,
                  join_qr=qr_svg(join_url), require_id=demo.lesson.require_id,
                  canvas_column=canvas_title(demo.lesson.title,
                                             demo.settings.canvas_assignment),
-                 canvas_assignment=demo.settings.canvas_assignment)
+                 canvas_assignment=demo.settings.canvas_assignment,
+                 canvas_plain=canvas_title(demo.lesson.title))
 
 
 @pages.get("/follow/{room}", response_class=HTMLResponse)

@@ -76,7 +76,9 @@ def test_a_lesson_that_requires_the_id_says_so_and_refuses_a_join_without_it(
 
 def test_the_presenter_is_warned_of_answers_without_id_and_told_how_to_import(
         open_page, demo_server, demo, screenshot):
-    presenter, _ = open_page(presenter_path(demo), width=1280, height=720)
+    # the 422: an assignment ID typed wrong, which the page says
+    presenter, _ = open_page(presenter_path(demo), width=1280, height=720,
+                             expected_errors=("422 (Unprocessable",))
     phones = [open_page(f"/follow/{demo_server.room}", width=390, height=844)[0]
               for _ in range(2)]
     for page in (presenter, *phones):
@@ -125,6 +127,17 @@ def test_the_presenter_is_warned_of_answers_without_id_and_told_how_to_import(
     assert sorted(row[dA2] for row in table[2:]) == ["0", "1"]
     expect(presenter.locator("#gradebook-status")).to_have_text(
         f"convlens-{demo_server.room}-canvas.csv saved.")
+    # another assignment, typed on the page: the column says so, and so does the file
+    field = presenter.get_by_label("Canvas assignment ID")
+    expect(field).to_have_value("4711")
+    field.fill("31337")
+    expect(presenter.locator("#canvas-column")).to_have_text(f"{TITLE} (31337)")
+    assert download(presenter, "#export-canvas")[0][-1] == f"{TITLE} (31337)"
+    field.fill("12a")  # not an ID: the server names the field, the page says it
+    presenter.locator("#export-canvas").click()
+    expect(presenter.locator("#gradebook-status")).to_contain_text("assignment",
+                                                                  timeout=WAIT)
+    field.fill("4711")
     generic = download(presenter, "#export-results")
     assert generic[0] == ["name", "student_id", *QUESTIONS, "total", "after_reveal"]
     assert [row[:2] for row in generic[1:]] == [["Ada", "s-100"], ["Bob", ""]]

@@ -104,8 +104,10 @@ export const answers = {
   setState: (room, question, state, key) =>
     request("POST", `${demoRoom(room)}/questions/${encodeURIComponent(question)}/state`,
       { state }, undefined, demoKey(key)),
-  resultsCsv: (room, layout, key) =>
-    download(`${demoRoom(room)}/results.csv?layout=${encodeURIComponent(layout)}`, demoKey(key)),
+  // assignment: a Canvas assignment's ID for the total's column ("Title (ID)"), or empty
+  resultsCsv: (room, layout, key, assignment = "") =>
+    download(`${demoRoom(room)}/results.csv?layout=${encodeURIComponent(layout)}` +
+      (assignment ? `&assignment=${encodeURIComponent(assignment)}` : ""), demoKey(key)),
   students: (room, key) =>
     request("GET", `${demoRoom(room)}/students`, undefined, undefined, demoKey(key)),
   removeStudents: (room, body, key) =>

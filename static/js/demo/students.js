@@ -117,7 +117,8 @@ function withoutId(count) {
 async function save(layout, name) {
   const line = $("gradebook-status");
   try {
-    const blob = await answers.resultsCsv(room, layout, key());
+    const assignment = layout === "canvas" ? $("canvas-assignment-id").value.trim() : "";
+    const blob = await answers.resultsCsv(room, layout, key(), assignment);
     const link = el("a", { href: URL.createObjectURL(blob), download: name });
     document.body.append(link);
     link.click();
@@ -159,6 +160,12 @@ async function countWithoutId() { // once, at load: the panel may stay closed
 new ResizeObserver(() => { if (!panel.hidden) place(); }).observe(document.querySelector(".demo-bar"));
 $("export-results").addEventListener("click", () => save("generic", `convlens-${room}-results.csv`));
 $("export-canvas").addEventListener("click", () => save("canvas", `convlens-${room}-canvas.csv`));
+// the assignment's ID names the total's column, as the next Canvas CSV will
+$("canvas-assignment-id").addEventListener("input", (event) => {
+  const id = event.target.value.trim();
+  const column = $("canvas-column");
+  column.textContent = id ? `${column.dataset.title} (${id})` : column.dataset.title;
+});
 let counted = false; // the first state from the room: the key has been taken, the room is open
 button.addEventListener("click", () => show(panel.hidden));
 $("students-close").addEventListener("click", () => { show(false); button.focus(); });
