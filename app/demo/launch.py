@@ -28,7 +28,7 @@ from pathlib import Path
 from .. import scale
 from ..listen import bind_problem
 from .answers import default_path as results_path
-from .lesson import DEFAULT_LESSON, LessonError, load_lesson
+from .lesson import DEFAULT_LESSON, Lesson, LessonError, load_lesson
 from .rooms import MAX_FOLLOWERS, MAX_PER_CLIENT, ROOM_ID, check_key_format, new_key
 from .store import default_path
 
@@ -194,6 +194,13 @@ def base_url(host: str, port: int) -> str:
     return f"http://{shown}:{port}"
 
 
+def say_warnings(lesson: Lesson) -> None:
+    """The slides whose point the lesson's numbers do not show: it runs, but the words may
+    need changing."""
+    for warning in lesson.warnings:
+        print(f"convlens: check before class: {warning}", file=sys.stderr)
+
+
 def run(args: argparse.Namespace) -> int:
     if args.check is not None:
         try:
@@ -205,6 +212,7 @@ def run(args: argparse.Namespace) -> int:
             return 2
         print(f"convlens: the lesson {args.check} is fine: {lesson.title!r}, "
               f"{len(lesson.slides)} slides, {len(lesson.beats)} presses")
+        say_warnings(lesson)
         return 0
     try:
         lesson = load_lesson(args.script)
@@ -213,6 +221,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"convlens: the lesson {exc.source} was refused ({count} problem"
               f"{'s' if count != 1 else ''}); nothing was started:\n{exc}", file=sys.stderr)
         return 2
+    say_warnings(lesson)
     state = args.state or default_path()
     key, origin = read_key(args, state)
     workers = scale.configure(args)

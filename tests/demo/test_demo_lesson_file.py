@@ -134,3 +134,16 @@ def test_convlens_lesson_writes_a_file_the_demo_accepts(tmp_path, capsys):
     bad = tmp_path / "bad.toml"
     assert cli.main(["lesson", "--from-url", BASE + "#x=1", "-o", str(bad)]) == 2
     assert "x has 1 number;" in capsys.readouterr().err and not bad.exists()
+
+
+def test_convlens_demo_check_names_the_points_a_lesson_does_not_show(tmp_path, capsys):
+    out = tmp_path / "y0.toml"
+    link = BASE + "#cfg=6,3,1,2&preset=horizontal_stroke&y=0&lr=0.1&seed=7"
+    assert cli.main(["lesson", "--from-url", link, "-o", str(out)]) == 0
+    capsys.readouterr()
+    assert cli.main(["demo", "--check", str(out)]) == 0  # it runs ...
+    err = capsys.readouterr().err
+    # ... and the slides whose point its numbers do not show are named, with their lines
+    lesson = load_lesson(out)
+    assert lesson.warnings
+    assert err.splitlines() == [f"convlens: check before class: {w}" for w in lesson.warnings]
