@@ -320,6 +320,17 @@ class ConfigOut(BaseModel):
 ParamsOut = tensors_model("ParamsOut", "The four parameters.", _PARAMS, _PARAMS)
 
 
+class AlsoOut(BaseModel):
+    """A tensor a step computes beside the one it writes (dX beside dW1), with its formula."""
+
+    writes: str
+    latex: str
+    mathml: str
+    latex_numbers: str | None = Field(description=(
+        "The formula with the live numbers; null for a step a session has not reached."))
+    mathml_numbers: str | None
+
+
 class StepOutline(BaseModel):
     index: int
     phase: Literal["forward", "backward", "update"]
@@ -330,6 +341,8 @@ class StepOutline(BaseModel):
     text: str
     reveals: list[str] = Field(description=(
         "The tensors of the pass this step makes known (an update step: none)."))
+    also: list[AlsoOut] = Field(default_factory=list, description=(
+        "The formulas of what the step computes beside what it writes (dX at dW1)."))
 
 
 class StepOut(StepOutline):

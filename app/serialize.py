@@ -124,10 +124,14 @@ def winners(trace: engine.Trace) -> list[list[int]]:
 
 
 def step_record(record: Mapping[str, Any]) -> dict[str, Any]:
-    """An engine step record with its formulas as MathML."""
-    numbers = record["latex_numbers"]
-    return {**record, "mathml": static_mathml(record["latex"]),
-            "mathml_numbers": None if numbers is None else to_mathml(numbers)}
+    """An engine step record with its formulas (and those of what it computes beside what
+    it writes) as MathML."""
+    def formulas(r: Mapping[str, Any]) -> dict[str, Any]:
+        numbers = r["latex_numbers"]
+        return {"mathml": static_mathml(r["latex"]),
+                "mathml_numbers": None if numbers is None else to_mathml(numbers)}
+    return {**record, **formulas(record),
+            "also": [{**a, **formulas(a)} for a in record.get("also", [])]}
 
 
 def steps_out(trace: engine.Trace, lr: float | None) -> list[dict[str, Any]]:
@@ -139,7 +143,9 @@ def step_outlines() -> list[dict[str, Any]]:
     """The steps without numbers: what the page draws its pipeline from."""
     return [{"index": i, "phase": s.phase, "writes": s.writes, "reads": list(s.reads),
              "latex": s.latex, "mathml": static_mathml(s.latex), "text": s.text,
-             "reveals": list(s.reveals)}
+             "reveals": list(s.reveals),
+             "also": [{"writes": f.writes, "latex": f.latex, "mathml": static_mathml(f.latex),
+                       "latex_numbers": None, "mathml_numbers": None} for f in s.also]}
             for i, s in enumerate(engine.STEPS)]
 
 

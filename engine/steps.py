@@ -23,6 +23,16 @@ Tensors = Trace  # a trace: every tensor by name, and its config
 
 
 @dataclass(frozen=True)
+class Formula:
+    """A second tensor a step computes beside the one it writes (the conv's backward gives
+    dX with dW1), with its own formula and the same with the live numbers."""
+
+    writes: str
+    latex: str
+    numbers: Callable[[Tensors, float | None], str | None]
+
+
+@dataclass(frozen=True)
 class Step:
     phase: str  # "forward", "backward" or "update"
     writes: str
@@ -30,15 +40,16 @@ class Step:
     latex: str
     text: str
     numbers: Callable[[Tensors, float | None], str | None]
+    also: tuple[Formula, ...] = ()
 
     @property
     def reveals(self) -> tuple[str, ...]:
-        """The trace's tensors this step makes known: what it writes, and dX beside dW1
-        (the conv's backward gives both). An update step reveals a new parameter, not a
-        tensor of this pass's trace: nothing here."""
+        """The trace's tensors this step makes known: what it writes, and what it computes
+        beside it (dX beside dW1: the conv's backward gives both). An update step reveals a
+        new parameter, not a tensor of this pass's trace: nothing here."""
         if self.phase == "update":
             return ()
-        return (self.writes, "dX") if self.writes == "dW1" else (self.writes,)
+        return (self.writes, *(f.writes for f in self.also))
 
 
 # ------------------------------------------------------------------- number formatting
@@ -246,6 +257,23 @@ def _dw1(t: Tensors, lr: float | None) -> str:
     return rf"{_d('W_1')}{idx((0, 0, 0), K)} = {terms} = {num(t['dW1'][0, 0, 0])}"
 
 
+def _dx(t: Tensors, lr: float | None) -> str:
+    """One cell of the full convolution: the cell of dX largest in size (the saliency
+    map's peak), its terms written out when there are at most FIT that are not 0."""
+    W1, dZ1, dX = t["W1"], t["dZ1"], t["dX"]
+    k, m = W1.shape[-1], dZ1.shape[-1]
+    i, j = np.unravel_index(int(np.argmax(np.abs(dX))), dX.shape)
+    terms = [(dZ1[f, i - a, j - b], W1[f, a, b])
+             for f in range(W1.shape[0]) for a in range(k) for b in range(k)
+             if 0 <= i - a < m and 0 <= j - b < m and dZ1[f, i - a, j - b] != 0]
+    if 0 < len(terms) <= FIT:
+        sums = " + ".join(f"{num(g, paren=True)} \\times {num(w, paren=True)}"
+                          for g, w in terms)
+    else:
+        sums = rf"\sum_f \sum_{{a,b}} {_d('Z_1')}[f,{i}-a,{j}-b]\,W_1[f,a,b]"
+    return rf"{_d('X')}{idx((int(i), int(j)), 1)} = {sums} = {num(dX[i, j])}"
+
+
 def _db1(t: Tensors, lr: float | None) -> str:
     K = t["W1"].shape[0]
     used = t["dZ1"][0][t["dZ1"][0] != 0]
@@ -325,7 +353,15 @@ STEPS: tuple[Step, ...] = (
          rf"{_d('W_1')} = {_d('Z_1')} \times \frac{{\partial Z_1}}{{\partial W_1}}"
          rf" = \mathrm{{Conv}}\left(X, {_d('Z_1')}\right)",
          "Each filter weight's gradient sums, over every position, the X value it touched "
-         "times that position's gradient in dZ1.", _dw1),
+         "times that position's gradient in dZ1. The same backward pass gives dX, the "
+         "gradient with respect to the input (a saliency map): the full convolution of dZ1 "
+         "with the flipped filter, so each input cell collects, from every position whose "
+         "window covered it, that position's gradient times the weight it met.", _dw1,
+         also=(Formula(
+             "dX",
+             rf"{_d('X')}[i,j] = \sum_f \sum_{{a,b}} {_d('Z_1')}[f,i-a,j-b]\,W_1[f,a,b]"
+             rf" = \mathrm{{FullConv}}\left({_d('Z_1')}, \mathrm{{flip}}(W_1)\right)[i,j]",
+             _dx),)),
     Step("backward", "db1", ("dZ1",),
          rf"{_d('b_1')} = \sum_{{i,j}} {_d('Z_1')}[i,j]",
          "The conv bias is added at every position, so its gradient is the sum of dZ1.",
@@ -367,14 +403,17 @@ def known(cursor: int) -> tuple[str, ...]:
 def step_records(tensors: Tensors, lr: float | None = None) -> list[dict[str, object]]:
     """Every step as a plain record with the live numbers of a trace substituted.
 
-    ``{index, phase, writes, reads, latex, latex_numbers, text, reveals}``;
+    ``{index, phase, writes, reads, latex, latex_numbers, text, reveals, also}``;
     ``latex_numbers`` is None where the numbers do not fit on a line (or, for the update,
-    when no lr is given).
+    when no lr is given); ``also`` lists the formulas of what the step computes beside what
+    it writes, each ``{writes, latex, latex_numbers}``.
     """
     return [
         {"index": i, "phase": s.phase, "writes": s.writes, "reads": list(s.reads),
          "latex": s.latex, "latex_numbers": s.numbers(tensors, lr), "text": s.text,
-         "reveals": list(s.reveals)}
+         "reveals": list(s.reveals),
+         "also": [{"writes": f.writes, "latex": f.latex, "latex_numbers": f.numbers(tensors, lr)}
+                  for f in s.also]}
         for i, s in enumerate(STEPS)
     ]
 

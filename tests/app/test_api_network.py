@@ -50,8 +50,13 @@ def test_backward_steps_are_the_engines_records_with_mathml(client, bodies):
     records = engine.step_records(engine.trace(body["x"], body["y"], params), 0.25)
     assert len(steps) == len(engine.STEPS)
     for served, record in zip(steps, records):
+        also = record.pop("also", [])
         assert {k: served[k] for k in record} == record
         assert served["mathml"] == convert_block(record["latex"])
+        # what the step computes beside what it writes (dX at dW1), each with its MathML
+        assert [{k: a[k] for k in b} for a, b in zip(served["also"], also)] == also
+        assert [a["mathml"] for a in served["also"]] == [convert_block(b["latex"])
+                                                         for b in also]
         numbers = record["latex_numbers"]
         assert served["mathml_numbers"] == (None if numbers is None else convert_block(numbers))
 

@@ -134,4 +134,4 @@ def test_every_page_names_its_language_and_labelled_boxes_have_a_role(client):
         for box in ids:  # aria-label on a div with no role is ignored (and invalid HTML)
             tag = re.search(rf'<div[^>]*id="{box}"[^>]*>', page.text)
             assert tag is not None and "aria-label" in tag[0], box
-            assert re.search(r'role="(group|figure|img|region)"', tag[0]), tag[0]
+            assert re.search(r'role="(group|figure|img|region|toolbar)"', tag[0]), tag[0]

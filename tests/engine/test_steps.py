@@ -191,3 +191,32 @@ def test_a_saturated_a2_does_not_write_infinity_times_zero():
     t = engine.trace(x, 1, params, config)
     dz2 = {r["writes"]: r["latex_numbers"] for r in engine.step_records(t)}["dZ2"]
     assert "infty" not in dz2 and dz2.endswith(engine.steps.num(t["dZ2"]))
+
+
+@pytest.mark.parametrize("config", [Config(), Config(input_size=7, kernel_size=3,
+                                                     filters=2, pool_size=2)], ids=str)
+def test_dx_has_its_own_formula_at_the_dw1_step(config):
+    """dX, revealed beside dW1, comes with its own formula (the full convolution of dZ1 with
+    the flipped W1) and the same with one cell's live numbers, which add up to that cell."""
+    t = example(config, seed=3)
+    records = engine.step_records(t, lr=0.5)
+    assert [r["writes"] for r in records] == SEQUENCE  # the walk itself is unchanged
+    dw1 = next(r for r in records if r["writes"] == "dW1")
+    assert dw1["reveals"] == ["dW1", "dX"]
+    (dx,) = dw1["also"]
+    assert dx["writes"] == "dX"
+    assert r"\mathrm{FullConv}" in dx["latex"] and r"\mathrm{flip}(W_1)" in dx["latex"]
+    assert r"[f,i-a,j-b]\,W_1[f,a,b]" in dx["latex"]
+    numbers = dx["latex_numbers"]
+    i, j = np.unravel_index(np.argmax(np.abs(t["dX"])), t["dX"].shape)
+    assert numbers.startswith(r"\frac{\partial L}{\partial X}" + f"[{i},{j}] = ")
+    assert numbers.endswith("= " + engine.steps.num(t["dX"][i, j]))
+    # the written-out terms are dZ1 x W1 products that sum to the cell (to the rounding)
+    middle = numbers.split(" = ")[1]
+    if r"\sum" not in middle:
+        products = [re.findall(r"-?[\d.]+(?: \\times 10\^\{-?\d+\})?", term)
+                    for term in middle.split(" + ")]
+        total = sum(float(a) * float(b) for a, b in (p[:2] for p in products))
+        assert total == pytest.approx(t["dX"][i, j], rel=2e-3, abs=1e-6)
+    others = [r for r in records if r["writes"] != "dW1"]
+    assert all(r["also"] == [] for r in others)

@@ -91,6 +91,8 @@ export function setupEditors({ store, api, stepping, toast }) {
       const target = $(button.dataset.close) || $(`drawer-${button.dataset.close}`);
       target.hidden = true;
       openDrawer("none");
+      const opener = document.querySelector(`[data-drawer="${button.dataset.close}"]`);
+      if (opener) opener.focus(); // the keyboard goes back to the button that opened it
     });
   }
 

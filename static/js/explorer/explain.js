@@ -9,14 +9,35 @@ const $ = (id) => document.getElementById(id);
 const MATHML = "http://www.w3.org/1998/Math/MathML";
 
 // MathML does not wrap by itself. A formula too wide for its box is broken into lines
-// before its top-level "=", "+", "−" and "←" (never inside brackets), packed greedily, each
-// continuation line indented; its type shrinks (never below 12 px) only as far as the
-// widest piece that cannot be broken needs. If even that does not fit, the box scrolls
-// sideways and says so: nothing is ever cut off.
-const MIN_SIZE = 12;
+// before its top-level "=", "+", "−" and "←" (never inside brackets), after a top-level
+// comma and between the words of its text, packed greedily, each continuation line
+// indented; a table cell of words (a case's condition, "if A1 is the max of its window")
+// is broken into lines of its own. Only what still cannot fit shrinks the type, never
+// below a readable 14 px; if even that does not fit, the box scrolls sideways and says so:
+// nothing is ever cut off.
+export const MIN_SIZE = 14;
 const OPEN = new Set(["(", "[", "{", "⟨"]);
 const CLOSE = new Set([")", "]", "}", "⟩"]);
 const BREAK_BEFORE = new Set(["=", "+", "−", "-", "←", "≈"]);
+
+const text = (el) => el.textContent.trim();
+const isMo = (el, set) => el && el.localName === "mo" && set.has(text(el));
+const fits = (element) => element.scrollWidth <= element.clientWidth + 1;
+// Widths from getBoundingClientRect are on screen; clientWidth is in the element's own CSS
+// pixels. Under CSS zoom (the projector sizes) the two differ by the zoom.
+const zoomOf = (element) => element.currentCSSZoom || 1;
+
+// Every <mtext> of several words becomes one <mtext> per word, so a line can break
+// between them.
+function splitWords(root) {
+  for (const el of [...root.querySelectorAll("mtext")]) {
+    const words = el.textContent.split(/(?<=[\s\u00a0])/u).filter(Boolean);
+    if (words.length < 2) continue;
+    el.replaceWith(...words.map((w) => Object.assign(document.createElementNS(MATHML, "mtext"), { textContent: w })));
+  }
+}
+const wordBreak = (prev, child) => (prev && prev.localName === "mtext" && /[\s\u00a0]$/u.test(prev.textContent))
+  || (child.localName === "mtext" && /^[\s\u00a0]/u.test(child.textContent));
 
 // A grouping <mrow> (a bracketed vector, say) is opened up, so a long vector can break
 // after one of its commas; fractions, roots and scripts stay whole, and so does a cell's
@@ -26,46 +47,52 @@ function tokens(row, nested = false) {
     ? tokens(child, true) : [[child, nested]]));
 }
 
+// Breaks: before a top-level operator; after a comma, unless it is inside a cell's index
+// (square brackets, not a vector); between words.
 function pieces(row) {
   const out = [[]];
-  let depth = 0;
+  const open = []; // the brackets open at this point
   let prev = null;
   let prevNested = false;
   for (const [child, nested] of tokens(row)) {
-    if (prev && prevNested && prev.localName === "mo" && prev.textContent.trim() === "," && depth > 0) out.push([]);
-    const op = child.localName === "mo" ? child.textContent.trim() : null;
-    const binary = prev && !(prev.localName === "mo" && (OPEN.has(prev.textContent.trim())
-      || BREAK_BEFORE.has(prev.textContent.trim())));
-    if (op && depth === 0 && binary && BREAK_BEFORE.has(op) && out[out.length - 1].length) out.push([]);
-    if (op && OPEN.has(op)) depth += 1;
-    if (op && CLOSE.has(op)) depth = Math.max(0, depth - 1);
+    const comma = isMo(prev, new Set([","]));
+    const current = out[out.length - 1];
+    if (comma && (prevNested || open[open.length - 1] !== "[")) out.push([]);
+    else if (current.length && wordBreak(prev, child)) out.push([]);
+    const op = child.localName === "mo" ? text(child) : null;
+    const binary = prev && !(isMo(prev, OPEN) || isMo(prev, BREAK_BEFORE));
+    if (op && !open.length && binary && BREAK_BEFORE.has(op) && out[out.length - 1].length) out.push([]);
+    if (op && OPEN.has(op)) open.push(op);
+    if (op && CLOSE.has(op)) open.pop();
     out[out.length - 1].push(child);
     prev = child;
     prevNested = nested;
   }
-  return out;
+  return out.filter((p) => p.length);
 }
 
-function widthOf(parts) {
+function widthOf(parts, zoom) {
   if (!parts.length) return 0;
   const first = parts[0].getBoundingClientRect();
   const last = parts[parts.length - 1].getBoundingClientRect();
-  return Math.max(last.right - first.left, parts.reduce((w, el) => w + el.getBoundingClientRect().width, 0));
+  return Math.max(last.right - first.left, parts.reduce((w, el) => w + el.getBoundingClientRect().width, 0)) / zoom;
 }
 
-function lineUp(row, groups) {
+// Lines (lists of MathML elements) as a left-aligned table, each after the first indented.
+function linesTable(lines, indentEm) {
   const table = document.createElementNS(MATHML, "mtable");
   table.setAttribute("columnalign", "left");
   table.setAttribute("rowspacing", "0.3em");
-  groups.forEach((parts, i) => {
+  table.dataset.lines = "";
+  lines.forEach((parts, i) => {
     const tr = document.createElementNS(MATHML, "mtr");
     const td = document.createElementNS(MATHML, "mtd");
     td.setAttribute("columnalign", "left");
     const inner = document.createElementNS(MATHML, "mrow");
     inner.setAttribute("displaystyle", "true"); // a table cell would shrink fractions
-    if (i > 0) {
+    if (i > 0 && indentEm) {
       const indent = document.createElementNS(MATHML, "mspace");
-      indent.setAttribute("width", "1.5em");
+      indent.setAttribute("width", `${indentEm}em`);
       inner.append(indent);
     }
     inner.append(...parts);
@@ -73,47 +100,79 @@ function lineUp(row, groups) {
     tr.append(td);
     table.append(tr);
   });
-  row.replaceChildren(table);
+  return table;
+}
+
+// Greedy packing of pieces of the given widths into lines of at most room (the first
+// line has no indent); a space that would start a line is dropped.
+function pack(groups, widths, room, indent) {
+  const lines = [];
+  let used = Infinity;
+  groups.forEach((parts, i) => {
+    if (lines.length && used + widths[i] <= room) {
+      lines[lines.length - 1].push(...parts);
+      used += widths[i];
+    } else {
+      const blank = parts.every((el) => el.localName === "mtext" && !el.textContent.trim());
+      if (blank && lines.length) return;
+      lines.push([...parts]);
+      used = widths[i] + (lines.length > 1 ? indent : 0);
+    }
+  });
+  return lines;
+}
+
+function breakLines(row, room, size, zoom) {
+  const groups = pieces(row);
+  if (groups.length < 2) return;
+  const widths = groups.map((g) => widthOf(g, zoom) * 1.1 + 4); // operator spacing, rounding
+  const lines = pack(groups, widths, room, 1.5 * size);
+  if (lines.length > 1) row.replaceChildren(linesTable(lines, 1.5));
+}
+
+// The widest table cell holding words (not a line made above) is broken into lines narrow
+// enough to take off what overflows. False when no cell could be narrowed.
+function breakCells(element, zoom) {
+  const over = element.scrollWidth - element.clientWidth + 2;
+  const cells = [...element.querySelectorAll("mtd")]
+    .filter((td) => !td.parentElement.parentElement.hasAttribute("data-lines") && td.querySelector("mtext"))
+    .map((td) => [td, td.getBoundingClientRect().width / zoom])
+    .sort((a, b) => b[1] - a[1]);
+  for (const [td, width] of cells) {
+    const row = td.children.length === 1 && td.firstElementChild.localName === "mrow" ? td.firstElementChild : td;
+    const groups = pieces(row);
+    if (groups.length < 2) continue;
+    const widths = groups.map((g) => widthOf(g, zoom) * 1.05 + 1);
+    const target = Math.max(Math.max(...widths), width - over);
+    const lines = pack(groups, widths, target, 0);
+    if (lines.length < 2) continue;
+    td.replaceChildren(linesTable(lines, 0));
+    return true;
+  }
+  return false;
 }
 
 function wrap(element, size) {
   element.classList.remove("scrolls");
   element.style.fontSize = `${size}px`;
-  if (element.scrollWidth <= element.clientWidth + 1) return;
+  if (fits(element)) return;
   const math = element.querySelector("math");
   const row = math && math.firstElementChild;
-  if (row && row.localName === "mrow" && row.children.length > 1) {
+  if (row) {
+    const zoom = zoomOf(element);
     const style = getComputedStyle(element);
     const room = element.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight) - 2;
-    const groups = pieces(row);
-    const widths = groups.map(widthOf).map((w) => w * 1.1 + 4); // operator spacing, rounding
-    const indent = 1.5 * size;
-    const widest = Math.max(widths[0], ...widths.slice(1).map((w) => w + indent));
-    const s = Math.max(MIN_SIZE, Math.min(size, Math.floor((size * room) / widest)));
-    const scale = s / size;
-    const lines = [];
-    let used = Infinity;
-    groups.forEach((parts, i) => {
-      const w = widths[i] * scale;
-      if (lines.length && used + w <= room) {
-        lines[lines.length - 1].push(...parts);
-        used += w;
-      } else {
-        lines.push([...parts]);
-        used = w + (lines.length > 1 ? indent * scale : 0);
-      }
-    });
-    element.style.fontSize = `${s}px`;
-    if (lines.length > 1) lineUp(row, lines);
-    // The pieces were measured one by one: if the lines still overflow a little, shrink
-    // by what one more measurement says is missing (never below the floor).
-    const over = element.scrollWidth - element.clientWidth;
-    if (over > 1 && s > MIN_SIZE) {
-      const t = Math.max(MIN_SIZE, Math.floor((s * element.clientWidth) / element.scrollWidth));
+    splitWords(math);
+    if (row.localName === "mrow" && row.children.length > 1) breakLines(row, room, size, zoom);
+    for (let i = 0; i < 4 && !fits(element); i += 1) if (!breakCells(element, zoom)) break;
+    // What no break could narrow shrinks the type, by what a measurement says is missing
+    // (never below the floor), and the lines are packed again at that size.
+    if (!fits(element) && size > MIN_SIZE) {
+      const t = Math.max(MIN_SIZE, Math.floor((size * element.clientWidth) / element.scrollWidth));
       element.style.fontSize = `${t}px`;
     }
   }
-  if (element.scrollWidth > element.clientWidth + 1) element.classList.add("scrolls");
+  if (!fits(element)) element.classList.add("scrolls");
 }
 
 // Measuring a formula lays out the page, which costs more than anything else in a step. A
@@ -181,14 +240,27 @@ export function createExplain({ api, toast = () => {} }) {
       : `Start · ${total} steps${pass}`;
   }
 
+  // The step's explanation is new content at every step: its boxes are new elements, not
+  // old ones moved by the height of what came before them (no layout shift while stepping).
+  function fresh(id) {
+    const old = $(id);
+    const el = old.cloneNode(false);
+    el.removeAttribute("style");
+    el.classList.remove("scrolls");
+    old.replaceWith(el);
+    return el;
+  }
+
   function render(walk) {
     const step = walk.step;
+    for (const id of ["explain-formula", "explain-numbers", "explain-also", "explain-text", "explain-detail"]) fresh(id);
     $("explain-phase").textContent = step ? step.phase : "start";
     const practise = $("practise");
     if (!step) {
       $("explain-title").textContent = "The input and the parameters";
       $("explain-formula").replaceChildren();
       $("explain-numbers").replaceChildren();
+      $("explain-also").replaceChildren();
       $("explain-text").textContent = `X is the image and Y = ${walk.tensors.Y} its label. W1, b1, W2 and b2 ` +
         `are the ${walk.config.n_params} parameters the network learns. Press Next (→) to run the forward ` +
         "pass one operation at a time: each result is computed only at its step, so you can predict it first.";
@@ -201,9 +273,10 @@ export function createExplain({ api, toast = () => {} }) {
       $("explain-title").textContent = `Step ${step.index + 1}: ${step.phase === "update" ? "update " : ""}${step.writes}`;
       $("explain-formula").innerHTML = step.mathml;
       $("explain-numbers").innerHTML = step.mathml_numbers || "";
-      latex = step.latex_numbers || step.latex;
+      const also = step.also || [];
+      latex = [step.latex_numbers || step.latex, ...also.map((a) => a.latex_numbers || a.latex)].join(",\\qquad ");
       $("btn-copy-latex").hidden = false;
-      fitBoth([[$("explain-formula"), 17], [$("explain-numbers"), 15]]);
+      fitBoth([[$("explain-formula"), 17], [$("explain-numbers"), 15], ...renderAlso(also)]);
       $("explain-text").textContent = step.text + teaching(walk);
       $("explain-detail").textContent = step.phase === "update" ? "" : "Hover any cell to see where its number comes from.";
       practise.hidden = false;
@@ -217,6 +290,27 @@ export function createExplain({ api, toast = () => {} }) {
     main.dataset.step = step ? step.writes : "start";
     main.dataset.phase = step ? step.phase : "start";
     progress(walk);
+  }
+
+  // What the step computes beside what it writes (dX beside dW1), each with its formula
+  // and the same with the numbers, as the server wrote them: the boxes to fit.
+  function renderAlso(also) {
+    const box = $("explain-also");
+    box.replaceChildren();
+    return also.flatMap((a) => {
+      const item = document.createElement("section");
+      item.className = "also-item";
+      item.dataset.tensor = a.writes;
+      const head = document.createElement("h3");
+      head.textContent = `The same backward pass gives ${a.writes}`;
+      const formula = Object.assign(document.createElement("div"), { className: "formula" });
+      formula.innerHTML = a.mathml;
+      const numbers = Object.assign(document.createElement("div"), { className: "formula numbers" });
+      numbers.innerHTML = a.mathml_numbers || "";
+      item.append(head, formula, numbers);
+      box.append(item);
+      return [[formula, 17], [numbers, 15]];
+    });
   }
 
   // W -> + (−η·dW) -> = new W, on one colour range from the server; at the last update

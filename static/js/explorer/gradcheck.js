@@ -70,7 +70,12 @@ export function setupGradcheck({ store, api, stepping, toast }) {
     $("gradcheck").querySelector(".close").focus();
   }).catch((error) => toast(error.message, true)));
 
+  // Closed by Escape or its ✕, it gives the keyboard back to the button that opened it.
   $("gradcheck").addEventListener("keydown", (event) => {
-    if (event.key === "Escape") $("gradcheck").hidden = true;
+    if (event.key !== "Escape") return;
+    event.stopPropagation();
+    $("gradcheck").hidden = true;
+    button.focus();
   });
+  $("gradcheck").querySelector(".close").addEventListener("click", () => button.focus());
 }

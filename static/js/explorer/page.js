@@ -48,6 +48,7 @@ function buildPipeline(steps, goto) {
     b.textContent = text;
     if (title) b.title = title;
     b.setAttribute("aria-label", label);
+    b.tabIndex = -1; // one tab stop for the whole pipeline (markPipeline gives it out)
     b.addEventListener("click", () => goto(index));
     return b;
   };
@@ -70,12 +71,40 @@ function buildPipeline(steps, goto) {
   box.append(forward, back);
 }
 
+// The pipeline is one tab stop (a roving tabindex): Tab reaches the current step's chip,
+// the arrow keys move along the chips (Home, End: the first, the last), Enter or Space
+// presses the chip as a click does.
+function rove(chip) {
+  for (const other of document.querySelectorAll("#pipeline .chip")) other.tabIndex = other === chip ? 0 : -1;
+  chip.focus();
+}
+
+function setupPipelineKeys() {
+  $("pipeline").addEventListener("keydown", (event) => {
+    const chips = [...document.querySelectorAll("#pipeline .chip")];
+    const at = chips.indexOf(event.target);
+    if (at < 0 || event.altKey || event.ctrlKey || event.metaKey) return;
+    const to = { ArrowRight: at + 1, ArrowDown: at + 1, ArrowLeft: at - 1, ArrowUp: at - 1, Home: 0, End: chips.length - 1 }[event.key];
+    if (to === undefined) return;
+    event.preventDefault();
+    event.stopPropagation(); // not the page's own arrow keys, which step the walk
+    rove(chips[Math.max(0, Math.min(chips.length - 1, to))]);
+  });
+}
+
 function markPipeline(walk) {
+  const roving = $("pipeline").contains(document.activeElement);
   for (const chip of document.querySelectorAll(".chip[data-index]")) {
     const index = Number(chip.dataset.index);
     chip.classList.toggle("current", index === walk.cursor);
     chip.classList.toggle("done", index < walk.cursor);
     chip.setAttribute("aria-current", index === walk.cursor ? "step" : "false");
+    // the tab stop follows the walk, unless the keyboard is moving along the chips
+    if (!roving) chip.tabIndex = index === Math.max(walk.cursor, walk.epoch > 0 ? 0 : -1) ? 0 : -1;
+  }
+  if (!document.querySelector("#pipeline .chip[tabindex='0']")) {
+    const first = document.querySelector("#pipeline .chip");
+    if (first && !roving) first.tabIndex = 0;
   }
 }
 
@@ -153,6 +182,8 @@ async function start() {
       highlight.pin(name, cells[probes.get(name)]);
     } else if (event.key === "Escape") {
       highlight.unpin();
+      // with a drawer open (painting X in Edit), Escape is the page's: it closes the drawer
+      if (document.querySelector(".drawer:not([hidden]), .modal:not([hidden])")) return;
       event.currentTarget.blur();
     } else if (event.key in moves && cells.length) {
       const width = view.width();
@@ -208,6 +239,14 @@ async function start() {
   });
 
   buildPipeline(meta.steps, (index) => stepping.goto(index));
+  setupPipelineKeys();
+  // "Skip to the step": the keyboard lands on the step's result (at the start, on X).
+  $("skip-link").addEventListener("click", (event) => {
+    const target = document.querySelector(".panel.current") || document.querySelector(".panel[tabindex='0']") || $("main");
+    event.preventDefault();
+    target.focus();
+    target.scrollIntoView({ block: "nearest" });
+  });
   store.set({ start: opened.start });
   stepping.applyView(opened.view);
 

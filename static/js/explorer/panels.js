@@ -62,10 +62,12 @@ export function reluBlocked(Z) {
 
 const scalarOf = (value) => (Array.isArray(value) && !Array.isArray(value[0]) && value.length === 1 ? value[0] : value);
 
+const CARD = { width: 90, height: 36 }; // a single number's card (convlens.css .panel .card)
+
 // The room a tensor's cells take, kept by its empty panel so revealing it moves nothing.
 function space(shape, cell, name, body) {
   const dims = shape || [];
-  if (dims.length === 0 || (dims.length === 1 && dims[0] === 1)) return { width: 64, height: 36 };
+  if (dims.length === 0 || (dims.length === 1 && dims[0] === 1)) return CARD;
   const gap = cell >= 4 ? 1 : 0;
   const side = (n) => n * cell + (n - 1) * gap;
   if (dims.length === 1) {
