@@ -61,3 +61,25 @@ def test_a_broken_example_link_still_opens_the_step(page_factory):
     # the refused request is the one console error this link may cause
     assert all("422" in e for e in probe.errors), probe.errors
     probe.errors.clear()
+
+
+def test_the_lesson_file_button_downloads_this_walk_as_a_lesson(page_factory, tmp_path):
+    from app.demo.lesson import parse_lesson
+
+    cursor = engine.STEP_NAMES.index("dA1")
+    page, _ = page_factory(f"/#pass=2&step={cursor}", width=1280, height=720)
+    page.wait_for_function("() => document.querySelector('main').dataset.step === 'dA1'")
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Lesson file").click()
+    assert info.value.suggested_filename == "convlens-lesson.toml"
+    path = tmp_path / "lesson.toml"
+    info.value.save_as(path)
+    lesson = parse_lesson(path.read_text(encoding="utf-8"))
+    shown = page.evaluate("""() => ['X', 'W1'].map((name) =>
+        [...document.querySelectorAll(`.panel[data-tensor="${name}"] .plot`)]
+            .map((p) => p.data[0].z))""")
+    assert lesson.x.tolist() == shown[0][0]  # the walk's X ...
+    assert lesson.params["W1"].tolist() == shown[1]  # ... and pass 2's W1, as on screen
+    assert "pass 2 of the explorer's walk" in path.read_text(encoding="utf-8")
+    page.wait_for_function(
+        "() => document.getElementById('toast').textContent.includes('Lesson file saved')")

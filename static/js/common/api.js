@@ -56,6 +56,7 @@ export const api = {
   gradcheck: (id) => request("POST", `${session(id)}/gradcheck`),
   // Practice on a walk's own numbers: its example and the parameters of its current pass
   // travel in the hash (never sent to the server in a URL), as POST /api/exercises's example.
+  lessonFile: (id) => download(`/api/sessions/${encodeURIComponent(id)}/lesson`),
   practicePath: (step, walk) => `/practice?step=${encodeURIComponent(step)}` +
     (walk ? `#example=${encodeURIComponent(JSON.stringify(walkExample(walk)))}` : ""),
   plotlyUrl: "/vendor/plotly.min.js",

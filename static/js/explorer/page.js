@@ -283,6 +283,7 @@ async function start() {
   $("speed").addEventListener("input", () => { if (playing !== null) setPlaying(true); });
   $("btn-export").addEventListener("click", exportJson);
   $("btn-share").addEventListener("click", share);
+  $("btn-lesson").addEventListener("click", lessonFile);
   document.addEventListener("keydown", (event) => {
     const target = event.target;
     if (event.key === "Escape") {
@@ -332,6 +333,23 @@ function exportJson() {
   a.download = "convlens-walk.json";
   a.click();
   setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+}
+
+// The default lesson on this walk's example, for `convlens demo --script`; what to check
+// before class is listed at the file's top.
+async function lessonFile() {
+  const { walk } = store.get();
+  try {
+    const blob = await api.lessonFile(walk.id);
+    const a = document.createElement("a");
+    a.href = URL.createObjectURL(blob);
+    a.download = "convlens-lesson.toml";
+    a.click();
+    setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+    toast("Lesson file saved: run it with convlens demo --script convlens-lesson.toml.");
+  } catch (error) {
+    showError(error);
+  }
 }
 
 async function share() {
