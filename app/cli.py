@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
 
 import numpy as np
 
@@ -55,22 +54,6 @@ def _print_trace(args: argparse.Namespace) -> int:
     new = engine.sgd_step(params, t, args.lr)
     print(f"\nloss on this example: {float(t['L']):.6g} before the update, "
           f"{engine.loss(x, y, new, config):.6g} after")
-    return 0
-
-
-def _lesson(args: argparse.Namespace) -> int:
-    from .demo import lesson_file
-
-    example = lesson_file.from_url(args.from_url)
-    text, warnings = lesson_file.lesson_text(example, source="an explorer link")
-    if args.output is None:
-        sys.stdout.write(text)
-    else:
-        args.output.write_text(text, encoding="utf-8")
-        print(f"convlens: wrote the lesson to {args.output}; run it with "
-              f"`convlens demo --script {args.output}`", file=sys.stderr)
-    for warning in warnings:
-        print(f"convlens: check before class: {warning}", file=sys.stderr)
     return 0
 
 
@@ -124,15 +107,6 @@ def main(argv: list[str] | None = None) -> int:
         "present a lesson on the projector; the audience follows live on their laptops"))
     launch.add_arguments(demo)
     demo.set_defaults(run=launch.run)
-
-    lesson = commands.add_parser("lesson", help=(
-        "write a lesson file on the example of an explorer link (its Link button)"))
-    lesson.add_argument("--from-url", required=True, metavar="URL", help=(
-        "the explorer's link: the lesson uses its X, Y, η and parameters, at the start of "
-        "the pass it is on"))
-    lesson.add_argument("-o", "--output", type=Path, default=None, metavar="FILE",
-                        help="where to write it (default: print it)")
-    lesson.set_defaults(run=_lesson)
 
     args = parser.parse_args(argv)
     try:

@@ -186,13 +186,17 @@ def _gradcheck(taken: sessions.GradcheckInput, should_stop: ShouldStop = lambda:
 
 
 @router.get("/{session_id}/lesson", response_class=Response, responses={
-    **NOT_FOUND, 200: {"description": (
+    **NOT_FOUND, 422: {"model": s.Message, "description": (
+        "The walk cannot become a lesson (its network is too big to draw on a phone).")},
+    200: {"description": (
         "The lesson file (TOML, as `convlens demo --script` reads it); what to check "
         "before class is listed at its top."),
         "content": {"application/toml": {"schema": {"type": "string"}}}}})
 async def lesson(session: SessionDep) -> Response:
     """The default lesson on this walk's example, at the start of the pass it is on: its
-    X, Y, η and parameters, for ``convlens demo --script``."""
+    X, Y, η and parameters, for ``convlens demo --script``. It says nothing of what later
+    steps show (``convlens demo --check FILE`` names the slides whose point its numbers do
+    not show)."""
     def make(walk: sessions.Session) -> Response:
         example = lesson_file.Example(walk.config, walk.x, int(walk.y), walk.params,
                                       walk.lr, walk.epoch)
