@@ -48,7 +48,7 @@ class Exercise:
         # A seed the server drew stays on the server until every step is over: with it, a
         # second exercise on a later step would hand out this one's answer as its givens.
         self.seed_given = seed_given
-        self.example = example is not None
+        self.on_example = example is not None
         self.variant = example if example is not None else engine.variant(seed, config)
         self.steps = steps
         self.position = 0
@@ -133,7 +133,7 @@ class Exercise:
         return {
             "id": self.id, "step": ex.step, "index": ex.index,
             "seed": self.seed if self.seed_given or "open" not in self.states else None,
-            "example": self.example,
+            "example": self.on_example,
             "config": serialize.config_out(self.config), "shape": list(ex.shape),
             "given": ex.given, "ranges": serialize.ranges(ex.given), "lr": ex.lr,
             "prompt": ex.prompt, "latex": ex.latex, "mathml": static_mathml(ex.latex),

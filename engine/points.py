@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .config import PARAM_NAMES
 from .layers import pool_windows
 from .model import Trace, loss, sgd_step
 
@@ -78,7 +79,7 @@ def _features_positive(t: Trace, lr: float) -> bool:
 
 
 def _loss_falls(t: Trace, lr: float) -> bool:
-    params = {name: np.asarray(t[name]) for name in ("W1", "b1", "W2", "b2")}
+    params = {name: np.asarray(t[name]) for name in PARAM_NAMES}
     after = loss(np.asarray(t["X"]), float(t["Y"]), sgd_step(params, t, lr), t.config)
     return after < float(t["L"])
 

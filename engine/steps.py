@@ -18,6 +18,7 @@ import numpy as np
 
 from .layers import pool_windows
 from .model import Trace
+from .provenance import provenance
 
 Tensors = Trace  # a trace: every tensor by name, and its config
 
@@ -260,12 +261,11 @@ def _dw1(t: Tensors, lr: float | None) -> str:
 def _dx(t: Tensors, lr: float | None) -> str:
     """One cell of the full convolution: the cell of dX largest in size (the saliency
     map's peak), its terms written out when there are at most FIT that are not 0."""
-    W1, dZ1, dX = t["W1"], t["dZ1"], t["dX"]
-    k, m = W1.shape[-1], dZ1.shape[-1]
+    dX = t["dX"]
     i, j = np.unravel_index(int(np.argmax(np.abs(dX))), dX.shape)
-    terms = [(dZ1[f, i - a, j - b], W1[f, a, b])
-             for f in range(W1.shape[0]) for a in range(k) for b in range(k)
-             if 0 <= i - a < m and 0 <= j - b < m and dZ1[f, i - a, j - b] != 0]
+    # the cells that feed it are provenance's: every position whose window covers (i, j)
+    feeding = provenance(t, "dX", (int(i), int(j)))
+    terms = [(g, w) for w, g in feeding["factors"] if g != 0]
     if 0 < len(terms) <= FIT:
         sums = " + ".join(f"{num(g, paren=True)} \\times {num(w, paren=True)}"
                           for g, w in terms)

@@ -429,7 +429,7 @@ def _csv(text: str, name: str) -> Response:
 async def results_csv(request: Request, room: RoomId, key: KeyHeader = None,
                       layout: Annotated[Literal["generic", "canvas"], Query()] = "generic",
                       assignment: Annotated[str | None, Query(
-                          pattern=CANVAS_ASSIGNMENT.pattern, description=(
+                          pattern=f"^{CANVAS_ASSIGNMENT.pattern}$", description=(
                               "layout=canvas: the Canvas assignment's ID (default: "
                               "--canvas-assignment); the total's column is 'Title (ID)'"))
                       ] = None) -> Response:

@@ -137,7 +137,7 @@ MAX_DB_BYTES = 64 * 1024 * 1024  # the file's cap (SQLite's max_page_count)
 BUSY_TIMEOUT = 2.0  # seconds a write waits for another worker's to finish ...
 WRITE_TRIES = 3  # ... this many times
 CANVAS_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
-CANVAS_ASSIGNMENT = re.compile(r"^[0-9]{1,20}$")  # a Canvas assignment's ID: its number
+CANVAS_ASSIGNMENT = re.compile(r"[0-9]{1,20}")  # a Canvas assignment's ID: its number
 
 
 class AnswerRefusedError(ValueError):
@@ -188,7 +188,7 @@ def clean_student_id(value: object) -> str:
 
 def check_assignment(value: str) -> str:
     """A Canvas assignment ID (the number in the assignment's address, ``…/assignments/ID``)."""
-    if not CANVAS_ASSIGNMENT.match(value):
+    if not CANVAS_ASSIGNMENT.fullmatch(value):
         raise AnswerRefusedError("assignment", "the Canvas assignment ID must be its number "
                                                f"(1 to 20 digits), got {value[:40]!r}")
     return value

@@ -222,7 +222,7 @@ class ExerciseCodec:
     def encode(self, exercise: Exercise) -> Encoded:
         arrays: dict[str, np.ndarray] = {}
         given = None
-        if exercise.example:
+        if exercise.on_example:
             v = exercise.variant
             given = {"y": v.y, "lr": v.lr}
             arrays = {"x": v.x, **v.params}

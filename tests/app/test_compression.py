@@ -119,9 +119,31 @@ def test_a_conditional_request_for_the_gzipped_file_is_not_modified(server):
     assert len(ranged.content) == 10
 
 
+def test_the_join_path_is_never_compressed_however_long_its_answer():
+    """The join answers a token beside the request's own text: a BREACH target. Its answer
+    is under MINIMUM_SIZE today, so the middleware is tried on a 2 KB answer at its path."""
+    from starlette.applications import Starlette
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+    from starlette.testclient import TestClient
+
+    from app.compression import CompressionMiddleware
+
+    def long(request):
+        return PlainTextResponse("token " * 400)
+
+    inner = Starlette(routes=[Route("/api/demo/room1/join", long, methods=["POST"]),
+                              Route("/api/demo/room1/state", long, methods=["POST"])])
+    with TestClient(CompressionMiddleware(inner)) as client:
+        joined = client.post("/api/demo/room1/join", headers=GZIP)
+        other = client.post("/api/demo/room1/state", headers=GZIP)
+    assert "content-encoding" not in joined.headers and joined.text == "token " * 400
+    assert other.headers["content-encoding"] == "gzip" and other.text == "token " * 400
+
+
 def test_the_join_holding_a_token_is_never_compressed_and_the_csv_stays_right(server):
     server.goto(0)
-    name = "A" * 600  # the request's own text, long enough to be compressed
+    name = "A" * 600
     joined, body = raw(server, f"/api/demo/{ROOM}/join", GZIP, method="POST",
                        json={"name": "x" * 40, "student_id": "s-1" + "0" * 20})
     assert joined.status_code == 201 and "content-encoding" not in joined.headers

@@ -173,11 +173,53 @@ def test_axe_finds_nothing_at_start_forward_backward_and_update(page_factory, wi
     assert found == {state: [] for state in AT}
 
 
-def test_colours_under_deuteranopia_at_a_projector(page_factory, screenshot):
+def mean_colour(page, png: bytes) -> list[float]:
+    """The mean RGB of a screenshot, decoded by the browser itself (on a blank page)."""
+    import base64
+
+    return page.evaluate("""async (data) => {
+        const img = new Image();
+        img.src = `data:image/png;base64,${data}`;
+        await img.decode();
+        const canvas = document.createElement('canvas');
+        canvas.width = img.width; canvas.height = img.height;
+        const ctx = canvas.getContext('2d');
+        ctx.drawImage(img, 0, 0);
+        const px = ctx.getImageData(0, 0, img.width, img.height).data;
+        const sum = [0, 0, 0];
+        for (let i = 0; i < px.length; i += 4) for (let k = 0; k < 3; k++) sum[k] += px[i + k];
+        return sum.map((v) => v / (px.length / 4));
+    }""", base64.b64encode(png).decode())
+
+
+def test_colours_under_deuteranopia_at_a_projector(page_factory, screenshot, browser):
+    """Under Chromium's deuteranopia emulation a negative weight, a positive one and an
+    activation still look apart: the diverging scale's halves and the grey scale."""
     page, _ = page_factory(width=1920, height=1080)
     step_to(page, SEQUENCE.index("dW1"))
     cdp = page.context.new_cdp_session(page)
     cdp.send("Emulation.setEmulatedVisionDeficiency", {"type": "deuteranopia"})
     page.wait_for_timeout(100)
     screenshot(page, "layout-deuteranopia-dW1-1920x1080")
+
+    def cell(name, pick):
+        z = page.evaluate("""(name) => document.querySelector(
+            `.panel[data-tensor="${name}"] .plot`).data[0].z""", name)
+        flat = [(v, r, c) for r, row in enumerate(z) for c, v in enumerate(row)]
+        _, r, c = pick(flat)
+        return page.locator(f'.panel[data-tensor="{name}"] .plot .cell[data-r="{r}"]'
+                            f'[data-c="{c}"]').screenshot()
+
+    shots = {"negative": cell("W1", min), "positive": cell("W1", max),
+             "activation": cell("A1", max)}
     cdp.send("Emulation.setEmulatedVisionDeficiency", {"type": "none"})
+    blank = browser.new_page()
+    try:
+        colours = {name: mean_colour(blank, png) for name, png in shots.items()}
+    finally:
+        blank.close()
+    names = list(colours)
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            distance = sum((x - y) ** 2 for x, y in zip(colours[a], colours[b])) ** 0.5
+            assert distance > 40, (a, b, colours)

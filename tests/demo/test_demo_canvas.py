@@ -150,3 +150,12 @@ def test_the_counts_without_id_and_an_old_results_file(tmp_path):
     assert again.without_id("r1") == {"students": 1, "answers": 0}
     assert [s.name for s in again.students("r1")] == ["Ada", "Bob"]
     again.close()
+
+
+@pytest.mark.parametrize("value", ["42\n", "4 2", "", "12a", "1" * 21, "٣"])
+def test_an_assignment_id_is_its_digits_and_nothing_else(value):
+    from app.demo.answers import AnswerRefusedError, check_assignment
+
+    with pytest.raises(AnswerRefusedError):
+        check_assignment(value)
+    assert check_assignment("4711") == "4711"

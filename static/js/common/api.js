@@ -54,9 +54,9 @@ export const api = {
   provenanceCells: (id, tensor) =>
     request("GET", `${session(id)}/provenance/${encodeURIComponent(tensor)}/cells`),
   gradcheck: (id) => request("POST", `${session(id)}/gradcheck`),
+  lessonFile: (id) => download(`/api/sessions/${encodeURIComponent(id)}/lesson`),
   // Practice on a walk's own numbers: its example and the parameters of its current pass
   // travel in the hash (never sent to the server in a URL), as POST /api/exercises's example.
-  lessonFile: (id) => download(`/api/sessions/${encodeURIComponent(id)}/lesson`),
   practicePath: (step, walk) => `/practice?step=${encodeURIComponent(step)}` +
     (walk ? `#example=${encodeURIComponent(JSON.stringify(walkExample(walk)))}` : ""),
   plotlyUrl: "/vendor/plotly.min.js",

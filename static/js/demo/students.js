@@ -164,7 +164,8 @@ $("export-canvas").addEventListener("click", () => save("canvas", `convlens-${ro
 $("canvas-assignment-id").addEventListener("input", (event) => {
   const id = event.target.value.trim();
   const column = $("canvas-column");
-  column.textContent = id ? `${column.dataset.title} (${id})` : column.dataset.title;
+  // an ID the server would refuse is not shown as a column: the export says why
+  column.textContent = /^[0-9]{1,20}$/.test(id) ? `${column.dataset.title} (${id})` : column.dataset.title;
 });
 let counted = false; // the first state from the room: the key has been taken, the room is open
 button.addEventListener("click", () => show(panel.hidden));
