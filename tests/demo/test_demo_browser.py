@@ -478,6 +478,8 @@ PHONE_PROBLEMS = """() => {
         if (!el.getClientRects().length) continue;
         const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
         if (!own) continue;
+        // text for a screen reader only (a heatmap's table): never drawn, never cut
+        if (el.closest('.visually-hidden, .tensor-table.hidden, .tensor-name')) continue;
         const r = el.getBoundingClientRect();
         const px = parseFloat(getComputedStyle(el).fontSize) * zoomOf(el);
         const what = `${el.tagName}.${el.className} "${el.textContent.trim().slice(0, 20)}"`;

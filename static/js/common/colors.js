@@ -41,8 +41,29 @@ export function colorOf(value, range) {
   return stops[stops.length - 1][1];
 }
 
-// Black or white text, whichever reads better on a background colour.
-export function textOn(rgb) {
-  const [r, g, b] = rgb.match(/\d+/g).map(Number);
-  return 0.299 * r + 0.587 * g + 0.114 * b > 140 ? "#111827" : "#ffffff";
+// WCAG 2.1's relative luminance of an sRGB colour ("rgb(r, g, b)" or "#rrggbb").
+export function luminance(color) {
+  const rgb = color.startsWith("#") ? hexToRgb(color) : color.match(/\d+/g).slice(0, 3).map(Number);
+  const [r, g, b] = rgb.map((v) => {
+    const c = v / 255;
+    return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  });
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+}
+
+// WCAG's contrast ratio of two colours, from 1 (the same) to 21 (black on white).
+export function contrast(a, b) {
+  const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x);
+  return (hi + 0.05) / (lo + 0.05);
+}
+
+// The two text colours a cell can take. The dark one is pure black: with any lighter ink
+// (#111827, the page's) some mid-tone of each scale (luminance .18 to .23) reaches 4.5:1
+// with neither, while black or white reaches at least 4.59:1 on every colour there is.
+export const DARK_TEXT = "#000000";
+export const LIGHT_TEXT = "#ffffff";
+
+// The text colour for a background: black or white, whichever contrasts more with it.
+export function textOn(background) {
+  return contrast(background, DARK_TEXT) >= contrast(background, LIGHT_TEXT) ? DARK_TEXT : LIGHT_TEXT;
 }

@@ -42,16 +42,21 @@ function widthOf(text, fontPx) {
 }
 
 // The rule for a heatmap cell `room` pixels wide at `fontPx`: the most significant digits
-// (at most four, at least one) that fit. "" when not even one digit fits: the value is then
-// on hover only, never half drawn.
+// (at most four, at least one) that fit. A value below 1 too narrow for even its first
+// digit (".001", "3e-17" in a narrow cell) is written as it rounds at the cell's width,
+// "0", or "-0" when it is below zero, as an exact zero beside it is "0": a cell with a
+// value is never blank. A value of 1 or more keeps its first digit ("1e12"); the full value
+// is on hover either way.
 export function cellText(v, room = Infinity, fontPx = 12) {
   if (v === null || v === undefined || Number.isNaN(v)) return "";
   if (!Number.isFinite(v)) return v > 0 ? "∞" : "−∞";
+  const fits = (text) => room === Infinity || widthOf(text, fontPx) <= room;
   for (let digits = DIGITS; digits >= 1; digits -= 1) {
     const text = numText(v, digits).replace(/^(-?)0\./, "$1.");
-    if (room === Infinity || widthOf(text, fontPx) <= room) return text;
+    if (fits(text)) return text;
   }
-  return "";
+  if (Math.abs(v) < 1) return v < 0 ? "-0" : "0";
+  return numText(v, 1);
 }
 
 // Every digit a float64 holds, for hover.

@@ -1,8 +1,15 @@
 // One renderer for values and gradients alike: a tensor becomes one grid of cells per
 // filter (or a card, for a single number), coloured on the range the server computed.
 // Plain DOM, no plotting library: a cell is a <span> whose background is its colour and
-// whose text is its value, so drawing a panel is one innerHTML and highlighting a cell is
-// one class.
+// whose text is its value (black or white, whichever contrasts more), so drawing a panel
+// is one innerHTML and highlighting a cell is one class.
+//
+// Beside the picture, the same values as a table (WCAG 1.1.1 and 1.3.1): one <table> per
+// filter, its caption the tensor's name, a header cell for every row and column index, each
+// value to four significant digits. It is visually hidden unless the view is asked to show
+// it (`table: "shown"`) or an ancestor has the class `show-tables` (a page's "Table" toggle);
+// the coloured grids are then hidden from assistive technology, which reads the table. Drawn
+// and removed with the cells, it holds exactly what the view shows, nothing before its step.
 
 import { colorOf, textOn } from "./colors.js";
 import { cellText, full, short } from "./format.js";
@@ -45,13 +52,84 @@ function locate(plots, index) {
 
 const escape = (text) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/"/g, "&quot;");
 
+// One plane's values as a table: caption, a header row of column indices, a header cell
+// of the row index on every row. `pick(index, value)`, when given, makes each value a button.
+function valueTable(name, plane, many, pick, cells) {
+  const table = document.createElement("table");
+  table.className = "tensor-values";
+  // the caption names the tensor (and its filter); where the table is on screen beside its
+  // own title, the name is read, not shown again
+  const caption = document.createElement("caption");
+  const called = document.createElement("span");
+  called.className = "tensor-name";
+  called.textContent = many ? `${name}, ` : name;
+  caption.append(called);
+  if (many) caption.append(`filter ${plane.prefix[0]}`);
+  table.append(caption);
+  const header = (scope, what, i) => {
+    const th = document.createElement("th");
+    th.scope = scope;
+    const hidden = document.createElement("span");
+    hidden.className = "visually-hidden";
+    hidden.textContent = `${what} `;
+    th.append(hidden, String(i));
+    return th;
+  };
+  const rows = plane.z.length;
+  const cols = plane.z[0].length;
+  const rowHeads = !(plane.vector && !plane.vertical); // a row vector is one row of values
+  const colHeads = !plane.vertical; // a column vector is one column of values
+  if (colHeads) {
+    const head = document.createElement("thead");
+    const tr = document.createElement("tr");
+    if (rowHeads) tr.append(document.createElement("td"));
+    for (let c = 0; c < cols; c += 1) tr.append(header("col", plane.vector ? "index" : "column", c));
+    head.append(tr);
+    table.append(head);
+  }
+  const body = document.createElement("tbody");
+  for (let r = 0; r < rows; r += 1) {
+    const tr = document.createElement("tr");
+    if (rowHeads) tr.append(header("row", plane.vector ? "index" : "row", r));
+    for (let c = 0; c < cols; c += 1) {
+      const v = plane.z[r][c];
+      const index = fullIndex(plane, r, c);
+      const td = document.createElement("td");
+      const label = `${name}[${index.join(",")}]`;
+      const value = document.createElement(pick ? "button" : "span");
+      value.className = "value";
+      value.textContent = short(v);
+      value.title = `${label} = ${full(v)}`;
+      if (pick) {
+        value.type = "button";
+        // the name starts with the text it shows, as a voice-control user says it
+        value.setAttribute("aria-label", `${short(v)}, ${label}`);
+        value.addEventListener("click", () => pick(index, v));
+      }
+      td.append(value);
+      tr.append(td);
+      cells.set(JSON.stringify(index), td);
+    }
+    body.append(tr);
+  }
+  table.append(body);
+  return table;
+}
+
 export class TensorView {
-  constructor(container, { name, cell = 26, vertical = false, onHover, onLeave, onClick }) {
+  // table: "hidden" (visually hidden, read by assistive technology) or "shown" (on screen);
+  // pick(index, value): the table's values are buttons that call it.
+  constructor(container, { name, cell = 26, vertical = false, onHover, onLeave, onClick,
+    table = "hidden", pick } = {}) {
     this.container = container;
     this.name = name;
     this.vertical = vertical; // draw a 1-D tensor as a column
     this.cell = cell;
     this.handlers = { onHover, onLeave, onClick };
+    this.tableMode = table;
+    this.pick = pick;
+    this.tableBox = null; // the tables' box, while a grid is drawn
+    this.tableCells = new Map(); // JSON of a full index -> its <td>
     this.plots = [];
     this.signature = "";
     this.marked = [];
@@ -87,9 +165,15 @@ export class TensorView {
       div.append(grid);
       this.draw(grid, plane, range);
       div.data = grid.data;
+      div.setAttribute("aria-hidden", "true"); // the table below says the same in words
       this.container.append(div);
       return { div: grid, plane };
     });
+    this.tableCells = new Map();
+    this.tableBox = document.createElement("div");
+    this.tableBox.className = `tensor-table ${this.tableMode === "shown" ? "shown" : "hidden"}`;
+    for (const plane of parts) this.tableBox.append(valueTable(this.name, plane, parts.length > 1, this.pick, this.tableCells));
+    this.container.append(this.tableBox);
   }
 
   // Remove every value: a panel whose step has not come holds nothing.
@@ -99,6 +183,8 @@ export class TensorView {
     this.signature = "";
     this.marked = [];
     this.value = undefined;
+    this.tableBox = null;
+    this.tableCells = new Map();
   }
 
   draw(div, plane, range) {
@@ -157,6 +243,8 @@ export class TensorView {
 
   renderCard(value, range) {
     this.container.replaceChildren();
+    this.tableBox = null; // a single number is its own text: no table
+    this.tableCells = new Map();
     const card = document.createElement("div");
     card.className = "card";
     this.container.append(card);
@@ -181,6 +269,11 @@ export class TensorView {
       return;
     }
     for (const { index, kind } of marks) {
+      const td = this.tableCells.get(JSON.stringify(index));
+      if (td) {
+        td.classList.add(kind === "focus" ? "focus" : "source");
+        this.marked.push(td);
+      }
       const at = locate(this.plots, index);
       if (!at) continue;
       const [p, row, col] = at;
