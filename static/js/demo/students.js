@@ -177,7 +177,7 @@ let soon = null; // frames arriving together make one refresh
 document.addEventListener("convlens:room", (event) => {
   const type = event.detail.type;
   if (type === "answers" && event.detail.without_id) withoutId(event.detail.without_id);
-  if (type === "state" && !counted) {
+  if (type === "state" && !counted && key()) { // a page without the key asks nothing
     counted = true;
     countWithoutId();
   }
