@@ -116,8 +116,7 @@ def file_response(scope: Scope, plain: Response, path: str | os.PathLike[str],
     media_type = plain.headers.get("content-type", "")
     if plain.status_code != 200 or not compressible(media_type) or stat.st_size < MINIMUM_SIZE:
         return plain
-    plain.headers["vary"] = "Accept-Encoding"
-    headers = Headers(scope=scope)
+    headers = Headers(scope=scope)  # Vary: Accept-Encoding is the middleware's to add
     if not accepts_gzip(headers.get("accept-encoding", "")) or "range" in headers:
         return plain
     out = Response(gzipped(path, stat))

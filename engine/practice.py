@@ -359,7 +359,7 @@ def _explain(step: str, answer: np.ndarray, truth: np.ndarray, right: np.ndarray
     for m, sizes in ((m, sizes) for m in for_step(step) for sizes in options):
         try:
             tensor = np.asarray(m.wrong(given, sizes, lr), dtype=np.float64)
-        except (ValueError, IndexError, KeyError):
+        except (ValueError, IndexError, KeyError, ArithmeticError):  # 1 / (A2(1 − A2)) at 0
             continue
         if tensor.shape != truth.shape or not np.isfinite(tensor).all():
             continue

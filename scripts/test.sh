@@ -5,11 +5,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian's Chromium for the browser tests (Playwright drives /usr/bin/chromium; it never
-# downloads a browser of its own) and Debian's redis-server, which the scale-out tests start.
-if [ ! -x /usr/bin/chromium ] || ! command -v redis-server >/dev/null; then
+# downloads a browser of its own), Debian's redis-server, which the scale-out tests start,
+# and a Java runtime for the Nu HTML Checker (vnu.jar, from PyPI) the markup tests run.
+if [ ! -x /usr/bin/chromium ] || ! command -v redis-server >/dev/null || ! command -v java >/dev/null; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium fonts-dejavu-core redis-server >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium fonts-dejavu-core redis-server default-jre-headless >/dev/null
 fi
 
 python3 -m venv .venv

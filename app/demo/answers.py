@@ -126,7 +126,9 @@ INSERT OR IGNORE INTO shown SELECT room, question, 0 FROM states WHERE state = '
 STATES = ("open", "closed", "revealed")
 MAX_NAME = 40  # characters of a display name
 MAX_STUDENT_ID = 32
-STUDENT_ID = re.compile(r"^[A-Za-z0-9._@+-]{1,32}$")
+# starting with a letter or digit: a spreadsheet would read "+1", "-1" or "@x" as a formula,
+# and the escaped export ("'+1") would no longer match the LMS's ID
+STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,31}$")
 MAX_STUDENTS = 1000  # places per room: students who answered, or joined within HOLD
 HOLD = 600.0  # seconds a student who has not answered yet holds a place
 MAX_DISPUTES = 200  # refused claims of a taken student ID kept per room (the first ones) ...

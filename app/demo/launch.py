@@ -84,24 +84,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def kept_key_path(state: Path) -> Path:
     """Where the kept key lives: beside the rooms' file, named after it
-    (``demo-rooms.sqlite3`` → ``demo-rooms.key``)."""
-    return state.with_name(state.stem + ".key")
+    (``demo-rooms.sqlite3`` → ``demo-rooms.key``), never the rooms' file itself."""
+    path = state.with_name(state.stem + ".key")
+    return state.with_name(state.name + ".key") if path == state else path
 
 
 def _load_kept(path: Path) -> str | None:
     """The kept key in ``path``, or None when there is none; a file other users could read
     or write, one another user owns, or a link, is refused."""
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        # non-blocking: a FIFO put there must not hang the start (it is refused below)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | os.O_NONBLOCK
+                     | os.O_CLOEXEC)
     except FileNotFoundError:
         return None
     except OSError as exc:
         raise ValueError(f"cannot read the kept presenter key {path}: {exc.strerror} "
                          "(or start afresh with --new-key)") from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise ValueError(f"the kept presenter key {path} is not a regular file: remove it, "
+                         "or start afresh with --new-key")
     with os.fdopen(fd, encoding="utf-8") as file:
-        info = os.fstat(file.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise ValueError(f"the kept presenter key {path} is not a regular file")
         if info.st_uid != os.getuid():
             raise ValueError(f"the kept presenter key {path} belongs to another user: it is "
                              "not used; remove it, or start afresh with --new-key")

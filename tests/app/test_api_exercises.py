@@ -455,3 +455,24 @@ def test_a_bad_example_is_refused_naming_its_field(client, change, field):
     assert response.status_code == 422, response.text
     assert any(list(e["loc"])[:len(field)] == field for e in response.json()["detail"]), \
         response.json()
+
+
+def saturated(b2: float) -> dict:
+    """An example whose A2 is 1 to float precision (Z2 = b2, Y = 0)."""
+    return {"x": [[1.0] * 6] * 6, "y": 0, "lr": 0.1,
+            "params": {"W1": [[[0.0] * 3] * 3], "b1": [0.0], "W2": [[0.0] * 4], "b2": [b2]}}
+
+
+@pytest.mark.parametrize("step", ["dA2", "dZ2"])
+def test_an_example_whose_a2_is_1_is_graded_not_crashed(client, step):
+    exercise = create(client, step=step, example=saturated(40.0))
+    graded = client.post(f"/api/exercises/{exercise['id']}/answer", json={"answer": 5})
+    assert graded.status_code == 200, graded.text  # the misconception that divides by
+    assert graded.json()["correct"] is False  # A2(1 − A2) = 0 just does not apply
+
+
+def test_an_example_whose_da2_is_infinite_is_refused(client):
+    response = client.post("/api/exercises", json={"step": "dA2", "example": saturated(1000.0)})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"][:2] == ["body", "example"]
+    assert "infinite" in response.text

@@ -48,6 +48,8 @@ def pair(server, path: str, headers: dict | None = None, **kw
     assert gz_r.headers.get("content-encoding") == "gzip", path
     assert "Accept-Encoding" in gz_r.headers.get("vary", "")
     assert "Accept-Encoding" in plain_r.headers.get("vary", "")
+    for r in (gz_r, plain_r):  # said once
+        assert r.headers.get("vary", "").count("Accept-Encoding") == 1, r.headers
     assert len(gz) < len(plain) * 0.6, (path, len(plain), len(gz))
     return plain, gzip.decompress(gz), gz_r
 

@@ -159,3 +159,13 @@ def test_an_assignment_id_is_its_digits_and_nothing_else(value):
     with pytest.raises(AnswerRefusedError):
         check_assignment(value)
     assert check_assignment("4711") == "4711"
+
+
+@pytest.mark.parametrize("sid", ["-1+2", "+44", "@me", ".x"])
+def test_a_student_id_starts_with_a_letter_or_digit(client, demo, sid):
+    """A spreadsheet reads "+44" as a formula: the export would have to write it "'+44",
+    which no longer matches the LMS's ID. Such an ID is refused when it is typed."""
+    client.post("/api/demo/rooms", json={"room": demo.room}, headers=demo.keyed)
+    response = client.post(f"/api/demo/{demo.room}/join", json={"name": "A", "student_id": sid})
+    assert response.status_code == 422
+    assert "student_id" in response.text

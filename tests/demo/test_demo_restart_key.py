@@ -161,3 +161,24 @@ def test_a_start_refused_keeps_no_key(tmp_path, served, capsys):
     assert cli.main(["demo", "--state", str(state), "--workers", "2"]) == 2  # no Redis
     assert cli.main(["demo", "--state", str(state), "--room", "a b"]) == 2
     assert not kept_key_path(state).exists()
+
+
+def test_the_kept_key_is_never_the_rooms_file_itself(tmp_path):
+    from app.demo.launch import kept_key_path
+
+    rooms = tmp_path / "rooms.key"
+    assert kept_key_path(rooms) != rooms
+    assert kept_key_path(tmp_path / "rooms.sqlite3") == tmp_path / "rooms.key"
+
+
+@pytest.mark.parametrize("kind", ["fifo", "directory"])
+def test_a_kept_key_that_is_no_file_is_refused_at_once(tmp_path, kind):
+    from app.demo.launch import _load_kept
+
+    path = tmp_path / "demo-rooms.key"
+    if kind == "fifo":
+        os.mkfifo(path, 0o600)
+    else:
+        path.mkdir(mode=0o700)
+    with pytest.raises(ValueError, match="not a regular file"):
+        _load_kept(path)  # a FIFO would block a plain open for ever

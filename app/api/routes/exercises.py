@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import numpy as np
 from fastapi import APIRouter, Depends, Path, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
@@ -88,7 +89,11 @@ def _example(body: ps.ExampleIn, config: engine.Config) -> engine.Variant:
     loc = ("body", "example")
     x = convert.image(body.x, config, (*loc, "x"))
     params = convert.params_of(body.params.model_dump(), config, (*loc, "params"))
-    return engine.given_variant(x, float(body.y), params, body.lr, config)
+    variant = engine.given_variant(x, float(body.y), params, body.lr, config)
+    if not np.isfinite(variant.trace["dA2"]):  # A2 rounds to Y's opposite: −1/A2 overflows
+        raise InputError(loc, "dA2 = (A2 − Y) / (A2(1 − A2)) is infinite for these numbers "
+                              "(A2 is 0 or 1 to float precision): no answer could be right")
+    return variant
 
 
 def _view(exercise: exercises.Exercise) -> Response:

@@ -4,17 +4,14 @@
 
 import { TensorView } from "../common/heatmap.js";
 import { short } from "../common/format.js";
+import { fits, wrapFormula } from "../common/formula-lines.js";
 
 const BASE_CELL = 34; // the heatmaps print values at their largest from this cell size up;
 // the stage then zooms the whole row of tensors to fill the space it has
 const MAX_STAGE_ZOOM = 2.4; // at 16 px to the rem (1280×720)
-const MIN_FORMULA_PX = 17; // subscripts are drawn at ~0.71 of it: 12 px at the least
 const LAYOUTS = ["stack", "side"]; // the first wins unless another draws the tensors 8% larger
+const DENSITIES = ["", "1", "2"]; // the words' type: as designed, smaller, smaller still
 const MIN_TEXT_PX = 12; // no value or label of a tensor is drawn smaller than this
-const BREAKS = new Set(["+", "−", "-", "="]); // a numbers line too wide wraps before these
-const OPEN = new Set(["(", "["]);
-const CLOSE = new Set([")", "]"]);
-const MATHML = "http://www.w3.org/1998/Math/MathML";
 const PHASES = { intro: "Overview", forward: "Forward pass", backward: "Backward pass", update: "Update", after: "After the update" };
 
 const $ = (id) => document.getElementById(id);
@@ -46,7 +43,21 @@ export class SlideView {
     this.views = [];
     this.zoom = 1;
     this.inner = null;
+    this.fitted = ""; // the size of the slide's box at the last fit
     window.addEventListener("resize", () => this.fit());
+    // a font that arrives after the slide was fitted changes every width measured
+    if (document.fonts) document.fonts.addEventListener("loadingdone", () => this.fit());
+    // The box also narrows without the window changing: the presenter's live view of the
+    // answers, the audience's answer sheet beside the slide. The slide is fitted again to
+    // what is left (on a phone only a new width counts: the page grows with the slide).
+    new ResizeObserver(() => {
+      if (this.current && this.measure() !== this.fitted) this.fit();
+    }).observe($("main"));
+  }
+
+  measure() {
+    const main = $("main");
+    return scrolling() ? `${main.clientWidth}` : `${main.clientWidth}x${main.clientHeight}`;
   }
 
   get beat() {
@@ -167,6 +178,8 @@ export class SlideView {
   // scrolls instead, and the tensors wrap to the screen's width ("flow").
   fit() {
     const main = $("main");
+    this.fitted = this.measure();
+    delete main.dataset.dense;
     this.fitFormulas();
     if (!this.inner || !this.inner.children.length) {
       main.dataset.layout = "stack";
@@ -175,34 +188,63 @@ export class SlideView {
     if (scrolling()) {
       this.flow();
       this.fitFormulas();
+      // a tensor too wide even at 12 px scrolls sideways: the keyboard reaches it too
+      const stage = $("stage");
+      if (stage.scrollWidth > stage.clientWidth + 1) stage.setAttribute("tabindex", "0");
+      else stage.removeAttribute("tabindex");
       return;
     }
+    $("stage").removeAttribute("tabindex");
     this.inner.style.width = "";
-    const stage = $("stage");
-    const words = document.querySelector("main.slide .words");
     this.scale(1, null);
     const natural = this.inner.getBoundingClientRect();
     if (!natural.width || !natural.height) return;
     this.box.style.width = "0px"; // measure the stage without the row in it
     this.box.style.height = "0px";
-    // The tensors may grow as far as the type does (the screen's size, and + and −).
+    // The tensors may grow as far as the type does (the screen's size, and + and −). Where
+    // the words leave them too little room to draw a value at 12 px (a live view of the
+    // answers beside the slide, a long answer), the words are set denser, step by step.
     const most = this.most();
+    const least = Math.min(1, MIN_TEXT_PX / this.smallestText());
+    let best = null;
+    for (const dense of DENSITIES) {
+      this.densify(dense);
+      best = this.choose(natural, most);
+      if (best.zoom >= least) break;
+    }
+    main.dataset.layout = best.layout;
+    this.scale(best.zoom, natural);
+    this.fitFormulas();
+  }
+
+  densify(dense) {
+    const main = $("main");
+    if ((main.dataset.dense || "") === dense) return;
+    if (dense) main.dataset.dense = dense;
+    else delete main.dataset.dense;
+    this.fitFormulas(); // their type changed with the words'
+  }
+
+  // The layout that draws the tensors largest without the words overflowing, and its zoom:
+  // "stack" unless another draws them 8% larger.
+  choose(natural, most) {
+    const main = $("main");
+    const stage = $("stage");
+    const words = document.querySelector("main.slide .words");
+    const zoomIn = () => Math.min(most, (stage.clientWidth - 8) / natural.width, (stage.clientHeight - 8) / natural.height);
     let best = null;
     for (const layout of LAYOUTS) {
       main.dataset.layout = layout;
-      const width = stage.clientWidth - 8;
-      const height = stage.clientHeight - 8;
       const crowded = words.scrollHeight > words.clientHeight + 2;
-      const zoom = Math.min(most, width / natural.width, height / natural.height);
+      const zoom = zoomIn();
       if (!crowded && (best === null || zoom > best.zoom * 1.08)) best = { layout, zoom };
     }
-    if (best === null) best = { layout: "stack", zoom: 0 };
-    main.dataset.layout = best.layout;
-    if (best.zoom <= 0) {
-      best.zoom = Math.min((stage.clientWidth - 8) / natural.width, (stage.clientHeight - 8) / natural.height);
+    if (best === null) {
+      main.dataset.layout = "stack";
+      best = { layout: "stack", zoom: zoomIn() };
     }
-    this.scale(Math.max(0.3, best.zoom), natural);
-    this.fitFormulas();
+    best.zoom = Math.max(0.1, best.zoom); // too small to read, never cut
+    return best;
   }
 
   most() {
@@ -249,102 +291,31 @@ export class SlideView {
     this.box.style.height = natural ? `${natural.height * factor}px` : "";
   }
 
-  // Shrink a formula too wide for its line down to MIN_FORMULA_PX; a line of numbers still
-  // too wide then wraps before a +, − or = outside brackets, like a worked line on paper.
+  // A formula too wide for its box breaks at its operators (the common module the explorer
+  // uses too), and only then shrinks; one still too wide scrolls, and its box is then a
+  // region the keyboard reaches. Measured afresh at every fit: the width may have changed.
   fitFormulas() {
-    for (const box of [$("formulas"), $("numbers")]) {
-      if (box.hidden) continue;
+    for (const [box, label] of [[$("formulas"), "Formula"], [$("numbers"), "Formula with the numbers"]]) {
       const source = this.source && this.source.get(box);
-      if (source !== undefined && box.dataset.wrapped) box.innerHTML = source;
-      delete box.dataset.wrapped;
-      for (const el of box.querySelectorAll("[data-floor]")) {
-        el.style.fontSize = "";
-        delete el.dataset.floor;
-      }
+      if (source !== undefined && box.innerHTML !== source) box.innerHTML = source;
       box.style.fontSize = "";
-      let size = parseFloat(getComputedStyle(box).fontSize);
-      while (size > MIN_FORMULA_PX && box.scrollWidth > box.clientWidth + 1) {
-        size -= 1;
-        box.style.fontSize = `${size}px`;
-      }
-      if (box === $("numbers") && box.scrollWidth > box.clientWidth + 1) this.wrap(box);
-      // a script of a script (a subscript in a fraction in a case) is drawn at 12 px at least
-      for (const el of box.querySelectorAll("mi, mn, mo, mtext")) {
-        if (parseFloat(getComputedStyle(el).fontSize) >= MIN_TEXT_PX) continue;
-        el.style.fontSize = `${MIN_TEXT_PX}px`;
-        el.dataset.floor = "";
-      }
-      // a formula that still does not fit shows its scroll bar, so its end can be found
-      box.classList.toggle("scrolls", box.scrollWidth > box.clientWidth + 1);
-    }
-  }
-
-  wrap(box) {
-    box.dataset.wrapped = "true";
-    const style = getComputedStyle(box);
-    const room = box.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight) - 2;
-    // a block <math> is as wide as the box: its content is what may be wider
-    const width = (math) => Math.max(0, ...[...math.children].map((c) => c.getBoundingClientRect().width));
-    for (const math of [...box.querySelectorAll(":scope > math")]) {
-      if (width(math) <= room) continue;
-      // the line's symbols in order, a bracketed list's own among them (so it may break too)
-      const tokens = [];
-      const visit = (nodes) => {
-        for (const node of nodes) {
-          const fenced = node.localName === "mrow" && node.firstElementChild
-            && node.firstElementChild.getAttribute("fence") === "true";
-          if (fenced) visit([...node.children]);
-          else if (node.localName === "mrow" && node.parentElement === math) visit([...node.children]);
-          else tokens.push(node);
-          if (node.getAttribute("fence") === "true") node.setAttribute("stretchy", "false");
+      box.classList.remove("scrolls");
+      if (!box.hidden && box.innerHTML) {
+        wrapFormula(box, parseFloat(getComputedStyle(box).fontSize), { spaces: true });
+        // a script of a script (a subscript in a fraction in a case) is drawn at 12 px at least
+        for (const el of box.querySelectorAll("mi, mn, mo, mtext")) {
+          if (parseFloat(getComputedStyle(el).fontSize) < MIN_TEXT_PX) el.style.fontSize = `${MIN_TEXT_PX}px`;
         }
-      };
-      visit([...math.children]);
-      // the pieces between break points: one starts at a +, − or = outside brackets (not a
-      // sign: one right after an operator or an opening bracket), or after a list's comma
-      const pieces = [[]];
-      let depth = 0;
-      let previous = null;
-      for (const token of tokens) {
-        const text = token.localName === "mo" ? token.textContent.trim() : "";
-        const sign = previous === null || (previous.localName === "mo" && !CLOSE.has(previous.textContent.trim()));
-        if (depth === 0 && BREAKS.has(text) && !sign && pieces.at(-1).length) pieces.push([]);
-        if (OPEN.has(text)) depth += 1;
-        if (CLOSE.has(text)) depth = Math.max(0, depth - 1);
-        if (token.localName !== "mspace") pieces.at(-1).push(token);
-        if (text === "," && depth > 0 && previous && previous.localName === "mn") pieces.push([]);
-        previous = token;
+        if (!fits(box)) box.classList.add("scrolls");
       }
-      if (!pieces.at(-1).length) pieces.pop();
-      if (pieces.length < 2) continue;
-      const lines = [];
-      let line = null;
-      for (const piece of pieces) {
-        if (line) {
-          piece.forEach((t) => line.row.append(t));
-          if (width(line.math) <= room) continue;
-          piece.forEach((t) => t.remove());
-        }
-        line = this.mathLine(lines.length > 0);
-        lines.push(line);
-        math.before(line.math);
-        piece.forEach((t) => line.row.append(t));
+      const scrolls = box.classList.contains("scrolls");
+      if (scrolls) {
+        box.setAttribute("tabindex", "0");
+        box.setAttribute("role", "region");
+        box.setAttribute("aria-label", `${label} (scrolls sideways)`);
+      } else {
+        for (const name of ["tabindex", "role", "aria-label"]) box.removeAttribute(name);
       }
-      math.remove();
     }
-  }
-
-  // An empty line of math; a line that continues the one above is indented.
-  mathLine(continued) {
-    const math = document.createElementNS(MATHML, "math");
-    math.setAttribute("display", "block");
-    const row = document.createElementNS(MATHML, "mrow");
-    if (continued) {
-      const space = document.createElementNS(MATHML, "mspace");
-      space.setAttribute("width", "1em");
-      row.append(space);
-    }
-    math.append(row);
-    return { math, row };
   }
 }

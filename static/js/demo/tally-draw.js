@@ -31,7 +31,7 @@ const cellKey = (cell) => cell.join(",");
 
 // `answer`: the right answer, marked on the drawing (only once it is revealed).
 export function drawDistribution(q, d, answer) {
-  const box = el("div", { class: "tally", "data-kind": q.kind, "aria-label": "The room's answers" });
+  const box = el("div", { class: "tally", "data-kind": q.kind, role: "group", "aria-label": "The room's answers" });
   const shown = answer !== undefined && answer !== null;
   // The share right: for a grid always (the presenter watches it build up), else at the reveal.
   const summary = `${d.answered} answered${shown || q.kind === "grid" ? ` · ${d.right} right (${d.answered ? Math.round((100 * d.right) / d.answered) : 0}%)` : ""}`;

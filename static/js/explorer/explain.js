@@ -88,7 +88,7 @@ function linesTable(lines, indentEm) {
     const tr = document.createElementNS(MATHML, "mtr");
     const td = document.createElementNS(MATHML, "mtd");
     td.setAttribute("columnalign", "left");
-    const inner = document.createElementNS(MATHML, "mrow");
+    const inner = document.createElementNS(MATHML, "mstyle"); // displaystyle is mstyle's
     inner.setAttribute("displaystyle", "true"); // a table cell would shrink fractions
     if (i > 0 && indentEm) {
       const indent = document.createElementNS(MATHML, "mspace");

@@ -6,6 +6,7 @@
 import { ApiError, exercises } from "../common/api.js";
 import { AnswerGrid } from "./grid.js";
 import { Givens } from "./givens.js";
+import { fitFormulaBox } from "../common/formula-lines.js";
 
 const $ = (id) => document.getElementById(id);
 const CHAIN = "chain";
@@ -77,6 +78,19 @@ function noteExample() {
 }
 
 // ----------------------------------------------------------------------------- drawing
+// The step's formula breaks at its operators to fit its box (a phone's width too); drawn
+// afresh from the server's MathML whenever the width changes.
+function fitFormula() {
+  const box = $("task-formula");
+  if (!state.exercise) return;
+  if (box.dataset.width !== String(box.clientWidth) || !box.firstElementChild) {
+    box.innerHTML = state.exercise.mathml;
+  }
+  box.style.fontSize = "";
+  fitFormulaBox(box, parseFloat(getComputedStyle(box).fontSize), "Formula");
+  box.dataset.width = String(box.clientWidth);
+}
+window.addEventListener("resize", () => fitFormula());
 function show(exercise) {
   state.exercise = exercise;
   const step = state.catalogue.steps[exercise.index];
@@ -85,6 +99,7 @@ function show(exercise) {
   $("task-phase").textContent = PHASE_TITLES[step.phase];
   $("task-title").textContent = `Compute ${exercise.step}`;
   $("task-formula").innerHTML = exercise.mathml;
+  fitFormula();
   $("task-prompt").textContent = exercise.prompt;
   const clickable = ROUTING.has(exercise.step);
   $("click-note").hidden = !clickable;
