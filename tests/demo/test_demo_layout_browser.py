@@ -120,16 +120,6 @@ CUT = """async () => {
 }"""
 
 
-def found_by_axe(page) -> list[str]:
-    """axe-core's violations on the page, but for the contrast of a heatmap's cell text,
-    which issue 19's item 11 fixes in common/colors.js (a text colour chosen per cell)."""
-    def cells_only(line: str) -> bool:
-        targets = line.split(": ", 1)[1].split(", ")
-        return all(".cell" in t or re.match(r'span\[title="\w+\[', t) for t in targets)
-    return [v for v in violations(page)
-            if not (v.startswith("color-contrast ") and cells_only(v))]
-
-
 def cut(page) -> list[str]:
     return page.evaluate(CUT)
 
@@ -207,7 +197,7 @@ def test_axe_finds_nothing_during_a_question_and_after_its_reveal(
     expect(phone.locator("#answer-panel")).to_be_visible(timeout=WAIT)
     for page, name in ((phone, "audience"), (presenter, "presenter")):
         cut(page)  # (lets a queued refit be drawn)
-        assert found_by_axe(page) == [], (name, "question")
+        assert violations(page) == [], (name, "question")
     join(phone, f"Ada {size}")
     tap(phone, "A1", [(0, 0, 2)])
     presenter.keyboard.press("c")
@@ -220,4 +210,4 @@ def test_axe_finds_nothing_during_a_question_and_after_its_reveal(
     for page, name in ((phone, "audience"), (presenter, "presenter")):
         assert cut(page) == [], (name, "revealed")
         screenshot(page, f"layout-{name}-dA1-revealed-{size}")
-        assert found_by_axe(page) == [], (name, "revealed")
+        assert violations(page) == [], (name, "revealed")

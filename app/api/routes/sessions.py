@@ -186,12 +186,12 @@ def _gradcheck(taken: sessions.GradcheckInput, should_stop: ShouldStop = lambda:
 
 
 @router.get("/{session_id}/lesson", response_class=Response, responses={
-    **NOT_FOUND, 422: {"model": s.Message, "description": (
+    **NOT_FOUND, 409: {"model": s.Message, "description": (
         "The walk cannot become a lesson (its network is too big to draw on a phone).")},
     200: {"description": (
-        "The lesson file (TOML, as `convlens demo --script` reads it); what to check "
-        "before class is listed at its top."),
-        "content": {"application/toml": {"schema": {"type": "string"}}}}})
+        "The lesson file (TOML, as `convlens demo --script` reads it), as an attachment; "
+        "what to check before class is listed at its top."),
+        "content": {"text/plain": {"schema": {"type": "string"}}}}})
 async def lesson(session: SessionDep) -> Response:
     """The default lesson on this walk's example, at the start of the pass it is on: its
     X, Y, η and parameters, for ``convlens demo --script``. It says nothing of what later
@@ -200,8 +200,12 @@ async def lesson(session: SessionDep) -> Response:
     def make(walk: sessions.Session) -> Response:
         example = lesson_file.Example(walk.config, walk.x, int(walk.y), walk.params,
                                       walk.lr, walk.epoch)
-        text, _ = lesson_file.lesson_text(example)
-        return Response(text.encode("utf-8"), media_type="application/toml", headers={
+        try:
+            text, _ = lesson_file.lesson_text(example)
+        except ValueError as exc:
+            raise errors.ConflictError(str(exc)) from None
+        # TOML is text: served as such, so that any client reads it (a download by name)
+        return Response(text.encode("utf-8"), media_type="text/plain; charset=utf-8", headers={
             "Content-Disposition": 'attachment; filename="convlens-lesson.toml"'})
 
     return await session.read(make)

@@ -193,7 +193,8 @@ export function wrapFormula(element, size, { min = MIN_SIZE, spaces = false } = 
 // `label`); one that fits is a plain box again.
 export function fitFormulaBox(element, size, label, options = {}) {
   wrapFormula(element, size, options);
-  if (element.classList.contains("scrolls")) {
+  // a box over by a pixel scrolls too (fits() forgives that much): the keyboard reaches it
+  if (element.classList.contains("scrolls") || element.scrollWidth > element.clientWidth) {
     element.setAttribute("tabindex", "0");
     element.setAttribute("role", "region");
     element.setAttribute("aria-label", `${label} (scrolls sideways)`);

@@ -308,7 +308,8 @@ export class SlideView {
         }
         if (!fits(box)) box.classList.add("scrolls");
       }
-      const scrolls = box.classList.contains("scrolls");
+      // a box over by a pixel scrolls too (fits() forgives that much): the keyboard reaches it
+      const scrolls = box.classList.contains("scrolls") || box.scrollWidth > box.clientWidth;
       if (scrolls) {
         box.setAttribute("tabindex", "0");
         box.setAttribute("role", "region");
