@@ -57,8 +57,8 @@ export const api = {
   lessonFile: (id) => download(`/api/sessions/${encodeURIComponent(id)}/lesson`),
   // Practice on a walk's own numbers: its example and the parameters of its current pass
   // travel in the hash (never sent to the server in a URL), as POST /api/exercises's example.
-  practicePath: (step, walk) => `/practice?step=${encodeURIComponent(step)}` +
-    (walk ? `#example=${encodeURIComponent(JSON.stringify(walkExample(walk)))}` : ""),
+  practicePath: (step, example) => `/practice?step=${encodeURIComponent(step)}` +
+    (example ? `#example=${encodeURIComponent(JSON.stringify(example))}` : ""),
   plotlyUrl: "/vendor/plotly.min.js",
   // Demo mode. The presenter key travels in a header, never in these URLs.
   demoLesson: (key) => request("GET", "/api/demo/lesson", undefined, undefined, demoKey(key)),
@@ -119,18 +119,6 @@ export const answers = {
   answersCsv: (room, question, key) =>
     download(`${demoRoom(room)}/questions/${encodeURIComponent(question)}/answers.csv`, demoKey(key)),
 };
-
-const CONFIG_KEYS = ["input_size", "kernel_size", "filters", "pool_size"];
-
-// What POST /api/exercises takes as {config, example} for a walk's current pass.
-export function walkExample(walk) {
-  const t = walk.tensors;
-  return {
-    config: Object.fromEntries(CONFIG_KEYS.map((key) => [key, walk.config[key]])),
-    x: t.X, y: t.Y, lr: walk.lr, pass: walk.epoch + 1,
-    params: { W1: t.W1, b1: t.b1, W2: t.W2, b2: t.b2 },
-  };
-}
 
 // Practice: exercises graded on the server (the answer stays there until revealed).
 export const exercises = {

@@ -189,10 +189,9 @@ export function wrapFormula(element, size, { min = MIN_SIZE, spaces = false } = 
   if (!fits(element)) element.classList.add("scrolls");
 }
 
-// wrapFormula, and a box that still scrolls becomes a region the keyboard reaches (named
-// `label`); one that fits is a plain box again.
-export function fitFormulaBox(element, size, label, options = {}) {
-  wrapFormula(element, size, options);
+// A formula box that still scrolls becomes a region the keyboard reaches (named `label`);
+// one that fits is a plain box again.
+export function scrollRegion(element, label) {
   // a box over by a pixel scrolls too (fits() forgives that much): the keyboard reaches it
   if (element.classList.contains("scrolls") || element.scrollWidth > element.clientWidth) {
     element.setAttribute("tabindex", "0");

@@ -4,7 +4,7 @@
 
 import { TensorView } from "../common/heatmap.js";
 import { short } from "../common/format.js";
-import { fits, wrapFormula } from "../common/formula-lines.js";
+import { fits, scrollRegion, wrapFormula } from "../common/formula-lines.js";
 
 const BASE_CELL = 34; // the heatmaps print values at their largest from this cell size up;
 // the stage then zooms the whole row of tensors to fill the space it has
@@ -308,15 +308,7 @@ export class SlideView {
         }
         if (!fits(box)) box.classList.add("scrolls");
       }
-      // a box over by a pixel scrolls too (fits() forgives that much): the keyboard reaches it
-      const scrolls = box.classList.contains("scrolls") || box.scrollWidth > box.clientWidth;
-      if (scrolls) {
-        box.setAttribute("tabindex", "0");
-        box.setAttribute("role", "region");
-        box.setAttribute("aria-label", `${label} (scrolls sideways)`);
-      } else {
-        for (const name of ["tabindex", "role", "aria-label"]) box.removeAttribute(name);
-      }
+      scrollRegion(box, label);
     }
   }
 }

@@ -3,9 +3,9 @@
 // which takes it back to its start with the new example; the page draws the answer.
 
 import { readNumber } from "../common/format.js";
+import { CONFIG_KEYS } from "./url.js";
 
 const $ = (id) => document.getElementById(id);
-const CONFIG_KEYS = ["input_size", "kernel_size", "filters", "pool_size"];
 
 export function openDrawer(name) {
   for (const drawer of document.querySelectorAll(".drawer")) {

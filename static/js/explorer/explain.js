@@ -5,6 +5,7 @@
 import { TensorView } from "../common/heatmap.js";
 import { short } from "../common/format.js";
 import { wrapFormula as wrap } from "../common/formula-lines.js";
+import { walkExample } from "./url.js";
 
 const $ = (id) => document.getElementById(id);
 // A formula too wide for its box breaks at its operators (the rules every page shares);
@@ -115,7 +116,7 @@ export function createExplain({ api, toast = () => {} }) {
       $("explain-text").textContent = step.text + teaching(walk);
       $("explain-detail").textContent = step.phase === "update" ? "" : "Hover any cell to see where its number comes from.";
       practise.hidden = false;
-      practise.href = api.practicePath(step.writes, walk);
+      practise.href = api.practicePath(step.writes, walkExample(walk));
       practise.textContent = `Practise this step (${step.writes})`;
     }
     renderUpdate(walk.update);

@@ -3,7 +3,17 @@
 // rebuilds them) and where the walk is (pass and step). Nothing the walk computed is in
 // it: reopening the link walks there again on the server.
 
-const CONFIG_KEYS = ["input_size", "kernel_size", "filters", "pool_size"];
+export const CONFIG_KEYS = ["input_size", "kernel_size", "filters", "pool_size"];
+
+// What POST /api/exercises takes as {config, example} for the walk's current pass (its
+// parameters are the ones that pass started from), for Practice on the numbers on screen.
+export function walkExample(walk) {
+  return {
+    config: Object.fromEntries(CONFIG_KEYS.map((key) => [key, walk.config[key]])),
+    x: walk.tensors.X, y: walk.tensors.Y, lr: walk.lr, pass: walk.epoch + 1,
+    params: walk.params,
+  };
+}
 
 export function encodeState(start, walk) {
   const h = new URLSearchParams();

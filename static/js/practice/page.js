@@ -6,7 +6,7 @@
 import { ApiError, exercises } from "../common/api.js";
 import { AnswerGrid } from "./grid.js";
 import { Givens } from "./givens.js";
-import { fitFormulaBox } from "../common/formula-lines.js";
+import { scrollRegion, wrapFormula } from "../common/formula-lines.js";
 
 const $ = (id) => document.getElementById(id);
 const CHAIN = "chain";
@@ -78,17 +78,15 @@ function noteExample() {
 }
 
 // ----------------------------------------------------------------------------- drawing
-// The step's formula breaks at its operators to fit its box (a phone's width too); drawn
-// afresh from the server's MathML whenever the width changes.
+// The step's formula, from the server's MathML, broken at its operators to fit its box (a
+// phone's width too); drawn afresh at every resize, the lines being the width's.
 function fitFormula() {
-  const box = $("task-formula");
   if (!state.exercise) return;
-  if (box.dataset.width !== String(box.clientWidth) || !box.firstElementChild) {
-    box.innerHTML = state.exercise.mathml;
-  }
+  const box = $("task-formula");
+  box.innerHTML = state.exercise.mathml;
   box.style.fontSize = "";
-  fitFormulaBox(box, parseFloat(getComputedStyle(box).fontSize), "Formula");
-  box.dataset.width = String(box.clientWidth);
+  wrapFormula(box, parseFloat(getComputedStyle(box).fontSize));
+  scrollRegion(box, "Formula");
 }
 window.addEventListener("resize", () => fitFormula());
 function show(exercise) {
@@ -98,7 +96,6 @@ function show(exercise) {
   $("main").dataset.step = exercise.step;
   $("task-phase").textContent = PHASE_TITLES[step.phase];
   $("task-title").textContent = `Compute ${exercise.step}`;
-  $("task-formula").innerHTML = exercise.mathml;
   fitFormula();
   $("task-prompt").textContent = exercise.prompt;
   const clickable = ROUTING.has(exercise.step);
