@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import csv
 import io
+import math
+import time
 
 import numpy as np
 import pytest
@@ -231,10 +233,15 @@ def test_a_room_that_does_not_exist_has_no_question_and_takes_no_answer(client, 
 def test_answers_per_student_are_capped_in_a_window(client, demo):
     go(client, demo, "dA2")
     ada, bea = join(client, demo, "Ada"), join(client, demo, "Bea")
+    first = time.monotonic()
     for i in range(RATE_ANSWERS):
         assert put(client, demo, "dA2", i % 2, ada).status_code == 200
     r = put(client, demo, "dA2", 1, ada)
-    assert r.status_code == 429 and r.headers["Retry-After"] == str(int(RATE_WINDOW))
+    # the wait is until the first answer leaves the window: the window less what the
+    # answers took (on a loaded machine they can take a second or more), rounded up
+    taken = time.monotonic() - first
+    assert r.status_code == 429
+    assert math.ceil(RATE_WINDOW - taken) <= int(r.headers["Retry-After"]) <= int(RATE_WINDOW)
     assert r.json()["detail"][0]["loc"] == ["body", "answer"]
     assert put(client, demo, "dA2", 1, bea).status_code == 200  # another student's own count
     mine = client.get(f"/api/demo/{demo.room}/question", headers=ada).json()["mine"]

@@ -273,20 +273,28 @@ def test_wrong_keys_and_join_windows_are_counted_across_workers(redis_url):
 def test_the_windows_slide_in_redis_as_in_memory(redis_url):
     # two events allowed in any 2 s: the first at 0, the second at 1; at 2.5 the first has
     # left the window and the second has not, so one more fits, not two (a fixed window
-    # that began at 0 would have let two in). Half a second of slack either side.
-    async def sequence(rooms) -> list[float]:
+    # that began at 0 would have let two in).
+    # The waits are held to when each take really ran (a loaded machine sleeps late).
+    async def sequence(rooms) -> tuple[list[float], list[float]]:
         name = f"answer:r:{uuid.uuid4().hex}"
-        waits = [await rooms.take(name, 2, 2.0)]
         started = time.monotonic()
+        waits, times = [], []
+
+        async def take() -> None:
+            times.append(time.monotonic() - started)
+            waits.append(await rooms.take(name, 2, 2.0))
 
         async def at(when: float) -> None:
             await asyncio.sleep(max(0.0, started + when - time.monotonic()))
 
+        await take()
         await at(1.0)
-        waits += [await rooms.take(name, 2, 2.0), await rooms.take(name, 2, 2.0)]
+        await take()
+        await take()
         await at(2.5)
-        waits += [await rooms.take(name, 2, 2.0), await rooms.take(name, 2, 2.0)]
-        return waits
+        await take()
+        await take()
+        return waits, times
 
     async def run():
         a = await worker(redis_url)
@@ -295,11 +303,13 @@ def test_the_windows_slide_in_redis_as_in_memory(redis_url):
         finally:
             await stop(a)
 
-    shared, memory = asyncio.run(run())
-    for waits in (shared, memory):
-        assert [w == 0 for w in waits] == [True, True, False, True, False], waits
-        assert 0.5 < waits[2] <= 1.01  # refused at 1: the first leaves at 2
-        assert 0.0 < waits[4] <= 0.6  # refused at 2.5: the second leaves at 3
+    for waits, times in asyncio.run(run()):
+        assert [w == 0 for w in waits] == [True, True, False, True, False], (waits, times)
+        # refused at 1: the first (taken at times[0]) leaves the window 2 s after it
+        assert waits[2] == pytest.approx(times[0] + 2.0 - times[2], abs=0.1), (waits, times)
+        # refused at 2.5: the first has left, the second (times[1]) leaves 2 s after it
+        assert waits[4] > 0.0, (waits, times)
+        assert waits[4] == pytest.approx(times[1] + 2.0 - times[4], abs=0.1), (waits, times)
 
 
 @pytest.mark.slow  # a Redis of its own, real expiry or real processes
