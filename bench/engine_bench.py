@@ -114,7 +114,9 @@ def single_step(xs: np.ndarray, ys: np.ndarray, repeats: int) -> dict[str, list[
     net = fast.Net(plan, model.init_params(config))
     step_one = net.step_one
     Xa = fast.augment(xs.reshape(len(xs), -1))
-    fast_calls = [lambda xa=xa, y=y: step_one(xa, y, lr) for xa, y in zip(Xa, labels)]
+    scales = net.scales(Xa).tolist()  # once per epoch in training, as Net.epoch does
+    fast_calls = [lambda xa=xa, y=y, s=s: step_one(xa, y, lr, s)
+                  for xa, y, s in zip(Xa, labels, scales)]
 
     params = model.init_params(config)
     dict_calls = [lambda x=x, y=np.array([y]): fast.grad_step(plan, x, y, params, lr)

@@ -1,11 +1,13 @@
-"""Tiny two-class image data sets for the convlens teaching model.
+"""Tiny image data sets for the convlens teaching model.
 
-Every data set is a binary classification task on square grey-scale images.
+Every data set in `DATASETS`, and every digit pair, is a binary classification
+task on square grey-scale images; ``"digits"`` is a ten-class one.
 `load_dataset` returns
 
 * ``xs``: float64 array of shape ``(N, input_size, input_size)``, values in [0, 1];
 * ``ys``: float64 array of shape ``(N,)``, ``0.0`` for the first class and
-  ``1.0`` for the second (see ``DatasetInfo.classes``).
+  ``1.0`` for the second (see ``DatasetInfo.classes``); for ``"digits"`` the
+  digit itself, ``0.0`` to ``9.0``.
 
 ``input_size`` can be any whole number from 4 to 28.
 
@@ -55,6 +57,15 @@ column to ``s / 8``, so:
 * upsampling by a whole factor repeats each pixel in a block and downsampling by
   a whole factor averages blocks (other sizes blend neighbouring pixels);
 * the mean intensity of the image is preserved at every size.
+
+All ten digits
+--------------
+``"digits"`` is the same 1,797 images, resized the same way, as a ten-class
+task: the label is the digit (0.0 to 9.0), for a ``softmax_ce`` network with 10
+units. With ``n`` it is a class-balanced subset: ``n // 10`` or ``n // 10 + 1``
+images of each digit (as the data allows). It is not listed in `DATASETS`,
+whose entries are the two-class tasks any network (the seed's included) can
+learn; `dataset_info` and `load_dataset` accept it.
 """
 
 from __future__ import annotations
@@ -69,7 +80,7 @@ from types import MappingProxyType
 
 import numpy as np
 
-__all__ = ["DATASETS", "DatasetInfo", "dataset_info", "load_dataset", "sample_images"]
+__all__ = ["ALL_DIGITS", "DATASETS", "DatasetInfo", "dataset_info", "load_dataset", "sample_images"]
 
 MIN_INPUT_SIZE = 4
 MAX_INPUT_SIZE = 28
@@ -100,14 +111,15 @@ class DatasetInfo:
         Human-readable title.
     description : str
         One or two sentences for the UI.
-    classes : tuple of (str, str)
-        Names of class 0 and class 1, in that order.
+    classes : tuple of str
+        Names of class 0, class 1, ... in that order: two for every data set
+        but ``"digits"``, which has ten ("0" to "9").
     """
 
     name: str
     title: str
     description: str
-    classes: tuple[str, str]
+    classes: tuple[str, ...]
 
 
 def _digits_info(a: int, b: int) -> DatasetInfo:
@@ -121,6 +133,17 @@ def _digits_info(a: int, b: int) -> DatasetInfo:
         classes=(str(a), str(b)),
     )
 
+
+ALL_DIGITS = "digits"  # the ten-class task (not in DATASETS: see the module's docstring)
+_ALL_DIGITS_INFO = DatasetInfo(
+    name=ALL_DIGITS,
+    title="Handwritten digits 0-9",
+    description=(
+        "All ten handwritten digits from the UCI optical digits test set (8x8 originals, "
+        "resized by area averaging): which digit is it?"
+    ),
+    classes=tuple(str(d) for d in range(10)),
+)
 
 DATASETS: Mapping[str, DatasetInfo] = MappingProxyType(
     {
@@ -210,7 +233,8 @@ def dataset_info(name: str) -> DatasetInfo:
     Parameters
     ----------
     name : str
-        A key of `DATASETS` or ``"digits_A_B"`` with digits ``A != B``.
+        A key of `DATASETS`, ``"digits_A_B"`` with digits ``A != B``, or
+        ``"digits"`` (all ten).
 
     Returns
     -------
@@ -225,6 +249,8 @@ def dataset_info(name: str) -> DatasetInfo:
         raise _unknown_name(name)
     if name in DATASETS:
         return DATASETS[name]
+    if name == ALL_DIGITS:
+        return _ALL_DIGITS_INFO
     pair = _parse_digits(name)
     if pair is None:
         raise _unknown_name(name)
@@ -424,6 +450,39 @@ def _load_digits(
     return xs, ys
 
 
+def _balanced_counts(available: np.ndarray, n: int) -> np.ndarray:
+    """How many of each class to take for ``n`` in all: as equal as ``available`` allows.
+
+    Classes are filled from the scarcest up, each taking its share of what is left
+    (rounded up), so no class gets more than one above another unless it ran out.
+    """
+    take = np.zeros(available.size, dtype=np.int64)
+    left = n
+    order = np.argsort(available, kind="stable")
+    for i, c in enumerate(order):
+        share = -(-left // (available.size - i))
+        take[c] = min(int(available[c]), share)
+        left -= int(take[c])
+    return take
+
+
+def _load_all_digits(size: int, n: int | None, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every digit 0..9, labelled by itself; a class-balanced subset of ``n`` if given."""
+    images, labels = _digits_raw()
+    rng = np.random.default_rng(seed)
+    by_digit = [np.flatnonzero(labels == d) for d in range(10)]
+    if n is not None and n < labels.size:
+        take = _balanced_counts(np.array([idx.size for idx in by_digit]), n)
+        by_digit = [np.sort(rng.choice(idx, size=int(k), replace=False))
+                    for idx, k in zip(by_digit, take)]
+    index = np.concatenate(by_digit)
+    ys = np.concatenate([np.full(idx.size, float(d)) for d, idx in enumerate(by_digit)])
+    order = rng.permutation(index.size)
+    index, ys = index[order], ys[order]
+    xs = _resize(images[index].astype(np.float64) / _DIGITS_MAX_VALUE, size)
+    return xs, ys
+
+
 # ---------------------------------------------------------------------------
 # Public API
 
@@ -431,20 +490,21 @@ def _load_digits(
 def load_dataset(
     name: str, *, input_size: int = 6, n: int | None = None, seed: int = 0
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Load or generate a two-class image data set.
+    """Load or generate an image data set.
 
     Parameters
     ----------
     name : str
         A key of `DATASETS` (``"strokes"``, ``"x_vs_o"``, ``"plus_vs_cross"``,
-        ``"digits_0_1"``, ``"digits_3_8"``) or ``"digits_A_B"`` for any two
-        different digits A and B.
+        ``"digits_0_1"``, ``"digits_3_8"``), ``"digits_A_B"`` for any two
+        different digits A and B, or ``"digits"`` for all ten (labels 0..9).
     input_size : int, default 6
         Side length of the returned images, from 4 to 28.
     n : int or None, default None
         Number of examples. Generated tasks make `n` examples (400 if None).
-        Digit pairs return every image of the two digits, or, if there are more
-        than `n`, a random subset of `n` that is as balanced as the data allows.
+        Digit pairs (and ``"digits"``) return every image of their digits, or, if
+        there are more than `n`, a random subset of `n` that is as balanced as the
+        data allows.
     seed : int, default 0
         Seed for ``numpy.random.default_rng``; the result is fully determined by
         ``(name, input_size, n, seed)``.
@@ -454,7 +514,8 @@ def load_dataset(
     xs : np.ndarray
         float64, shape ``(N, input_size, input_size)``, values in [0, 1].
     ys : np.ndarray
-        float64, shape ``(N,)``, 0.0 for ``classes[0]`` and 1.0 for ``classes[1]``.
+        float64, shape ``(N,)``, 0.0 for ``classes[0]``, 1.0 for ``classes[1]``
+        (and so on to 9.0 for ``"digits"``).
 
     Raises
     ------
@@ -466,6 +527,8 @@ def load_dataset(
     count = _check_count(n, "n", 2)
     if info.name in _GENERATORS:
         return _generate(info.name, size, DEFAULT_N if count is None else count, seed)
+    if info.name == ALL_DIGITS:
+        return _load_all_digits(size, count, seed)
     a, b = (int(c) for c in info.classes)
     return _load_digits(a, b, size, count, seed)
 
@@ -473,7 +536,7 @@ def load_dataset(
 def sample_images(
     name: str, *, input_size: int = 6, count: int = 4, seed: int = 0
 ) -> list[tuple[np.ndarray, float]]:
-    """Pick a few examples of a data set, alternating between the two classes.
+    """Pick a few examples of a data set, cycling through its classes.
 
     Parameters
     ----------
@@ -482,7 +545,7 @@ def sample_images(
     input_size : int, default 6
         Side length of the images, from 4 to 28.
     count : int, default 4
-        Number of examples, at least 2 (so both classes appear).
+        Number of examples, at least 2.
     seed : int, default 0
         Seed passed to `load_dataset`.
 
@@ -490,10 +553,10 @@ def sample_images(
     -------
     list of (np.ndarray, float)
         `count` pairs ``(image, label)``: image float64 of shape
-        ``(input_size, input_size)`` in [0, 1], label 0.0 or 1.0. Labels
-        alternate 0, 1, 0, 1, ... The images are the first examples of each
-        class in ``load_dataset(name, input_size=input_size, seed=seed)``
-        (default `n`).
+        ``(input_size, input_size)`` in [0, 1], label 0.0 or 1.0 (0.0 to 9.0
+        for ``"digits"``). Labels cycle 0, 1, 0, 1, ... (0, 1, ..., 9, 0, ...
+        for ``"digits"``). The images are the first examples of each class in
+        ``load_dataset(name, input_size=input_size, seed=seed)`` (default `n`).
 
     Raises
     ------
@@ -503,12 +566,15 @@ def sample_images(
     """
     wanted = _check_count(count, "count", 2)
     assert wanted is not None
+    classes = len(dataset_info(name).classes)
     xs, ys = load_dataset(name, input_size=input_size, seed=seed)
-    by_class = [np.flatnonzero(ys == 0.0), np.flatnonzero(ys == 1.0)]
-    needed = [(wanted + 1) // 2, wanted // 2]
+    by_class = [np.flatnonzero(ys == float(c)) for c in range(classes)]
+    needed = [(wanted + classes - 1 - c) // classes for c in range(classes)]
     if any(idx.size < k for idx, k in zip(by_class, needed)):
-        raise ValueError(f"count must be at most {2 * min(i.size for i in by_class)}, got {count}")
-    return [(xs[by_class[k % 2][k // 2]].copy(), float(k % 2)) for k in range(wanted)]
+        most = classes * min(i.size for i in by_class)
+        raise ValueError(f"count must be at most {most}, got {count}")
+    return [(xs[by_class[k % classes][k // classes]].copy(), float(k % classes))
+            for k in range(wanted)]
 
 
 HELD_OUT_EVERY = 5  # every fifth example is held out for testing

@@ -1,4 +1,4 @@
-r"""The fast path: the same network as :mod:`engine.layers`, for training and for batches.
+r"""The fast path: the seed-shaped network of :mod:`engine.kinds`, for training and for batches.
 
 At this network's size the cost is the number of NumPy calls (0.4-2 us each), not the
 arithmetic. So each step makes few calls, with index tables computed once per
@@ -55,6 +55,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .config import Config
+from .kinds import _settle
 
 
 @dataclass(frozen=True, eq=False)
@@ -82,6 +83,9 @@ class Plan:
     conv: np.ndarray  # (n*n + 1, pp * D), the same table for M itself
     # For trace_batch: the same matrix for every cell of Z1, in natural (f, i, j) order.
     conv_all_T: np.ndarray  # (K*m*m, n*n + 1)
+    # 1 + ROUNDING (pp - 1 - c) for cell c of each window, window by window as Z's pooled
+    # cells lie: the one-example step's tie-break
+    prefer: np.ndarray  # (cells,)
 
     @property
     def nbytes(self) -> int:
@@ -154,8 +158,10 @@ def _build_plan(config: Config) -> Plan:
     start = K * kk1
     conv = np.ascontiguousarray(conv_T.T)
     conv.flags.writeable = False
+    prefer = np.tile(1.0 + _settle.ROUNDING * np.arange(pp - 1, -1, -1, dtype=np.float64), qq)
+    prefer.flags.writeable = False
     return Plan(config, K, kk1, pp, qq * pp, D, zero, slice(start, start + D), patch,
-                np.arange(D) * pp, conv_T, conv, conv_all_T)
+                np.arange(D) * pp, conv_T, conv, conv_all_T, prefer)
 
 
 # --------------------------------------------------------------------- flat parameters
@@ -192,6 +198,12 @@ def unpack(plan: Plan, theta: np.ndarray) -> dict[str, np.ndarray]:
 
 
 # --------------------------------------------------------------------------- the network
+# The one-example step measures Σ|Wb| every WSUM_EVERY steps and takes WSUM_SLACK times it
+# as its bound's weight sum: the bound stays ~1e-12 of the terms' size, 10^3 above any
+# summation residue, whatever 16 steps did to the weights short of multiplying them by 100.
+WSUM_EVERY = 16
+WSUM_SLACK = 4.0
+_ONE_LESS = 1.0 - _settle.ROUNDING  # a positive maximum's floor of ties: max × this
 _TINY = 5e-324  # the smallest positive float64: x <= 0 exactly when x < _TINY
 CHUNK = 1024  # examples per pass of the batch path; a larger batch goes in chunks
 
@@ -236,9 +248,27 @@ class Net:
         self._step = np.zeros_like(theta)
         self._step_Wb = self._step[: K * plan.kk1].reshape(K, plan.kk1)
         self._step_W2 = self._step[plan.w2]
+        self._wsum: float | np.ndarray = 0.0
+        self._wsum_left = 0  # one-example steps before Σ|Wb| is measured again
 
     def params(self) -> dict[str, np.ndarray]:
         return unpack(self.plan, self.theta)
+
+    def _weight_sum(self) -> float | np.ndarray:
+        """WSUM_SLACK × Σ|Wb_f| (a float for one filter, else (K,)), measured every
+        WSUM_EVERY one-example steps: far above a rounding residue and far below a value the
+        data makes whichever way the weights moved in between (see :meth:`step_one`)."""
+        if self._wsum_left <= 0:
+            sums = np.abs(self.Wb).sum(axis=1) * WSUM_SLACK
+            self._wsum = float(sums[0]) if self.plan.K == 1 else sums
+            self._wsum_left = WSUM_EVERY
+        self._wsum_left -= 1
+        return self._wsum
+
+    @staticmethod
+    def scales(Xa: np.ndarray) -> np.ndarray:
+        """ROUNDING × max|xa| of each example of Xa (N, n*n+1), for :meth:`step_one`."""
+        return _settle.ROUNDING * np.abs(Xa).max(axis=1)
 
     # ------------------------------------------------------------------- batch passes
     def forward(self, Xa: np.ndarray,
@@ -257,20 +287,23 @@ class Net:
         Z = np.empty((plan.pp * plan.D, B))
         np.matmul(Xa, self.theta[plan.conv] if M is None else M, out=Z.T)
         Z = Z.reshape(plan.pp, plan.D, B)
-        # Scan the cells of every window at once: `beats[c]` says cell c is larger than
-        # every cell before it, `best` is the maximum so far. The winner is the cell that
-        # equals the window's maximum and beats all cells before it: the first maximum.
-        beats = np.empty(Z.shape, dtype=bool)
-        beats[0] = True
-        best = Z[0]
+        # Each window's maximum, then its winner: the first cell tied with it up to rounding
+        # (kinds._settle.tied: >= max (1 - ROUNDING)), scanned slab by slab. A window passes
+        # a gradient where its maximum is > 0, a rounding residue of an exact 0 counting as
+        # 0 (kinds._settle): where it is > ROUNDING max|xa| Σ|Wb_f|, a bound at least the
+        # readable path's (xa ends in its 1, which meets b1).
+        best = Z[0].copy()
         for c in range(1, plan.pp):
-            np.greater(Z[c], best, out=beats[c])
-            best = np.maximum(best, Z[c])
-        # ReLU passes no gradient through a window whose maximum is <= 0: compare with
-        # max(best, the smallest positive float), which no cell of such a window equals.
-        winner = np.equal(Z, np.maximum(best, _TINY), out=np.empty(Z.shape, dtype=bool))
-        winner &= beats
-        F = np.maximum(best, 0.0)
+            np.maximum(best, Z[c], out=best)
+        bound = (_settle.ROUNDING * np.abs(Xa).max(axis=1)) * np.abs(self.Wb).sum(axis=1)[:, None]
+        open_ = np.greater(best.reshape(plan.K, -1, B), bound[:, None, :]).reshape(best.shape)
+        F = best * open_
+        floor = best * _ONE_LESS
+        winner = np.empty(Z.shape, dtype=bool)
+        for c in range(plan.pp):  # open_: the window passes, and no earlier cell has won
+            np.greater_equal(Z[c], floor, out=winner[c])
+            winner[c] &= open_
+            open_ &= ~winner[c]
         return winner, F, self.W2.dot(F) + self.b2
 
     def backward(self, Xa: np.ndarray, winner: np.ndarray, F: np.ndarray,
@@ -291,8 +324,11 @@ class Net:
         return g
 
     # ------------------------------------------------------------------ training steps
-    def step_one(self, xa: np.ndarray, y: float, lr: float) -> tuple[float, bool]:
+    def step_one(self, xa: np.ndarray, y: float, lr: float,
+                 xscale: float | None = None) -> tuple[float, bool]:
         """One SGD step on one example xa (n*n+1,) (see :func:`augment`), y 0.0 or 1.0.
+        ``xscale``: ROUNDING × max|xa| (:meth:`scales` gives it for a whole data set; missing:
+        computed here).
 
         Returns the loss before the step and whether the example was classified right
         (A2 > 0.5 means class 1).
@@ -300,9 +336,22 @@ class Net:
         plan, theta, W2 = self.plan, self.theta, self.W2
         P = xa[plan.patch]  # (k*k+1, cells): the patch of each pooled cell, window by window
         Z = self.Wb.dot(P)  # (K, cells): Z1 at the pooled cells (b1 included)
-        cell = Z.reshape(plan.D, plan.pp).argmax(1) + plan.window_start  # first maxima
-        Fz = Z.take(cell)  # (D,) each window's maximum, before ReLU
-        on = np.heaviside(Fz, 0.0)  # 1 where Fz > 0: ReLU passes the value and the gradient
+        # Each window's winner: its first cell tied with the maximum up to rounding (as
+        # kinds._settle.tied: the largest value after each cell's is raised by ROUNDING × its
+        # lead over the window's last cell, so a residue never beats an earlier cell);
+        # Fz (D,): the winner's value, the window's maximum before ReLU.
+        cell = np.multiply(Z, plan.prefer).reshape(plan.D, plan.pp).argmax(1)
+        cell += plan.window_start
+        Fz = Z.take(cell)
+        # ReLU passes the value and the gradient where Fz > 0, a rounding residue of an exact
+        # 0 counting as 0 (kinds._settle): where Fz > ROUNDING max|xa| Σ|Wb_f|, a bound at
+        # least the readable path's (xa ends in its 1, which meets b1).
+        if xscale is None:
+            xscale = _settle.ROUNDING * float(np.abs(xa).max())
+        bound = xscale * self._weight_sum()
+        if plan.K > 1:
+            bound = np.repeat(bound, plan.D // plan.K)
+        on = np.greater(Fz, bound).astype(np.float64)
         F = Fz * on
         # The scalars, in Python floats: Z2, L = softplus(Z2) - y Z2, A2 = sigma(Z2).
         z2 = float(W2.dot(F)) + theta.item(plan.n_params - 1)
@@ -370,8 +419,9 @@ class Net:
         N = Xa.shape[0]
         total, right = 0.0, 0
         if batch_size == 1:
+            scales = self.scales(Xa)
             for i, y in zip(order.tolist(), Y[order].tolist()):
-                loss, ok = self.step_one(Xa[i], y, lr)
+                loss, ok = self.step_one(Xa[i], y, lr, scales.item(i))
                 total, right = total + loss, right + ok
             return total, right, N
         # The labels of the whole epoch at once, in its order (cheap: one number per
@@ -440,13 +490,16 @@ def trace_batch(X: np.ndarray, Y: np.ndarray, params: dict[str, np.ndarray],
     # Z1 and A1 at every cell, and the pooling windows of A1 (K, q, q, p*p) per example.
     MT = net.theta[plan.conv_all_T]  # (K*m*m, n*n+1)
     Z1 = (Xa @ MT.T).reshape(B, K, m, m)
+    bound = _settle.limit(np.abs(Xa[:, :-1]).max(axis=1), params["W1"], params["b1"])
+    _settle.settle(Z1, bound[:, :, None, None])
     A1 = np.maximum(Z1, 0.0)
     windows = (A1[:, :, : q * p, : q * p].reshape(B, K, q, p, q, p)
                .transpose(0, 1, 2, 4, 3, 5).reshape(B, K, q, q, p * p))
     # Max-pool sends dP1 to the first maximum of each window of A1 (even where that maximum
     # is 0 and ReLU then blocks it), nothing to the other cells or the dropped remainder.
     dF = dZ2[:, None] * W2  # (B, D)
-    routed = (windows.argmax(-1)[..., None] == np.arange(p * p)) * dF.reshape(B, K, q, q, 1)
+    first = _settle.tied(windows, windows.max(-1, keepdims=True)).argmax(-1)
+    routed = (first[..., None] == np.arange(p * p)) * dF.reshape(B, K, q, q, 1)
     dA1 = np.zeros((B, K, m, m))
     dA1[:, :, : q * p, : q * p] = (routed.reshape(B, K, q, q, p, p)
                                    .transpose(0, 1, 2, 4, 3, 5).reshape(B, K, q * p, q * p))

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
-from . import fast, layers
-from .config import PARAM_NAMES, Config
+from . import fast
+from .config import Config
+from .network import Network, as_network
 
 LR_MAX = 100.0  # learning rates above this only make the numbers explode
 TRAIN_LIMITS = {"epochs": (1, 10_000), "batch_size": (1, 65_536)}
@@ -23,6 +25,9 @@ TRAIN_LIMITS = {"epochs": (1, 10_000), "batch_size": (1, 65_536)}
 # mini-batches, at least one): often enough to stop within a fraction of a second.
 STOP_CHECK_EXAMPLES = 64
 ShouldStop = Callable[[], bool]
+
+
+_PARAM = re.compile(r"^[Wb][1-9][0-9]*$")  # the names parameters have: W1, b1, W2, ...
 
 
 class StoppedError(Exception):
@@ -43,27 +48,26 @@ def _as_tensor(name: str, value: object, shape: tuple[int, ...]) -> np.ndarray:
     return array
 
 
-def check_x(x: object, config: Config) -> np.ndarray:
-    n = config.input_size
+def check_x(x: object, net: Network | Config | None = None) -> np.ndarray:
+    n = as_network(net).input_size
     return _as_tensor("X", x, (n, n))
 
 
-def check_y(y: object) -> float:
-    if isinstance(y, int | float | np.integer | np.floating) and not isinstance(y, bool):
-        if float(y) in (0.0, 1.0):
-            return float(y)
-    if isinstance(y, np.ndarray) and y.shape == () and y.dtype.kind in "iuf":
-        return check_y(y.item())
-    raise ValueError(f"Y must be 0 or 1, got {y!r}")
+def check_y(y: object, net: Network | Config | None = None) -> float:
+    net = as_network(net)
+    return net.nodes[-1].kind.check_y(y, net.classes)
 
 
-def check_params(params: Mapping[str, object], config: Config) -> dict[str, np.ndarray]:
-    """The four parameters as float64 arrays of the configuration's shapes."""
-    shapes = config.shapes()
-    missing = [name for name in PARAM_NAMES if name not in params]
+def check_params(params: Mapping[str, object],
+                 net: Network | Config | None = None) -> dict[str, np.ndarray]:
+    """The network's parameters (W1 b1 W2 b2 ...) as float64 arrays of their shapes."""
+    net = as_network(net)
+    shapes = net.shapes()
+    names = net.param_names
+    missing = [name for name in names if name not in params]
     if missing:
-        raise ValueError(f"params is missing {', '.join(missing)} (expected {PARAM_NAMES})")
-    return {name: _as_tensor(name, params[name], shapes[name]) for name in PARAM_NAMES}
+        raise ValueError(f"params is missing {', '.join(missing)} (expected {names})")
+    return {name: _as_tensor(name, params[name], shapes[name]) for name in names}
 
 
 def check_lr(lr: object) -> float:
@@ -76,95 +80,146 @@ def check_lr(lr: object) -> float:
 
 # -------------------------------------------------------------------------------- model
 class Trace(dict):
-    """What :func:`trace` returns: a dict from name to array that also knows its config."""
+    """What :func:`trace` returns: a dict from name to array that also knows its network
+    (``network``) and, for a seed-shaped network, its ``config`` (else None)."""
 
-    def __init__(self, tensors: Mapping[str, np.ndarray], config: Config) -> None:
+    def __init__(self, tensors: Mapping[str, np.ndarray],
+                 net: Network | Config | None = None) -> None:
         super().__init__(tensors)
-        self.config = config
+        self.network = as_network(net)
+        self.config = self.network.config
 
 
-def init_params(config: Config = Config(), seed: int = 0) -> dict[str, np.ndarray]:
+def init_params(net: Network | Config | Mapping | None = None,
+                seed: int = 0) -> dict[str, np.ndarray]:
     """Small random parameters, deterministic for a seed.
 
-    W1 ~ U(-1/k, 1/k) (that is ±1/sqrt(fan-in), fan-in k*k), b1 = 0.1 (so that a bright
-    input starts in ReLU's active region), W2 ~ U(-1/sqrt(D), 1/sqrt(D)), b2 = 0. Drawn in
-    that order from ``numpy.random.default_rng(seed)``. Returns new arrays every call.
+    Layer by layer, from ``numpy.random.default_rng(seed)``: a conv's W ~ U(-1/sqrt(fan-in),
+    1/sqrt(fan-in)) with fan-in C*k*k (±1/k on X) and b = 0.1 (so that a bright input starts
+    in ReLU's active region); a dense layer's W ~ U(-1/sqrt(D), 1/sqrt(D)) and b = 0. For the
+    seed's network that is W1, b1, W2, b2 drawn as they always were. New arrays every call.
     """
-    return {name: value.copy() for name, value in _drawn_params(config, seed).items()}
+    return {name: value.copy() for name, value in _drawn_params(as_network(net), seed).items()}
 
 
 @functools.lru_cache(maxsize=512)
-def _drawn_params(config: Config, seed: int) -> dict[str, np.ndarray]:
+def _drawn_params(net: Network, seed: int) -> dict[str, np.ndarray]:
     """The draw itself, kept: building a generator costs more than the copies."""
     rng = np.random.default_rng(seed)
-    k, K, D = config.kernel_size, config.filters, config.features
-    return {
-        "W1": rng.uniform(-1 / k, 1 / k, size=(K, k, k)),
-        "b1": np.full(K, 0.1),
-        "W2": rng.uniform(-1 / math.sqrt(D), 1 / math.sqrt(D), size=(1, D)),
-        "b2": np.zeros(1),
-    }
+    params: dict[str, np.ndarray] = {}
+    for node in net.weighted:
+        drawn = node.kind.init(rng, node.layer, node)
+        params.update({node.params[role]: value for role, value in drawn.items()})
+    return params
+
+
+def forward_batch(net: Network, X: np.ndarray, Y: np.ndarray,
+                  params: Mapping[str, np.ndarray]) -> tuple[list[np.ndarray], list, tuple]:
+    """The forward pass of a batch, layer by layer: X (N, n, n) -> the output of every layer
+    (batch axis first), their caches, and the output's (A, L, cache)."""
+    outs, caches = [], []
+    h = X
+    for node in net.nodes[:-1]:
+        p = {role: params[name] for role, name in node.params.items()}
+        h, cache = node.kind.forward(h, p, node.layer)
+        outs.append(h)
+        caches.append(cache)
+    (A, L), out_cache = net.nodes[-1].kind.forward(h, Y)
+    return outs, caches, (A, L, out_cache)
+
+
+def backward_batch(net: Network, caches: list, out_cache: tuple, *, input_grad: bool = True
+                   ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """The backward pass of the batch's mean loss: (gradients of every layer's output and of
+    X, batch axis first; gradients of the parameters). ``input_grad=False`` (training)
+    leaves dX out, and a first conv does not form it."""
+    nodes = net.nodes
+    dA, dh = nodes[-1].kind.backward(out_cache)
+    grads = {"d" + nodes[-1].writes: dA}
+    params: dict[str, np.ndarray] = {}
+    for node, cache in zip(reversed(nodes[:-1]), reversed(caches)):
+        grads["d" + node.writes] = dh
+        if node.first and not input_grad and node.kind.ROLE == "conv":
+            dh, dp = node.kind.backward(dh, cache, input_grad=False)
+        else:
+            dh, dp = node.kind.backward(dh, cache)
+        params.update({"d" + node.params[role]: g for role, g in dp.items()})
+    if input_grad:
+        grads["d" + nodes[0].reads] = dh
+    return grads, params
 
 
 def trace(x: object, y: object, params: Mapping[str, object],
-          config: Config = Config()) -> Trace:
+          net: Network | Config | Mapping | None = None) -> Trace:
     """Run the forward and backward pass of one example and return every tensor by name.
 
-    Keys: X Y W1 b1 Z1 A1 P1 F W2 b2 Z2 A2 L (values) and dA2 dZ2 dW2 db2 dF dP1 dA1 dZ1
-    dW1 db1 dX (gradients of L), with the shapes of :mod:`engine.config`. dX, the gradient
-    with respect to the input, is a saliency map. Inputs are validated (ValueError).
+    For the seed's network the keys are X Y W1 b1 Z1 A1 P1 F W2 b2 Z2 A2 L (values) and dA2
+    dZ2 dW2 db2 dF dP1 dA1 dZ1 dW1 db1 dX (gradients of L), with the shapes of
+    :mod:`engine.config`; any network names its tensors as :mod:`engine.network` says. dX,
+    the gradient with respect to the input, is a saliency map. Inputs are validated
+    (ValueError).
     """
-    X, Y, p = check_x(x, config), check_y(y), check_params(params, config)
-    W1, b1, W2, b2 = p["W1"], p["b1"], p["W2"], p["b2"]
-
-    Z1, conv_cache = layers.conv_forward(X, W1, b1)
-    A1, relu_cache = layers.relu_forward(Z1)
-    P1, pool_cache = layers.maxpool_forward(A1, pool_size=config.pool_size)
-    F, flat_cache = layers.flatten_forward(P1)
-    Z2, dense_cache = layers.dense_forward(F, W2, b2)
-    (A2, L), loss_cache = layers.sigmoid_bce_forward(Z2, Y)
-
-    dA2, dZ2 = layers.sigmoid_bce_backward(loss_cache)
-    dF, dW2, db2 = layers.dense_backward(dZ2, dense_cache)
-    dP1 = layers.flatten_backward(dF, flat_cache)
-    dA1 = layers.maxpool_backward(dP1, pool_cache)
-    dZ1 = layers.relu_backward(dA1, relu_cache)
-    dX, dW1, db1 = layers.conv_backward(dZ1, conv_cache)
-
-    return Trace({
-        "X": X, "Y": np.asarray(Y), "W1": W1, "b1": b1, "Z1": Z1, "A1": A1, "P1": P1, "F": F,
-        "W2": W2, "b2": b2, "Z2": Z2, "A2": A2, "L": L,
-        "dA2": dA2, "dZ2": dZ2, "dW2": dW2, "db2": db2, "dF": dF, "dP1": dP1, "dA1": dA1,
-        "dZ1": dZ1, "dW1": dW1, "db1": db1, "dX": dX,
-    }, config)
+    net = as_network(net)
+    X, Y, p = check_x(x, net), check_y(y, net), check_params(params, net)
+    outs, caches, (A, L, out_cache) = forward_batch(net, X[None], np.array([Y]), p)
+    grads, dparams = backward_batch(net, caches, out_cache)
+    shapes = net.shapes()
+    tensors: dict[str, np.ndarray] = {"X": X, "Y": np.asarray(Y), **p}
+    for node, out in zip(net.nodes[:-1], outs):
+        tensors[node.writes] = out[0].reshape(shapes[node.writes])
+    tensors[net.last] = A[0].reshape(shapes[net.last])
+    tensors["L"] = np.asarray(L[0])
+    for name, g in {**grads, **dparams}.items():
+        tensors[name] = (g[0] if name in grads else g).reshape(shapes[name])
+    return Trace({name: tensors[name] for name in _order(net)}, net)
 
 
-def loss(x: object, y: object, params: Mapping[str, object], config: Config = Config()) -> float:
+def names(net: Network | Config | None = None) -> tuple[str, ...]:
+    """Every tensor and gradient :func:`trace` returns for ``net``, in its order."""
+    return _order(as_network(net))
+
+
+@functools.lru_cache(maxsize=512)
+def _order(net: Network) -> tuple[str, ...]:
+    """Names in the order of the math: X, Y, the forward pass (each layer's parameters
+    before what it writes), L, then the gradients in the backward pass's order."""
+    values = ["X", "Y"]
+    for node in net.nodes:
+        values += [*node.params.values(), node.writes]
+    grads = ["d" + net.last]
+    for node in reversed(net.nodes):
+        grads += ["d" + name for name in node.params.values()] + ["d" + node.reads]
+    return (*values, "L", *grads)
+
+
+def loss(x: object, y: object, params: Mapping[str, object],
+         net: Network | Config | Mapping | None = None) -> float:
     """L for one example: the forward pass only."""
-    X, Y, p = check_x(x, config), check_y(y), check_params(params, config)
-    Z1, _ = layers.conv_forward(X, p["W1"], p["b1"])
-    P1, _ = layers.maxpool_forward(np.maximum(Z1, 0.0), pool_size=config.pool_size)
-    Z2, _ = layers.dense_forward(P1.reshape(-1), p["W2"], p["b2"])
-    (_, L), _ = layers.sigmoid_bce_forward(Z2, Y)
-    return float(L)
+    net = as_network(net)
+    X, Y, p = check_x(x, net), check_y(y, net), check_params(params, net)
+    _, _, (_, L, _) = forward_batch(net, X[None], np.array([Y]), p)
+    return float(L[0])
 
 
 def sgd_step(params: Mapping[str, np.ndarray], grads: Mapping[str, np.ndarray],
              lr: float) -> dict[str, np.ndarray]:
-    """Gradient descent: P <- P - lr * dP for P in W1, b1, W2, b2.
+    """Gradient descent: P <- P - lr * dP for every parameter P of ``params`` (W1, b1, W2,
+    b2 for the seed's network).
 
-    ``grads`` holds dW1, db1, dW2, db2 (a trace will do). Returns new arrays.
+    ``params`` may hold other tensors (a trace will do: its W1 b1 ... are taken);
+    ``grads`` holds dW1, db1, ... (a trace will do). Returns new arrays.
     """
     lr = check_lr(lr)
-    missing = [f"d{name}" for name in PARAM_NAMES if f"d{name}" not in grads]
+    names = tuple(name for name in params if _PARAM.match(name))
+    missing = [f"d{name}" for name in names if f"d{name}" not in grads]
     if missing:
         raise ValueError(f"grads is missing {', '.join(missing)}")
-    for name in PARAM_NAMES:
+    for name in names:
         if np.shape(grads[f"d{name}"]) != np.shape(params[name]):
             raise ValueError(f"d{name} must have shape {np.shape(params[name])}, "
                              f"got {np.shape(grads[f'd{name}'])}")
     return {name: np.asarray(params[name]) - lr * np.asarray(grads[f"d{name}"])
-            for name in PARAM_NAMES}
+            for name in names}
 
 
 # ------------------------------------------------------------------------------ training
@@ -191,20 +246,25 @@ def _check_int(name: str, value: object, lo: int, hi: int) -> int:
     return value
 
 
-def train(xs: object, ys: object, params: Mapping[str, object], config: Config = Config(), *,
+def train(xs: object, ys: object, params: Mapping[str, object],
+          net: Network | Config | Mapping | None = None, *,
           lr: float, epochs: int, batch_size: int, seed: int = 0,
-          should_stop: ShouldStop | None = None) -> TrainResult:
-    """Mini-batch gradient descent on the batched path.
+          should_stop: ShouldStop | None = None, optimizer: object = None) -> TrainResult:
+    """Mini-batch gradient descent (or ``optimizer``'s update: engine.optimizers) on the
+    batched path.
 
-    xs (N, n, n), ys (N,) of 0/1. Each epoch visits the examples in an order drawn from
-    ``default_rng(seed)``; the last batch of an epoch may be smaller.
+    xs (N, n, n), ys (N,) of labels (0/1, or classes for softmax_ce). Each epoch visits the
+    examples in an order drawn from ``default_rng(seed)``; the last batch of an epoch may be
+    smaller. A seed-shaped network trains on :mod:`engine.fast`; any other on the layer
+    kinds' own batched forward and backward.
 
     ``should_stop``, if given, is called between mini-batches (after every
     STOP_CHECK_EXAMPLES examples or one batch, whichever is more); when it returns True,
     training raises :class:`StoppedError`. The parameters are the same with or without it (an
     epoch's mean loss, summed slice by slice, to rounding).
     """
-    n = config.input_size
+    net = as_network(net)
+    n = net.input_size
     X = np.asarray(xs, dtype=np.float64)
     if X.ndim != 3 or X.shape[1:] != (n, n) or X.shape[0] == 0:
         raise ValueError(f"xs must have shape (N, {n}, {n}) with N >= 1, got {X.shape}")
@@ -213,35 +273,82 @@ def train(xs: object, ys: object, params: Mapping[str, object], config: Config =
         raise ValueError(f"ys must have shape ({X.shape[0]},), got {Y.shape}")
     if not np.all(np.isfinite(X)):
         raise ValueError("xs must be finite, got NaN or infinity")
-    if not np.all((Y == 0) | (Y == 1)):
+    if net.output == "sigmoid_bce" and not np.all((Y == 0) | (Y == 1)):
         raise ValueError("ys must hold only 0 and 1")
+    if net.output != "sigmoid_bce" and not np.all((np.round(Y) == Y) & (Y >= 0)
+                                                   & (net.classes > Y)):
+        raise ValueError(f"ys must hold classes from 0 to {net.classes - 1}")
     lr = check_lr(lr)
     epochs = _check_int("epochs", epochs, *TRAIN_LIMITS["epochs"])
     batch_size = _check_int("batch_size", batch_size, *TRAIN_LIMITS["batch_size"])
-    p = check_params(params, config)
+    p = check_params(params, net)
+    first = net.param_names[0]
 
-    # The parameters live in one flat vector that the steps update in place (engine.fast).
-    net = fast.Net(fast.plan_for(config), p)
+    plain = optimizer is None or getattr(optimizer, "type", "sgd") == "sgd"
+    if net.config is not None and plain:  # the parameters live in one flat vector (fast)
+        model = fast.Net(fast.plan_for(net.config), p)
+        N = X.shape[0]
+        data = fast.augment(X.reshape(N, -1))  # each example flattened, then a 1 (meets b1)
+    else:
+        model = _Batched(net, p, None if plain else optimizer)
+        data = X
     rng = np.random.default_rng(seed)
     N = X.shape[0]
-    Xa = fast.augment(X.reshape(N, -1))  # each example flattened, then a 1 (meets b1)
-    losses, accuracy, kernels = np.empty(epochs), np.empty(epochs), [p["W1"]]
+    losses, accuracy, kernels = np.empty(epochs), np.empty(epochs), [p[first]]
     for epoch in range(epochs):
         order = rng.permutation(N)
         if should_stop is None:
-            total, right, batches = net.epoch(Xa, Y, order, batch_size, lr)
+            total, right, batches = model.epoch(data, Y, order, batch_size, lr)
         else:
-            total, right, batches = _epoch_in_slices(net, Xa, Y, order, batch_size, lr,
+            total, right, batches = _epoch_in_slices(model, data, Y, order, batch_size, lr,
                                                      should_stop)
         losses[epoch], accuracy[epoch] = total / batches, right / N
-        kernels.append(net.W1.copy())
-    return TrainResult(net.params(), losses, accuracy, np.stack(kernels))
+        kernels.append(model.params()[first].copy())
+    return TrainResult(model.params(), losses, accuracy, np.stack(kernels))
 
 
-def _epoch_in_slices(net: fast.Net, Xa: np.ndarray, Y: np.ndarray, order: np.ndarray,
+class _Batched:
+    """Training on the layer kinds' batched forward and backward, for any network."""
+
+    def __init__(self, net: Network, params: dict[str, np.ndarray],
+                 optimizer: object = None) -> None:
+        self.net = net
+        self.p = {name: value.copy() for name, value in params.items()}
+        self.optimizer = optimizer  # None: gradient descent
+        self.state = {} if optimizer is None else optimizer.init_state(self.p)
+        self.t = 0  # updates made
+
+    def params(self) -> dict[str, np.ndarray]:
+        return {name: value.copy() for name, value in self.p.items()}
+
+    def step(self, X: np.ndarray, Y: np.ndarray, lr: float) -> tuple[float, int]:
+        """One SGD step on a batch: its mean loss and how many it classified right (both
+        before the step)."""
+        _outs, caches, (A, L, cache) = forward_batch(self.net, X, Y, self.p)
+        _, grads = backward_batch(self.net, caches, cache, input_grad=False)
+        right = int(np.count_nonzero(self.net.nodes[-1].kind.predicted(A) == Y))
+        if self.optimizer is None:
+            for name in self.p:
+                self.p[name] -= lr * grads["d" + name]
+        else:
+            self.t += 1
+            self.p, self.state = self.optimizer.apply(self.p, grads, self.state, self.t, lr)
+        return float(L.mean()), right
+
+    def epoch(self, X: np.ndarray, Y: np.ndarray, order: np.ndarray, batch_size: int,
+              lr: float) -> tuple[float, int, int]:
+        total, right, batches = 0.0, 0, 0
+        for start in range(0, len(order), batch_size):
+            rows = order[start:start + batch_size]
+            loss_, r = self.step(X[rows], Y[rows], lr)
+            total, right, batches = total + loss_, right + r, batches + 1
+        return total, right, batches
+
+
+def _epoch_in_slices(net, Xa: np.ndarray, Y: np.ndarray, order: np.ndarray,
                      batch_size: int, lr: float,
                      should_stop: ShouldStop) -> tuple[float, int, int]:
-    """One epoch as :meth:`fast.Net.epoch` runs it, in slices of whole mini-batches, asking
+    """One epoch as the model's ``epoch`` runs it, in slices of whole mini-batches, asking
     ``should_stop`` before each: the same batches in the same order, so the same numbers."""
     size = batch_size * max(1, STOP_CHECK_EXAMPLES // batch_size)
     total, right, batches = 0.0, 0, 0
@@ -254,11 +361,17 @@ def _epoch_in_slices(net: fast.Net, Xa: np.ndarray, Y: np.ndarray, order: np.nda
     return total, right, batches
 
 
-def predict(xs: object, params: Mapping[str, object], config: Config = Config()) -> np.ndarray:
-    """A2 for each example of xs (N, n, n)."""
+def predict(xs: object, params: Mapping[str, object],
+            net: Network | Config | Mapping | None = None) -> np.ndarray:
+    """The output A for each example of xs (N, n, n): (N,) for sigmoid_bce, (N, C) for
+    softmax_ce."""
+    net = as_network(net)
     X = np.asarray(xs, dtype=np.float64)
-    p = check_params(params, config)
-    return fast.predict(fast.plan_for(config), X.reshape(X.shape[0], -1), p)
+    p = check_params(params, net)
+    if net.config is not None:
+        return fast.predict(fast.plan_for(net.config), X.reshape(X.shape[0], -1), p)
+    _, _, (A, _, _) = forward_batch(net, X, np.zeros(X.shape[0]), p)
+    return A[:, 0] if net.output == "sigmoid_bce" else A
 
 
 # ------------------------------------------------------------------------ gradient check
@@ -298,7 +411,8 @@ class GradCheck:
         return max(self.rel_error.values())
 
 
-def gradcheck(x: object, y: object, params: Mapping[str, object], config: Config = Config(), *,
+def gradcheck(x: object, y: object, params: Mapping[str, object],
+              net: Network | Config | Mapping | None = None, *,
               h: float = 1e-6, should_stop: ShouldStop | None = None) -> GradCheck:
     """Compare every parameter's analytic gradient with central differences of L.
 
@@ -307,13 +421,14 @@ def gradcheck(x: object, y: object, params: Mapping[str, object], config: Config
     the derivative, and the error says so. ``should_stop``: as for :func:`numeric_gradient`
     (asked between every two forward passes).
     """
-    X, Y, p = check_x(x, config), check_y(y), check_params(params, config)
-    analytic = trace(X, Y, p, config)
+    net = as_network(net)
+    X, Y, p = check_x(x, net), check_y(y, net), check_params(params, net)
+    analytic = trace(X, Y, p, net)
     numeric = {}
-    for name in PARAM_NAMES:
+    for name in net.param_names:
         def f(value: np.ndarray, name: str = name) -> float:
-            return loss(X, Y, {**p, name: value}, config)
+            return loss(X, Y, {**p, name: value}, net)
         numeric[name] = numeric_gradient(f, p[name], h, should_stop=should_stop)
-    grads = {name: analytic[f"d{name}"] for name in PARAM_NAMES}
-    errors = {name: relative_error(grads[name], numeric[name]) for name in PARAM_NAMES}
+    grads = {name: analytic[f"d{name}"] for name in net.param_names}
+    errors = {name: relative_error(grads[name], numeric[name]) for name in net.param_names}
     return GradCheck(numeric, grads, errors)

@@ -9,6 +9,16 @@
     hint(step, level, cell, given) -> Hint    which cells feed a cell; then its formula with
                                               the numbers (but not the result)
 
+Beyond a walk's steps, two kinds of step names ask for the exercises of issue 21 (every
+function above takes them; :func:`step_names` with ``optimizer=`` and
+:func:`mean_step_names` list them):
+
+    "W1@momentum", "W1@adam"   an update of W1 by that optimizer: given W1, dW1, the state
+                               before (v_W1; m_W1 and s_W1), t and the options (beta;
+                               beta1, beta2, eps) as numbers; the answer is the new W1
+    "mean_dW1"                 a mini-batch's mean gradient: given the N per-example
+                               gradients dW1(1) ... dW1(N); the answer is their mean
+
 Tolerance (:func:`tolerance`): a cell is right when it is within 0.6 units of the third
 significant digit of the true value, or within 0.05% of the tensor's largest magnitude,
 whichever is larger. An answer rounded to three significant digits is always accepted; a
@@ -26,10 +36,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .config import Config
-from .layers import pool_windows
-from .misconceptions import Misconception, Sizes, for_step
+from .kinds import _wrong
+from .kinds._pool import windows as _windows
+from .misconceptions import Misconception, Sizes, for_step, mean_misconceptions
 from .model import Trace, trace
-from .steps import STEPS, step_value
+from .network import Network, Node, as_network
+from .notation import d as _d
+from .optimizers import OPTIMIZERS, Optimizer, optimizer, practice_optimizer
+from .steps import STEPS, step_value, steps_for
 
 STEP_NAMES: tuple[str, ...] = tuple(s.writes for s in STEPS)
 INDEX: dict[str, int] = {name: i for i, name in enumerate(STEP_NAMES)}
@@ -48,10 +62,119 @@ TOLERANCE_TEXT = (  # the rule above, in words, for the page
 EXPLAINS = 0.75  # a misconception explains an answer that matches it on this share of its
 #                   wrong cells (a slip elsewhere is forgiven)
 HINT_CELLS = 12  # cells a hint names of one tensor; it says how many more there are
-EPS = 1e-9  # values this close count as equal (the variants' numbers are exact decimals)
+EPS = _wrong.EPS  # values this close count as equal (the variants' numbers are exact
+#                    decimals); the kinds' fit checks use the same
+NetLike = Network | Config | Mapping | None
 
 
-def check_step(step: str) -> int:
+# ------------------------------------------------------------------------ practice steps
+@dataclass(frozen=True)
+class PracticeStep:
+    """One step a student can compute: what it writes and reads, and the node (layer) and
+    role (forward, backward, dW, db, dinput, loss, dA, update) its misconceptions are
+    found by."""
+
+    name: str
+    phase: str
+    reads: tuple[str, ...]
+    latex: str
+    text: str
+    node: Node
+    role: str
+    index: int  # in practice_steps(net)
+
+
+def _role(node: Node, writes: str, phase: str) -> str:
+    if phase == "update":
+        return "update"
+    if phase == "forward":
+        return "loss" if writes == "L" else "forward"
+    by_param = {"d" + name: role for role, name in node.params.items()}
+    if writes in by_param:
+        return "d" + by_param[writes]
+    if node.kind.ROLE == "output" and writes == "d" + node.writes:
+        return "dA"
+    if writes == "d" + node.reads:
+        return "dinput" if node.params else "backward"
+    raise ValueError(f"no role for {writes} of {node.writes}")
+
+
+def _dinput_text(node: Node) -> str:
+    W, dZ, IN = node.params["W"], "d" + node.writes, node.reads
+    if node.kind.ROLE == "dense":
+        return (f"The error flows back to each cell of {IN}: d{IN} = {dZ} {W}, each cell "
+                f"collecting {dZ} times the weights it met.")
+    pad, s = node.layer["padding"], node.layer["stride"]
+    text = (f"The gradient that flows back to {IN}: each cell collects, from every position "
+            f"whose window covered it, that position's {dZ} times the weight it met.")
+    if s != 1:
+        text += f" The window moved {s} cells at a time: only the positions it visited count."
+    if pad:
+        text += (f" {IN} was padded by {pad}: the border's gradients are dropped, it is not "
+                 "part of the input.")
+    return text
+
+
+@functools.lru_cache(maxsize=256)
+def practice_steps(net: Network) -> tuple[PracticeStep, ...]:
+    """The steps of ``net`` a student computes, in order: every step of
+    :func:`engine.steps.steps_for`; for a network that is not seed-shaped, also the input
+    gradient a conv's or dense layer's backward gives beside its weights' (dX, dP1 …),
+    each as a step of its own. The seed's are its 21 steps, as they always were."""
+    seed_shaped = net.config is not None
+    found: list[tuple[object, Node, str]] = []  # (step or formula, node, phase)
+    for n in net.nodes:
+        found += [(st, n, "forward") for st in n.kind.forward_steps(n, net)]
+    for n in reversed(net.nodes):
+        for st in n.kind.backward_steps(n, net):
+            found.append((st, n, "backward"))
+            if not seed_shaped:
+                found += [(f, n, "dinput") for f in st.also]
+    by_param = {name: n for n in net.weighted for name in n.params.values()}
+    found += [(st, by_param[st.writes], "update") for st in steps_for(net)
+              if st.phase == "update"]
+    out = []
+    for i, (st, n, phase) in enumerate(found):
+        if phase == "dinput":
+            reads = ("d" + n.writes, n.params["W"])
+            out.append(PracticeStep(st.writes, "backward", reads, st.latex, _dinput_text(n), n,
+                                    "dinput", i))
+        else:
+            out.append(PracticeStep(st.writes, st.phase, st.reads, st.latex, st.text, n,
+                                    _role(n, st.writes, st.phase), i))
+    return tuple(out)
+
+
+def step_names(net: NetLike = None, *, optimizer: object = None) -> tuple[str, ...]:
+    """The names of ``net``'s practice steps (the seed's STEP_NAMES by default); with an
+    ``optimizer`` (a spec or an Optimizer) other than sgd, its update steps are that
+    optimizer's ("W1@adam")."""
+    names = tuple(s.name for s in practice_steps(as_network(net)))
+    if optimizer is None:
+        return names
+    kind = _optimizer_of(optimizer).type
+    if kind == "sgd":
+        return names
+    params = set(as_network(net).param_names)
+    return tuple(optimizer_step_name(n, kind) if n in params else n for n in names)
+
+
+def mean_step_names(net: NetLike = None) -> tuple[str, ...]:
+    """The mini-batch mean's practice steps of ``net``, one per parameter: mean_dW1 ..."""
+    return tuple(MEAN + "d" + name for name in as_network(net).param_names)
+
+
+def practice_step(step: str, net: NetLike = None) -> PracticeStep:
+    steps = practice_steps(as_network(net))
+    for s in steps:
+        if s.name == step:
+            return s
+    raise ValueError(f"step must be one of {', '.join(s.name for s in steps)}, got {step!r}")
+
+
+def check_step(step: str, net: NetLike = None) -> int:
+    if net is not None and as_network(net).config is None:
+        return practice_step(step, net).index
     if step not in INDEX:
         raise ValueError(f"step must be one of {', '.join(STEP_NAMES)}, got {step!r}")
     return INDEX[step]
@@ -60,16 +183,24 @@ def check_step(step: str) -> int:
 # ----------------------------------------------------------------------------- variants
 @dataclass(frozen=True)
 class Variant:
-    """One example to compute by hand: x, y, params, lr and the whole trace."""
+    """One example to compute by hand: x, y, params, lr and the whole trace.
+
+    ``config`` is the seed-shaped Config (None for another network); ``network`` is always
+    the network."""
 
     seed: int | None  # None: an example given as it is (given_variant), not drawn
-    config: Config
+    config: Config | None
     x: np.ndarray
     y: float
     params: dict[str, np.ndarray]
     lr: float
     trace: Trace = field(repr=False)
     decimals: int  # of x and W1
+    network: Network | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.network is None:
+            object.__setattr__(self, "network", as_network(self.config))
 
 
 def _draw(rng: np.random.Generator, config: Config, decimals: int
@@ -86,18 +217,42 @@ def _draw(rng: np.random.Generator, config: Config, decimals: int
     return x, y, {"W1": W1, "b1": b1, "W2": W2, "b2": b2}
 
 
+def _draw_network(rng: np.random.Generator, net: Network, decimals: int
+                  ) -> tuple[np.ndarray, float, dict[str, np.ndarray]]:
+    """Any network's example: X in [0, 1] (a few zeros), each W nonzero in ±[0.1, bound]
+    with bound about 1.5/sqrt(fan-in) (at most 0.9, at least 0.1) and each b in [-0.3, 0.3],
+    all with ``decimals`` decimals (W and X) or one (b); Y a class."""
+    scale = 10**decimals
+    n = net.input_size
+    x = rng.integers(0, scale + 1, size=(n, n)) / scale
+    x[rng.random((n, n)) < 0.3] = 0.0
+    params: dict[str, np.ndarray] = {}
+    for node in net.weighted:
+        W, b = node.params["W"], node.params["b"]
+        shape = node.param_shapes[W]
+        fan_in = int(np.prod(shape[1:]))
+        top = max(1, min(9, round(15 / np.sqrt(fan_in)))) * scale // 10
+        low = max(1, scale // 10)
+        sign = rng.choice([-1, 1], size=shape)
+        params[W] = sign * rng.integers(low, max(low, top) + 1, size=shape) / scale
+        params[b] = rng.integers(-3, 4, size=node.param_shapes[b]) / 10
+    y = float(rng.integers(0, net.classes))
+    return x, y, params
+
+
 def ties_or_zeros(t: Trace) -> list[str]:
-    """What makes a trace unfit for hand computation: a Z1 exactly 0, or a tie among the
-    positive maxima of a pooling window. Empty when it is fit."""
-    problems = []
-    if np.any(np.abs(t["Z1"]) < EPS):
-        problems.append("a Z1 cell is 0")
-    windows = np.sort(pool_windows(t["A1"], t.config.pool_size), axis=-1)
-    if windows.shape[-1] > 1:
-        top, second = windows[..., -1], windows[..., -2]
-        if np.any((top > EPS) & (top - second < EPS)):
-            problems.append("a pooling window's positive maximum is tied")
-    return problems
+    """What makes a trace unfit for hand computation, each layer kind's own check
+    (``unfit`` in :mod:`engine.kinds`): a Z exactly 0 at a ReLU's kink, a tie among the
+    positive maxima of a max-pooling window, a saturated hidden tanh or sigmoid. Empty when
+    it is fit."""
+    return [problem for node in t.network.nodes[:-1]
+            for problem in node.kind.unfit(t, node)]
+
+
+def unfit(t: Trace) -> list[str]:
+    """ties_or_zeros, and an output saturated (a log a student cannot take by hand)."""
+    out = t.network.nodes[-1]
+    return ties_or_zeros(t) + out.kind.unfit(t, out)
 
 
 def features(t: Trace) -> dict[str, bool]:
@@ -106,7 +261,7 @@ def features(t: Trace) -> dict[str, bool]:
     mask blocks the gradient routed there), a window with a positive winner, and an A2 far
     enough from 0 and 1 to compute."""
     p = t.config.pool_size
-    windows = pool_windows(t["Z1"], p)  # (K, q, q, p*p)
+    windows = _windows(t["Z1"], p, p)  # (K, q, q, p*p)
     top = windows.max(axis=-1)
     positive_losers = (windows > EPS).sum(axis=-1) >= 2
     return {
@@ -117,21 +272,62 @@ def features(t: Trace) -> dict[str, bool]:
     }
 
 
-@functools.lru_cache(maxsize=256)
-def variant(seed: int, config: Config = Config()) -> Variant:
-    """A hand-computable example, deterministic for ``seed`` and ``config``.
+def network_features(t: Trace) -> dict[str, bool]:
+    """What a drawn example of any network shows when it can: a gradient that reaches the
+    first layer's weights (not all blocked on the way)."""
+    first = t.network.weighted[0]
+    return {"reaches": bool(np.any(np.abs(np.asarray(t["d" + first.params["W"]])) > EPS))}
 
-    X in [0, 1] and W1 in [-0.9, 0.9] with one decimal (two, then three, for configs so big
-    that one decimal cannot avoid ties), b1 and b2 in [-0.3, 0.3], W2 in ±[0.1, 0.9], all
-    with one decimal; Y 0 or 1; lr 0.1. Never a Z1 exactly 0 nor a tie among the positive
-    maxima of a pooling window. Drawn until it also has everything of :func:`features`
-    (within a budget of draws; a variant that cannot have a blocked window and an active
-    one, e.g. with a single window, goes without).
+
+def _network_key(net: NetLike) -> Config | Network:
+    network = as_network(net)
+    return network.config if network.config is not None else network
+
+
+def variant(seed: int, config: NetLike = Config()) -> Variant:
+    """A hand-computable example, deterministic for ``seed`` and the network (a Config, a
+    Network or its spec; a seed-shaped network draws what its Config draws).
+
+    The seed's network: X in [0, 1] and W1 in [-0.9, 0.9] with one decimal (two, then
+    three, for configs so big that one decimal cannot avoid ties), b1 and b2 in
+    [-0.3, 0.3], W2 in ±[0.1, 0.9], all with one decimal; Y 0 or 1; lr 0.1. Never a Z1
+    exactly 0 nor a tie among the positive maxima of a pooling window. Drawn until it also
+    has everything of :func:`features` (within a budget of draws; a variant that cannot
+    have a blocked window and an active one, e.g. with a single window, goes without).
+
+    Any other network: as :func:`_draw_network` says, drawn until no kind's fit check fails
+    (:func:`unfit`: no Z at a kink, no tied maximum, nothing saturated), preferring one
+    whose gradient reaches the first layer.
     """
+    return _cached_variant(seed, _network_key(config))
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_variant(seed: int, key: Config | Network) -> Variant:
+    return _draw_variant(seed, key)
+
+
+def _draw_variant(seed: int, config: NetLike = Config()) -> Variant:
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    key = _network_key(config)
     rng = np.random.default_rng([seed, 7_212_025])
     fallback = None
+    if isinstance(key, Network):
+        for decimals, tries in ((1, 300), (2, 200), (3, 200)):
+            for _ in range(tries):
+                x, y, params = _draw_network(rng, key, decimals)
+                t = trace(x, y, params, key)
+                if unfit(t):
+                    continue
+                v = Variant(seed, None, x, y, params, LR, t, decimals, key)
+                if all(network_features(t).values()):
+                    return _frozen(v)
+                fallback = fallback or v
+            if fallback is not None:
+                return _frozen(fallback)
+        raise ValueError(f"no hand-computable example found for seed {seed} and {key}")
+    config = key
     for decimals, tries in ((1, 300), (2, 200), (3, 200), (4, 1000)):
         for _ in range(tries):
             x, y, params = _draw(rng, config, decimals)
@@ -147,15 +343,21 @@ def variant(seed: int, config: Config = Config()) -> Variant:
     raise ValueError(f"no hand-computable example found for seed {seed} and {config}")
 
 
+variant.__wrapped__ = _draw_variant  # type: ignore[attr-defined]  (a fresh draw, uncached)
+variant.cache_clear = _cached_variant.cache_clear  # type: ignore[attr-defined]
+
+
 def given_variant(x: np.ndarray, y: float, params: Mapping[str, np.ndarray], lr: float,
-                  config: Config = Config()) -> Variant:
+                  config: NetLike = Config()) -> Variant:
     """An example given as it is (the explorer's walk, a notebook's numbers) to compute by
     hand: no seed, no check that it is fit. Its ties and all-zero windows are named in the
     dA1 prompt (:func:`tie_note`), and the grading's tolerance holds for any numbers."""
+    net = as_network(config)
     x = np.array(x, dtype=np.float64)
     params = {name: np.array(value, dtype=np.float64) for name, value in params.items()}
-    t = trace(x, float(y), params, config)
-    return _frozen(Variant(None, config, x, float(y), params, float(lr), t, decimals=0))
+    t = trace(x, float(y), params, net)
+    return _frozen(Variant(None, net.config, x, float(y), params, float(lr), t, decimals=0,
+                           network=net))
 
 
 def _frozen(v: Variant) -> Variant:
@@ -174,9 +376,14 @@ class Exercise:
     given: dict[str, np.ndarray]  # exactly STEPS[index].reads
     truth: np.ndarray
     lr: float | None  # for the update steps
-    config: Config
+    config: Config | None  # None for a network that is not seed-shaped
     prompt: str
     latex: str
+    network: Network | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.network is None:
+            object.__setattr__(self, "network", as_network(self.config))
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -230,7 +437,7 @@ def tie_note(A1: np.ndarray, pool_size: int, *, at_most: int = 3) -> str:
     """Which cell the tie rule picks in the windows of A1 whose maximum is tied: all 0 (a
     drawn variant has no other tie) or, in an example given as it is, a positive tie."""
     p = pool_size
-    windows = pool_windows(A1, p)
+    windows = _windows(A1, p, p)
     tied = np.zeros(windows.shape[:-1], dtype=bool)
     if windows.shape[-1] > 1:
         ordered = np.sort(windows, axis=-1)
@@ -260,9 +467,42 @@ def tie_note(A1: np.ndarray, pool_size: int, *, at_most: int = 3) -> str:
     return " ".join(notes)
 
 
-def exercise(step: str, var: Variant) -> Exercise:
+NETWORK_TIE_RULE = ("Where a window's maximum is shared, the first one reading row by row "
+                    "takes the gradient.")
+
+
+def network_prompt(step: PracticeStep, net: Network, lr: float | None) -> str:
+    """A step's task in words, for any network: the step's own sentence and the answer's
+    shape."""
+    shape = net.shapes()["d" + step.name if step.phase == "update" else step.name]
+    if step.phase == "update":
+        text = f"One step of gradient descent on {step.name} with η = {lr:g}."
+    else:
+        text = step.text
+        if step.node.layer.type == "maxpool" and step.role == "backward":
+            text += " " + NETWORK_TIE_RULE
+    return f"{text} Your answer: {_shape_text(shape)}."
+
+
+def exercise(step: str, var: Variant, *, optimizer: object = None,
+             batch: int | None = None) -> Exercise:
     """Step ``step`` of ``var`` as an exercise: its givens are the tensors the step reads,
-    taken from the variant's true trace."""
+    taken from the variant's true trace.
+
+    An optimizer's update ("W1@adam", with ``optimizer``'s options) or a mini-batch's mean
+    ("mean_dW1", over ``batch`` examples): see :func:`extra_exercise`. Other steps take
+    neither."""
+    if _extra(step) is not None:
+        return extra_exercise(step, var, optimizer=optimizer, batch=batch)
+    net = var.network
+    if net.config is None:
+        ps = practice_step(step, net)
+        given = {name: np.asarray(var.trace[name]) for name in ps.reads}
+        lr = var.lr if ps.phase == "update" else None
+        truth = (var.trace[step] - var.lr * var.trace["d" + step] if ps.phase == "update"
+                 else var.trace[step])
+        return Exercise(step, ps.index, given, np.asarray(truth), lr, None,
+                        network_prompt(ps, net, lr), ps.latex, net)
     i = check_step(step)
     s = STEPS[i]
     given = {name: np.asarray(var.trace[name]) for name in s.reads}
@@ -327,18 +567,37 @@ def check_answer(answer: object, shape: tuple[int, ...], name: str = "answer") -
     return array
 
 
+def _general(config: NetLike, net: NetLike) -> Network | None:
+    """The network a grade or hint is about when it is not seed-shaped, else None."""
+    chosen = net if net is not None else config
+    if chosen is None or isinstance(chosen, Config):
+        return None
+    network = as_network(chosen)
+    return network if network.config is None else None
+
+
+def _seed_config(config: NetLike) -> Config | None:
+    if config is None or isinstance(config, Config):
+        return config
+    return as_network(config).config
+
+
 def grade(step: str, answer: object, truth: object, given: Mapping[str, object], *,
-          config: Config | None = None, lr: float | None = None) -> Grade:
+          config: NetLike = None, lr: float | None = None, net: NetLike = None) -> Grade:
     """Mark ``answer`` cell by cell against ``truth`` and name the misconception that
     explains its wrong cells, when one does.
 
-    ``given`` holds what the step reads. ``config`` (for the pooling steps' window size and
-    the misconceptions that need sizes) is read off the tensors when not given; ``lr`` is
-    needed for the update steps' misconceptions. A misconception is reported only when its
-    tensor differs from the truth, and the answer matches it on at least EXPLAINS of the
-    answer's wrong cells; the one matching most wrong cells (then most cells) wins.
+    ``given`` holds what the step reads. ``config`` (a Config, or a Network: the network
+    the step is of; ``net`` says the same) gives the sizes the misconceptions need; for the
+    seed's network they are read off the tensors when not given. ``lr`` is needed for the
+    update steps' misconceptions. A misconception is reported only when its tensor differs
+    from the truth, and the answer matches it on at least EXPLAINS of the answer's wrong
+    cells; the one matching most wrong cells (then most cells) wins.
     """
-    check_step(step)
+    if _extra(step) is not None:
+        return _grade_extra(step, answer, truth, given, lr)
+    network = _general(config, net)
+    check_step(step, network)
     truth = np.asarray(truth, dtype=np.float64)
     answer = check_answer(answer, truth.shape)
     g = {name: np.asarray(value, dtype=np.float64) for name, value in given.items()}
@@ -346,19 +605,26 @@ def grade(step: str, answer: object, truth: object, given: Mapping[str, object],
     score = float(right.mean()) if right.size else 1.0
     found = None
     if not right.all():
-        options = (Sizes.of(config),) if config is not None else sizes_of(step, g, truth)
-        found = _explain(step, answer, truth, right, g, options, lr)
+        if network is not None:
+            node = practice_step(step, network).node
+            candidates = [(m, node) for m in for_step(step, network)]
+        else:
+            seed = _seed_config(config if net is None else net)
+            options = (Sizes.of(seed),) if seed is not None else sizes_of(step, g, truth)
+            candidates = [(m, sizes) for m in for_step(step) for sizes in options]
+        found = _explain(answer, truth, right, g, candidates, lr)
     return Grade(bool(right.all()), score, right, found)
 
 
-def _explain(step: str, answer: np.ndarray, truth: np.ndarray, right: np.ndarray,
-             given: Mapping[str, np.ndarray], options: tuple[Sizes, ...], lr: float | None
-             ) -> Misconception | None:
+def _explain(answer: np.ndarray, truth: np.ndarray, right: np.ndarray,
+             given: Mapping[str, np.ndarray], candidates: list[tuple[Misconception, object]],
+             lr: float | None) -> Misconception | None:
     wrong_cells = ~right
     best, best_key = None, (0.0, 0.0)
-    for m, sizes in ((m, sizes) for m in for_step(step) for sizes in options):
+    for m, where in candidates:
         try:
-            tensor = np.asarray(m.wrong(given, sizes, lr), dtype=np.float64)
+            with np.errstate(all="ignore"):
+                tensor = np.asarray(m.wrong(given, where, lr), dtype=np.float64)
         except (ValueError, IndexError, KeyError, ArithmeticError):  # 1 / (A2(1 − A2)) at 0
             continue
         if tensor.shape != truth.shape or not np.isfinite(tensor).all():
@@ -520,16 +786,77 @@ def _formula(step: str, cell: tuple[int, ...], g: Mapping[str, np.ndarray], conf
     return f"{target} ← {_n(old)} − {lr if lr is not None else 'η'}×{_n(grad)} = ?"
 
 
+def _network_feeds(step: PracticeStep, cell: tuple[int, ...], g: Mapping[str, np.ndarray],
+                   net: Network) -> tuple[dict[str, list[tuple[int, ...]]], dict]:
+    """The given cells a result cell of any network's step is computed from, by the
+    kinds' provenance (:mod:`engine.provenance`), and the provenance itself ({} where
+    there is none: the output's steps read every given cell, an update its two cells)."""
+    from .provenance import sources_for
+
+    def all_of(name: str) -> list[tuple[int, ...]]:
+        return [tuple(int(i) for i in ix) for ix in np.ndindex(np.shape(g[name]))]
+
+    if step.phase == "update":
+        return {step.name: [cell], "d" + step.name: [cell]}, {}
+    source = sources_for(net).get(step.name)
+    found: dict = {}
+    if source is not None:
+        # the step's own tensor is not given: a zero placeholder of its shape (only its
+        # shape is read), so that nothing of the answer is at hand here
+        t = Trace({**g, step.name: np.zeros(net.shapes()[step.name])}, net)
+        try:
+            found = source(t, cell)
+        except (KeyError, IndexError, ValueError):
+            found = {}
+    feeds = {name: [tuple(int(i) for i in ix) for ix in found[name]]
+             for name in g if name in found}
+    if not found:
+        feeds = {name: all_of(name) for name in g}
+    return feeds, found
+
+
+def _network_formula(step: PracticeStep, cell: tuple[int, ...], g: Mapping[str, np.ndarray],
+                     found: dict, feeds: dict[str, list[tuple[int, ...]]],
+                     lr: float | None) -> str:
+    """The cell's computation with the given numbers filled in, ending in '= ?'."""
+    target = _name(step.name, cell)
+    if step.phase == "update":
+        old, grad = g[step.name][cell], g["d" + step.name][cell]
+        return f"{target} ← {_n(old)} − {lr if lr is not None else 'η'}×{_n(grad)} = ?"
+    factors = found.get("factors")
+    if factors:
+        terms = [f"{_n(a)}×{_n(b)}" for a, b in factors[:HINT_CELLS]]
+        more = f" + {len(factors) - HINT_CELLS} more products" if len(factors) > HINT_CELLS else ""
+        bias = f" + {_n(found['bias'])}" if "bias" in found else ""
+        return f"{target} = {' + '.join(terms)}{more}{bias} = ?"
+    values = [f"{_name(name, ix)} = {_n(g[name][ix])}" for name, cells in feeds.items()
+              for ix in cells[:HINT_CELLS]]
+    note = found.get("note")
+    lead = f"{target}: {note}." if note else f"{target} from"
+    return f"{lead} Its inputs: {'; '.join(values) or 'none'}. {target} = ?"
+
+
 def hint(step: str, level: int, cell: tuple[int, ...], given: Mapping[str, object], *,
-         config: Config, lr: float | None = None) -> Hint:
+         config: NetLike = None, lr: float | None = None, net: NetLike = None) -> Hint:
     """Hint ``level`` (1 or 2) about result cell ``cell``: the given cells it is computed
-    from; then also its formula with the numbers filled in, without the result."""
-    check_step(step)
+    from; then also its formula with the numbers filled in, without the result.
+    ``config`` (or ``net``) is the step's network: a Config, or any Network."""
+    if _extra(step) is not None:
+        return _hint_extra(step, level, cell, given, lr)
+    network = _general(config, net)
+    check_step(step, network)
     if level not in (1, 2):
         raise ValueError(f"level must be 1 or 2, got {level}")
     g = {name: np.asarray(value, dtype=np.float64) for name, value in given.items()}
     cell = tuple(int(i) for i in cell)
-    feeds = _feeds(step, cell, g, config)
+    if network is not None:
+        ps = practice_step(step, network)
+        feeds, found = _network_feeds(ps, cell, g, network)
+    else:
+        seed = _seed_config(config if net is None else net)
+        if seed is None:
+            raise ValueError("hint needs the step's network (config=)")
+        feeds = _feeds(step, cell, g, seed)
     listed = "; ".join(
         name if cells == [()] else
         f"{name} " + ", ".join(_name("", ix) for ix in cells[:HINT_CELLS])
@@ -538,5 +865,214 @@ def hint(step: str, level: int, cell: tuple[int, ...], given: Mapping[str, objec
     text = (f"{_name(step, cell)} is wrong. It is computed from {listed}."
             if listed else f"{_name(step, cell)} is wrong.")
     if level == 2:
-        text += " " + _formula(step, cell, g, config, lr)
+        text += " " + (_network_formula(ps, cell, g, found, feeds, lr) if network is not None
+                       else _formula(step, cell, g, seed, lr))
     return Hint(level, cell, text, feeds)
+
+
+# ------------------------------------------- optimizers' updates and a mini-batch's mean
+MEAN = "mean_"  # mean_dW1: the mean of the per-example gradients dW1(1) ... dW1(N)
+AT = "@"  # W1@adam: W1's update by Adam
+BATCH = 3  # the examples of a mean exercise when not told
+BATCH_LIMITS = (2, 16)
+UPDATE_COUNTS = (2, 5)  # t of an optimizer exercise: drawn in this range (a state to keep)
+
+
+def optimizer_step_name(param: str, kind: str) -> str:
+    """The practice step of ``param``'s update by optimizer ``kind``: W1@adam (sgd's is W1)."""
+    return param if kind == "sgd" else f"{param}{AT}{kind}"
+
+
+def _extra(step: object) -> tuple[str, str] | None:
+    """("mean", param) for mean_dP, (kind, param) for P@kind, None for any other name."""
+    if not isinstance(step, str):
+        return None
+    if step.startswith(MEAN + "d") and len(step) > len(MEAN) + 1:
+        return "mean", step[len(MEAN) + 1:]
+    param, at, kind = step.partition(AT)
+    if at and param:
+        if kind not in OPTIMIZERS or kind == "sgd":
+            others = ", ".join(k for k in OPTIMIZERS if k != "sgd")
+            raise ValueError(f"an optimizer's update step is P@kind with kind one of {others} "
+                             f"(sgd's is P itself), got {step!r}")
+        return kind, param
+    return None
+
+
+def _optimizer_of(spec: object) -> Optimizer:
+    return optimizer(spec)  # type: ignore[arg-type]
+
+
+def extra_misconceptions(step: str) -> tuple[Misconception, ...] | None:
+    """The misconceptions of an optimizer's update step or a mean step, None for any other
+    step (served by :func:`engine.misconceptions.for_step`)."""
+    found = _extra(step)
+    if found is None:
+        return None
+    kind, param = found
+    if kind == "mean":
+        return mean_misconceptions(param)
+    return practice_optimizer(kind).misconceptions(param, step)
+
+
+def _check_param(param: str, net: Network, step: str) -> None:
+    if param not in net.param_names:
+        raise ValueError(f"{step}: {param} is not a parameter of the network "
+                         f"({', '.join(net.param_names)})")
+
+
+def _rng(var: Variant, step: str) -> np.random.Generator:
+    """A draw of its own for each exercise of a variant (an example given as it is draws
+    from its numbers)."""
+    import zlib
+
+    base = var.seed if var.seed is not None else zlib.crc32(np.ascontiguousarray(var.x).tobytes())
+    return np.random.default_rng([base, zlib.crc32(step.encode()), 2_021])
+
+
+def extra_exercise(step: str, var: Variant, *, optimizer: object = None,
+                   batch: int | None = None, examples: list[Mapping[str, object]] | None = None
+                   ) -> Exercise:
+    """An optimizer's update step ("W1@momentum", "W1@adam") or a mini-batch's mean step
+    ("mean_dW1") on variant ``var``.
+
+    The update: ``optimizer`` (a spec or Optimizer of the step's kind; by default the
+    module's PRACTICE options: Adam's ε is 0.01 there, so where ε goes shows) and a t drawn
+    from UPDATE_COUNTS with the state an optimizer would keep after t − 1 updates from
+    gradients near this one (:meth:`Optimizer.draw_state`, two significant digits). Given:
+    the parameter, its gradient, the state before, ``t`` and the options, each a number.
+
+    The mean: the gradients of ``examples`` (a batch's traces) when given, else those of
+    the variant's example and ``batch`` − 1 (default BATCH − 1) more examples drawn for it,
+    each traced with the variant's parameters. Given: d{P}(1) ... d{P}(N).
+    """
+    found = _extra(step)
+    if found is None:
+        raise ValueError(f"{step!r} is neither an optimizer's update (W1@adam) nor a mean "
+                         "step (mean_dW1)")
+    kind, param = found
+    net = var.network
+    _check_param(param, net, step)
+    rng = _rng(var, step)
+    steps = practice_steps(net)
+    index = {s.name: s.index for s in steps}
+    grad = "d" + param
+    if kind == "mean":
+        traces = _batch(var, rng, batch, examples)
+        given = {f"{grad}({n})": np.asarray(tr[grad], dtype=np.float64)
+                 for n, tr in enumerate(traces, start=1)}
+        for name, value in given.items():
+            if value.shape != net.shapes()[grad]:
+                raise ValueError(f"{name} must have shape {net.shapes()[grad]}, "
+                                 f"got {value.shape}")
+        truth = np.mean(list(given.values()), axis=0)
+        prompt = (f"The mini-batch's gradient of {param}: the mean, cell by cell, of the "
+                  f"N = {len(traces)} per-example gradients {grad}(1) … {grad}({len(traces)})."
+                  f" Your answer: {_shape_text(truth.shape)}.")
+        latex = (rf"\overline{{{_d(param)}}} = \frac{{1}}{{N}}"
+                 rf" \sum_{{n=1}}^{{N}} {_d(param)}^{{(n)}}")
+        return Exercise(step, index[grad], given, truth, None, var.config, prompt, latex, net)
+    opt = practice_optimizer(kind) if optimizer is None else _optimizer_of(optimizer)
+    if opt.type != kind:
+        raise ValueError(f"{step} is an update by {kind}, not by {opt.type}")
+    t = int(rng.integers(UPDATE_COUNTS[0], UPDATE_COUNTS[1] + 1))
+    P = np.asarray(var.trace[param], dtype=np.float64)
+    g = np.asarray(var.trace[grad], dtype=np.float64)
+    state = opt.draw_state(rng, param, g, t)
+    new, _ = opt.apply({param: P}, {grad: g}, state, t, var.lr)
+    given = {param: P, grad: g, **state, "t": np.asarray(float(t)),
+             **{key: np.asarray(value) for key, value in opt.options}}
+    s = opt.update_step(param, grad, "")
+    latex = r" \qquad ".join([*(f.latex for f in s.also), s.latex])
+    return Exercise(step, index[param], given, new[param], var.lr, var.config,
+                    _optimizer_prompt(opt, param, t, var.lr, P.shape), latex, net)
+
+
+def _batch(var: Variant, rng: np.random.Generator, batch: int | None,
+           examples: list[Mapping[str, object]] | None) -> list[Mapping[str, object]]:
+    if examples is not None:
+        traces = list(examples)
+        if not BATCH_LIMITS[0] <= len(traces) <= BATCH_LIMITS[1]:
+            raise ValueError(f"examples must hold {BATCH_LIMITS[0]} to {BATCH_LIMITS[1]} "
+                             f"traces, got {len(traces)}")
+        return traces
+    n = BATCH if batch is None else batch
+    if isinstance(n, bool) or not isinstance(n, int) or not BATCH_LIMITS[0] <= n <= BATCH_LIMITS[1]:
+        raise ValueError(f"batch must be an integer from {BATCH_LIMITS[0]} to "
+                         f"{BATCH_LIMITS[1]}, got {n!r}")
+    net, size = var.network, var.network.input_size
+    traces: list[Mapping[str, object]] = [var.trace]
+    for _ in range(n - 1):
+        x = rng.integers(0, 11, size=(size, size)) / 10
+        x[rng.random((size, size)) < 0.3] = 0.0
+        traces.append(trace(x, float(rng.integers(0, net.classes)), var.params, net))
+    return traces
+
+
+def _optimizer_prompt(opt: Optimizer, param: str, t: int, lr: float,
+                      shape: tuple[int, ...]) -> str:
+    P, g = param, "d" + param
+    if opt.type == "momentum":
+        text = (f"One step of gradient descent with momentum on {P}, update t = {t}, with "
+                f"η = {lr:g} and β = {opt['beta']:g}: first the velocity "
+                f"v_{P} ← β·v_{P} + {g} (v_{P} is its value before this update), then "
+                f"{P} ← {P} − η·v_{P}.")
+    else:
+        text = (f"One Adam step on {P}, update t = {t}, with η = {lr:g}, β₁ = "
+                f"{opt['beta1']:g}, β₂ = {opt['beta2']:g} and ε = {opt['eps']:g}: "
+                f"m_{P} ← β₁·m_{P} + (1 − β₁)·{g}, s_{P} ← β₂·s_{P} + (1 − β₂)·{g}² "
+                f"(m_{P} and s_{P} are their values before this update), "
+                f"m̂ = m_{P} / (1 − β₁ᵗ), ŝ = s_{P} / (1 − β₂ᵗ), then "
+                f"{P} ← {P} − η·m̂ / (√ŝ + ε).")
+    return f"{text} Your answer: the new {P}, {_shape_text(shape)}."
+
+
+def _grade_extra(step: str, answer: object, truth: object, given: Mapping[str, object],
+                 lr: float | None) -> Grade:
+    truth = np.asarray(truth, dtype=np.float64)
+    answer = check_answer(answer, truth.shape)
+    g = {name: np.asarray(value, dtype=np.float64) for name, value in given.items()}
+    right = right_cells(answer, truth)
+    score = float(right.mean()) if right.size else 1.0
+    found = None
+    if not right.all():
+        candidates = [(m, None) for m in extra_misconceptions(step) or ()]
+        found = _explain(answer, truth, right, g, candidates, lr)
+    return Grade(bool(right.all()), score, right, found)
+
+
+def _hint_extra(step: str, level: int, cell: tuple[int, ...], given: Mapping[str, object],
+                lr: float | None) -> Hint:
+    if level not in (1, 2):
+        raise ValueError(f"level must be 1 or 2, got {level}")
+    kind, param = _extra(step)  # type: ignore[misc]
+    g = {name: np.asarray(value, dtype=np.float64) for name, value in given.items()}
+    cell = tuple(int(i) for i in cell)
+    feeds = {name: [cell] if value.ndim else [()] for name, value in g.items()}
+    listed = "; ".join(name if cells == [()] else f"{name} {_name('', cells[0])}"
+                       for name, cells in feeds.items())
+    target = _name(param if kind != "mean" else step, cell)
+    text = f"{target} is wrong. It is computed from {listed}."
+    if level == 2:
+        text += " " + _extra_formula(kind, param, target, cell, g, lr)
+    return Hint(level, cell, text, feeds)
+
+
+def _extra_formula(kind: str, param: str, target: str, cell: tuple[int, ...],
+                   g: Mapping[str, np.ndarray], lr: float | None) -> str:
+    grad = "d" + param
+    eta = f"{lr:g}" if lr is not None else "η"
+    if kind == "mean":
+        parts = [_n(v[cell]) for name, v in g.items() if name.startswith(grad + "(")]
+        return f"{target} = ({' + '.join(parts)}) / {len(parts)} = ?"
+    P, dP = _n(g[param][cell]), _n(g[grad][cell])
+    if kind == "momentum":
+        beta, v = _n(g["beta"]), _n(g["v_" + param][cell])
+        return (f"v_{param} = {beta}×{v} + {dP} = ?, then {target} ← {P} − {eta}×v_{param}"
+                " = ?")
+    b1, b2, eps, t = (float(g[k]) for k in ("beta1", "beta2", "eps", "t"))
+    m, s = _n(g["m_" + param][cell]), _n(g["s_" + param][cell])
+    return (f"m_{param} = {b1:g}×{m} + {1 - b1:.4g}×{dP}, s_{param} = {b2:g}×{s} + "
+            f"{1 - b2:.4g}×{dP}², m̂ = m_{param} / (1 − {b1:g}^{t:g}), "
+            f"ŝ = s_{param} / (1 − {b2:g}^{t:g}), then {target} ← {P} − {eta}×m̂ / (√ŝ + "
+            f"{eps:g}) = ?")

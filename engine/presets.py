@@ -12,6 +12,7 @@ import numpy as np
 
 from .config import Config
 from .model import init_params
+from .network import Network, as_network
 
 
 def _vertical(n: int) -> np.ndarray:
@@ -79,8 +80,10 @@ def preset(name: str, input_size: int = 6) -> tuple[np.ndarray, int]:
 DEFAULT_SEED = 7
 
 
-def seed_example(config: Config = Config(), seed: int = DEFAULT_SEED):
+def seed_example(config: Config | Network = Config(), seed: int = DEFAULT_SEED):
     """The example every first view starts from: a vertical stroke, Y = 1, and the
-    parameters ``init_params(config, seed)``. Returns (X, Y, params)."""
-    x, y = preset("vertical_stroke", config.input_size)
-    return x, y, init_params(config, seed)
+    parameters ``init_params(config, seed)`` (a network will do for config). Returns
+    (X, Y, params)."""
+    net = as_network(config)
+    x, y = preset("vertical_stroke", net.input_size)
+    return x, y, init_params(net, seed)

@@ -363,3 +363,105 @@ def test_one_filter_conv_features_learn(name: str, size: int) -> None:
 def test_no_single_pixel_solves_generated_task(name: str) -> None:
     xs, ys = load_dataset(name, input_size=6)
     assert _best_single_pixel_accuracy(xs, ys) < 0.8
+
+
+# ---------------------------------------------------------------------------
+# All ten digits: a 10-class task
+
+
+def test_all_digits_info_and_registry() -> None:
+    info = dataset_info("digits")
+    assert info.name == datasets.ALL_DIGITS == "digits"
+    assert info.classes == tuple(str(d) for d in range(10))
+    assert info.title and info.description
+    assert "digits" not in DATASETS  # the registry stays the two-class tasks
+    assert dataset_info("digits") is dataset_info("digits")
+
+
+@pytest.mark.parametrize("size", [4, 8, 13, 28])
+def test_all_digits_every_image_labelled_by_its_digit(size: int) -> None:
+    xs, ys = load_dataset("digits", input_size=size)
+    assert xs.dtype == np.float64 and ys.dtype == np.float64
+    assert xs.shape == (1797, size, size) and ys.shape == (1797,)
+    assert xs.min() >= 0.0 and xs.max() <= 1.0
+    assert tuple(np.bincount(ys.astype(int)).tolist()) == UCI_TEST_COUNTS
+    assert np.array_equal(ys, np.round(ys))
+
+
+def test_all_digits_at_8_are_the_source_images_over_16() -> None:
+    images, labels = datasets._digits_raw()
+    xs, ys = load_dataset("digits", input_size=8, seed=5)
+    source = {(lab, img.tobytes()) for img, lab in zip(images / 16.0, labels.astype(float))}
+    assert {(lab, img.tobytes()) for img, lab in zip(xs, ys)} == source
+    # each digit pair is the same images: digits_3_8's 3s are the 3s here
+    pair, pair_ys = load_dataset("digits_3_8", input_size=8)
+    threes = np.sort(xs[ys == 3.0].sum(axis=(1, 2)))
+    assert np.array_equal(threes, np.sort(pair[pair_ys == 0.0].sum(axis=(1, 2))))
+
+
+@pytest.mark.parametrize(("n", "counts"), [
+    (10, [1] * 10), (25, None), (100, [10] * 10), (1000, [100] * 10), (1797, None),
+    (1790, None), (2, None)])
+def test_all_digits_subset_is_class_balanced(n: int, counts) -> None:
+    xs, ys = load_dataset("digits", input_size=6, n=n, seed=1)
+    assert xs.shape == (n, 6, 6)
+    got = np.bincount(ys.astype(int), minlength=10)
+    assert got.sum() == n
+    if counts is not None:
+        assert got.tolist() == counts
+    # as equal as the data allows: a class below the most-taken one ran out of images
+    short = got < got.max() - 1
+    assert np.all(got[short] == np.array(UCI_TEST_COUNTS)[short])
+    assert got.max() - got[~short].min() <= 1
+
+
+def test_all_digits_deterministic_and_shuffled() -> None:
+    a_x, a_y = load_dataset("digits", input_size=6, n=50, seed=2)
+    b_x, b_y = load_dataset("digits", input_size=6, n=50, seed=2)
+    c_x, _ = load_dataset("digits", input_size=6, n=50, seed=3)
+    assert np.array_equal(a_x, b_x) and np.array_equal(a_y, b_y)
+    assert not np.array_equal(a_x, c_x)
+    assert not np.all(np.diff(a_y) >= 0)  # not sorted by class
+    whole, _ = load_dataset("digits", input_size=6, n=10_000)
+    assert whole.shape[0] == 1797
+
+
+def test_all_digits_sample_images_cycle_through_the_ten() -> None:
+    samples = sample_images("digits", input_size=8, count=12, seed=0)
+    assert [label for _, label in samples] == [*map(float, range(10)), 0.0, 1.0]
+    xs, ys = load_dataset("digits", input_size=8, seed=0)
+    for image, label in samples:
+        hits = np.flatnonzero(np.all(xs == image, axis=(1, 2)))
+        assert hits.size >= 1 and ys[hits[0]] == label
+    with pytest.raises(ValueError, match="count must be at most"):
+        sample_images("digits", count=1800)
+
+
+def test_all_digits_bad_arguments() -> None:
+    with pytest.raises(ValueError, match="n must be"):
+        load_dataset("digits", n=1)
+    with pytest.raises(ValueError, match="input_size"):
+        load_dataset("digits", input_size=3)
+
+
+def test_a_ten_unit_softmax_network_learns_all_digits() -> None:
+    """conv 3x3 x4, ReLU, 2x2 max-pool, dense 10, softmax_ce at 8x8: well above chance
+    (0.1) on held-out digits after five epochs of engine.train."""
+    import engine
+    from engine.datasets import split_dataset
+    from engine.network import network
+
+    net = network({"input": {"size": 8}, "layers": [
+        {"type": "conv", "filters": 4, "kernel": 3}, {"type": "relu"},
+        {"type": "maxpool", "size": 2}, {"type": "flatten"}, {"type": "dense", "units": 10}],
+        "output": "softmax_ce"})
+    xs, ys = load_dataset("digits", input_size=8, n=1000, seed=0)
+    (train_x, train_y), (test_x, test_y) = split_dataset(xs, ys)
+    result = engine.train(train_x, train_y, engine.init_params(net, 0), net, lr=0.5,
+                          epochs=5, batch_size=16)
+    assert result.loss[-1] < 0.5 * result.loss[0]
+    assert result.accuracy[-1] > 0.7
+    held_out = np.mean(engine.predict(test_x, result.params, net).argmax(axis=1) == test_y)
+    assert held_out > 0.7
+    untrained = engine.predict(test_x, engine.init_params(net, 0), net).argmax(axis=1)
+    assert np.mean(untrained == test_y) < 0.4

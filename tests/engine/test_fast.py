@@ -197,3 +197,51 @@ def test_the_plan_cache_is_bounded_in_bytes_and_keeps_the_newest(monkeypatch):
     big = Config(input_size=10, filters=2)
     assert fast.plan_for(big) is fast.plan_for(big)  # alone over the cap, still kept
     assert list(fast._plans) == [big]
+
+
+def _exact_zero_example(rng):
+    """One-decimal numbers where some Z1 cell is exactly 0 in exact arithmetic but a
+    rounding residue in float64 (0.1 × 0.3 + 0.2 × 0.6 − 0.15 ...), or None."""
+    from fractions import Fraction
+
+    config = Config()
+    x = rng.integers(0, 10, size=(6, 6)) / 10
+    W1 = rng.integers(-9, 10, size=(1, 3, 3)) / 10
+    exact = sum(Fraction(str(x[a, b])) * Fraction(str(W1[0, a, b]))
+                for a in range(3) for b in range(3))
+    b1 = np.array([-float(exact)])  # makes Z1[0, 0, 0] exactly 0
+    if Fraction(b1[0]) != -exact:  # -exact is not a float: no exact zero to be had
+        return None
+    params = {"W1": W1, "b1": b1, "W2": rng.integers(-9, 10, size=(1, 4)) / 10,
+              "b2": np.array([0.1])}
+    windows = model.np.sum(x[:3, :3] * W1[0]) + b1[0]  # the plain float sum
+    return (config, x, params) if windows != 0 else None
+
+
+def test_a_rounding_residue_of_zero_is_zero_on_every_path():
+    """Z1 cells that are exactly 0 in exact arithmetic are 0 on the readable path, the
+    batch path, the one-example step and trace_batch, so ReLU and the max-pool route every
+    gradient alike: the fast path's dW1 equals the readable one to 1e-12."""
+    rng = np.random.default_rng(5)
+    found = 0
+    for _ in range(4000):
+        example = _exact_zero_example(rng)
+        if example is None:
+            continue
+        config, x, params = example
+        t = model.trace(x, 1, params, config)
+        assert t["Z1"][0, 0, 0] == 0.0
+        batch = fast.trace_batch(x[None], np.array([1.0]), params, config)
+        assert batch["Z1"][0, 0, 0, 0] == 0.0
+        for name in ("dW1", "db1", "dZ1", "dX"):
+            got = batch[name][0] if name in ("dZ1", "dX") else batch[name]
+            np.testing.assert_allclose(got, t[name], rtol=0, atol=1e-12, err_msg=name)
+        new, _, _ = fast.grad_step(fast.plan_for(config), x.reshape(1, -1), np.array([1.0]),
+                                   params, 0.1)
+        np.testing.assert_allclose(new["W1"], params["W1"] - 0.1 * t["dW1"], atol=1e-12)
+        two = np.stack([x, x])
+        new2, _, _ = fast.grad_step(fast.plan_for(config), two.reshape(2, -1),
+                                    np.array([1.0, 1.0]), params, 0.1)
+        np.testing.assert_allclose(new2["W1"], params["W1"] - 0.1 * t["dW1"], atol=1e-12)
+        found += 1
+    assert found >= 20  # the draw does make such examples

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 import engine
 from engine import Config
-from engine.layers import pool_windows
+from engine.kinds._pool import windows as pool_windows
 from engine.model import numeric_gradient, relative_error
 
 TOL = 1e-6
@@ -38,7 +38,7 @@ def away_from_kinks(t, config):
         return False
     if np.min(np.abs(t["Z1"])) < KINK:
         return False
-    windows = np.sort(pool_windows(t["A1"], config.pool_size), axis=-1)
+    windows = np.sort(pool_windows(t["A1"], config.pool_size, config.pool_size), axis=-1)
     if windows.shape[-1] > 1:
         top, second = windows[..., -1], windows[..., -2]
         if np.any((top > 0) & (top - second < KINK)):
@@ -79,15 +79,15 @@ def test_gradcheck_reports_agreement(case):
 
 def test_gradcheck_notices_a_wrong_gradient(monkeypatch):
     """The check can fail: break dense_backward and it must say so."""
-    from engine import layers
+    from engine.kinds import dense
 
-    original = layers.dense_backward
+    original = dense.backward
 
     def wrong(dZ2, cache):
-        dF, dW2, db2 = original(dZ2, cache)
-        return dF, 2 * dW2, db2
+        dF, grads = original(dZ2, cache)
+        return dF, {**grads, "W": 2 * grads["W"]}
 
-    monkeypatch.setattr(layers, "dense_backward", wrong)
+    monkeypatch.setattr(dense, "backward", wrong)
     config = Config()
     X = np.random.default_rng(3).random((6, 6))
     result = engine.gradcheck(X, 1, engine.init_params(config, 3), config)

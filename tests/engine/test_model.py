@@ -141,7 +141,7 @@ def test_saturated_output_keeps_the_loss_finite_and_the_gradient_exact(b2, y):
 
 
 def test_readable_sigmoid_does_not_overflow():
-    from engine.layers import sigmoid
+    from engine.kinds.sigmoid import sigma as sigmoid
     assert sigmoid(-1000) == 0.0 and sigmoid(1000) == 1.0
     assert sigmoid(-30) == pytest.approx(math.exp(-30) / (1 + math.exp(-30)), rel=1e-12)
 

@@ -382,7 +382,7 @@ def test_a_given_example_is_its_own_trace_and_names_its_ties():
     A1 = v.trace["A1"]
     prompt = engine.exercise("dA1", v).prompt
     assert "two or more cells share the maximum" in prompt
-    windows = engine.practice.pool_windows(A1, 2)
+    windows = engine.kinds._pool.windows(A1, 2, 2)
     first = windows[0, 0].argmax()
     assert f"A1[0,{first // 2},{first % 2}]" in prompt
     assert engine.practice.tie_note(np.arange(16.0).reshape(1, 4, 4), 2) == ""
