@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
+import tomllib
 
 import numpy as np
 
@@ -15,16 +17,50 @@ from .demo import launch
 from .listen import bind_problem
 
 
+def read_network(path: str) -> engine.Network:
+    """A network from a file: JSON as the API takes it, or TOML with a [network] table (as
+    a lesson holds it) or the same keys at the top. ValueError says what is wrong."""
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_NETWORK_FILE + 1)
+    except OSError as exc:
+        raise ValueError(f"--network {path}: {exc.strerror}") from None
+    if len(raw) > MAX_NETWORK_FILE:
+        raise ValueError(f"--network {path}: larger than {MAX_NETWORK_FILE} bytes")
+    try:
+        if path.endswith(".toml"):
+            spec = tomllib.loads(raw.decode("utf-8"))
+            spec = spec.get("network", spec)
+        else:
+            spec = json.loads(raw)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ValueError(f"--network {path}: not readable as "
+                         f"{'TOML' if path.endswith('.toml') else 'JSON'}: {exc}") from None
+    try:
+        return engine.network(spec)
+    except engine.NetworkError as exc:
+        lines = "\n".join(f"  {p}" for p in exc.problems)
+        raise ValueError(f"--network {path} does not fit:\n{lines}") from None
+
+
+MAX_NETWORK_FILE = 64 * 1024  # a network is a few hundred bytes
+
+
 def _print_trace(args: argparse.Namespace) -> int:
     engine.check_lr(args.lr)  # before anything is printed
-    config = engine.Config(input_size=args.input_size, kernel_size=args.kernel_size,
-                           filters=args.filters, pool_size=args.pool_size)
-    x, y, params = engine.seed_example(config, seed=args.seed)
+    if args.network:
+        net = read_network(args.network)
+    else:
+        net = engine.as_network(engine.Config(
+            input_size=args.input_size, kernel_size=args.kernel_size, filters=args.filters,
+            pool_size=args.pool_size))
+    x, y, params = engine.seed_example(net, seed=args.seed)
     if args.preset:
-        x, y = engine.preset(args.preset, config.input_size)
-    t = engine.trace(x, y, params, config)
+        x, y = engine.preset(args.preset, net.input_size)
+        y = min(y, net.classes - 1)
+    t = engine.trace(x, y, params, net)
     np.set_printoptions(precision=4, suppress=True, linewidth=100)
-    shapes = config.shapes()
+    shapes = net.shapes()
 
     def show(name: str) -> None:
         value = np.asarray(t[name])
@@ -32,9 +68,10 @@ def _print_trace(args: argparse.Namespace) -> int:
         body = np.array2string(value, prefix="    ") if value.ndim else f"{float(value):.6g}"
         print(f"{label}:\n    {body}" if value.ndim else f"{label} = {body}")
 
-    print(f"convlens: {config.n_params} trainable parameters, {config}")
+    print(f"convlens: {net.n_params} trainable parameters, "
+          f"{net.config if net.config is not None else net}")
     print(f"lr = {args.lr}\n\n== inputs and parameters")
-    for name in ("X", "Y", "W1", "b1", "W2", "b2"):
+    for name in engine.given(net):
         show(name)
     phase = None
     for record in engine.step_records(t, args.lr):
@@ -53,7 +90,7 @@ def _print_trace(args: argparse.Namespace) -> int:
     show("dX")
     new = engine.sgd_step(params, t, args.lr)
     print(f"\nloss on this example: {float(t['L']):.6g} before the update, "
-          f"{engine.loss(x, y, new, config):.6g} after")
+          f"{engine.loss(x, y, new, net):.6g} after")
     return 0
 
 
@@ -92,6 +129,9 @@ def main(argv: list[str] | None = None) -> int:
         trace.add_argument(f"--{flag}", type=int, default=default)
     trace.add_argument("--lr", type=float, default=0.1)
     trace.add_argument("--preset", choices=sorted(engine.PRESETS), default=None)
+    trace.add_argument("--network", metavar="FILE", default=None, help=(
+        "a network to trace instead of the seed-shaped one the four sizes describe: JSON "
+        "as the API takes it, or TOML with a [network] table"))
     trace.set_defaults(run=_print_trace)
 
     serve = commands.add_parser("serve", help="start the web app and its REST API")

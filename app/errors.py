@@ -51,6 +51,15 @@ class InputError(ValueError):
         self.type = type_
 
 
+class ManyInputsError(ValueError):
+    """Several InputErrors found in one pass (a network's every problem): one 422 lists
+    them all."""
+
+    def __init__(self, errors: Sequence[InputError]) -> None:
+        self.errors = list(errors)
+        super().__init__("; ".join(e.msg for e in self.errors))
+
+
 @contextmanager
 def field(*loc: str | int) -> Iterator[None]:
     """Re-raise a ValueError from the block as an InputError about the field at ``loc``."""
@@ -110,6 +119,9 @@ async def validation_error(request: Request, exc: Exception) -> Response:
 
 async def value_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ValueError)
+    if isinstance(exc, ManyInputsError):
+        details = [{"loc": list(e.loc), "msg": e.msg, "type": e.type} for e in exc.errors]
+        return _json(422, error_body(bounded(details)))
     if isinstance(exc, InputError):
         detail = {"loc": list(exc.loc), "msg": exc.msg, "type": exc.type}
     else:

@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp
 
 from . import assets, errors, openapi_examples, pages, schemas, version
-from .api.routes import exercises, meta, network, sessions, train
+from .api.routes import compare, exercises, meta, network, sessions, train
 from .compression import CompressionMiddleware, StaticFiles
 from .compute import ComputePool
 from .demo import answering
@@ -27,7 +27,7 @@ from .paths import STATIC
 from .security import SecurityMiddleware
 from .settings import Settings
 from .store.backplane import Backplane
-from .store.codecs import walk_stores
+from .store.codecs import compare_store, walk_stores
 
 TITLE = "convlens API"
 DESCRIPTION = """\
@@ -76,13 +76,14 @@ def create_app(settings: Settings | None = None, *,
     app.state.settings = settings
     app.state.backplane = Backplane(settings.redis_url) if settings.redis_url else None
     app.state.sessions, app.state.exercises = walk_stores(settings, app.state.backplane)
+    app.state.compares = compare_store(settings, app.state.backplane)
     app.state.compute = ComputePool(workers=settings.compute_workers,
                                     queue=settings.compute_queue,
                                     timeout=settings.compute_timeout,
                                     max_wait=settings.compute_max_wait)
     schemas.served_examples = openapi_examples.responses  # the schema's examples, served
     errors.install(app)
-    for module in (network, train, sessions, exercises, meta):
+    for module in (network, train, sessions, compare, exercises, meta):
         app.include_router(module.router)
     app.include_router(assets.router(app.openapi_url or "/openapi.json", TITLE))
     install_demo(app, DemoMode(demo_settings) if demo_settings.enabled else None)

@@ -86,6 +86,16 @@ def _demo() -> dict[str, Any]:
             "Detail": {"detail": "the presenter key is missing or wrong"}}
 
 
+def _compared(moved: bool = False) -> dict[str, Any]:
+    """The pool switch at its step that routes dP1 back to A1 (both walks' ids fixed)."""
+    from . import compare
+
+    c = compare.create(s.CompareCreate.model_validate(request(s.CompareCreate)))
+    c.id, c.a.id, c.b.id = SESSION_ID, SESSION_ID + "a", SESSION_ID + "b"
+    c.goto(0, engine.STEP_NAMES.index("dA1"))
+    return _json(c.move() if moved else c.view())
+
+
 @functools.cache
 def responses() -> dict[str, Any]:
     """Response model name -> its example."""
@@ -117,6 +127,8 @@ def responses() -> dict[str, Any]:
         "Health": _json(meta._health()),
         "Meta": _json(meta._meta(settings)),
         "SessionOut": {**_json(three.view()), "id": SESSION_ID},
+        "CompareOut": _compared(),
+        "CompareMove": _compared(moved=True),
         "SessionMove": _json(three.move()),
         "ProvenanceOut": _json(three.provenance(*PROVENANCE)),
         "ProvenanceCells": _json(three.provenance_cells(PROVENANCE[0])),

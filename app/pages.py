@@ -1,4 +1,4 @@
-"""The pages a browser opens: the explorer at ``/``.
+"""The pages a browser opens: the explorer at ``/``, practice and compare mode.
 
 Templates and static files are found from the package (:mod:`app.paths`), whatever the
 working directory.
@@ -34,3 +34,9 @@ def explorer(request: Request) -> HTMLResponse:
 def practice(request: Request) -> HTMLResponse:
     """Practice: compute a step by hand (``?step=dA1``) or the whole pass (``?chain=1``)."""
     return templates.TemplateResponse(request, "practice.html")
+
+
+@router.get("/compare", response_class=HTMLResponse)
+def compare(request: Request) -> HTMLResponse:
+    """Compare mode: two walks side by side (``?switch=pool&base=<JSON>`` or ``?a=&b=``)."""
+    return templates.TemplateResponse(request, "compare.html")

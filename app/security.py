@@ -55,7 +55,7 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
 
 MAX_KEYS = 64  # keys in one JSON object
 MAX_KEY_LENGTH = 64  # characters in one key
-MAX_ITEMS = 8192  # elements in one JSON list (W2 of the largest network has 6,272)
+MAX_ITEMS = 16_384  # elements in one JSON list: the cells of the largest tensor a network may have
 MAX_DEPTH = 12  # levels of nesting
 # Counted in the raw bytes before parsing (a colon or comma inside a string counts too, so
 # these bound from above): the largest body this API takes has ~20 keys and ~7,100 numbers.

@@ -28,6 +28,10 @@ A slide carries at most one question, as a ``[slide.question]`` table after its
     prompt = "Compute dZ1."
     step = "dZ1"                    # the engine step; its givens are the example's
 
+Questions work on any network (the lesson's ``[network]``): tensor names and grid steps are
+the network's own (``engine.practice.step_names``), and the givens and answers come from its
+trace.
+
 Every answer is worth one point: right or wrong for choice, number and cells (the exact set
 of cells), the share of right cells for a grid (``engine.grade``, which also names the
 misconception that explains a wrong grid). The right answers come from the lesson's own
@@ -110,6 +114,8 @@ class Question:
     step: str = ""  # grid
     given: Mapping[str, np.ndarray] = field(default_factory=dict, repr=False)  # grid
     lr: float | None = None  # grid, for the update steps' misconceptions
+    net: engine.Network | None = field(default=None, repr=False)  # grid: a network that is
+    # not seed-shaped, for its misconceptions (None: the seed's sizes, read off the tensors)
 
     def public(self) -> dict[str, Any]:
         """What a phone may see while the question is open: nothing of the right answer."""
@@ -147,8 +153,10 @@ def _kind_of(value: object) -> str:
             list: "a list", dict: "a table"}.get(type(value), type(value).__name__)
 
 
-def read_question(table: object, path: Path, problem: Report) -> Spec | None:
-    """The ``[slide.question]`` table at ``path`` checked for form; each problem reported."""
+def read_question(table: object, path: Path, problem: Report,
+                  net: engine.Network = engine.SEED) -> Spec | None:
+    """The ``[slide.question]`` table at ``path`` checked for form (tensor and step names
+    are ``net``'s); each problem reported."""
     if not isinstance(table, dict):
         problem(path, f"question must be a table ([slide.question]), got {_kind_of(table)}")
         return None
@@ -172,18 +180,20 @@ def read_question(table: object, path: Path, problem: Report) -> Spec | None:
                                          f"under {MAX_PROMPT} so it fits a phone")
     prompt = " ".join(str(prompt).split())
     spec = Spec(kind=kind, prompt=prompt, path=path)
+    names = tuple(net.shapes())
     if kind == "choice":
         spec = _read_choice(table, path, before, spec)
     elif kind == "number":
-        spec = _read_number(table, path, before, spec)
+        spec = _read_number(table, path, before, spec, names)
     elif kind == "cells":
-        spec = _read_cells(table, path, before, spec)
+        spec = _read_cells(table, path, before, spec, names)
     else:
         step = table.get("step")
-        if step not in engine.practice.PROMPTS:
+        steps = engine.practice.step_names(net)
+        if step not in steps:
             before.report((*path, "step") if "step" in table else path,
-                          f"a grid question needs step = one of "
-                          f"{', '.join(engine.practice.PROMPTS)}, got {step!r}")
+                          f"a grid question needs step = one of the network's steps "
+                          f"({', '.join(steps)}), got {step!r}")
         spec = Spec(kind, prompt, path, step=str(step))
     return None if before.count else spec
 
@@ -223,9 +233,10 @@ def _read_choice(table: Mapping[str, Any], path: Path, out: _Count, spec: Spec) 
                 answer=opts.index(" ".join(answer.split())))
 
 
-def _read_number(table: Mapping[str, Any], path: Path, out: _Count, spec: Spec) -> Spec:
+def _read_number(table: Mapping[str, Any], path: Path, out: _Count, spec: Spec,
+                 names: tuple[str, ...]) -> Spec:
     answer = table.get("answer")
-    ok = (isinstance(answer, str) and answer in _TENSOR_NAMES) or (
+    ok = (isinstance(answer, str) and answer in names) or (
         isinstance(answer, (int, float)) and not isinstance(answer, bool)
         and math.isfinite(answer))
     if not ok:
@@ -241,16 +252,17 @@ def _read_number(table: Mapping[str, Any], path: Path, out: _Count, spec: Spec) 
                 tolerance=None if tol is None else float(tol))
 
 
-def _read_cells(table: Mapping[str, Any], path: Path, out: _Count, spec: Spec) -> Spec:
+def _read_cells(table: Mapping[str, Any], path: Path, out: _Count, spec: Spec,
+               names: tuple[str, ...]) -> Spec:
     tensor = table.get("tensor")
-    if tensor not in _TENSOR_NAMES:
+    if tensor not in names:
         out.report((*path, "tensor") if "tensor" in table else path,
                    f"a cells question needs tensor = the tensor to tap (one of "
-                   f"{', '.join(_TENSOR_NAMES)}), got {tensor!r}")
+                   f"{', '.join(names)}), got {tensor!r}")
     answer = table.get("answer")
     if isinstance(answer, str):
         m = CONDITION.match(answer)
-        if not m or m.group(1) not in _TENSOR_NAMES:
+        if not m or m.group(1) not in names:
             out.report((*path, "answer"), f"answer {answer!r} must read NAME OP NUMBER, such "
                                           f"as \"dA1 != 0\" (OP one of {', '.join(OPERATORS)})")
     elif not (isinstance(answer, list) and all(
@@ -262,10 +274,7 @@ def _read_cells(table: Mapping[str, Any], path: Path, out: _Count, spec: Spec) -
     return Spec(spec.kind, spec.prompt, path, tensor=str(tensor), answer=answer)
 
 
-_TENSOR_NAMES = tuple(engine.Config().shapes())
-
-
-def resolve(spec: Spec, slide_id: str, *, trace: Mapping[str, np.ndarray], lr: float,
+def resolve(spec: Spec, slide_id: str, *, trace: engine.Trace, lr: float,
             known: Sequence[str], problem: Report) -> Question | None:
     """The question with its right answer taken from the example's ``trace``. ``known`` is
     what the room has seen when the question is asked: a tensor to tap or a grid's givens
@@ -298,6 +307,10 @@ def resolve(spec: Spec, slide_id: str, *, trace: Mapping[str, np.ndarray], lr: f
             problem((*path, "tensor"), f"{spec.tensor} is not on the screen yet when this "
                                        "question is asked: tap a tensor the room has seen")
             return None
+        if values.ndim == 0:
+            problem((*path, "tensor"), f"{spec.tensor} is a single number: there are no "
+                                       "cells to tap; ask a number question")
+            return None
         if values.size > MAX_CELLS:
             problem((*path, "tensor"), f"{spec.tensor} has {values.size} cells; at most "
                                        f"{MAX_CELLS} fit a phone")
@@ -328,9 +341,10 @@ def resolve(spec: Spec, slide_id: str, *, trace: Mapping[str, np.ndarray], lr: f
             truth = frozenset(cells)
         return Question(slide_id, "cells", spec.prompt, truth, tensor=spec.tensor,
                         shape=tuple(values.shape), values=values)
-    index = engine.practice.check_step(spec.step)
-    step = engine.STEPS[index]
-    truth = np.asarray(engine.step_value(trace, index, lr))
+    net = trace.network
+    step = engine.practice.practice_step(spec.step, net)
+    truth = np.asarray(trace[spec.step] - lr * trace["d" + spec.step]
+                       if step.phase == "update" else trace[spec.step])
     if truth.size > MAX_GRID_CELLS:
         problem((*path, "step"), f"{spec.step} has {truth.size} numbers; a grid question "
                                  f"holds at most {MAX_GRID_CELLS} to type on a phone")
@@ -347,7 +361,8 @@ def resolve(spec: Spec, slide_id: str, *, trace: Mapping[str, np.ndarray], lr: f
     given = {name: np.asarray(trace[name]) for name in step.reads}
     return Question(slide_id, "grid", spec.prompt, truth, shape=tuple(truth.shape),
                     step=spec.step, given=given,
-                    lr=lr if step.phase == "update" else None)
+                    lr=lr if step.phase == "update" else None,
+                    net=None if net.config is not None else net)
 
 
 # ---------------------------------------------------------------------------- answers
@@ -414,7 +429,7 @@ def grade(q: Question, answer: Any) -> Result:
     if q.kind == "cells":
         right = frozenset(tuple(c) for c in answer) == q.truth
         return Result(right, float(right))
-    g = engine.grade(q.step, answer, q.truth, q.given, lr=q.lr)
+    g = engine.grade(q.step, answer, q.truth, q.given, lr=q.lr, net=q.net)
     return Result(g.correct, round(g.score, 4), g.misconception.id if g.misconception else "")
 
 
@@ -455,20 +470,21 @@ def distribution(q: Question, answers: Sequence[tuple[Any, Result]]) -> dict[str
 
 
 def check_lesson(raw_slides: Sequence[object], slides: Sequence[Any],
-                 trace: Mapping[str, np.ndarray] | None, lr: float, problem: Report
-                 ) -> tuple[Question, ...]:
+                 trace: engine.Trace | None, lr: float, problem: Report, *,
+                 net: engine.Network = engine.SEED) -> tuple[Question, ...]:
     """The questions of a lesson's checked ``slides`` (each knows its ``position`` among
-    the ``[[slide]]`` tables ``raw_slides``), every problem reported at its line. Without a
-    ``trace`` (the example has problems of its own) only their form is checked."""
+    the ``[[slide]]`` tables ``raw_slides``) on the network ``net``, every problem reported
+    at its line. Without a ``trace`` (the example has problems of its own) only their form
+    is checked."""
     from .walk import slide_cursors
 
     out: list[Question] = []
-    for slide, (ask, _) in zip(slides, slide_cursors(slides)):
+    for slide, (ask, _) in zip(slides, slide_cursors(slides, net)):
         table = raw_slides[slide.position]
         if not isinstance(table, dict) or "question" not in table:
             continue
         path: Path = ("slide", slide.position, "question")
-        spec = read_question(table["question"], path, problem)
+        spec = read_question(table["question"], path, problem, net)
         if spec is None:
             continue
         if not slide.predict:
@@ -476,7 +492,7 @@ def check_lesson(raw_slides: Sequence[object], slides: Sequence[Any],
                           "so its answer is not on the screen while the room answers")
             continue
         if trace is not None:
-            q = resolve(spec, slide.name, trace=trace, lr=lr, known=engine.known(ask),
+            q = resolve(spec, slide.name, trace=trace, lr=lr, known=engine.known(ask, net),
                         problem=problem)
             if q is not None:
                 out.append(q)

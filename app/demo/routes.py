@@ -170,7 +170,10 @@ class RoomOpened(BaseModel):
 class LessonOut(BaseModel):
     model_config = SERVED_EXAMPLE
     title: str
-    config: dict[str, Any]
+    config: dict[str, Any] | None = Field(description=(
+        "The seed-shaped network's four sizes and shapes; null for any other network."))
+    network: dict[str, Any] = Field(description=(
+        "The lesson's network: its layers, nodes, parameters and every shape."))
     lr: float
     y: int
     slides: int = Field(description="How many slides the lesson has.")

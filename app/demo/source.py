@@ -111,3 +111,41 @@ def line_of(lines: dict[Path, int], path: Path) -> int:
         if path[:end] in lines:
             return lines[path[:end]]
     return 1
+
+
+def inline_items(text: str, line: int) -> list[int]:
+    """The line each item of the array whose ``key = [`` is on ``line`` starts on (an
+    array of inline tables written one per line, as ``layers = [ {...}, {...} ]``)."""
+    items: list[int] = []
+    depth = 0
+    string: str | None = None
+    lines = text.splitlines()
+    for number in range(line, len(lines) + 1):
+        row = lines[number - 1]
+        i = row.index("=") + 1 if number == line and "=" in row else 0
+        while i < len(row):
+            c = row[i]
+            if string is not None:
+                if c == "\\" and string == '"':
+                    i += 2
+                    continue
+                if c == string:
+                    string = None
+            elif c in "\"'":
+                string = c
+            elif c == "#":
+                break
+            elif c in "[{":
+                depth += 1
+                if depth == 2:
+                    items.append(number)
+            elif c in "]}":
+                depth -= 1
+                if depth == 0:
+                    return items
+            elif depth == 1 and not c.isspace() and c != ",":
+                items.append(number)  # a bare value: a string or a number
+                while i + 1 < len(row) and row[i + 1] not in ",]":
+                    i += 1
+            i += 1
+    return items

@@ -61,6 +61,13 @@ def bodies() -> SimpleNamespace:
 BACKENDS = ["memory", pytest.param("redis", marks=pytest.mark.slow)]
 
 
+def create_exercise(client: TestClient, **body) -> dict:
+    """POST /api/exercises with ``body``, asserted a 201: the exercise's view."""
+    response = client.post("/api/exercises", json=body)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
 def backend_settings(request, name: str | None = None) -> dict:
     """Settings for an app on backend ``name`` (by default ``request.param``): the memory
     one, or the test Redis, emptied (the ``redis_server`` fixture, started on first use)."""

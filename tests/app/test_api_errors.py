@@ -58,7 +58,7 @@ def test_a_list_longer_than_any_tensor_is_refused_before_any_work(client):
     assert any(loc[:2] == ["body", "x"] for loc in locs(r))
     assert any("at most 28" in item["msg"] for item in detail(r))
     r = post(client, "/api/forward", {"x": GOOD_X, "params": {
-        "W1": [[[0.0] * 3] * 3], "b1": [0.0], "W2": [[0.0] * 6273], "b2": [0.0]}})
+        "W1": [[[0.0] * 3] * 3], "b1": [0.0], "W2": [[0.0] * 16_385], "b2": [0.0]}})
     assert ["body", "params", "W2", 0] in locs(r)
 
 

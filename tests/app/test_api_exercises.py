@@ -19,6 +19,7 @@ import engine
 from app import exercises
 from app.store.walks import MemoryWalkStore
 from tests.app.conftest import BACKENDS, backend_settings, make_client
+from tests.app.conftest import create_exercise as create
 
 STEPS = engine.STEP_NAMES
 
@@ -28,12 +29,6 @@ def client(request):
     """One app per backend for the module's tests."""
     with make_client(**backend_settings(request)) as c:
         yield c
-
-
-def create(client, **body):
-    response = client.post("/api/exercises", json=body)
-    assert response.status_code == 201, response.text
-    return response.json()
 
 
 def truth_of(view) -> tuple[engine.Exercise, engine.Variant]:
@@ -237,7 +232,7 @@ def test_a_single_step_has_no_next(client):
     ([[["a", 0, 0, 0]] * 4], "string"),
     (True, "bool"),
     ([[[0.0] * 4] * 4] * 2, "shape (1, 4, 4)"),
-    ([[[[0.0]]]], "3 deep"),
+    ([[[[[0.0]]]]], "4 deep"),  # a conv's (K, C, k, k) weights nest 4 deep; none 5
     ([], "empty"),
     (None, "NoneType"),
     ([[[1e13, 0, 0, 0]] * 4], "finite"),

@@ -132,7 +132,7 @@ def test_prev_to_before_the_first_step(session):
     client.post(url(data, "next"))
     move = client.post(url(data, "prev")).json()
     assert move == {"cursor": -1, "epoch": 0, "step": None, "tensor": None, "reveals": {},
-                    "ranges": {}, "update": None, "known": list(engine.GIVEN)}
+                    "ranges": {}, "marks": {}, "update": None, "known": list(engine.GIVEN)}
 
 
 def test_patch_edits_and_resets(session, bodies):

@@ -39,3 +39,55 @@ def test_trace_checks_the_learning_rate_before_printing(capsys):
     out = capsys.readouterr()
     assert out.out == ""
     assert "lr must be > 0" in out.err
+
+
+TWO_CONV = {"input": {"size": 8}, "layers": [
+    {"type": "conv", "filters": 2, "kernel": 3}, {"type": "relu"},
+    {"type": "avgpool", "size": 2}, {"type": "conv", "filters": 2, "kernel": 2},
+    {"type": "relu"}, {"type": "flatten"}, {"type": "dense", "units": 3}],
+    "output": "softmax_ce"}
+
+
+def test_trace_prints_every_step_of_a_network_from_a_file(tmp_path, capsys):
+    import json
+
+    import engine
+
+    path = tmp_path / "net.json"
+    path.write_text(json.dumps(TWO_CONV))
+    assert cli.main(["trace", "--network", str(path)]) == 0
+    out = capsys.readouterr().out
+    net = engine.network(TWO_CONV)
+    assert str(net) in out.splitlines()[0]
+    for step in engine.steps_for(net):
+        assert f": {step.text}" in out, step.writes
+    x, y, params = engine.seed_example(net)
+    t = engine.trace(x, y, params, net)
+    assert f"L = {float(t['L']):.6g}" in out
+
+
+def test_trace_reads_a_network_table_from_toml(tmp_path, capsys):
+    path = tmp_path / "net.toml"
+    path.write_text('[network]\noutput = "sigmoid_bce"\ninput = { size = 5 }\n'
+                    'layers = [{ type = "flatten" }, { type = "dense", units = 2 },\n'
+                    '          { type = "tanh" }, { type = "dense", units = 1 }]\n')
+    assert cli.main(["trace", "--network", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "5×5 → flatten → dense 2 → tanh → dense 1 → sigmoid_bce" in out
+    assert "dA2" in out and "dZ1" in out
+
+
+def test_trace_names_every_problem_of_a_network_that_does_not_fit(tmp_path, capsys):
+    import json
+
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps({"input": {"size": 4}, "layers": [
+        {"type": "conv", "kernel": 3}, {"type": "flatten"}, {"type": "flatten"},
+        {"type": "dense", "units": 2}]}))
+    assert cli.main(["trace", "--network", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "layers[2]: a second flatten" in err
+    assert "layers[3].units: sigmoid_bce needs a last dense layer of 1 unit" in err
+    (tmp_path / "junk.json").write_text("{not json")
+    assert cli.main(["trace", "--network", str(tmp_path / "junk.json")]) == 2
+    assert "not readable as JSON" in capsys.readouterr().err

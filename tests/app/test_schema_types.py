@@ -36,6 +36,17 @@ def _depth(schema: dict) -> int:
     return -1
 
 
+def _depths(schema: dict) -> set[int]:
+    """The depths a schema allows: one, or each of a union's (null left out)."""
+    if "anyOf" in schema:
+        return {_depth(o) for o in schema["anyOf"] if o.get("type") != "null"}
+    return {_depth(schema)}
+
+
+def _nullable(schema: dict) -> bool:
+    return any(o.get("type") == "null" for o in schema.get("anyOf", []))
+
+
 @pytest.fixture(scope="module")
 def spec(client) -> dict:
     response = client.get("/openapi.json")
@@ -64,16 +75,18 @@ def test_symbolic_shapes_are_the_engines_for_many_configs():
 @pytest.mark.parametrize("model", ["BackwardTensors", "SessionTensors"])
 def test_every_tensor_is_typed_as_deep_as_its_shape(spec, model):
     properties = spec["components"]["schemas"][model]["properties"]
-    assert set(properties) == set(engine.Config().shapes())
-    for name, dims in s.TENSOR_SHAPES.items():
-        field = properties[name]
+    walk = set(s.WALK_NAMES) if model == "SessionTensors" else set()  # a batch's, an optimizer's
+    assert set(properties) == set(s.TENSOR_NAMES) | walk
+    assert set(engine.Config().shapes()) <= set(properties)
+    for name, field in properties.items():
         assert field["description"].startswith(f"{name}: ")
+        assert _depths(field) == set(s.tensor_depths(name)), (name, field)
+        assert _nullable(field) == name.startswith("dA"), name  # an output's dA overflows
+    for name, dims in s.TENSOR_SHAPES.items():  # the seed's shapes, written out
+        field = properties[name]
         assert f"shape ({', '.join(dims)}" in field["description"] if dims else (
             "a number" in field["description"])
-        if name == "dA2":  # the one value that can overflow
-            assert sorted(o.get("type") for o in field["anyOf"]) == ["null", "number"]
-        else:
-            assert _depth(field) == len(dims), (name, field)
+        assert len(dims) in _depths(field), name
 
 
 def test_no_tensor_is_typed_recursively_or_nullable(spec):
@@ -82,10 +95,10 @@ def test_no_tensor_is_typed_recursively_or_nullable(spec):
     for model in ("ForwardTensors", "BackwardTensors", "SessionTensors", "UpdatedParams",
                   "ParamsOut", "Grads", "RevealedTensors", "Givens"):
         schema = spec["components"]["schemas"][model]
-        nullable = [name for name, field in schema["properties"].items() if "anyOf" in field]
-        assert nullable == (["dA2"] if "dA2" in schema["properties"] else []), model
+        nullable = [name for name, field in schema["properties"].items() if _nullable(field)]
+        assert nullable == [n for n in schema["properties"] if n.startswith("dA")], model
     session = spec["components"]["schemas"]["SessionTensors"]
-    assert sorted(session["required"]) == sorted(engine.GIVEN)  # the rest: absent, not null
+    assert sorted(session["required"]) == ["W1", "X", "Y", "b1"]  # the rest: absent, not null
     for model in ("RevealedTensors", "Givens", "GradcheckParams"):
         assert "required" not in spec["components"]["schemas"][model], model
 
@@ -99,6 +112,39 @@ def test_the_served_tensors_have_the_schemas_depths(client, bodies):
     for name, value in tensors.items():
         assert np.shape(value) == config.shapes()[name], name
         assert s.BackwardTensors.model_fields[name].annotation == s.tensor_type(name)
+
+
+NETWORKS = [
+    {"input": {"size": 8}, "layers": [
+        {"type": "conv", "filters": 2, "kernel": 3, "padding": 1},
+        {"type": "leaky_relu"}, {"type": "avgpool", "size": 2},
+        {"type": "conv", "filters": 3, "kernel": 2, "stride": 2}, {"type": "tanh"},
+        {"type": "flatten"}, {"type": "dense", "units": 4}, {"type": "dense", "units": 3}],
+     "output": "softmax_ce"},
+    {"input": {"size": 5}, "layers": [{"type": "flatten"}, {"type": "dense", "units": 3},
+                                      {"type": "sigmoid"}, {"type": "dense", "units": 1}]},
+    {"input": {"size": 7}, "layers": [{"type": "conv", "filters": 2, "kernel": 2},
+                                      {"type": "relu"},
+                                      {"type": "maxpool", "size": 3, "stride": 2},
+                                      {"type": "flatten"}, {"type": "dense", "units": 1}]},
+]
+
+
+@pytest.mark.parametrize("spec_index", range(len(NETWORKS)))
+def test_any_networks_tensors_have_depths_the_schema_allows(client, spec_index):
+    network = NETWORKS[spec_index]
+    net = engine.network(network)
+    x = np.random.default_rng(spec_index).random((net.input_size,) * 2).tolist()
+    response = client.post("/api/backward", json={"network": network, "x": x, "y": 1})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["config"] is None and body["network"]["text"] == str(net)
+    tensors = body["tensors"]
+    assert set(tensors) == set(engine.model.names(net)) and set(tensors) <= set(s.TENSOR_NAMES)
+    for name, value in tensors.items():
+        assert np.ndim(value) in s.tensor_depths(name), name
+        assert list(np.shape(value)) == body["network"]["shapes"][name], name
+    s.BackwardResponse.model_validate(body)
 
 
 def test_every_operation_has_request_and_response_examples(spec):
@@ -194,11 +240,11 @@ def test_the_session_routes_examples_are_served_answers(client):
 def test_the_gradcheck_params_are_typed_as_deep_as_their_parameters(spec):
     schemas = spec["components"]["schemas"]
     params = schemas["GradcheckParams"]["properties"]
-    assert set(params) == set(engine.PARAM_NAMES)
-    for name in engine.PARAM_NAMES:
+    assert set(params) == set(s.PARAM_SLOTS) and set(engine.PARAM_NAMES) <= set(params)
+    for name in s.PARAM_SLOTS:
         param = _resolve(params[name], spec)
         for side in ("analytic", "numeric"):
-            assert _depth(param["properties"][side]) == len(s.TENSOR_SHAPES[name]), name
+            assert _depths(param["properties"][side]) == set(s.tensor_depths(name)), name
 
 
 def test_the_exercise_examples_are_served_answers(client):
@@ -229,15 +275,21 @@ def test_every_steps_givens_and_answer_have_the_schemas_depths(client, spec):
         exercise = created.json()
         assert list(exercise["given"]) == list(step.reads)
         for name, value in exercise["given"].items():
-            assert _depth(givens[name]) == np.ndim(value) == len(s.TENSOR_SHAPES[name]) or (
-                name == "dA2" and np.ndim(value) == 0), (step.writes, name)
+            assert np.ndim(value) == len(s.TENSOR_SHAPES[name]), (step.writes, name)
+            assert np.ndim(value) in _depths(givens[name]), (step.writes, name)
         revealed = client.post(f"/api/exercises/{exercise['id']}/reveal")
         assert revealed.status_code == 200
         answer = revealed.json()["answer"]
         assert list(np.shape(answer)) == exercise["shape"], step.writes
         assert np.ndim(answer) == len(s.TENSOR_SHAPES[step.writes]), step.writes
         ps.ExerciseOut.model_validate(revealed.json())
-    assert set(givens) == {name for step in engine.STEPS for name in step.reads}
+    # one field per tensor any network's step can read (the seed's among them)
+    assert {name for step in engine.STEPS for name in step.reads} <= set(givens)
+    # and, for an optimizer's update, its state before (v_W1; m_W1, s_W1), t and the options
+    numbers = {"t"} | {option for kind in engine.optimizers.OPTIMIZERS.values()
+                       for option in kind.OPTIONS}
+    assert set(givens) == set(s.TENSOR_NAMES) | set(ps.STATE_NAMES) | numbers
+    assert {"v_W1", "m_W1", "s_b2"} <= set(ps.STATE_NAMES)
 
 
 def test_the_demo_examples_are_what_a_server_in_demo_mode_answers():

@@ -31,9 +31,22 @@ async def meta(settings: SettingsDep) -> Response:
     return _meta(settings)
 
 
+def _kinds() -> list[dict[str, object]]:
+    out = []
+    for name, module in engine.KINDS.items():
+        options = {key: {"default": None if callable(default) else default, "min": lo,
+                         "max": hi, "type": number.__name__}
+                   for key, (default, lo, hi, number) in module.OPTIONS.items()}
+        out.append({"type": name, "role": module.ROLE, "title": module.TITLE,
+                    "options": options})
+    return out
+
+
 def _meta(settings: Settings) -> Response:
     return serialize.json_response({
         "defaults": serialize.config_out(engine.Config()),
+        "default_network": serialize.network_out(engine.SEED),
+        "network_limits": engine.NETWORK_LIMITS, "kinds": _kinds(),
         "limits": {k: list(v) for k, v in engine.LIMITS.items()},
         "train_limits": {"epochs": [1, s.TRAIN_MAX_EPOCHS],
                          "batch_size": [1, s.MAX_BATCH_SIZE]},
@@ -43,4 +56,7 @@ def _meta(settings: Settings) -> Response:
         "session_max_epochs": sessions.SESSION_MAX_EPOCHS, "given": list(engine.GIVEN),
         "params": list(engine.PARAM_NAMES),
         "tensors": serialize.tensors_meta(), "provenance": list(engine.PROVENANCE_SOURCES),
-        "steps": serialize.step_outlines()})
+        "steps": serialize.step_outlines(),
+        "optimizers": engine.optimizers.limits(), "max_batch": engine.walk.MAX_BATCH,
+        "batch_cells": engine.walk.BATCH_CELLS,
+        "switches": [{"name": name, **about} for name, about in engine.compare.SWITCHES.items()]})

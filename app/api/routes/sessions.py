@@ -36,29 +36,40 @@ async def create(body: s.SessionCreate, store: StoreDep, client: ClientDep) -> R
     return serialize.json_response(session.view(), status_code=201)
 
 
-def _view(session: sessions.Session) -> Response:
-    return serialize.json_response(session.view())
+Example = Annotated[int, Query(ge=0, lt=engine.walk.MAX_BATCH, description=(
+    "For a mini-batch: whose tensors to show, 0 … N-1 (every example is computed at "
+    "every step; the averaging steps show them all)."))]
 
 
-def _move(session: sessions.Session) -> Response:
-    return serialize.json_response(session.move())
+def _view(session: sessions.Session, example: int = 0) -> Response:
+    with errors.field("query", "example"):
+        session.check_example(example)
+    return serialize.json_response(session.view(example))
+
+
+def _move(session: sessions.Session, example: int = 0) -> Response:
+    with errors.field("query", "example"):
+        session.check_example(example)
+    return serialize.json_response(session.move(example))
 
 
 @router.get("/{session_id}", response_model=s.SessionOut, responses=NOT_FOUND)
-async def read(session: SessionDep) -> Response:
+async def read(session: SessionDep, example: Example = 0) -> Response:
     """The cursor, the current step and everything computed so far."""
-    return await session.read(_view)
+    return await session.read(functools.partial(_view, example=example))
 
 
 @router.post("/{session_id}/next", response_model=s.SessionMove,
              responses={**NOT_FOUND, 409: {"model": s.Message,
                                            "description": "The session's epoch limit."}})
-async def next_step(session: SessionDep) -> Response:
+async def next_step(session: SessionDep, example: Example = 0) -> Response:
     """One step on; after the last update step, the update is applied and the next epoch
     starts with its first step."""
     def step(walk: sessions.Session) -> Response:
+        with errors.field("query", "example"):
+            walk.check_example(example)
         walk.next()
-        return _move(walk)
+        return _move(walk, example)
 
     return await session.change(step)
 
@@ -66,11 +77,13 @@ async def next_step(session: SessionDep) -> Response:
 @router.post("/{session_id}/prev", response_model=s.SessionMove,
              responses={**NOT_FOUND, 409: {"model": s.Message,
                                            "description": "Already before the first step."}})
-async def prev_step(session: SessionDep) -> Response:
+async def prev_step(session: SessionDep, example: Example = 0) -> Response:
     """One step back, exactly (across epochs too)."""
     def step(walk: sessions.Session) -> Response:
+        with errors.field("query", "example"):
+            walk.check_example(example)
         walk.prev()
-        return _move(walk)
+        return _move(walk, example)
 
     return await session.change(step)
 
@@ -100,14 +113,20 @@ async def reset(session: SessionDep) -> Response:
 @router.post("/{session_id}/goto", response_model=s.SessionOut,
              responses={**NOT_FOUND, 409: {"model": s.Message,
                                            "description": "The session's epoch limit."}})
-async def goto(body: s.SessionGoto, session: SessionDep) -> Response:
+async def goto(body: s.SessionGoto, session: SessionDep, example: Example = 0) -> Response:
     """Step to ``cursor`` of pass ``epoch`` (0 is the first), exactly as next and prev
     would: ``{"epoch": e, "cursor": -1}`` goes back to the start of a pass. Returns the
     view."""
     def change(walk: sessions.Session) -> Response:
+        if body.cursor > walk.last:
+            raise errors.InputError(("body", "cursor"), (
+                f"cursor must be in [-1, {walk.last}] for this walk's network, "
+                f"got {body.cursor}"))
+        with errors.field("query", "example"):
+            walk.check_example(example)
         with errors.field("body", "epoch"):
             walk.goto(body.epoch, body.cursor)
-        return _view(walk)
+        return _view(walk, example)
 
     return await session.change(change)
 
@@ -129,9 +148,7 @@ async def provenance(
 
     def answer(walk: sessions.Session) -> Response:
         with errors.field("path", "tensor"):
-            if tensor not in engine.TITLES or tensor not in engine.PROVENANCE_SOURCES:
-                raise ValueError(f"no provenance for {tensor!r}; known: "
-                                 f"{', '.join(engine.PROVENANCE_SOURCES)}")
+            _has_sources(walk, tensor)
         with errors.field("query", "index"):
             return serialize.json_response(walk.provenance(tensor, cell))
 
@@ -148,12 +165,16 @@ async def provenance_cells(tensor: Annotated[str, Path(max_length=8)],
     a step has revealed a tensor, so hovering it needs no request."""
     def answer(walk: sessions.Session) -> Response:
         with errors.field("path", "tensor"):
-            if tensor not in engine.PROVENANCE_SOURCES:
-                raise ValueError(f"no provenance for {tensor!r}; known: "
-                                 f"{', '.join(engine.PROVENANCE_SOURCES)}")
+            _has_sources(walk, tensor)
         return serialize.json_response(walk.provenance_cells(tensor))
 
     return await session.read(answer)
+
+
+def _has_sources(walk: sessions.Session, tensor: str) -> None:
+    known = engine.provenance_sources(walk.net)
+    if tensor not in known:
+        raise ValueError(f"no provenance for {tensor!r}; known: {', '.join(known)}")
 
 
 @router.post("/{session_id}/gradcheck", response_model=s.SessionGradcheck,
@@ -170,7 +191,7 @@ def _gradcheck(taken: sessions.GradcheckInput, should_stop: ShouldStop = lambda:
                ) -> Response:
     out: dict[str, object] = {}
     if taken.reached:
-        check = engine.gradcheck(taken.x, taken.y, taken.params, taken.config,
+        check = engine.gradcheck(taken.x, taken.y, taken.params, taken.net,
                                  should_stop=should_stop)
         for grad in taken.reached:
             name = grad[1:]
@@ -178,7 +199,7 @@ def _gradcheck(taken: sessions.GradcheckInput, should_stop: ShouldStop = lambda:
             both = np.concatenate([np.ravel(check.analytic[name]), np.ravel(check.numeric[name])])
             out[name] = {"analytic": check.analytic[name], "numeric": check.numeric[name],
                          "rel_error": err if np.isfinite(err) else None,
-                         "range": serialize.ranges({grad: both})[grad]}
+                         "range": serialize.ranges({grad: both}, taken.net)[grad]}
     errs = [p["rel_error"] for p in out.values()]  # type: ignore[index]
     worst = max(errs) if errs and None not in errs else None
     return serialize.json_response({"epoch": taken.epoch, "cursor": taken.cursor,
@@ -187,7 +208,8 @@ def _gradcheck(taken: sessions.GradcheckInput, should_stop: ShouldStop = lambda:
 
 @router.get("/{session_id}/lesson", response_class=Response, responses={
     **NOT_FOUND, 409: {"model": s.Message, "description": (
-        "The walk cannot become a lesson (its network is too big to draw on a phone).")},
+        "The walk cannot become a lesson: its network is too big to draw on a phone, it "
+        "takes a mini-batch, or its optimizer's state is past its start.")},
     200: {"description": (
         "The lesson file (TOML, as `convlens demo --script` reads it), as an attachment; "
         "what to check before class is listed at its top."),
@@ -198,9 +220,8 @@ async def lesson(session: SessionDep) -> Response:
     steps show (``convlens demo --check FILE`` names the slides whose point its numbers do
     not show)."""
     def make(walk: sessions.Session) -> Response:
-        example = lesson_file.Example(walk.config, walk.x, int(walk.y), walk.params,
-                                      walk.lr, walk.epoch)
         try:
+            example = lesson_file.walk_example(walk)
             text, _ = lesson_file.lesson_text(example)
         except ValueError as exc:
             raise errors.ConflictError(str(exc)) from None
