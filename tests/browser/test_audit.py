@@ -86,3 +86,23 @@ def test_the_served_pages_are_valid_html(server_url, tmp_path):
     served = {name: httpx.get(server_url + path, timeout=10).text
               for name, path in pages.items()}
     assert nu.errors(served, SHOTS.parent / "nu" / "served") == []
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_axe_finds_nothing_on_a_custom_network_and_its_edit_drawer(page_factory, size):
+    """A two-conv softmax network mid-backward, and the Edit drawer's layer list with a
+    draft that does not fit (its problems listed)."""
+    from tests.browser.test_explorer_network import LINK
+
+    width, height = SIZES[size]
+    page, _ = page_factory(LINK, width=width, height=height)
+    page.get_by_role("button", name="Go to step 19: backward dW2").click()
+    page.wait_for_function("() => document.querySelector('main').dataset.step === 'dW2'")
+    found = {"mid-backward": violations(page)}
+    page.locator('button[data-drawer="edit"]').click()
+    page.locator("#drawer-edit:not([hidden])").wait_for()
+    found["edit-open"] = violations(page)
+    page.get_by_role("button", name="Move layer 7 down").click()  # dense before the flatten
+    page.locator("#net-problems li").first.wait_for()
+    found["edit-refused"] = violations(page)
+    assert found == {state: [] for state in found}

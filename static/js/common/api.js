@@ -21,7 +21,7 @@ export class ApiError extends Error {
   }
 }
 
-async function request(method, url, body, signal, headers) {
+export async function request(method, url, body, signal, headers) {
   const init = { method, headers: { Accept: "application/json", ...headers }, signal };
   if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
@@ -35,6 +35,7 @@ async function request(method, url, body, signal, headers) {
 }
 
 const session = (id) => `/api/sessions/${encodeURIComponent(id)}`;
+const shown = (example) => (example ? `?example=${encodeURIComponent(example)}` : "");
 
 export const api = {
   meta: () => request("GET", "/api/meta"),
@@ -43,16 +44,20 @@ export const api = {
   train: (body, signal) => request("POST", "/api/train", body, signal),
   // The walk: one session on the server holds the example, the parameters and the cursor.
   createSession: (body) => request("POST", "/api/sessions", body),
-  session: (id) => request("GET", session(id)),
-  next: (id) => request("POST", `${session(id)}/next`),
-  prev: (id) => request("POST", `${session(id)}/prev`),
-  goto: (id, epoch, cursor) => request("POST", `${session(id)}/goto`, { epoch, cursor }),
+  // example: in a mini-batch walk, whose tensors the answer shows (0 … N-1; the server
+  // keeps no choice between requests, so every move names it)
+  session: (id, example = 0) => request("GET", `${session(id)}${shown(example)}`),
+  next: (id, example = 0) => request("POST", `${session(id)}/next${shown(example)}`),
+  prev: (id, example = 0) => request("POST", `${session(id)}/prev${shown(example)}`),
+  goto: (id, epoch, cursor, example = 0) =>
+    request("POST", `${session(id)}/goto${shown(example)}`, { epoch, cursor }),
   reset: (id) => request("POST", `${session(id)}/reset`),
   patch: (id, body) => request("PATCH", session(id), body),
-  provenance: (id, tensor, index) =>
-    request("GET", `${session(id)}/provenance/${encodeURIComponent(tensor)}?index=${index.join(",")}`),
-  provenanceCells: (id, tensor) =>
-    request("GET", `${session(id)}/provenance/${encodeURIComponent(tensor)}/cells`),
+  provenance: (id, tensor, index, example = 0) =>
+    request("GET", `${session(id)}/provenance/${encodeURIComponent(tensor)}?index=${index.join(",")}` +
+      (example ? `&example=${encodeURIComponent(example)}` : "")),
+  provenanceCells: (id, tensor, example = 0) =>
+    request("GET", `${session(id)}/provenance/${encodeURIComponent(tensor)}/cells${shown(example)}`),
   gradcheck: (id) => request("POST", `${session(id)}/gradcheck`),
   lessonFile: (id) => download(`/api/sessions/${encodeURIComponent(id)}/lesson`),
   // Practice on a walk's own numbers: its example and the parameters of its current pass
@@ -122,7 +127,9 @@ export const answers = {
 
 // Practice: exercises graded on the server (the answer stays there until revealed).
 export const exercises = {
-  catalogue: () => request("GET", "/api/exercises"),
+  // network: a network's spec (its steps and misconceptions), or none for the seed's
+  catalogue: (network) => request("GET", network
+    ? `/api/exercises?network=${encodeURIComponent(JSON.stringify(network))}` : "/api/exercises"),
   create: (body) => request("POST", "/api/exercises", body),
   get: (id) => request("GET", `/api/exercises/${encodeURIComponent(id)}`),
   answer: (id, answer) =>

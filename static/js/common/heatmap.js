@@ -25,7 +25,14 @@ export function planes(value, vertical = false) {
       : { prefix: [], z: [value], vector: true }];
   }
   if (!Array.isArray(value[0][0])) return [{ prefix: [], z: value }];
+  // a conv's (K, C, k, k) weights: one plane per filter and channel
+  if (Array.isArray(value[0][0][0])) return value.flatMap((f, i) => f.map((z, c) => ({ prefix: [i, c], z })));
   return value.map((z, f) => ({ prefix: [f], z }));
+}
+
+// A plane's name: filter 0, or filter 0, channel 1.
+export function planeName(prefix) {
+  return prefix.length > 1 ? `filter ${prefix[0]}, channel ${prefix[1]}` : `filter ${prefix[0]}`;
 }
 
 // The full index of cell (row, col) of a plane, in the tensor's own shape.
@@ -43,7 +50,7 @@ function locate(plots, index) {
       const [i] = index;
       return plane.vertical ? [p, i, 0] : [p, 0, i];
     }
-    if (plane.prefix.length && index[0] !== plane.prefix[0]) continue;
+    if (plane.prefix.some((v, i) => index[i] !== v)) continue;
     const [row, col] = index.slice(plane.prefix.length);
     return [p, row, col];
   }
@@ -64,7 +71,7 @@ function valueTable(name, plane, many, pick, cells) {
   called.className = "tensor-name";
   called.textContent = many ? `${name}, ` : name;
   caption.append(called);
-  if (many) caption.append(`filter ${plane.prefix[0]}`);
+  if (many) caption.append(planeName(plane.prefix));
   table.append(caption);
   const header = (scope, what, i) => {
     const th = document.createElement("th");
@@ -155,9 +162,11 @@ export class TensorView {
       if (parts.length > 1) {
         const f = plane.prefix[0];
         div.dataset.filter = f;
+        if (plane.prefix.length > 1) div.dataset.channel = plane.prefix[1];
         const caption = document.createElement("span");
         caption.className = "caption";
-        caption.textContent = plane.z[0].length * this.cell < 48 ? `f${f}` : `filter ${f}`;
+        const short = plane.prefix.length > 1 ? `f${f} c${plane.prefix[1]}` : `f${f}`;
+        caption.textContent = plane.z[0].length * this.cell < 48 ? short : planeName(plane.prefix);
         div.append(caption);
       }
       const grid = document.createElement("div");
@@ -285,13 +294,16 @@ export class TensorView {
     }
   }
 
-  // Teaching marks drawn over the cells, or none: {pool: p} outlines the p×p pooling
-  // windows; winners: [index] marks cells that won their window; masked: [index] hatches
-  // cells whose gradient ReLU blocks. Replaces any marks drawn before.
-  overlay({ pool = 0, winners = [], masked = [] } = {}) {
+  // Teaching marks drawn over the cells, or none: {pool: p, stride: s} outlines the p×p
+  // pooling windows (s = p, the default: every window; s > p: each window apart; s < p, the
+  // windows overlap: the first one only); first: n outlines the top-left n×n cells (a
+  // conv's first window); winners: [index] marks cells that won their window; masked:
+  // [index] hatches cells whose gradient ReLU blocks, leaky: [index] those a leaky ReLU
+  // scales down. Replaces any marks drawn before.
+  overlay({ pool = 0, stride = 0, first = 0, winners = [], masked = [], leaky = [] } = {}) {
     for (const { div } of this.plots) {
-      for (const el of div.querySelectorAll(".wr, .wb, .winner, .masked")) {
-        el.classList.remove("wr", "wb", "winner", "masked");
+      for (const el of div.querySelectorAll(".wr, .wb, .winner, .masked, .leaky")) {
+        el.classList.remove("wr", "wb", "winner", "masked", "leaky");
       }
     }
     const at = (index) => {
@@ -301,7 +313,8 @@ export class TensorView {
       const { div, plane } = this.plots[p];
       return div.children[row * plane.z[0].length + col] || null;
     };
-    if (pool > 0) {
+    const step = stride || pool;
+    if (pool > 0 && step === pool) {
       for (const { div, plane } of this.plots) {
         const cols = plane.z[0].length;
         const covered = Math.floor(cols / pool) * pool;
@@ -312,9 +325,36 @@ export class TensorView {
           if ((r + 1) % pool === 0 && r < covered - 1 && c < covered) el.classList.add("wb");
         });
       }
+    } else if (pool > 0 && step > pool) {
+      // windows apart: an edge before and after each one (cells between belong to none)
+      for (const { div, plane } of this.plots) {
+        const cols = plane.z[0].length;
+        const count = Math.floor((cols - pool) / step) + 1;
+        const inside = (v) => v % step < pool && Math.floor(v / step) < count;
+        const edge = (v) => (v + 1) % step === 0 || (v % step === pool - 1);
+        [...div.children].forEach((el, i) => {
+          const r = Math.floor(i / cols);
+          const c = i % cols;
+          if (edge(c) && c < cols - 1 && (inside(c) || inside(c + 1)) && inside(r)) el.classList.add("wr");
+          if (edge(r) && r < cols - 1 && (inside(r) || inside(r + 1)) && inside(c)) el.classList.add("wb");
+        });
+      }
+    }
+    const corner = first || (pool > 0 && step < pool ? pool : 0);
+    if (corner > 0) {
+      for (const { div, plane } of this.plots) {
+        const cols = plane.z[0].length;
+        [...div.children].forEach((el, i) => {
+          const r = Math.floor(i / cols);
+          const c = i % cols;
+          if (c === corner - 1 && r < corner && c < cols - 1) el.classList.add("wr");
+          if (r === corner - 1 && c < corner && r < plane.z.length - 1) el.classList.add("wb");
+        });
+      }
     }
     for (const index of winners) at(index)?.classList.add("winner");
     for (const index of masked) at(index)?.classList.add("masked");
+    for (const index of leaky) at(index)?.classList.add("leaky");
   }
 
   // A picture of the tensor for lecture notes, drawn at twice the screen's resolution: a
@@ -362,7 +402,7 @@ export class TensorView {
         ctx.font = `14px ${family}`;
         ctx.fillStyle = "#4b5563";
         ctx.textAlign = "left";
-        ctx.fillText(`filter ${plane.prefix[0]}`, x0, top + 14);
+        ctx.fillText(planeName(plane.prefix), x0, top + 14);
       }
       ctx.font = `${fontPx}px ${family}`;
       ctx.textAlign = "center";

@@ -7,7 +7,7 @@
 import { answers } from "../common/api.js";
 import { indexText, readNumber } from "../common/format.js";
 import { scrolling } from "./slide.js";
-import { el, drawDistribution, formatNumber } from "./tally-draw.js";
+import { cellGrids, el, drawDistribution, formatNumber, valueAt } from "./tally-draw.js";
 
 const root = document.getElementById("demo-root");
 const room = root.dataset.room;
@@ -48,7 +48,7 @@ function say(message, kind = "info") {
 }
 
 function joinForm(question) {
-  const form = el("form", { class: "answer-join" });
+  const form = el("form", { class: "answer-join", "data-require-id": String(Boolean(current && current.require_id)) });
   const name = el("input", { id: "answer-name", name: "name", maxlength: "40", required: "", autocomplete: "nickname" });
   const sid = el("input", { id: "answer-sid", name: "student_id", maxlength: "32", autocomplete: "off" });
   const needId = Boolean(current && current.require_id); // the lesson says so (require_id)
@@ -135,14 +135,15 @@ const LATE = "Your answer is in, after the answer was shown: it is kept apart an
 function cellsInput(q, open) {
   const chosen = new Set((draft || current.mine || []).map(key));
   const wrap = el("div", { class: "answer-cells-wrap" });
-  const [filters, rows, cols] = q.shape.length === 3 ? q.shape : [1, ...q.shape];
-  for (let f = 0; f < filters; f += 1) {
-    const grid = el("div", { class: "answer-cells", role: "group", "aria-label": `${q.tensor}${filters > 1 ? ` filter ${f}` : ""}` });
+  const grids = cellGrids(q.shape);
+  for (const { prefix, rows, cols, index } of grids) {
+    const which = prefix.length === 2 ? ` filter ${prefix[0]}, channel ${prefix[1]}` : ` filter ${prefix[0]}`;
+    const grid = el("div", { class: "answer-cells", role: "group", "aria-label": `${q.tensor}${grids.length > 1 ? which : ""}` });
     grid.style.gridTemplateColumns = `repeat(${cols}, minmax(2.6rem, 1fr))`;
     for (let r = 0; r < rows; r += 1) {
       for (let c = 0; c < cols; c += 1) {
-        const cell = q.shape.length === 3 ? [f, r, c] : [r, c];
-        const value = q.shape.length === 3 ? q.values[f][r][c] : q.values[r][c];
+        const cell = index(r, c);
+        const value = valueAt(q.values, cell);
         const b = el("button", { type: "button", class: "answer-cell", "aria-pressed": String(chosen.has(key(cell))),
           "aria-label": `${q.tensor}[${cell.join(",")}] = ${formatNumber(value)}` }, formatNumber(value));
         b.disabled = !open;
@@ -166,7 +167,8 @@ function cellsInput(q, open) {
 
 // Flat numbers as the nested lists of `shape` (row by row, as the grid is laid out).
 function reshape(flat, shape) {
-  if (shape.length <= 1) return flat;
+  if (shape.length === 0) return flat[0]; // a single number
+  if (shape.length === 1) return flat;
   const size = flat.length / shape[0];
   return Array.from({ length: shape[0] }, (_, i) => reshape(flat.slice(i * size, (i + 1) * size), shape.slice(1)));
 }
@@ -177,8 +179,8 @@ function gridInput(q, open) {
     form.append(el("p", { class: "answer-given" }, `${name} = ${gridText(value)}`));
   }
   const flat = q.shape.reduce((a, b) => a * b, 1);
-  const cols = q.shape[q.shape.length - 1];
-  const mine = current.mine ? current.mine.flat(3).map(formatNumber) : [];
+  const cols = q.shape.length ? q.shape[q.shape.length - 1] : 1;
+  const mine = current.mine !== null && current.mine !== undefined ? [current.mine].flat(4).map(formatNumber) : [];
   const typed = Array.isArray(draft) && draft.length === flat ? draft : null; // kept across redraws
   const grid = el("div", { class: "answer-grid" });
   grid.style.gridTemplateColumns = `repeat(${cols}, minmax(3.5rem, 1fr))`;
@@ -224,17 +226,24 @@ function describe(q, value) {
 }
 
 function render() {
-  panel.replaceChildren();
   if (!current || !current.question) {
+    panel.replaceChildren();
     panel.hidden = true;
     return;
   }
   panel.hidden = false;
   const q = current.question;
   if (!me) {
-    panel.append(joinForm(q));
+    // a phone typing its name keeps its form, its focus and its keyboard while the room moves on
+    const shown = panel.querySelector(".answer-join");
+    if (shown && shown.dataset.requireId === String(Boolean(current.require_id))) {
+      shown.querySelector(".answer-prompt").textContent = q.prompt;
+      return;
+    }
+    panel.replaceChildren(joinForm(q));
     return;
   }
+  panel.replaceChildren();
   const open = current.state === "open";
   panel.append(
     el("p", { class: "answer-who" }, `Answering as ${me.name}`),

@@ -1,6 +1,8 @@
 // Draws one beat of the lesson: the slide's tensors (one TensorView each), its formula and
-// the formula with the numbers, the narration and the "predict, then reveal" prompt. The
-// presenter's page and the audience's draw with this same module, so they cannot differ.
+// the formula with the numbers, the narration and the "predict, then reveal" prompt; a
+// contrast slide's two sides (two networks at one step, the cells where they differ
+// outlined) and the engine's sentence on what changed. The presenter's page and the
+// audience's draw with this same module, so they cannot differ.
 
 import { TensorView } from "../common/heatmap.js";
 import { short } from "../common/format.js";
@@ -20,9 +22,11 @@ const $ = (id) => document.getElementById(id);
 function placeholder(panel) {
   const box = document.createElement("div");
   box.className = "dveil";
+  // a grid per leading index (a filter; a filter and channel for (K, C, k, k) weights), side by side
+  const planes = panel.shape.slice(0, -2).reduce((a, b) => a * b, 1);
   const [rows, cols] = panel.shape.length === 0 ? [1, 2.5]
     : panel.shape.length === 1 ? (panel.vertical ? [panel.shape[0], 1] : [1, panel.shape[0]])
-      : [panel.shape.at(-2), panel.shape.at(-1) * (panel.shape.length > 2 ? panel.shape[0] : 1)];
+      : [panel.shape.at(-2), panel.shape.at(-1) * planes];
   box.style.width = `${Math.max(60, cols * BASE_CELL)}px`;
   box.style.height = `${Math.max(44, rows * BASE_CELL)}px`;
   box.setAttribute("role", "img");
@@ -113,14 +117,48 @@ export class SlideView {
     this.box.append(this.inner);
     stage.append(this.box);
     this.views = [];
+    if (view.sides) for (const side of view.sides) this.inner.append(this.side(side));
+    else this.row(this.inner, view.panels);
+    stage.classList.toggle("empty", view.panels.length === 0 && !(view.sides || []).length);
+    const explain = $("contrast-explain");
+    explain.textContent = view.explain || "";
+    explain.hidden = !view.explain;
+  }
+
+  // A contrast slide's side: its title ("Left" until the labels are revealed), its network,
+  // a note when it waits (it has no such step), and its tensors.
+  side(side) {
+    const group = document.createElement("section");
+    group.className = "dside";
+    group.dataset.side = side.side;
+    const title = document.createElement("h2");
+    title.className = "dside-title";
+    title.id = `dside-${side.side}`;
+    title.textContent = side.title;
+    group.setAttribute("aria-labelledby", title.id);
+    group.append(title);
+    for (const [text, name] of [[side.network, "dside-network"], [side.note, "dside-note"]]) {
+      if (!text) continue;
+      const line = Object.assign(document.createElement("p"), { className: name, textContent: text });
+      group.append(line);
+    }
+    const row = document.createElement("div");
+    row.className = "dside-row";
+    group.append(row);
+    this.row(row, side.panels);
+    return group;
+  }
+
+  // A row of tensors: what the step reads, an arrow, what it writes.
+  row(into, panels) {
     let arrowDone = false;
-    for (const panel of view.panels) {
-      if (panel.role === "writes" && !arrowDone && this.inner.children.length) {
+    for (const panel of panels) {
+      if (panel.role === "writes" && !arrowDone && into.children.length) {
         const arrow = document.createElement("div");
         arrow.className = "stage-arrow";
         arrow.setAttribute("aria-hidden", "true");
         arrow.textContent = "→";
-        this.inner.append(arrow);
+        into.append(arrow);
         arrowDone = true;
       }
       const figure = document.createElement("figure");
@@ -130,8 +168,14 @@ export class SlideView {
       caption.textContent = panel.label;
       const body = document.createElement("div");
       body.className = "dbody";
-      figure.append(caption, body);
-      this.inner.append(figure);
+      figure.append(caption);
+      if (panel.differ !== undefined) { // in words too: an outline is not the only sign
+        const differ = Object.assign(document.createElement("span"), { className: "ddiffer", textContent: panel.differ });
+        figure.classList.toggle("differs", /differ$/.test(panel.differ));
+        figure.append(differ);
+      }
+      figure.append(body);
+      into.append(figure);
       if (panel.hidden) {
         figure.classList.add("pending");
         body.append(placeholder(panel));
@@ -143,7 +187,6 @@ export class SlideView {
       if (panel.marks.length) tensor.highlight(panel.marks);
       this.views.push(tensor);
     }
-    stage.classList.toggle("empty", view.panels.length === 0);
   }
 
   words(view) {
@@ -162,7 +205,7 @@ export class SlideView {
       const line = (text) => Object.assign(document.createElement("span"), { textContent: text });
       summary.replaceChildren(
         line(`Loss ${short(s.loss_before)} → ${short(s.loss_after)} (${change} ${percent}%)`),
-        line(`A2 ${short(s.a2_before)} → ${short(s.a2_after)}`));
+        line(`${s.prediction || "A2"} ${short(s.a2_before)} → ${short(s.a2_after)}`));
       summary.hidden = false;
     } else {
       summary.replaceChildren();
@@ -269,7 +312,12 @@ export class SlideView {
       return;
     }
     const pad = natural.width - this.inner.clientWidth + 4; // the row's own padding
-    const widest = Math.max(...[...this.inner.children].map((c) => c.getBoundingClientRect().width)) + pad;
+    // a contrast slide's sides fill the width, and each side's title and tensors wrap within
+    // it: the widest single tensor (with its side's frame) decides the zoom
+    const framed = this.inner.querySelector(".dside");
+    const items = framed ? [...this.inner.querySelectorAll(".dside-row > .dpanel")] : [...this.inner.children];
+    const frame = framed ? framed.offsetWidth - framed.clientWidth + 2 * parseFloat(getComputedStyle(framed).paddingLeft) : 0;
+    const widest = Math.max(...items.map((c) => c.getBoundingClientRect().width)) + pad + frame;
     const zoom = Math.max(MIN_TEXT_PX / this.smallestText(), Math.min(1, width / widest));
     this.inner.style.width = `${Math.max(widest, width / zoom)}px`;
     this.scale(zoom, this.inner.getBoundingClientRect());

@@ -27,6 +27,23 @@ function bar(label, count, total, right) {
   return row;
 }
 
+// A tensor's cells as grids: one per leading index (a filter; a filter and channel), its last
+// two axes the rows and columns (a vector is one row, a number one cell): [{prefix, rows, cols,
+// index(r, c)}], index giving a cell's full index in the tensor's shape.
+export function cellGrids(shape) {
+  const rows = shape.length >= 2 ? shape.at(-2) : 1;
+  const cols = shape.length >= 1 ? shape.at(-1) : 1;
+  let prefixes = [[]];
+  for (const n of shape.slice(0, -2)) {
+    prefixes = prefixes.flatMap((p) => Array.from({ length: n }, (_, i) => [...p, i]));
+  }
+  const full = (prefix, r, c) => (shape.length >= 2 ? [...prefix, r, c] : shape.length === 1 ? [c] : []);
+  return prefixes.map((prefix) => ({ prefix, rows, cols, index: (r, c) => full(prefix, r, c) }));
+}
+
+// The value of nested lists at a full index.
+export const valueAt = (value, index) => index.reduce((v, i) => v[i], value);
+
 const cellKey = (cell) => cell.join(",");
 
 // `answer`: the right answer, marked on the drawing (only once it is revealed).
@@ -43,19 +60,19 @@ export function drawDistribution(q, d, answer) {
     if (d.other) box.append(bar("other", d.other, d.answered, false));
   } else if (q.kind === "cells") {
     const right = new Set(shown ? answer.map(cellKey) : []);
-    const [filters, rows, cols] = q.shape.length === 3 ? q.shape : [1, ...q.shape];
-    const most = Math.max(1, ...d.taps.flat(3));
+    const most = Math.max(1, ...[d.taps].flat(4));
     box.append(el("p", { class: "tally-legend" },
       `How many tapped each cell of ${q.tensor}${shown ? "; outlined: the right cells" : ""}`));
-    for (let f = 0; f < filters; f += 1) {
-      const grid = el("div", { class: "tally-taps", role: "table", "aria-label": `Taps on ${q.tensor}` });
+    for (const { prefix, rows, cols, index } of cellGrids(q.shape)) {
+      const which = prefix.length ? ` [${prefix.join(",")}]` : "";
+      const grid = el("div", { class: "tally-taps", role: "table", "aria-label": `Taps on ${q.tensor}${which}` });
       grid.style.gridTemplateColumns = `repeat(${cols}, 1fr)`;
       for (let r = 0; r < rows; r += 1) {
         // a row of the table (its box leaves the cells to the grid: display: contents)
         const line = el("div", { class: "tally-row", role: "row" });
         for (let c = 0; c < cols; c += 1) {
-          const cell = q.shape.length === 3 ? [f, r, c] : [r, c];
-          const n = q.shape.length === 3 ? d.taps[f][r][c] : d.taps[r][c];
+          const cell = index(r, c);
+          const n = valueAt(d.taps, cell);
           const node = el("span", { class: "tally-tap", role: "cell", "data-right": String(right.has(cellKey(cell))),
             title: `${q.tensor}[${cell.join(",")}]: ${n} taps` }, String(n));
           node.style.setProperty("--share", String(n / most));

@@ -26,8 +26,13 @@ function button(id, label, title, action) {
 
 async function setState(state) {
   if (!question) return;
+  // The answer is the question as it now is: a refresh begun before it (on the push of an
+  // earlier change) must not draw its older view over this one.
+  const mine = ++asked;
   try {
-    live = await answers.setState(room, question.id, state, key());
+    const view = await answers.setState(room, question.id, state, key());
+    if (mine !== asked) return; // a refresh begun since has the newer view
+    live = view;
     answer = live.answer;
     render();
   } catch (error) {
@@ -86,7 +91,7 @@ function render() {
   panel.append(controls, el("p", { class: "tally-status", role: "status" }, ""));
 }
 
-let asked = 0; // refreshes started: only the latest one is drawn
+let asked = 0; // refreshes and state changes started: only the latest one is drawn
 
 async function refresh() {
   const mine = ++asked;

@@ -3,7 +3,9 @@
 // which takes it back to its start with the new example; the page draws the answer.
 
 import { readNumber } from "../common/format.js";
-import { CONFIG_KEYS } from "./url.js";
+import { CONFIG_KEYS, networkSpec } from "./url.js";
+import { checkNetwork, layerName, problemText, serverProblems, withDefaults } from "./network-check.js";
+import { setupBatchEditor } from "./edit-batch.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -38,9 +40,12 @@ function grid(label, value, onChange) {
   title.className = "grid-title";
   title.textContent = label;
   wrap.append(title);
-  const threeD = Array.isArray(value[0]) && Array.isArray(value[0][0]);
-  const planes = threeD ? value : [value];
-  planes.forEach((plane, f) => {
+  // one table per 2-D plane: [prefix, plane] (a conv's (K, C, k, k) weights: K×C planes)
+  const fourD = Array.isArray(value[0]) && Array.isArray(value[0][0]) && Array.isArray(value[0][0][0]);
+  const threeD = !fourD && Array.isArray(value[0]) && Array.isArray(value[0][0]);
+  const planes = fourD ? value.flatMap((f, i) => f.map((plane, c) => [[i, c], plane]))
+    : threeD ? value.map((plane, f) => [[f], plane]) : [[[], value]];
+  planes.forEach(([prefix, plane]) => {
     const rows = Array.isArray(plane[0]) ? plane : [plane];
     const table = document.createElement("div");
     table.className = "cells";
@@ -52,7 +57,7 @@ function grid(label, value, onChange) {
       input.autocomplete = "off"; // the walk, not the browser's form memory, fills these
       input.value = String(Number(v.toPrecision(4)));
       input.title = String(v);
-      const index = threeD ? [f, r, c] : Array.isArray(plane[0]) ? [r, c] : [c];
+      const index = prefix.length ? [...prefix, r, c] : Array.isArray(plane[0]) ? [r, c] : [c];
       input.setAttribute("aria-label", `${label}[${index.join(",")}]`);
       input.dataset.index = index.join(",");
       input.addEventListener("change", () => {
@@ -74,7 +79,7 @@ function grid(label, value, onChange) {
 
 export function setupEditors({ store, api, stepping, toast }) {
   let presets = [];
-  let presetsSize = 0;
+  let loading = null; // {size, promise}: the presets and samples of one input size
   let datasetSamples = [];
   let shownSample = ""; // a dataset sample picked in the preset list, until X is edited
   const meta = store.get().meta;
@@ -96,10 +101,23 @@ export function setupEditors({ store, api, stepping, toast }) {
     });
   }
 
-  async function loadPresets(size) {
-    if (presetsSize === size) return;
-    presets = await api.presets(size);
-    presetsSize = size;
+  // Once per input size: every caller (the drawer, the batch editor) waits for the same
+  // answer, so nothing reads the lists half loaded.
+  function loadPresets(size) {
+    if (!loading || loading.size !== size) {
+      const promise = fetchPresets(size).catch((error) => {
+        if (loading && loading.promise === promise) loading = null; // asked again next time
+        throw error;
+      });
+      loading = { size, promise };
+    }
+    return loading.promise;
+  }
+
+  async function fetchPresets(size) {
+    const patterns = await api.presets(size);
+    if (loading && loading.size !== size) return; // another size was asked for since
+    presets = patterns;
     try {
       const sets = await api.datasets(size);
       datasetSamples = sets.flatMap((d) => d.samples.slice(0, 2).map((s, i) => ({
@@ -108,6 +126,7 @@ export function setupEditors({ store, api, stepping, toast }) {
     } catch {
       datasetSamples = [];
     }
+    if (loading && loading.size !== size) return;
     const select = $("preset");
     select.replaceChildren();
     const group = (label, items) => {
@@ -124,7 +143,9 @@ export function setupEditors({ store, api, stepping, toast }) {
   // The fields show the walk as the server holds it.
   function refresh() {
     const { walk } = store.get();
-    for (const key of CONFIG_KEYS) $(`cfg-${key}`).value = walk.config[key];
+    const shortcut = walk.config || seedShapeOf(walk.network);
+    for (const key of CONFIG_KEYS) $(`cfg-${key}`).value = shortcut[key];
+    labelOptions(walk.network);
     $("label-y").value = String(walk.tensors.Y);
     const from = [...presets, ...datasetSamples].find((p) => p.name === (store.get().start.presetName || shownSample));
     $("label-note").textContent = from && from.y === walk.tensors.Y
@@ -132,22 +153,26 @@ export function setupEditors({ store, api, stepping, toast }) {
       : `Y = ${walk.tensors.Y}, set by hand.`;
     $("lr").value = String(walk.lr);
     $("seed").value = String(walk.seed);
-    $("cfg-params").textContent = `${walk.config.n_params} trainable parameters`;
+    $("cfg-params").textContent = walk.config ? `${walk.network.n_params} trainable parameters`
+      : `${walk.network.n_params} trainable parameters; this network is not the seed's shape (changing a size here makes it so)`;
+    layers.refresh(walk);
+    batch.refresh();
     const box = $("editors");
     box.replaceChildren();
     box.append(grid("X", walk.tensors.X, (index, v) => {
       shownSample = "";
       store.set({ start: { ...store.get().start, presetName: null } });
-      send({ x: setAt(store.get().walk.tensors.X, index, v) });
+      send(batch.withExample(setAt(store.get().walk.tensors.X, index, v), store.get().walk.tensors.Y));
     }));
-    for (const name of store.get().meta.params) { // the server's names (GET /api/meta)
+    for (const name of walk.network.params) { // the server's names (W1 b1 W2 b2 ...)
       box.append(grid(name, walk.params[name], (index, v) => {
         send({ params: { [name]: setAt(store.get().walk.params[name], index, v) } }, { edited: true });
       }));
     }
-    loadPresets(walk.config.input_size).then(() => {
+    loadPresets(walk.network.input.size).then(() => {
       $("preset").value = store.get().start.presetName || shownSample || "";
       if (!from && (store.get().start.presetName || shownSample)) refresh(); // the note, now the presets are here
+      else batch.refresh(); // the batch's titles, now the presets are here
     });
   }
 
@@ -155,7 +180,10 @@ export function setupEditors({ store, api, stepping, toast }) {
   // (a link must carry them); false: they are the seed's again.
   async function send(body, { edited } = {}) {
     $("edit-error").textContent = "";
+    const example = store.get().walk.example || 0;
     await stepping.patch(body);
+    // a mini-batch walk stays on the example it showed (the answer shows the first)
+    if (example && store.get().walk.batch > example) await stepping.showExample(example);
     const walk = store.get().walk;
     const start = { ...store.get().start };
     if (edited === true) start.params = walk.params;
@@ -188,7 +216,7 @@ export function setupEditors({ store, api, stepping, toast }) {
       return;
     }
     const body = { config };
-    if (config.input_size !== store.get().walk.config.input_size) {
+    if (config.input_size !== store.get().walk.network.input.size) {
       await loadPresets(config.input_size);
       // A new input size needs a new image: the same pattern at that size, if it was one.
       const keep = presets.find((p) => p.name === store.get().start.presetName) || presets[0];
@@ -199,12 +227,23 @@ export function setupEditors({ store, api, stepping, toast }) {
   }
 
   for (const key of CONFIG_KEYS) $(`cfg-${key}`).addEventListener("change", changeConfig);
+  const batch = setupBatchEditor({
+    store, examples: () => [...presets, ...datasetSamples], send,
+    ready: () => loadPresets(store.get().walk.network.input.size),
+  });
+  const layers = setupLayers({ store, api, stepping, loadPresets: (size) => loadPresets(size), after: (size) => {
+    // a new input size: the server drew the vertical stroke at that size
+    if (size !== undefined) store.set({ start: { ...store.get().start, presetName: "vertical_stroke", params: null } });
+    else store.set({ start: { ...store.get().start, params: null } });
+    shownSample = "";
+    refresh();
+  } });
   $("preset").addEventListener("change", async () => {
     const name = $("preset").value;
     const chosen = [...presets, ...datasetSamples].find((p) => p.name === name);
     if (!chosen) return;
     store.set({ start: { ...store.get().start, presetName: presets.includes(chosen) ? name : null } });
-    await send({ x: chosen.x, y: chosen.y });
+    await send(batch.withExample(chosen.x, chosen.y, chosen.title.replace(/ \(Y = \d+\)$/, "")));
     shownSample = presets.includes(chosen) ? "" : name;
     $("preset").value = name;
   });
@@ -217,7 +256,7 @@ export function setupEditors({ store, api, stepping, toast }) {
       shownSample = "";
       store.set({ start: { ...store.get().start, presetName: null } });
     }
-    send({ y });
+    send(store.get().walk.batch > 1 ? batch.withExample(store.get().walk.tensors.X, y) : { y });
   });
   $("lr").addEventListener("change", () => {
     const lr = Number($("lr").value);
@@ -237,6 +276,16 @@ export function setupEditors({ store, api, stepping, toast }) {
     send({ seed }, { edited: false });
   });
 
+  // The label's choices: 0 and 1, or a softmax network's classes 0 .. C-1.
+  function labelOptions(network) {
+    const last = network.nodes[network.nodes.length - 1];
+    const classes = network.output === "softmax_ce" ? last.in_shape[0] : 2;
+    const select = $("label-y");
+    const want = network.output === "softmax_ce" ? Array.from({ length: classes }, (_, i) => String(i)) : ["1", "0"];
+    if ([...select.options].map((o) => o.value).join() === want.join()) return;
+    select.replaceChildren(...want.map((v) => new Option(v, v)));
+  }
+
   // Painting: a click on an X cell sets it to the brush value while the drawer is open.
   function paint(index) {
     if ($("drawer-edit").hidden) return false;
@@ -244,9 +293,222 @@ export function setupEditors({ store, api, stepping, toast }) {
     if (!Number.isFinite(brush)) return false;
     shownSample = "";
     store.set({ start: { ...store.get().start, presetName: null } });
-    send({ x: setAt(store.get().walk.tensors.X, index, brush) });
+    send(batch.withExample(setAt(store.get().walk.tensors.X, index, brush), store.get().walk.tensors.Y));
     return true;
   }
 
   return { refresh, paint, toast, loadPresets };
+}
+
+// The four sizes nearest a network (its input, its first conv and pool), for the seed's
+// shortcut fields when the walk's network is not seed-shaped.
+function seedShapeOf(network) {
+  const conv = network.layers.find((l) => l.type === "conv") || {};
+  const pool = network.layers.find((l) => /pool$/.test(l.type)) || {};
+  return { input_size: network.input.size, kernel_size: conv.kernel ?? 3, filters: conv.filters ?? 1, pool_size: pool.size ?? 2 };
+}
+
+// ------------------------------------------------------------------ the layer list
+// A draft of the network, edited layer by layer (add, remove, move, each option), checked
+// on the page at every change (network-check.js, the engine's rules) and sent only when it
+// fits and "Build this network" is pressed. The server checks it again; what it refuses is
+// listed the same way.
+function setupLayers({ store, api, stepping, after }) {
+  const meta = store.get().meta;
+  const kinds = meta.kinds.filter((k) => k.role !== "output");
+  const kindOf = Object.fromEntries(kinds.map((k) => [k.type, k]));
+  const limits = meta.network_limits;
+  let draft = null; // {input: {size}, layers, output}
+  let base = ""; // the walk's network the draft started from (JSON)
+
+  $("net-input").min = String(limits.input_min);
+  $("net-input").max = String(limits.input_max);
+  $("add-kind").replaceChildren(...kinds.map((k) => new Option(`${k.title} (${k.type})`, k.type)));
+
+  const fresh = (type) => withDefaults({ type }, kindOf[type]);
+
+  function refresh(walk) {
+    const spec = JSON.stringify(networkSpec(walk.network));
+    if (spec === base && draft) return; // a draft being edited stays
+    base = spec;
+    draft = structuredClone(networkSpec(walk.network));
+    draw();
+  }
+
+  const changed = () => JSON.stringify(draft) !== base;
+
+  function placeOptions() {
+    const select = $("add-at");
+    const keep = select.value;
+    const options = [new Option("first", "0")];
+    draft.layers.forEach((layer, i) => options.push(new Option(`after ${layerName(i, layer.type).toLowerCase()}`, String(i + 1))));
+    select.replaceChildren(...options);
+    // by default a new layer goes before the flatten (a conv block) or before the last layer
+    const flat = draft.layers.findIndex((l) => l.type === "flatten");
+    const fallback = String(flat >= 0 ? flat : Math.max(0, draft.layers.length - 1));
+    select.value = [...select.options].some((o) => o.value === keep) && keep !== "" ? keep : fallback;
+  }
+
+  function optionInput(layer, i, key, option) {
+    const label = document.createElement("label");
+    label.className = "layer-option";
+    const input = document.createElement("input");
+    input.type = "number";
+    input.autocomplete = "off";
+    input.min = String(option.min);
+    input.max = String(option.max);
+    input.step = option.type === "int" ? "1" : "any";
+    input.value = Number.isFinite(layer[key]) ? String(layer[key]) : "";
+    input.dataset.option = key;
+    input.setAttribute("aria-label", `${layerName(i)} ${key}`);
+    input.addEventListener("change", () => {
+      const value = input.value.trim() === "" ? NaN : Number(input.value);
+      // a pool's stride follows its size until it is set apart
+      if (key === "size" && /pool$/.test(layer.type) && layer.stride === layer.size) draft.layers[i].stride = value;
+      draft.layers[i][key] = value;
+      draw({ focus: [i, `option-${key}`] });
+    });
+    label.append(document.createTextNode(key), input);
+    return label;
+  }
+
+  function button(text, label, onClick, disabled = false) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.textContent = text;
+    b.setAttribute("aria-label", label);
+    b.disabled = disabled;
+    b.addEventListener("click", onClick);
+    return b;
+  }
+
+  function move(i, by) {
+    const [layer] = draft.layers.splice(i, 1);
+    draft.layers.splice(i + by, 0, layer);
+    draw({ focus: [i + by, by < 0 ? "up" : "down"] });
+  }
+
+  function draw({ focus } = {}) {
+    $("net-input").value = Number.isFinite(draft.input.size) ? String(draft.input.size) : "";
+    $("net-output").value = draft.output;
+    const list = $("layer-list");
+    list.replaceChildren();
+    const n = draft.layers.length;
+    draft.layers.forEach((layer, i) => {
+      const item = document.createElement("li");
+      item.className = "layer-item";
+      item.dataset.index = String(i);
+      const head = document.createElement("div");
+      head.className = "layer-head";
+      const kindLabel = document.createElement("label");
+      kindLabel.className = "layer-kind";
+      const select = document.createElement("select");
+      select.autocomplete = "off";
+      select.setAttribute("aria-label", `${layerName(i)} kind`);
+      select.dataset.control = "kind";
+      select.replaceChildren(...kinds.map((k) => new Option(k.title, k.type)));
+      select.value = layer.type;
+      select.addEventListener("change", () => {
+        draft.layers[i] = fresh(select.value);
+        draw({ focus: [i, "kind"] });
+      });
+      kindLabel.append(document.createTextNode(layerName(i)), select);
+      const moves = document.createElement("span");
+      moves.className = "layer-moves";
+      const up = button("Up", `Move ${layerName(i).toLowerCase()} up`, () => move(i, -1), i === 0);
+      up.dataset.control = "up";
+      const down = button("Down", `Move ${layerName(i).toLowerCase()} down`, () => move(i, 1), i === n - 1);
+      down.dataset.control = "down";
+      const remove = button("Remove", `Remove ${layerName(i).toLowerCase()}`, () => {
+        draft.layers.splice(i, 1);
+        draw({ focus: draft.layers.length ? [Math.min(i, draft.layers.length - 1), "remove"] : ["add"] });
+      });
+      remove.dataset.control = "remove";
+      moves.append(up, down, remove);
+      head.append(kindLabel, moves);
+      item.append(head);
+      const options = Object.entries(kindOf[layer.type] ? kindOf[layer.type].options : {});
+      if (options.length) {
+        const row = document.createElement("div");
+        row.className = "layer-options";
+        for (const [key, option] of options) {
+          const el = optionInput(layer, i, key, option);
+          el.querySelector("input").dataset.control = `option-${key}`;
+          row.append(el);
+        }
+        item.append(row);
+      }
+      list.append(item);
+    });
+    placeOptions();
+    check();
+    if (focus) {
+      const [i, control] = focus;
+      const target = i === "add" ? $("add-kind")
+        : list.querySelector(`.layer-item[data-index="${i}"] [data-control="${control}"]`);
+      // a button disabled at the end of the list passes the focus to its other arrow
+      const usable = target && !target.disabled ? target
+        : list.querySelector(`.layer-item[data-index="${i}"] [data-control="${control === "up" ? "down" : "up"}"]`);
+      if (usable) usable.focus();
+    }
+  }
+
+  function show(problems) {
+    const box = $("net-problems");
+    box.replaceChildren(...problems.map((p) => Object.assign(document.createElement("li"), { textContent: problemText(p, draft.layers) })));
+    for (const item of $("layer-list").children) {
+      item.classList.toggle("refused", problems.some((p) => p.index === Number(item.dataset.index)));
+    }
+  }
+
+  // The draft's problems, shown at once; true when it fits.
+  function check() {
+    const result = checkNetwork(draft, meta);
+    show(result.problems);
+    $("net-summary").textContent = result.problems.length
+      ? `${result.problems.length} problem${result.problems.length > 1 ? "s" : ""}: this network cannot be built yet.`
+      : `${draft.layers.length} layers, ${result.nParams} trainable parameters${changed() ? " (not built yet: press Build this network)" : " (the walk's network)"}.`;
+    $("btn-net-revert").disabled = !changed();
+    return result.problems.length === 0;
+  }
+
+  $("net-input").addEventListener("change", () => {
+    draft.input.size = $("net-input").value.trim() === "" ? NaN : Number($("net-input").value);
+    draw();
+  });
+  $("net-output").addEventListener("change", () => {
+    draft.output = $("net-output").value;
+    draw();
+  });
+  $("btn-add-layer").addEventListener("click", () => {
+    const at = Number($("add-at").value);
+    draft.layers.splice(at, 0, fresh($("add-kind").value));
+    $("add-at").value = "";
+    draw({ focus: [at, "kind"] });
+  });
+  $("btn-net-revert").addEventListener("click", () => {
+    draft = JSON.parse(base);
+    draw();
+  });
+  $("btn-net-apply").addEventListener("click", () => {
+    if (!check()) {
+      $("net-problems").firstElementChild?.scrollIntoView({ block: "nearest" });
+      return; // nothing is sent: the list says why
+    }
+    const spec = structuredClone(draft);
+    const oldSize = store.get().walk.network.input.size;
+    stepping.run(async () => {
+      try {
+        stepping.applyView(await api.patch(store.get().walk.id, { network: spec }));
+      } catch (error) {
+        show(serverProblems(error.detail));
+        $("net-summary").textContent = "The server refused this network:";
+        return;
+      }
+      draft = null;
+      after(spec.input.size !== oldSize ? spec.input.size : undefined);
+    });
+  });
+
+  return { refresh };
 }

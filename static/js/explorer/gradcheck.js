@@ -14,18 +14,26 @@ function shaped(value) {
   return value;
 }
 
+// The first parameter gradient of the backward pass (the seed's: dW2).
+function firstGradient(walk) {
+  if (!walk) return "dW2";
+  const grads = new Set(walk.network.params.map((name) => `d${name}`));
+  const step = walk.steps.find((s) => grads.has(s.writes));
+  return step ? step.writes : "dW2";
+}
+
 export function setupGradcheck({ store, api, stepping, toast }) {
   const button = $("btn-gradcheck");
 
   // the trainable parameters and their gradients, named by the server (GET /api/meta)
-  const params = () => store.get().meta.params;
+  const params = () => store.get().walk.network.params;
   const gradients = () => params().map((name) => `d${name}`);
 
   store.subscribe((s) => {
     const reached = s.walk && s.meta && gradients().some((g) => s.walk.known.includes(g));
     button.disabled = !reached;
     button.title = reached ? "Numeric beside analytic gradients, for the gradients reached so far"
-      : "Available once the walk reaches the first gradient of a parameter (dW2)";
+      : `Available once the walk reaches the first gradient of a parameter (${firstGradient(s.walk)})`;
   });
 
   button.addEventListener("click", () => stepping.run(async () => {
@@ -36,7 +44,7 @@ export function setupGradcheck({ store, api, stepping, toast }) {
     summary.className = "summary";
     const names = Object.keys(result.params);
     if (!names.length) {
-      summary.textContent = "No parameter's gradient is computed yet: step on to dW2.";
+      summary.textContent = `No parameter's gradient is computed yet: step on to ${firstGradient(store.get().walk)}.`;
     } else {
       const ok = result.max_rel_error !== null && result.max_rel_error < 1e-6;
       summary.innerHTML = "Largest relative error: <strong></strong> — ";

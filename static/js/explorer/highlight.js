@@ -10,21 +10,21 @@ import { short, indexText } from "../common/format.js";
 
 const factor = (v) => (v < 0 ? `(${short(v)})` : short(v));
 
-function sumText(found) {
+function sumText(found, biasName) {
   const pairs = (found.factors || []).map(([a, b]) => ({ value: a * b, text: `${factor(a)}×${factor(b)}` }));
   const shown = pairs.filter((p) => p.value !== 0);
   const parts = shown.slice(0, 6).map((p) => p.text);
   const more = shown.length > 6 ? ` + … (${shown.length - 6} more)` : "";
   const zeros = pairs.length - shown.length;
-  const bias = found.bias !== null && found.bias !== undefined ? ` + b1 (${short(found.bias)})` : "";
+  const bias = found.bias !== null && found.bias !== undefined ? ` + ${biasName} (${short(found.bias)})` : "";
   return (parts.join(" + ") || "0") + more + bias + (zeros ? ` (${zeros} zero term${zeros > 1 ? "s" : ""} left out)` : "");
 }
 
 // The sentence for a provenance answer, e.g. "Z1[0,1,2] = 0.04427 = 1×0.09131 + …: the X
 // window times W1, summed, plus b1".
-export function describe(found) {
+export function describe(found, biasName = "b1") {
   const head = `${found.tensor}${indexText(found.index)} = ${short(found.value)}`;
-  const sum = found.factors ? ` = ${sumText(found)}` : "";
+  const sum = found.factors ? ` = ${sumText(found, biasName)}` : "";
   const single = Object.entries(found.sources)
     .filter(([, cells]) => cells.length === 1)
     .map(([name, [cell]]) => `${name}${indexText(cell)}`);
@@ -39,7 +39,37 @@ export function createHighlight({ store, api, panels, detail, run }) {
   let lit = [];
   let token = 0;
   let pinned = null; // {name, index}
-  const sources = new Set(store.get().meta.provenance);
+  // The tensors whose cells have sources: the server's list for the seed's network; for
+  // any other, every tensor a step shows but the output's (A, L and their gradients, dZ of
+  // the last layer) and a scalar Z of the last dense layer (engine.provenance's rule).
+  const seedSources = store.get().meta.provenance;
+  let sourcesOf = null;
+  let sources = new Set(seedSources);
+  function sourcesFor(walk) {
+    if (!walk || sourcesOf === walk.network) return;
+    sourcesOf = walk.network;
+    if (walk.config) {
+      sources = new Set(seedSources);
+      return;
+    }
+    const nodes = walk.network.nodes;
+    const output = nodes[nodes.length - 1];
+    const last = output.reads;
+    const none = new Set([output.writes, "L", `d${output.writes}`, `d${last}`]);
+    if (!(walk.network.shapes[last] || []).length) none.add(last);
+    sources = new Set();
+    for (const s of walk.steps) {
+      for (const name of [...(s.reveals || []), ...(s.also || []).map((a) => a.writes)]) if (!none.has(name)) sources.add(name);
+    }
+  }
+  // The tensor a pooling window of ``name`` lies on: the pool's input (for P and for dA).
+  function windowOn(name) {
+    const nodes = store.get().walk.network.nodes;
+    const pool = nodes.find((n) => n.writes === name && /pool$/.test(n.type));
+    if (pool) return pool.reads;
+    const back = nodes.find((n) => `d${n.reads}` === name && /pool$/.test(n.type));
+    return back ? back.reads : "A1";
+  }
 
   const walkKey = (w) => `${w.id}|${w.epoch}`;
 
@@ -54,19 +84,28 @@ export function createHighlight({ store, api, panels, detail, run }) {
     for (const [name, cells] of Object.entries(found.sources)) {
       marks[name] = (marks[name] || []).concat(cells.map((index) => ({ index, kind: "source" })));
     }
-    if (found.window) marks.A1 = found.window.map((index) => ({ index, kind: "source" }));
-    if (found.tensor === "P1") marks.A1.push(...found.sources.A1.map((index) => ({ index, kind: "focus" })));
+    if (found.window) {
+      const on = windowOn(found.tensor);
+      marks[on] = found.window.map((index) => ({ index, kind: "source" }));
+      // a max-pool's winner among its window (a mean's sources are the window itself)
+      const pool = store.get().walk.network.nodes.find((n) => n.writes === found.tensor);
+      if (pool && pool.type === "maxpool" && found.sources[on]) {
+        marks[on].push(...found.sources[on].map((index) => ({ index, kind: "focus" })));
+      }
+    }
     for (const [name, cells] of Object.entries(marks)) {
       const view = panels.view(name);
       if (!view || store.get().walk.tensors[name] === undefined) continue;
       view.highlight(cells);
       lit.push(view);
     }
-    detail().textContent = describe(found);
+    const writer = store.get().walk.network.nodes.find((n) => n.writes === found.tensor);
+    detail().textContent = describe(found, writer && writer.params[1] ? writer.params[1] : "b1");
   }
 
   async function show(name, index, { pin = false } = {}) {
     const walk = store.get().walk;
+    sourcesFor(walk);
     if (pinned && !pin) return;
     if (walk.tensors[name] === undefined) return;
     const mine = ++token;
@@ -85,7 +124,7 @@ export function createHighlight({ store, api, panels, detail, run }) {
       const asked = generation;
       found = await run(() => {
         const now = store.get().walk;
-        return now.known.includes(name) ? api.provenance(now.id, name, index) : null;
+        return now.known.includes(name) ? api.provenance(now.id, name, index, now.example || 0) : null;
       });
       if (!found || asked !== generation) return; // refused, or about numbers now changed
       cache.set(key, found);
@@ -100,6 +139,7 @@ export function createHighlight({ store, api, panels, detail, run }) {
   let generation = 0; // bumped whenever the walk's numbers change
   function prefetch() {
     const walk = store.get().walk;
+    sourcesFor(walk);
     const name = walk.known.find((n) => sources.has(n) && !fetched.has(`${walkKey(walk)}|${n}`));
     if (!name) return;
     const mark = `${walkKey(walk)}|${name}`;
@@ -108,7 +148,7 @@ export function createHighlight({ store, api, panels, detail, run }) {
     run(() => {
       const now = store.get().walk;
       if (asked !== generation || !now.known.includes(name)) return null;
-      return api.provenanceCells(now.id, name);
+      return api.provenanceCells(now.id, name, now.example || 0);
     }).then((answer) => {
       if (!answer || asked !== generation) { // stepped back past it, or the numbers changed
         fetched.delete(mark);

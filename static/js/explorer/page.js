@@ -8,10 +8,11 @@ import { createStepping } from "./stepping.js";
 import { createPanels } from "./panels.js";
 import { createExplain } from "./explain.js";
 import { createHighlight } from "./highlight.js";
-import { decodeState, encodeState } from "./url.js";
+import { decodeState, encodeState, networkSpec } from "./url.js";
 import { setupEditors } from "./edit.js";
 import { setupTraining } from "./train.js";
 import { setupGradcheck } from "./gradcheck.js";
+import { createBatchView } from "./batch.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -34,10 +35,23 @@ function showError(error) {
 }
 
 // -------------------------------------------------------------------------- pipeline
-function buildPipeline(steps, goto) {
+// The operation before each forward chip, from the network's nodes (their labels): the
+// seed's reads "conv 3×3 ×1", "ReLU", "max-pool 2×2", "flatten", "dense 1", "σ", "BCE".
+export function operations(network) {
+  const ops = {};
+  const nodes = network.nodes;
+  for (const node of nodes.slice(0, -1)) ops[node.writes] = node.label;
+  const output = nodes[nodes.length - 1];
+  const [prediction, loss] = output.label.split(" + ");
+  ops[output.writes] = prediction;
+  ops.L = loss ? `${loss} loss` : "loss";
+  return ops;
+}
+
+function buildPipeline(steps, network, goto) {
   const box = $("pipeline");
   box.replaceChildren();
-  const ops = { Z1: "Conv", A1: "ReLU", P1: "MaxPool", F: "Flatten", Z2: "Dense", A2: "σ", L: "Loss" };
+  const ops = operations(network);
   const line = (cls) => Object.assign(document.createElement("div"), { className: `line ${cls}` });
   const tag = (text, cls = "op") => Object.assign(document.createElement("span"), { className: cls, textContent: text });
   const chip = (index, text, label, cls, title) => {
@@ -113,7 +127,7 @@ function markPipeline(walk) {
 // defaults fill in (the vertical stroke, Y = 1, the default η and seed).
 function startBody(state) {
   const body = {};
-  for (const key of ["config", "x", "y", "lr", "seed", "params"]) {
+  for (const key of ["config", "network", "x", "y", "lr", "seed", "params", "optimizer"]) {
     if (state[key] !== undefined && state[key] !== null) body[key] = state[key];
   }
   return body;
@@ -125,7 +139,8 @@ async function openWalk(fromUrl) {
   const state = { ...fromUrl };
   let presetName = state.presetName === undefined ? DEFAULT_PRESET : state.presetName;
   if (!state.x && presetName && presetName !== DEFAULT_PRESET) {
-    const size = state.config ? state.config.input_size : (await api.meta()).defaults.input_size;
+    const size = state.network ? state.network.input.size
+      : state.config ? state.config.input_size : (await api.meta()).defaults.input_size;
     const presets = await api.presets(size);
     const chosen = presets.find((p) => p.name === presetName);
     if (chosen) {
@@ -138,13 +153,16 @@ async function openWalk(fromUrl) {
   let view = await api.createSession(startBody(state));
   const epoch = Math.max(0, fromUrl.epoch || 0);
   const cursor = Math.max(epoch > 0 ? 0 : -1, Math.min(view.steps.length - 1, fromUrl.cursor ?? -1));
-  if (epoch !== 0 || cursor !== -1) view = await api.goto(view.id, epoch, cursor);
-  return { view, start: { presetName, params: state.params || null } };
+  const example = view.batch > 1 ? Math.max(0, Math.min(view.batch - 1, fromUrl.example || 0)) : 0;
+  if (epoch !== 0 || cursor !== -1 || example) view = await api.goto(view.id, epoch, cursor, example);
+  // a link's mini-batch: its examples, for the Edit drawer (which edits them one by one)
+  const batch = view.batch > 1 ? state.x.map((x, i) => ({ x, y: state.y[i], title: `example ${i + 1} of the link` })) : null;
+  return { view, start: { presetName: batch ? null : presetName, params: state.params || null, batch } };
 }
 
 async function start() {
   // The page's facts and the walk, asked for at once.
-  const fromUrl = decodeState(location.hash);
+  const fromUrl = decodeState(location.hash, location.search);
   const walk = openWalk(fromUrl).catch(async (error) => {
     toast(`That link's settings were refused (${error.message}); showing the default example instead.`, true);
     return openWalk({});
@@ -165,12 +183,13 @@ async function start() {
     onClick: (name, index) => { if (!(name === "X" && paint(index))) highlight.pin(name, index); },
     onKey: (event, name) => inspectWithKeys(event, name),
     onPng: (name) => {
-      const title = (meta.tensors.find((t) => t.name === name) || {}).title || "";
+      const title = panels.title(name);
       panels.view(name).png(name, `${title} · ${$("progress").textContent}`);
     },
   });
   highlight = createHighlight({ store, api, panels, detail, run: stepping.run });
   const explain = createExplain({ api, toast });
+  const batchView = createBatchView({ store, stepping });
 
   // Keyboard inspection: with a panel focused, arrows walk its cells as hovering would.
   const probes = new Map();
@@ -204,24 +223,34 @@ async function start() {
   let urlTimer = null;
   function saveUrl() {
     clearTimeout(urlTimer);
-    urlTimer = setTimeout(() => history.replaceState(null, "", encodeState(store.get().start, store.get().walk)), 120);
+    // the hash holds the whole state (a network from /?network= moves into it)
+    urlTimer = setTimeout(() => history.replaceState(null, "", location.pathname + encodeState(store.get().start, store.get().walk)), 120);
   }
 
   let shape = "";
+  let pipeline = "";
   store.subscribe((s, prev) => {
     if (s.walk === prev.walk) return;
     const walk = s.walk;
-    const signature = JSON.stringify(walk.config.shapes);
+    // the network's layout: its nodes and shapes (a new network, a new layout)
+    const signature = JSON.stringify([walk.network.nodes, walk.network.shapes]);
     if (signature !== shape) {
-      panels.build(walk.config);
+      panels.build(walk);
       shape = signature;
     }
-    const sameValues = prev.walk && prev.walk.id === walk.id && prev.walk.epoch === walk.epoch && prev.walk.params === walk.params;
+    const chips = JSON.stringify([walk.network.nodes, walk.steps.map((x) => [x.phase, x.writes])]);
+    if (chips !== pipeline) {
+      buildPipeline(walk.steps, walk.network, (index) => stepping.goto(index));
+      pipeline = chips;
+    }
+    const sameValues = prev.walk && prev.walk.id === walk.id && prev.walk.epoch === walk.epoch && prev.walk.params === walk.params
+      && prev.walk.example === walk.example;
     highlight.reset(!sameValues || prev.walk.tensors.X !== walk.tensors.X);
     probes.clear();
     // The explanation first: it measures its formulas, which lays out only what changed so
     // far (the explanation), not the panels as well.
     explain.render(walk);
+    batchView.render(walk);
     panels.render(walk);
     markPipeline(walk);
     highlight.prefetch();
@@ -238,7 +267,6 @@ async function start() {
     if (s.start !== prev.start && s.walk) saveUrl();
   });
 
-  buildPipeline(meta.steps, (index) => stepping.goto(index));
   setupPipelineKeys();
   // "Skip to the step": the keyboard lands on the step's result (at the start, on X).
   $("skip-link").addEventListener("click", (event) => {
@@ -266,7 +294,7 @@ async function start() {
     if (!on) return;
     playing = setInterval(() => {
       const w = store.get().walk;
-      if (w.cursor >= meta.steps.length - 1) {
+      if (w.cursor >= w.steps.length - 1) {
         setPlaying(false);
         return;
       }
@@ -325,7 +353,7 @@ async function start() {
 function exportJson() {
   const { walk } = store.get();
   const blob = new Blob([JSON.stringify({
-    config: walk.config, lr: walk.lr, seed: walk.seed, pass: walk.epoch + 1, cursor: walk.cursor,
+    config: walk.config, network: networkSpec(walk.network), lr: walk.lr, seed: walk.seed, pass: walk.epoch + 1, cursor: walk.cursor,
     tensors: walk.tensors, steps: walk.steps.slice(0, walk.cursor + 1), update: walk.update,
   }, null, 1)], { type: "application/json" });
   const a = document.createElement("a");

@@ -22,7 +22,7 @@ export function createStepping({ store, api, onError }) {
   async function applyMove(move) {
     const walk = store.get().walk;
     if (move.epoch !== walk.epoch) {
-      applyView(await api.session(walk.id)); // a new pass: new parameters, new everything
+      applyView(await api.session(walk.id, shown())); // a new pass: new parameters, new everything
       return;
     }
     const known = new Set(move.known);
@@ -33,41 +33,48 @@ export function createStepping({ store, api, onError }) {
       tensors[name] = value;
       ranges[name] = move.ranges[name] || walk.ranges[name];
     }
-    const outlines = store.get().meta.steps;
-    const steps = walk.steps.map((s, i) => (i > move.cursor ? { ...outlines[i], latex_numbers: null, mathml_numbers: null } : s));
+    // the steps after the cursor lose their numbers again (the walk's own outlines)
+    const steps = walk.steps.map((s, i) => (i > move.cursor ? {
+      ...s, latex_numbers: null, mathml_numbers: null,
+      also: (s.also || []).map((a) => ({ ...a, latex_numbers: null, mathml_numbers: null })),
+    } : s));
     if (move.step) steps[move.cursor] = move.step;
     store.set({
       walk: {
         ...walk, cursor: move.cursor, known: move.known, step: move.step, tensors, ranges,
-        steps, update: move.update,
+        steps, update: move.update, marks: move.marks || {}, average: move.average,
       },
     });
   }
 
   const id = () => store.get().walk.id;
+  // a mini-batch walk shows one example's tensors; every move asks for the same one
+  const shown = () => store.get().walk.example || 0;
   const atStart = (w) => w.epoch === 0 && w.cursor < 0;
-  const last = () => store.get().meta.steps.length - 1;
+  const last = () => store.get().walk.steps.length - 1;
 
   return {
     applyView,
     next: () => enqueue(async () => {
       const w = store.get().walk;
       if (w.epoch >= store.get().meta.session_max_epochs && w.cursor === last()) return;
-      await applyMove(await api.next(id()));
+      await applyMove(await api.next(id(), shown()));
     }),
     prev: () => enqueue(async () => {
       if (atStart(store.get().walk)) return; // nothing before the start: no request
-      await applyMove(await api.prev(id()));
+      await applyMove(await api.prev(id(), shown()));
     }),
     goto: (cursor) => enqueue(async () => {
       const w = store.get().walk;
       if (w.epoch > 0 && cursor < 0) cursor = 0; // a later pass starts at its first step
-      applyView(await api.goto(id(), w.epoch, cursor));
+      applyView(await api.goto(id(), w.epoch, cursor, shown()));
     }),
     restartPass: () => enqueue(async () => {
       const w = store.get().walk;
-      applyView(await api.goto(id(), w.epoch, w.epoch > 0 ? 0 : -1));
+      applyView(await api.goto(id(), w.epoch, w.epoch > 0 ? 0 : -1, shown()));
     }),
+    // Another example of the batch at the same step (the server computed them all).
+    showExample: (example) => enqueue(async () => applyView(await api.session(id(), example))),
     reset: () => enqueue(async () => applyView(await api.reset(id()))),
     patch: (body) => enqueue(async () => applyView(await api.patch(id(), body))),
     // Run any other request in turn with the moves (so it sees the walk as pressed).

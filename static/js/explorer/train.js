@@ -4,6 +4,7 @@
 
 import { TensorView } from "../common/heatmap.js";
 import { short } from "../common/format.js";
+import { networkSpec } from "./url.js";
 
 const $ = (id) => document.getElementById(id);
 const CHUNKS = 20; // requests per run: the curve grows this many times
@@ -37,7 +38,7 @@ export function setupTraining({ store, api, stepping, toast }) {
   [$("train-batch").min, $("train-batch").max] = limits.batch_size.map(String);
 
   async function loadDatasets() {
-    const size = store.get().walk.config.input_size;
+    const size = store.get().walk.network.input.size;
     if (size === loadedSize) return;
     datasets = await api.datasets(size);
     loadedSize = size;
@@ -111,7 +112,10 @@ export function setupTraining({ store, api, stepping, toast }) {
 
   async function train() {
     const { walk } = store.get();
-    const config = Object.fromEntries(["input_size", "kernel_size", "filters", "pool_size"].map((k) => [k, walk.config[k]]));
+    // a seed-shaped walk trains by its four sizes, any other by its network
+    const shape = walk.config
+      ? { config: Object.fromEntries(["input_size", "kernel_size", "filters", "pool_size"].map((k) => [k, walk.config[k]])) }
+      : { network: networkSpec(walk.network) };
     const blank = (id) => $(id).value.trim() === "";
     const epochs = blank("train-epochs") ? NaN : Number($("train-epochs").value);
     const batch = blank("train-batch") ? NaN : Number($("train-batch").value);
@@ -125,13 +129,13 @@ export function setupTraining({ store, api, stepping, toast }) {
     $("btn-train-stop").disabled = false;
     $("btn-train-use").disabled = true;
     let params = walk.params;
-    run = { history: [], kernels: [params.W1], params, dataset, config, seed: walk.seed };
+    run = { history: [], kernels: [params.W1], params, dataset, shape, seed: walk.seed };
     const chunk = Math.max(1, Math.ceil(epochs / CHUNKS));
     try {
       for (let done = 0; done < epochs; done += chunk) {
         const count = Math.min(chunk, epochs - done);
         const result = await api.train({
-          config, params, dataset, epochs: count, batch_size: batch, lr,
+          ...shape, params, dataset, epochs: count, batch_size: batch, lr,
           seed: walk.seed + done,
         }, controller.signal);
         params = result.params;
@@ -188,7 +192,7 @@ export function setupTraining({ store, api, stepping, toast }) {
     $("drawer-train").hidden = true;
     document.body.classList.remove("drawer-open");
     for (const b of document.querySelectorAll("[data-drawer]")) b.setAttribute("aria-expanded", "false");
-    await stepping.patch({ config: run.config, params: run.params, ...(sample ? { x: sample.x, y: sample.y } : {}) });
+    await stepping.patch({ ...run.shape, params: run.params, ...(sample ? { x: sample.x, y: sample.y } : {}) });
     store.set({ start: { ...store.get().start, params: store.get().walk.params, presetName: sample ? null : store.get().start.presetName } });
     toast("The trained network on a dataset example: press Next to step through it.");
   }
@@ -202,6 +206,6 @@ export function setupTraining({ store, api, stepping, toast }) {
     loadDatasets().catch((error) => { $("train-error").textContent = error.message; });
   });
   store.subscribe((s, prev) => {
-    if (prev.walk && s.walk.config.input_size !== prev.walk.config.input_size) loadedSize = 0;
+    if (prev.walk && s.walk.network.input.size !== prev.walk.network.input.size) loadedSize = 0;
   });
 }

@@ -5,7 +5,22 @@
 
 import { TensorView } from "../common/heatmap.js";
 
-const LABELS = { Y: "the label", lr: "η" };
+const LABELS = { Y: "the label", lr: "η", t: "the update's count", beta: "β, momentum's decay",
+  beta1: "β₁, the first moment's decay", beta2: "β₂, the second moment's decay",
+  eps: "ε, added to the root" };
+// An optimizer's state before the update (v_W1, m_W1, s_W1) and a batch's per-example
+// gradients (dW1(2)): what each is.
+const STATE_LABELS = { v: "velocity, before this update", m: "first moment, before",
+  s: "second moment, before" };
+
+function labelOf(name) {
+  if (LABELS[name]) return LABELS[name];
+  const state = /^([vms])_/.exec(name);
+  if (state) return STATE_LABELS[state[1]];
+  const example = /^d.+\((\d+)\)$/.exec(name);
+  if (example) return `example ${example[1]}'s gradient`;
+  return "";
+}
 
 export class Givens {
   constructor(container, { onPick }) {
@@ -26,7 +41,7 @@ export class Givens {
       const caption = document.createElement("figcaption");
       caption.innerHTML = `<span class="name"></span> <span class="role"></span>`;
       caption.querySelector(".name").textContent = name;
-      caption.querySelector(".role").textContent = LABELS[name] || "";
+      caption.querySelector(".role").textContent = labelOf(name);
       panel.append(caption);
       const heat = document.createElement("div");
       heat.className = "heat";

@@ -1,18 +1,49 @@
-// The answer grid: one text field per cell, laid out like the tensor (a number, a row, or
-// one grid per filter). Arrow keys and Tab move between cells; a pasted row fills cells
+// The answer grid: one text field per cell, laid out like the tensor (a number, a row, one
+// grid per filter, or, for a conv's (K, C, k, k) weights, one grid per filter and channel). Arrow keys and Tab move between cells; a pasted row fills cells
 // to the right (several lines fill the rows below); Enter asks to check.
 
 import { readNumber, short } from "../common/format.js";
 
-// [rows of cells] per plane for a shape: planes[p][r][c] = full index.
+const range = (n) => [...Array(n).keys()];
+export const ROW = 4; // cells a row of a 1-D answer holds before the next row starts
+
+// [rows of cells] per plane for a shape: planes[p][r][c] = full index; the leading axes
+// (none, a filter, or a filter and a channel) name the planes.
 function layout(shape) {
   if (shape.length === 0) return [[[[]]]];
-  if (shape.length === 1) return [[shape[0] ? [...Array(shape[0]).keys()].map((i) => [i]) : []]];
-  if (shape.length === 2) {
-    return [[...Array(shape[0]).keys()].map((r) => [...Array(shape[1]).keys()].map((c) => [r, c]))];
+  if (shape.length === 1) {
+    // a long row is laid out ROW cells a line, reading on as the tensor does
+    const lines = range(Math.max(1, Math.ceil(shape[0] / ROW)));
+    return [lines.map((l) => range(Math.min(ROW, shape[0] - l * ROW)).map((c) => [l * ROW + c]))];
   }
-  return [...Array(shape[0]).keys()].map((f) =>
-    [...Array(shape[1]).keys()].map((r) => [...Array(shape[2]).keys()].map((c) => [f, r, c])));
+  const [h, w] = shape.slice(-2);
+  const grid = (prefix) => range(h).map((r) => range(w).map((c) => [...prefix, r, c]));
+  if (shape.length === 2) return [grid([])];
+  if (shape.length === 3) return range(shape[0]).map((f) => grid([f]));
+  return range(shape[0]).flatMap((f) => range(shape[1]).map((c) => grid([f, c])));
+}
+
+function planeCaption(index) {
+  return index.length === 4 ? `filter ${index[0]}, channel ${index[1]}` : `filter ${index[0]}`;
+}
+
+// Nest the planes' values back into the tensor's shape.
+function nest(shape, planes) {
+  if (shape.length === 0) return planes[0][0][0];
+  if (shape.length === 1) return planes[0].flat();
+  if (shape.length === 2) return planes[0];
+  if (shape.length === 3) return planes;
+  return range(shape[0]).map((f) => planes.slice(f * shape[1], (f + 1) * shape[1]));
+}
+
+// A value longer than the cell's room (the cell holds "-0.00541"): the cell widens to show
+// it in full, and narrows back when it is shorter again.
+function fit(input) {
+  input.style.width = "";
+  if (input.scrollWidth > input.clientWidth) {
+    const extra = input.offsetWidth - input.clientWidth + 2;
+    input.style.width = `${input.scrollWidth + extra}px`;
+  }
 }
 
 // "0.5, -1 2\t3" -> [0.5, -1, 2, 3] as text pieces
@@ -33,13 +64,24 @@ export class AnswerGrid {
 
   build() {
     this.container.replaceChildren();
+    // wider than four cells: the grid may scroll sideways on a phone, as a region of its own
+    const wide = this.shape.length >= 2 && this.shape[this.shape.length - 1] > ROW;
+    if (wide) {
+      this.container.setAttribute("role", "region");
+      this.container.setAttribute("aria-label", `Answer grid for ${this.name} (scrolls sideways)`);
+      this.container.tabIndex = 0;
+    } else {
+      this.container.removeAttribute("role");
+      this.container.removeAttribute("aria-label");
+      this.container.removeAttribute("tabindex");
+    }
     const planes = layout(this.shape);
     this.inputs = planes.map((rows, p) => {
       const table = document.createElement("table");
       table.className = "grid";
       if (planes.length > 1) {
         const caption = document.createElement("caption");
-        caption.textContent = `filter ${p}`;
+        caption.textContent = planeCaption(rows[0][0]);
         table.append(caption);
       }
       const body = document.createElement("tbody");
@@ -57,7 +99,7 @@ export class AnswerGrid {
           input.addEventListener("keydown", (ev) => this.key(ev, p, r, c));
           input.addEventListener("paste", (ev) => this.paste(ev, p, r, c));
           input.addEventListener("focus", () => { this.last = input; input.select(); });
-          input.addEventListener("input", () => this.unmark(input));
+          input.addEventListener("input", () => { this.unmark(input); fit(input); });
           td.append(input);
           tr.append(td);
           return input;
@@ -121,6 +163,7 @@ export class AnswerGrid {
       if (target) {
         target.value = v;
         this.unmark(target);
+        fit(target);
       }
     }));
   }
@@ -131,6 +174,7 @@ export class AnswerGrid {
     if (!target || target.readOnly) return;
     target.value = String(value);
     this.unmark(target);
+    fit(target);
     target.focus();
   }
 
@@ -151,15 +195,12 @@ export class AnswerGrid {
       const what = bad.value.trim() === "" ? "is empty" : `is not a number ("${bad.value.trim()}")`;
       return { error: `${bad.getAttribute("aria-label")} ${what}`, input: bad };
     }
-    if (this.shape.length === 0) return { answer: planes[0][0][0] };
-    if (this.shape.length === 1) return { answer: planes[0][0] };
-    if (this.shape.length === 2) return { answer: planes[0] };
-    return { answer: planes };
+    return { answer: nest(this.shape, planes) };
   }
 
   // cells: the server's true/false per cell, in the answer's shape.
   mark(cells) {
-    const flat = this.shape.length === 0 ? [cells] : [cells].flat(3);
+    const flat = this.shape.length === 0 ? [cells] : [cells].flat(4);
     this.all().forEach((input, i) => {
       const right = Boolean(flat[i]);
       input.classList.toggle("right", right);
@@ -180,12 +221,13 @@ export class AnswerGrid {
 
   // Show the answer: every cell filled and locked.
   show(answer) {
-    const flat = this.shape.length === 0 ? [answer] : [answer].flat(3);
+    const flat = this.shape.length === 0 ? [answer] : [answer].flat(4);
     this.all().forEach((input, i) => {
       input.value = short(flat[i]);
       input.title = String(flat[i]);
       input.readOnly = true;
       this.unmark(input);
+      fit(input);
       input.classList.add("shown");
     });
   }

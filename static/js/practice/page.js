@@ -1,7 +1,8 @@
 // The practice page: pick a step (or the whole pass), compute it by hand, check it.
 // /practice?step=dA1 starts that step, /practice?chain=1 the whole pass; &seed=N picks the
-// numbers, or #example=… (the explorer's "Practise this step") brings the walk's own. The
-// right answer stays on the server until it is revealed or answered right.
+// numbers, or #example=… (the explorer's "Practise this step") brings the walk's own.
+// &network=<JSON> (or a network in the example) practises that network's steps instead of
+// the seed's. The right answer stays on the server until it is revealed or answered right.
 
 import { ApiError, exercises } from "../common/api.js";
 import { AnswerGrid } from "./grid.js";
@@ -10,13 +11,18 @@ import { scrollRegion, wrapFormula } from "../common/formula-lines.js";
 
 const $ = (id) => document.getElementById(id);
 const CHAIN = "chain";
-// Steps whose answer is mostly given values moved around: a click on a value enters it.
-const ROUTING = new Set(["A1", "P1", "F", "dP1", "dA1", "dZ1", "db2"]);
-const PHASE_TITLES = { forward: "Forward pass", backward: "Backward pass", update: "Update" };
+// Steps whose answer is mostly given values moved around: a click on a value enters it
+// (ReLU, max-pooling and flatten both ways, and a dense bias's gradient).
+const ROUTING_KINDS = new Set(["relu", "maxpool", "flatten"]);
+const routing = (step) => ROUTING_KINDS.has(step.kind) || (step.kind === "dense" && step.role === "db");
+const PHASE_TITLES = { forward: "Forward pass", backward: "Backward pass", update: "Update",
+  optimizer: "Updates with momentum / Adam", mean: "Averaging a batch" };
 
 // example: the explorer walk's numbers ({config, x, y, lr, pass, params}) while practising
 // on them; "New numbers" leaves them for drawn ones.
-const state = { exercise: null, grid: null, catalogue: null, busy: false, example: null };
+// network: the network's spec ({input, layers, output}) when it is not the seed's.
+const state = { exercise: null, grid: null, catalogue: null, busy: false, example: null,
+  network: null };
 const givens = new Givens($("givens"), { onPick: (v) => state.grid && state.grid.enter(v) });
 
 function say(html, kind = "") {
@@ -42,19 +48,23 @@ function wanted() {
   const seed = params.get("seed");
   const choice = params.get("chain") ? CHAIN : params.get("step") || "dA1";
   return { choice, seed: seed !== null && /^\d+$/.test(seed) ? Number(seed) : null,
-    example: exampleOf(location.hash) };
+    example: exampleOf(location.hash), network: jsonObject(params.get("network")) };
+}
+
+// A JSON object from the URL, or null (a broken one is left to the server to name).
+function jsonObject(text) {
+  if (!text) return null;
+  try {
+    const value = JSON.parse(text);
+    return value && typeof value === "object" && !Array.isArray(value) ? value : null;
+  } catch {
+    return null;
+  }
 }
 
 // The walk's example in the hash, or null (a broken one is left to the server to name).
 function exampleOf(hash) {
-  const text = new URLSearchParams(hash.replace(/^#/, "")).get("example");
-  if (!text) return null;
-  try {
-    const example = JSON.parse(text);
-    return example && typeof example === "object" ? example : null;
-  } catch {
-    return null;
-  }
+  return jsonObject(new URLSearchParams(hash.replace(/^#/, "")).get("example"));
 }
 
 function remember(choice, seed) {
@@ -62,6 +72,9 @@ function remember(choice, seed) {
   if (choice === CHAIN) params.set("chain", "1");
   else params.set("step", choice);
   if (seed !== null) params.set("seed", String(seed));
+  if (state.network && !(state.example && state.example.network)) {
+    params.set("network", JSON.stringify(state.network));
+  }
   const hash = state.example
     ? `#example=${encodeURIComponent(JSON.stringify(state.example))}` : "";
   history.replaceState(null, "", `${location.pathname}?${params}${hash}`);
@@ -77,6 +90,34 @@ function noteExample() {
     : "";
 }
 
+// ------------------------------------------------------------------------------ steps
+// A step of the catalogue by name: a walk's step, or one beyond the walk (an update by
+// momentum or Adam, a batch's mean), whose phase is its group.
+function stepInfo(name) {
+  const walk = state.catalogue.steps.find((s) => s.name === name);
+  if (walk) return walk;
+  const more = (state.catalogue.more_steps || []).find((s) => s.name === name);
+  return more ? { ...more, phase: more.group, kind: "", role: more.group } : null;
+}
+
+// What the student computes: the walk's tensor, the parameter after an optimizer's update,
+// or the batch's mean gradient.
+function titleOf(step) {
+  if (step.group === "optimizer") return `Compute the new ${step.param} (${step.title})`;
+  if (step.group === "mean") return `Compute ${step.name}, the batch's mean of ${step.of}`;
+  return `Compute ${step.name}`;
+}
+
+// The step's entry in the list of steps.
+function optionText(step) {
+  if (step.group === "optimizer") {
+    return `${step.param} with ${step.optimizer === "adam" ? step.title : step.title.toLowerCase()}`;
+  }
+  if (step.group === "mean") return `${step.name} = (1/N)·Σ ${step.of}(n)`;
+  if (step.phase === "update") return `${step.name} ← ${step.name} − η·d${step.name}`;
+  return step.name;
+}
+
 // ----------------------------------------------------------------------------- drawing
 // The step's formula, from the server's MathML, broken at its operators to fit its box (a
 // phone's width too); drawn afresh at every resize, the lines being the width's.
@@ -85,24 +126,32 @@ function fitFormula() {
   const box = $("task-formula");
   box.innerHTML = state.exercise.mathml;
   box.style.fontSize = "";
-  wrapFormula(box, parseFloat(getComputedStyle(box).fontSize));
+  // several formulas on one line (an optimizer's) break between them before inside one
+  wrapFormula(box, parseFloat(getComputedStyle(box).fontSize), { spaces: true });
   scrollRegion(box, "Formula");
 }
 window.addEventListener("resize", () => fitFormula());
 function show(exercise) {
   state.exercise = exercise;
-  const step = state.catalogue.steps[exercise.index];
+  const step = stepInfo(exercise.step) || state.catalogue.steps[exercise.index];
   $("main").dataset.phase = step.phase;
   $("main").dataset.step = exercise.step;
+  // an answer wider than four cells gets the page's whole width (the task above it)
+  const columns = exercise.shape.length >= 2 ? exercise.shape[exercise.shape.length - 1] : 0;
+  $("main").dataset.wide = String(columns > 4);
   $("task-phase").textContent = PHASE_TITLES[step.phase];
-  $("task-title").textContent = `Compute ${exercise.step}`;
+  $("task-title").textContent = titleOf(step);
+  const own = exercise.config === null;
+  $("network-note").hidden = !own;
+  $("network-note").textContent = own ? `Your network: ${exercise.network.text}.` : "";
   fitFormula();
   $("task-prompt").textContent = exercise.prompt;
-  const clickable = ROUTING.has(exercise.step);
+  const clickable = routing(step);
   $("click-note").hidden = !clickable;
   givens.render(exercise.given, exercise.ranges, { clickable, lr: exercise.lr });
   state.grid = new AnswerGrid($("answer-grid"), {
-    name: exercise.step, shape: exercise.shape, onSubmit: check,
+    name: step.group === "optimizer" ? step.param : exercise.step, shape: exercise.shape,
+    onSubmit: check,
   });
   $("hints").replaceChildren();
   $("hints").classList.remove("past");
@@ -169,8 +218,11 @@ async function start(choice, seed = null) {
   if (seed !== null) body.seed = seed;
   const example = state.example;
   if (example) {
-    body.config = example.config;
+    if (example.network) body.network = example.network;
+    else body.config = example.config;
     body.example = { x: example.x, y: example.y, lr: example.lr, params: example.params };
+  } else if (state.network) {
+    body.network = state.network;
   }
   const exercise = await exercises.create(body);
   remember(choice, seed);
@@ -195,7 +247,7 @@ function check() {
   run(async () => {
     const result = await exercises.answer(state.exercise.id, read.answer);
     state.grid.mark(result.cells);
-    const cells = [result.cells].flat(3);
+    const cells = [result.cells].flat(4);
     const right = cells.filter(Boolean).length;
     const parts = [];
     if (result.correct) {
@@ -250,7 +302,8 @@ function next() {
 function fillPicker(catalogue, choice) {
   const select = $("pick-step");
   const groups = {};
-  for (const step of catalogue.steps) {
+  const more = (catalogue.more_steps || []).map((s) => ({ ...s, phase: s.group }));
+  for (const step of [...catalogue.steps, ...more]) {
     if (!groups[step.phase]) {
       groups[step.phase] = document.createElement("optgroup");
       groups[step.phase].label = PHASE_TITLES[step.phase];
@@ -258,7 +311,7 @@ function fillPicker(catalogue, choice) {
     }
     const option = document.createElement("option");
     option.value = step.name;
-    option.textContent = step.phase === "update" ? `${step.name} ← ${step.name} − η·d${step.name}` : step.name;
+    option.textContent = optionText(step);
     groups[step.phase].append(option);
   }
   const whole = document.createElement("option");
@@ -269,13 +322,26 @@ function fillPicker(catalogue, choice) {
 }
 
 async function main() {
-  const catalogue = await exercises.catalogue();
-  state.catalogue = catalogue;
-  let { choice, seed, example } = wanted();
+  let { choice, seed, example, network } = wanted();
   state.example = example;
-  if (choice !== CHAIN && !catalogue.steps.some((s) => s.name === choice)) {
-    say(`There is no step “${escape(choice)}”; here is dA1 instead.`, "error");
-    choice = "dA1";
+  state.network = (example && example.network) || network;
+  let catalogue;
+  try {
+    catalogue = await exercises.catalogue(state.network);
+  } catch (err) {
+    if (!state.network) throw err;
+    // a network the server refuses: say why, and practise the seed's network
+    const why = err instanceof ApiError ? err.message : String(err);
+    state.network = null;
+    state.example = null;
+    catalogue = await exercises.catalogue();
+    say(`That network could not be used (${escape(why)}): here is the seed's.`, "error");
+  }
+  state.catalogue = catalogue;
+  if (choice !== CHAIN && !stepInfo(choice)) {
+    const instead = catalogue.steps.some((s) => s.name === "dA1") ? "dA1" : catalogue.steps[0].name;
+    say(`There is no step “${escape(choice)}”; here is ${escape(instead)} instead.`, "error");
+    choice = instead;
   }
   fillPicker(catalogue, choice);
   $("tolerance").textContent = `Grading: ${catalogue.tolerance.text}`;
