@@ -10,7 +10,7 @@ import engine
 from app.demo.lesson import LessonError, load_lesson, parse_lesson
 from app.demo.slides import lesson_views
 from app.mathml import static_mathml, to_mathml
-from engine.layers import pool_windows
+from engine.kinds._pool import windows as pool_windows
 
 MINI = """\
 title = "Mini"
@@ -111,7 +111,7 @@ def test_the_default_example_shows_every_part_of_the_derivation():
     A1, Z1 = t["A1"], t["Z1"]
     assert (A1 == 0).any() and (A1 > 0).any()  # ReLU zeroes some cells and keeps others
     assert not (Z1 == 0).any()
-    windows = pool_windows(A1, 2).reshape(-1, 4)
+    windows = pool_windows(A1, 2, 2).reshape(-1, 4)
     blocked = [w for w in windows if w.max() <= 0]
     assert len(blocked) == 1  # one window ReLU zeroed entirely: the mask blocks its route
     live_windows = [w for w in windows if w.max() > 0]
