@@ -54,13 +54,14 @@ pushes that tell pages about them travel through Redis.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import logging
 import math
 import sqlite3
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
@@ -346,6 +347,13 @@ class RedisRooms:
         # count changes a script has made in Redis that this worker's Hub has not yet: a
         # heartbeat that writes the counts meanwhile includes them
         self._in_flight: Counter[str] = Counter()
+        # a heartbeat's snapshot of the counts and its write are one step no change runs
+        # inside: a change that ran between them would be overwritten by the stale snapshot
+        # (a seat given back, still counted until the next beat). Changes run together; a
+        # heartbeat waits for those running, and new ones wait for it (it cannot starve).
+        self._gate = asyncio.Condition()
+        self._changes = 0
+        self._beating = False
         # the window events (joins, answers) this worker admitted, as Redis has them
         # (time ms, member), until they leave their window: written back after Redis
         # restarts, so that every live worker's share of a window comes back
@@ -389,8 +397,11 @@ class RedisRooms:
         if tell and changed:
             room.tell_presenters()
 
-    @contextlib.contextmanager
-    def _changing(self, deltas: dict[str, int]) -> Iterator[None]:
+    @contextlib.asynccontextmanager
+    async def _changing(self, deltas: dict[str, int]) -> AsyncIterator[None]:
+        async with self._gate:
+            await self._gate.wait_for(lambda: not self._beating)
+            self._changes += 1
         for field, delta in deltas.items():
             self._in_flight[field] += delta
         try:
@@ -400,6 +411,26 @@ class RedisRooms:
                 self._in_flight[field] -= delta
                 if not self._in_flight[field]:
                     del self._in_flight[field]
+            async with self._gate:
+                self._changes -= 1
+                self._gate.notify_all()
+
+    @contextlib.asynccontextmanager
+    async def _beat_alone(self) -> AsyncIterator[None]:
+        async with self._gate:
+            self._beating = True
+            try:
+                await self._gate.wait_for(lambda: self._changes == 0)
+            except BaseException:
+                self._beating = False
+                self._gate.notify_all()
+                raise
+        try:
+            yield
+        finally:
+            async with self._gate:
+                self._beating = False
+                self._gate.notify_all()
 
     def _held(self, room: Room | None) -> list[object]:
         if room is None:
@@ -442,7 +473,7 @@ class RedisRooms:
     # -------------------------------------------------------------------- connections
     async def join(self, room: Room, conn: Connection, client: str = "") -> None:
         hub = self.hub
-        with self._changing({f"f:{room.id}": 1, f"c:{client}": 1, "n": 1}):
+        async with self._changing({f"f:{room.id}": 1, f"c:{client}": 1, "n": 1}):
             out = await self._run("join", room.id, client, hub.max_followers,
                                   hub.max_per_client,
                                   hub.max_connections - hub.presenter_reserve, self.ttl_ms)
@@ -464,7 +495,7 @@ class RedisRooms:
         client = hub.client_of(conn)
         deltas = ({f"p:{room.id}": 1, f"f:{room.id}": -1, f"c:{client}": -1} if was
                   else {f"p:{room.id}": 1, "n": 1})
-        with self._changing(deltas):
+        async with self._changing(deltas):
             out = await self._run("promote", room.id, client, int(was), hub.max_presenters,
                                   hub.max_connections, self.ttl_ms)
             refusal = _text(out[0])
@@ -481,7 +512,7 @@ class RedisRooms:
             deltas.update({f"f:{room.id}": -1, f"c:{client}": -1, "n": -1})
         if was_presenter:
             deltas.update({f"p:{room.id}": -1, "n": -1})
-        with self._changing(deltas):
+        async with self._changing(deltas):
             if deltas:
                 try:
                     out = await self._run("leave", room.id, client, int(was_follower),
@@ -601,17 +632,19 @@ class RedisRooms:
             await self._restore_windows()
         hub = self.hub
         hub.sweep(forget=False)  # an idle copy is not held: Redis may have let it go
-        counts: Counter[str] = Counter(self._in_flight)
-        for room in hub.rooms.values():
-            counts[f"f:{room.id}"] += len(room.followers)
-            counts[f"p:{room.id}"] += len(room.presenters)
-        for client, n in hub.per_client.items():
-            counts[f"c:{client}"] += n
-        counts["n"] += hub.connections
-        fields: list[object] = [x for field, n in counts.items() if n > 0 for x in (field, n)]
-        rooms = list(hub.rooms.values())
-        out = await self._raw("beat", self.ttl_ms, len(fields) // 2, *fields,
-                              *(room.id for room in rooms))
+        async with self._beat_alone():
+            counts: Counter[str] = Counter(self._in_flight)
+            for room in hub.rooms.values():
+                counts[f"f:{room.id}"] += len(room.followers)
+                counts[f"p:{room.id}"] += len(room.presenters)
+            for client, n in hub.per_client.items():
+                counts[f"c:{client}"] += n
+            counts["n"] += hub.connections
+            fields: list[object] = [x for field, n in counts.items() if n > 0
+                                    for x in (field, n)]
+            rooms = list(hub.rooms.values())
+            out = await self._raw("beat", self.ttl_ms, len(fields) // 2, *fields,
+                                  *(room.id for room in rooms))
         version = int(out[0])
         for room, followers in zip(rooms, out[1:], strict=True):
             self._counts(room, int(followers), version, tell=True)
