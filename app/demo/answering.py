@@ -46,12 +46,13 @@ import engine
 from .answers import (
     CANVAS_ASSIGNMENT,
     MAX_STUDENTS,
+    SUS_ITEMS,
     AnswerRefusedError,
     clean_name,
     clean_student_id,
 )
 from .mode import DemoMode
-from .questions import Question
+from .questions import MAX_TIMER, Question
 from .rooms import Room
 from .routes import (
     ROOM_PATTERN,
@@ -90,6 +91,30 @@ class RoomAnswerIn(BaseModel):
     answer: StrictInt | StrictFloat | StrictStr | list[Any] = Field(description=(
         "an option's index, a number (or its text), a list of cells [[f, r, c], ...] or "
         "the grid of numbers in the step's shape"))
+    confidence: Literal["sure", "unsure"] | None = Field(None, description=(
+        "how sure the student is (optional): the presenter sees right-and-sure, "
+        "right-but-unsure, wrong-and-sure and wrong-but-unsure"))
+
+
+class CheckAnswerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"answer": 1}]})
+    answer: StrictInt | StrictFloat | StrictStr | list[Any] = Field(
+        description="as a question's answer (PUT …/questions/{id}/answer)")
+
+
+class SusIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"answers": [4, 2, 4, 1, 4, 2, 5, 2, 4, 2]}]})
+    answers: list[Annotated[int, Field(strict=True, ge=1, le=5)]] = Field(
+        min_length=10, max_length=10, description=(
+            "the ten SUS items in order, each 1 (strongly disagree) to 5 (strongly agree)"))
+
+
+class CheckStateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"phase": "pre", "state": "open"}, {"phase": "post", "state": "closed"}]})
+    phase: Literal["pre", "post"]
+    state: Literal["open", "closed"]
 
 
 class RemoveIn(BaseModel):
@@ -103,8 +128,15 @@ class RemoveIn(BaseModel):
 
 class QuestionStateIn(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={
-        "examples": [{"state": "closed"}, {"state": "revealed"}]})
+        "examples": [{"state": "closed"}, {"state": "revealed"},
+                     {"state": "open", "round": 2, "timer": 90}]})
     state: Literal["open", "closed", "revealed"]
+    round: Annotated[int, Field(strict=True, ge=1, le=2)] | None = Field(None, description=(
+        "a two-round question: 2 with state open starts the second vote (round 1 closed "
+        "first); again while it runs, restarts its timer"))
+    timer: Annotated[int, Field(strict=True, ge=0, le=MAX_TIMER)] | None = Field(
+        None, description="seconds the round opened stays open (0: until closed; default: "
+                          "the lesson's timer for round 2, none for round 1)")
 
 
 ERRORS = {403: "The presenter key, or the student's token, is missing or wrong.",
@@ -149,17 +181,50 @@ def current(demo: DemoMode, room: Room) -> Question | None:
     return demo.question_of_slide.get(room.slide_of[room.beat])
 
 
+ROUND_KEYS = ("round", "rounds", "deadline", "remaining")
+# what a sealed question's distribution keeps: how many answered and how many are right
+SEALED_KEYS = ("question", "kind", "answered", "right", "state", "after_reveal", "round")
+
+
+def _sealed(view: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in view.items() if k in SEALED_KEYS}
+
+
+def _rounds(view: dict[str, Any]) -> dict[str, Any]:
+    return {k: view[k] for k in ROUND_KEYS}
+
+
 async def revealed(demo: DemoMode, room: Room, q: Question) -> dict[str, Any]:
+    """The reveal: the right answer and the room's distribution; for a two-round question
+    the second round's, with the first round's beside it and who moved."""
     book = demo.answers
-    return {"answer": q.answer_json(),
-            "distribution": await book.run(book.store.distribution, room.id, q)}
+    view = await book.run(book.store.rounds_view, room.id, q)
+    out: dict[str, Any] = {"answer": q.answer_json(), "distribution": {
+        k: v for k, v in view.items() if k not in ("first", "moved", "confidence",
+                                                    *ROUND_KEYS[1:])}}
+    if "first" in view:
+        out.update(first=view["first"], moved=view["moved"])
+    return out
+
+
+def sealed(q: Question, state: str) -> bool:
+    """A two-round question shows nothing of its distribution before its reveal: round 1's
+    would herd the discussion, round 2's the reveal."""
+    return q.rounds > 1 and state != "revealed"
 
 
 async def live(demo: DemoMode, room: Room, q: Question) -> dict[str, Any]:
-    """The presenter's view of a question: the distribution, answered of following."""
+    """The presenter's view of a question: the distribution (sealed: only how many answered
+    and how many are right), answered of following, the round and its timer, and the
+    votes' confidence."""
     book = demo.answers
-    return {"type": "answers", **await book.run(book.store.distribution, room.id, q),
-            "following": room.audience, "joined": await book.run(book.store.joined, room.id),
+    view = await book.run(book.store.rounds_view, room.id, q)
+    shown = view
+    if sealed(q, view["state"]):
+        shown = {**_sealed(view), **_rounds(view), "confidence": view["confidence"]}
+    return {"type": "answers", **shown, "sealed": sealed(q, view["state"]),
+            "timer": q.timer, "following": room.audience,
+            "joined": await book.run(book.store.joined, room.id),
             "without_id": await book.run(book.store.without_id, room.id)}
 
 
@@ -281,9 +346,11 @@ async def question(request: Request, room: RoomId, token: TokenHeader = None) ->
         return _json({"question": None})
     book = demo.answers
     await demo.expose(target)  # its answer may be on the screen already
-    state = await book.run(book.store.state, target.id, q.id)
+    view = await book.run(book.store.rounds_view, target.id, q)
+    state = view["state"]
     out: dict[str, Any] = {"question": q.public(), "state": state, "mine": None,
-                           "require_id": demo.lesson.require_id}
+                           "require_id": demo.lesson.require_id, **_rounds(view),
+                           "confidence": None}
     if token is not None:
         try:
             who = await book.run(book.store.student, target.id, token)
@@ -297,6 +364,13 @@ async def question(request: Request, room: RoomId, token: TokenHeader = None) ->
             if state == "revealed" and not own[1].late:
                 out["result"] = {"correct": own[1].correct, "score": own[1].score,
                                  "misconception": _misconception(own[1].misconception)}
+        vote = await book.run(book.store.vote, target.id, q, who.id, view["round"])
+        out["confidence"] = (vote[2] or None) if vote else None
+        if q.rounds > 1 and view["round"] > 1:
+            first = await book.run(book.store.vote, target.id, q, who.id, 1)
+            out["mine_first"] = first[0] if first else None
+            if state == "revealed" and first:
+                out["result_first"] = {"correct": first[1].correct, "score": first[1].score}
     if state == "revealed":
         out.update(await revealed(demo, target, q))
     return _json(out)
@@ -325,11 +399,14 @@ async def answer(request: Request, room: RoomId, qid: QuestionId, body: RoomAnsw
     try:
         who, value = await book.run(book.store.check, target.id, q, token, body.answer)
         await _answer_allowed(demo, target, who.id)
-        result = await book.run(book.store.record, target.id, q, who, value)
+        result = await book.run(book.store.record, target.id, q, who, value,
+                                body.confidence or "")
+        round_, _ = await book.run(book.store.round_of, target.id, q.id)
     except AnswerRefusedError as exc:
         raise _refused(exc) from None
     _pushes(demo).soon(demo, target, q)
-    return _json({"answer": value, "state": "open", "after_reveal": result.late})
+    return _json({"answer": value, "state": "open", "after_reveal": result.late,
+                  "round": round_, "confidence": body.confidence})
 
 
 # ----------------------------------------------------------------------------- presenter
@@ -348,21 +425,28 @@ async def live_view(request: Request, room: RoomId, qid: QuestionId,
              responses=_errors(403, 404, 413, 429, 503))
 async def set_state(request: Request, room: RoomId, qid: QuestionId, body: QuestionStateIn,
                     key: KeyHeader = None) -> Response:
-    """Open, close or reveal a question (presenter only); every page hears of it."""
+    """Open, close or reveal a question (presenter only); every page hears of it. A
+    two-round question: ``{"state": "open", "round": 2}`` once round 1 is closed starts the
+    second vote with the lesson's timer (or ``timer`` seconds); sent again while it runs,
+    it restarts the timer."""
     demo = _demo(request)
     await _require_key(demo, key, request)
     target = await _room(demo, room)
     q = _question(demo, qid)
     book = demo.answers
     try:
-        await book.run(book.store.set_state, target.id, q.id, body.state)
-    except AnswerRefusedError as exc:  # the file busy or full
+        await book.run(book.store.set_state, target.id, q.id, body.state, round=body.round,
+                       timer=body.timer, rounds=q.rounds, default_timer=q.timer)
+    except AnswerRefusedError as exc:  # a round out of order, the file busy or full
         raise _refused(exc) from None
+    view = await live(demo, target, q)
     frame: dict[str, Any] = {"type": "question", "id": q.id, "state": body.state}
+    if q.rounds > 1 or body.round is not None or body.timer is not None:
+        frame.update(_rounds(view))
     if body.state == "revealed":
         frame.update(await revealed(demo, target, q))
     await demo.rooms.tell(target, orjson.dumps(frame).decode())
-    return _json({**await live(demo, target, q), "answer": q.answer_json()})
+    return _json({**view, "answer": q.answer_json()})
 
 
 @router.get("/{room}/students", responses=_errors(403, 404, 429, 503))
@@ -457,3 +541,167 @@ async def answers_csv(request: Request, room: RoomId, qid: QuestionId,
     q = _question(demo, qid)
     book = demo.answers
     return _csv(await book.run(book.store.raw_csv, room, q), f"convlens-{room}-{qid}.csv")
+
+
+# ---------------------------------------------------------------------- the concept check
+def _check_of(demo: DemoMode, phase: str, qid: str | None = None) -> Any:
+    questions = demo.lesson.check.get(phase)
+    if not questions:
+        raise HTTPException(404, detail="the lesson has no concept check ([check])")
+    if qid is None:
+        return questions
+    for q in questions:
+        if q.id == qid:
+            return q
+    raise HTTPException(404, detail=f"the check has no question {qid!r}")
+
+
+@router.get("/{room}/check", responses=_errors(403, 404, 503))
+async def check(request: Request, room: RoomId, token: TokenHeader = None) -> Response:
+    """The concept check as this student may see it: its phase (``pre`` before the lesson,
+    ``post`` after it) and, while it is open, its questions (the post-check's on other
+    numbers) with the student's own answers, and the usability items with the post-check
+    when the lesson asks them. No right answer and no grade is ever sent."""
+    demo = _demo(request)
+    target = await _room(demo, room)
+    if not demo.lesson.check:
+        return _json({"check": False})
+    book = demo.answers
+    phase, state = await book.run(book.store.check_state, target.id)
+    out: dict[str, Any] = {"check": True, "phase": phase, "state": state, "questions": [],
+                           "mine": {}, "sus": None}
+    who = None
+    if token is not None:
+        try:
+            who = await book.run(book.store.student, target.id, token)
+        except AnswerRefusedError as exc:
+            raise _refused(exc) from None
+    if phase is not None and state == "open":
+        out["questions"] = [q.public() for q in demo.lesson.check[phase]]
+        if who is not None:
+            out["mine"] = await book.run(book.store.check_own, target.id, phase, who.id)
+        if phase == "post" and demo.lesson.sus:
+            out["sus"] = {"items": list(SUS_ITEMS), "mine": None if who is None else
+                          await book.run(book.store.sus_own, target.id, who.id)}
+    return _json(out)
+
+
+@router.put("/{room}/check/{phase}/{qid}/answer",
+            responses=_errors(403, 404, 409, 413, 429, 503, 507))
+async def check_answer(request: Request, room: RoomId, phase: Literal["pre", "post"],
+                       qid: QuestionId, body: CheckAnswerIn, token: TokenHeader = None
+                       ) -> Response:
+    """Answer (or change the answer to) a question of the check while its phase is open.
+    The reply is the answer as stored: no grade (the check measures, it does not teach)."""
+    demo = _demo(request)
+    target = await _room(demo, room)
+    q = _check_of(demo, phase, qid)
+    book = demo.answers
+    try:
+        who = await book.run(book.store.student, target.id, token)
+        await _answer_allowed(demo, target, who.id)
+        value = await book.run(book.store.check_record, target.id, phase, q, token,
+                               body.answer)
+    except AnswerRefusedError as exc:
+        raise _refused(exc) from None
+    _check_pushes(demo).soon(demo, target)
+    return _json({"answer": value})
+
+
+@router.put("/{room}/sus", responses=_errors(403, 404, 409, 413, 429, 503, 507))
+async def sus(request: Request, room: RoomId, body: SusIn, token: TokenHeader = None
+              ) -> Response:
+    """The ten SUS items, answered once the post-check is open (a new answer replaces the
+    old): their score, 0 to 100."""
+    demo = _demo(request)
+    target = await _room(demo, room)
+    if not demo.lesson.sus:
+        raise HTTPException(404, detail="the lesson asks no usability questionnaire (sus)")
+    book = demo.answers
+    try:
+        who = await book.run(book.store.student, target.id, token)
+        await _answer_allowed(demo, target, who.id)
+        score = await book.run(book.store.sus_record, target.id, token, body.answers)
+    except AnswerRefusedError as exc:
+        raise _refused(exc) from None
+    _check_pushes(demo).soon(demo, target)
+    return _json({"answers": body.answers, "score": score})
+
+
+async def gain_view(demo: DemoMode, room: Room) -> dict[str, Any]:
+    book = demo.answers
+    return {"type": "gain", **await book.run(book.store.gain, room.id,
+                                             demo.lesson.check.get("pre", ()))}
+
+
+@router.post("/{room}/check/state", responses=_errors(403, 404, 413, 429, 503))
+async def check_state(request: Request, room: RoomId, body: CheckStateIn,
+                      key: KeyHeader = None) -> Response:
+    """Open or close the pre-check or the post-check (presenter only; opening one closes
+    the other); every page hears of it. The reply is the gain so far."""
+    demo = _demo(request)
+    await _require_key(demo, key, request)
+    target = await _room(demo, room)
+    _check_of(demo, body.phase)
+    book = demo.answers
+    try:
+        await book.run(book.store.set_check, target.id, body.phase, body.state)
+    except AnswerRefusedError as exc:
+        raise _refused(exc) from None
+    await demo.rooms.tell(target, orjson.dumps({"type": "check", "phase": body.phase,
+                                                "state": body.state}).decode())
+    return _json(await gain_view(demo, target))
+
+
+@router.get("/{room}/gain", responses=_errors(403, 404, 429, 503))
+async def gain(request: Request, room: RoomId, key: KeyHeader = None) -> Response:
+    """The concept check's learning gain (presenter only): per question and overall, the
+    share right before and after (of the students who answered both times), the
+    normalised gain ⟨g⟩ = (post − pre) / (1 − pre) and how many students did both; and
+    the SUS score, when the lesson asks it."""
+    demo = _demo(request)
+    await _require_key(demo, key, request)
+    target = await _room(demo, room)
+    _check_of(demo, "pre")
+    return _json(await gain_view(demo, target))
+
+
+@router.get("/{room}/check.csv", responses={**_errors(403, 404, 429), **CSV},
+            response_class=Response)
+async def check_csv(request: Request, room: RoomId, key: KeyHeader = None) -> Response:
+    """One row per student: each check question's point before and after, both totals
+    and the SUS score (presenter only)."""
+    demo = _demo(request)
+    await _require_key(demo, key, request)
+    qs = _check_of(demo, "pre")
+    book = demo.answers
+    return _csv(await book.run(book.store.check_csv, room, qs), f"convlens-{room}-check.csv")
+
+
+class CheckPushes:
+    """Check answers arriving together make one push of the gain to the presenters."""
+
+    def __init__(self) -> None:
+        self.pending: set[str] = set()
+        self.sending: set[asyncio.Task[None]] = set()
+
+    def soon(self, demo: DemoMode, room: Room) -> None:
+        if room.id in self.pending:
+            return
+        self.pending.add(room.id)
+
+        async def push() -> None:
+            await asyncio.sleep(PUSH_EVERY)
+            self.pending.discard(room.id)
+            text = orjson.dumps(await gain_view(demo, room)).decode()
+            await demo.rooms.tell(room, text, presenters_only=True)
+
+        task = asyncio.ensure_future(push())
+        self.sending.add(task)
+        task.add_done_callback(self.sending.discard)
+
+
+def _check_pushes(demo: DemoMode) -> CheckPushes:
+    if not hasattr(demo, "check_pushes"):
+        demo.check_pushes = CheckPushes()  # type: ignore[attr-defined]
+    return demo.check_pushes  # type: ignore[attr-defined]

@@ -59,7 +59,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from ..store.walks import StoreUnavailableError
 from .names import lookalikes
-from .questions import Question, Result, distribution, grade, read_answer
+from .questions import PHASES, Question, Result, distribution, grade, read_answer
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -118,12 +118,72 @@ CREATE TABLE IF NOT EXISTS disputes (
     at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS disputes_room ON disputes (room, student_id);
+CREATE TABLE IF NOT EXISTS rounds (
+    room TEXT NOT NULL,
+    question TEXT NOT NULL,
+    round INTEGER NOT NULL,
+    deadline REAL,
+    PRIMARY KEY (room, question)
+);
+CREATE TABLE IF NOT EXISTS votes (
+    room TEXT NOT NULL,
+    question TEXT NOT NULL,
+    round INTEGER NOT NULL,
+    student INTEGER NOT NULL REFERENCES students (id),
+    answer TEXT NOT NULL,
+    correct INTEGER NOT NULL,
+    score REAL NOT NULL,
+    misconception TEXT NOT NULL,
+    confidence TEXT NOT NULL,
+    at REAL NOT NULL,
+    PRIMARY KEY (room, question, round, student)
+);
+CREATE TABLE IF NOT EXISTS check_phases (
+    room TEXT PRIMARY KEY,
+    phase TEXT NOT NULL,
+    state TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS check_answers (
+    room TEXT NOT NULL,
+    phase TEXT NOT NULL,
+    question TEXT NOT NULL,
+    student INTEGER NOT NULL REFERENCES students (id),
+    answer TEXT NOT NULL,
+    correct INTEGER NOT NULL,
+    score REAL NOT NULL,
+    at REAL NOT NULL,
+    PRIMARY KEY (room, phase, question, student)
+);
+CREATE TABLE IF NOT EXISTS sus (
+    room TEXT NOT NULL,
+    student INTEGER NOT NULL REFERENCES students (id),
+    answers TEXT NOT NULL,
+    score REAL NOT NULL,
+    at REAL NOT NULL,
+    PRIMARY KEY (room, student)
+);
 INSERT OR IGNORE INTO shown SELECT room, question, 0 FROM states WHERE state = 'revealed';
 """
-# Files written before ``shown``, ``late_answers`` and ``disputes`` existed open as they
-# are: every statement above only adds what is missing, and no row is rewritten.
+# Files written before ``shown``, ``late_answers``, ``disputes``, ``rounds``, ``votes``, the
+# check's tables and ``sus`` existed open as they are: every statement above only adds what
+# is missing, and no row is rewritten. (An answer kept before ``votes`` is a round-1 answer
+# with no confidence.)
 
 STATES = ("open", "closed", "revealed")
+CONFIDENCE = ("sure", "unsure")  # what a phone may add to an answer ("" when it says none)
+SUS_ITEMS = (  # the System Usability Scale (Brooke 1996), its ten statements as published
+    "I think that I would like to use this system frequently.",
+    "I found the system unnecessarily complex.",
+    "I thought the system was easy to use.",
+    "I think that I would need the support of a technical person to be able to use this "
+    "system.",
+    "I found the various functions in this system were well integrated.",
+    "I thought there was too much inconsistency in this system.",
+    "I would imagine that most people would learn to use this system very quickly.",
+    "I found the system very cumbersome to use.",
+    "I felt very confident using the system.",
+    "I needed to learn a lot of things before I could get going with this system.",
+)
 MAX_NAME = 40  # characters of a display name
 MAX_STUDENT_ID = 32
 # starting with a letter or digit: a spreadsheet would read "+1", "-1" or "@x" as a formula,
@@ -401,7 +461,8 @@ class AnswerStore:
                     "SELECT id FROM students s WHERE room = ? AND NOT EXISTS (SELECT 1 FROM "
                     "answers a WHERE a.room = s.room AND a.student = s.id) AND NOT EXISTS "
                     "(SELECT 1 FROM late_answers l WHERE l.room = s.room AND l.student = "
-                    "s.id)", (room,)).fetchall()]
+                    "s.id) AND NOT EXISTS (SELECT 1 FROM check_answers c WHERE c.room = "
+                    "s.room AND c.student = s.id)", (room,)).fetchall()]
             else:
                 wanted = list(ids or ())
                 found = [int(r[0]) for r in self.db.execute(
@@ -411,7 +472,7 @@ class AnswerStore:
             for sid in found:
                 (student_id,) = self.db.execute("SELECT student_id FROM students WHERE id = ?",
                                                 (sid,)).fetchone()
-                for table in ("answers", "late_answers"):
+                for table in ("answers", "late_answers", "votes", "check_answers", "sus"):
                     self.db.execute(f"DELETE FROM {table} WHERE room = ? AND student = ?",
                                     (room, sid))
                 self.db.execute("DELETE FROM students WHERE id = ?", (sid,))
@@ -429,19 +490,71 @@ class AnswerStore:
 
     # ---------------------------------------------------------------------- questions
     def state(self, room: str, question: str) -> str:
-        """``open``, ``closed`` or ``revealed`` (``open`` until the presenter acts)."""
+        """``open``, ``closed`` or ``revealed`` (``open`` until the presenter acts); an
+        open round whose timer has run out is ``closed``, on every worker at once."""
         row = self.db.execute("SELECT state FROM states WHERE room = ? AND question = ?",
                               (room, question)).fetchone()
-        return "open" if row is None else str(row[0])
+        state = "open" if row is None else str(row[0])
+        if state == "open":
+            _, deadline = self.round_of(room, question)
+            if deadline is not None and self.clock() >= deadline:
+                return "closed"
+        return state
 
-    def set_state(self, room: str, question: str, state: str) -> None:
-        """Open, close or reveal ``question``; a reveal shows its answer (:meth:`expose`)."""
+    def round_of(self, room: str, question: str) -> tuple[int, float | None]:
+        """The question's round (1 until the presenter opens round 2) and when the open
+        round's timer ends (None: no timer)."""
+        row = self.db.execute("SELECT round, deadline FROM rounds WHERE room = ? AND "
+                              "question = ?", (room, question)).fetchone()
+        return (1, None) if row is None else (int(row[0]),
+                                              None if row[1] is None else float(row[1]))
+
+    def set_state(self, room: str, question: str, state: str, *, round: int | None = None,
+                  timer: int | None = None, rounds: int = 1,
+                  default_timer: int | None = None) -> None:
+        """Open, close or reveal ``question``; a reveal shows its answer (:meth:`expose`).
+
+        A question of two ``rounds``: ``round=2`` with ``open`` starts the second vote,
+        only once the first is closed (and its answer not shown); its timer runs
+        ``timer`` seconds (``default_timer`` without one; 0: none). Opening round 2 again
+        while it runs restarts its timer (the presenter's live adjust). Round 1 never opens
+        again once round 2 has. ``timer`` when opening round 1 times it too."""
         if state not in STATES:
             raise AnswerRefusedError("state", f"state must be one of {', '.join(STATES)}")
+        if round is not None and not 1 <= round <= rounds:
+            raise AnswerRefusedError("round", f"question {question!r} has {rounds} round"
+                                              f"{'s' if rounds > 1 else ''}", 409)
+        if round is not None and round > 1 and state != "open":
+            raise AnswerRefusedError("round", f"round {round} starts with state open; "
+                                              "close or reveal it without a round", 409)
 
         def change() -> None:
+            now = self.clock()
+            current, _ = self.round_of(room, question)
+            wanted = current if round is None else round
+            if wanted < current:
+                raise AnswerRefusedError("round", f"round {current} has begun: round "
+                                                  f"{wanted}'s vote stays as it closed", 409)
+            if wanted > current:
+                if self.shown(room, question):
+                    raise AnswerRefusedError("round", "the answer has been shown: a second "
+                                                      "round would not be a vote", 409)
+                if self.state(room, question) == "open":
+                    raise AnswerRefusedError("round", f"close round {current} first: its "
+                                                      "vote is sealed when it closes", 409)
             if state == "revealed":
-                self._show(room, question, self.clock())
+                self._show(room, question, now)
+            if state == "open":
+                seconds = timer if timer is not None else (
+                    default_timer if wanted > current else None)
+                deadline = now + seconds if seconds else None
+                self.db.execute(
+                    "INSERT INTO rounds VALUES (?, ?, ?, ?) ON CONFLICT(room, question) DO "
+                    "UPDATE SET round = excluded.round, deadline = excluded.deadline",
+                    (room, question, wanted, deadline))
+            elif state == "closed" and self.state(room, question) == "open":
+                self.db.execute("UPDATE rounds SET deadline = NULL WHERE room = ? AND "
+                                "question = ?", (room, question))
             self._set(room, question, state)
 
         self._atomic(change)
@@ -489,17 +602,24 @@ class AnswerStore:
             raise AnswerRefusedError("answer", str(exc)) from None
         return who, value
 
-    def record(self, room: str, q: Question, who: Student, value: Any) -> Result:
+    def record(self, room: str, q: Question, who: Student, value: Any,
+               confidence: str = "") -> Result:
         """Grade a checked answer and keep it (replacing the student's last one), in one
         transaction that also asks the question is still open: a question closed since the
-        check, by any worker, keeps no answer. An answer to a question whose answer has been
+        check, by any worker, or whose round's timer has run out, keeps no answer. The vote
+        of the round (with its ``confidence``, "sure", "unsure" or "") is kept too, so a
+        closed round's votes never change. An answer to a question whose answer has been
         shown (reopened after its reveal) is kept apart, as given after the reveal
         (``Result.late``), and never counts as right."""
+        if confidence not in ("", *CONFIDENCE):
+            raise AnswerRefusedError("confidence", f"confidence must be one of "
+                                                   f"{', '.join(CONFIDENCE)}")
         graded = grade(q, value)
 
         def keep() -> Result:
             if self.state(room, q.id) != "open":
                 raise AnswerRefusedError("question", f"question {q.id!r} is closed", 409)
+            now = self.clock()
             late = self.shown(room, q.id)
             table = "late_answers" if late else "answers"
             self.db.execute(
@@ -508,10 +628,67 @@ class AnswerStore:
                 "excluded.correct, score = excluded.score, misconception = "
                 "excluded.misconception, at = excluded.at",
                 (room, q.id, who.id, json.dumps(value), int(graded.correct), graded.score,
-                 graded.misconception, self.clock()))
+                 graded.misconception, now))
+            if not late:
+                round_, _ = self.round_of(room, q.id)
+                self.db.execute(
+                    "INSERT INTO votes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(room, "
+                    "question, round, student) DO UPDATE SET answer = excluded.answer, "
+                    "correct = excluded.correct, score = excluded.score, misconception = "
+                    "excluded.misconception, confidence = excluded.confidence, at = "
+                    "excluded.at",
+                    (room, q.id, round_, who.id, json.dumps(value), int(graded.correct),
+                     graded.score, graded.misconception, confidence, now))
             return dataclasses.replace(graded, late=late)
 
         return self._atomic(keep)
+
+    def vote(self, room: str, q: Question, student: int, round: int
+             ) -> tuple[Any, Result, str] | None:
+        """A student's vote in one round: the answer, its grade and the confidence."""
+        row = self.db.execute("SELECT answer, correct, score, confidence FROM votes WHERE "
+                              "room = ? AND question = ? AND round = ? AND student = ?",
+                              (room, q.id, round, student)).fetchone()
+        if row is None:
+            return None
+        return json.loads(row[0]), Result(bool(row[1]), float(row[2])), str(row[3])
+
+    def round_answers(self, room: str, q: Question, round: int) -> list[tuple[Any, Result]]:
+        """The votes of one round, graded (round 1 of a file older than the votes: its
+        answers)."""
+        rows = self.db.execute("SELECT answer, correct, score, misconception FROM votes WHERE "
+                               "room = ? AND question = ? AND round = ?",
+                               (room, q.id, round)).fetchall()
+        if not rows and round == 1:
+            return self.answers(room, q)
+        return [(json.loads(r[0]), Result(bool(r[1]), float(r[2]), str(r[3]))) for r in rows]
+
+    def round_distribution(self, room: str, q: Question, round: int) -> dict[str, Any]:
+        """What the room voted in one round of a two-round question."""
+        return {**distribution(q, self.round_answers(room, q, round)), "round": round}
+
+    def confidence(self, room: str, q: Question, round: int) -> dict[str, int]:
+        """The round's votes by grade and confidence: right and sure, right but unsure,
+        wrong and sure (the misconception to address), wrong but unsure, and unsaid."""
+        out = {"right_sure": 0, "right_unsure": 0, "wrong_sure": 0, "wrong_unsure": 0,
+               "unsaid": 0}
+        for correct, said, n in self.db.execute(
+                "SELECT correct, confidence, COUNT(*) FROM votes WHERE room = ? AND question "
+                "= ? AND round = ? GROUP BY correct, confidence", (room, q.id, round)):
+            key = "unsaid" if not said else f"{'right' if correct else 'wrong'}_{said}"
+            out[key] += int(n)
+        return out
+
+    def moved(self, room: str, q: Question) -> dict[str, int]:
+        """Of the students who voted in both rounds: how many went from wrong to right, and
+        from right to wrong."""
+        both, up, down = self.db.execute(
+            "SELECT COUNT(*), COALESCE(SUM(a.correct = 0 AND b.correct = 1), 0), "
+            "COALESCE(SUM(a.correct = 1 AND b.correct = 0), 0) FROM votes a JOIN votes b ON "
+            "b.room = a.room AND b.question = a.question AND b.student = a.student AND "
+            "b.round = 2 WHERE a.room = ? AND a.question = ? AND a.round = 1",
+            (room, q.id)).fetchone()
+        return {"both": int(both), "wrong_to_right": int(up), "right_to_wrong": int(down)}
 
     def own(self, room: str, q: Question, student: int) -> tuple[Any, Result] | None:
         """A student's own answer to ``q`` and its grade (what a phone gets back): the one
@@ -546,6 +723,172 @@ class AnswerStore:
                                   "question = ?", (room, q.id)).fetchone()
         return {**distribution(q, self.answers(room, q)), "state": self.state(room, q.id),
                 "after_reveal": int(late)}
+
+    # ---------------------------------------------------------------- the concept check
+    def check_state(self, room: str) -> tuple[str | None, str]:
+        """The check's phase (``pre``, ``post``, or None before the presenter opens one)
+        and whether it is ``open`` or ``closed``."""
+        row = self.db.execute("SELECT phase, state FROM check_phases WHERE room = ?",
+                              (room,)).fetchone()
+        return (None, "closed") if row is None else (str(row[0]), str(row[1]))
+
+    def set_check(self, room: str, phase: str, state: str) -> None:
+        """Open or close a phase of the check; opening one closes the other."""
+        if phase not in PHASES:
+            raise AnswerRefusedError("phase", f"phase must be one of {', '.join(PHASES)}")
+        if state not in ("open", "closed"):
+            raise AnswerRefusedError("state", "state must be open or closed")
+        self._write("INSERT INTO check_phases VALUES (?, ?, ?) ON CONFLICT(room) DO UPDATE "
+                    "SET phase = excluded.phase, state = excluded.state",
+                    (room, phase, state))
+
+    def check_record(self, room: str, phase: str, q: Question, token: object, raw: object
+                     ) -> Any:
+        """A student's answer to a check question, graded and kept (the latest wins), in one
+        transaction that asks the phase is still open. The grade is never sent back."""
+        who = self.student(room, token)
+        if len(json.dumps(raw, separators=(",", ":"))) > MAX_ANSWER_BYTES:
+            raise AnswerRefusedError("answer", f"answer is over {MAX_ANSWER_BYTES} bytes")
+        try:
+            value = read_answer(q, raw)
+        except ValueError as exc:
+            raise AnswerRefusedError("answer", str(exc)) from None
+        graded = grade(q, value)
+
+        def keep() -> Any:
+            if self.check_state(room) != (phase, "open"):
+                raise AnswerRefusedError("phase", f"the {phase}-check is not open", 409)
+            self.db.execute(
+                "INSERT INTO check_answers VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(room, "
+                "phase, question, student) DO UPDATE SET answer = excluded.answer, correct = "
+                "excluded.correct, score = excluded.score, at = excluded.at",
+                (room, phase, q.id, who.id, json.dumps(value), int(graded.correct),
+                 graded.score, self.clock()))
+            return value
+
+        return self._atomic(keep)
+
+    def check_own(self, room: str, phase: str, student: int) -> dict[str, Any]:
+        return {str(q): json.loads(a) for q, a in self.db.execute(
+            "SELECT question, answer FROM check_answers WHERE room = ? AND phase = ? AND "
+            "student = ?", (room, phase, student))}
+
+    def _check_grades(self, room: str) -> dict[tuple[str, int, str], bool]:
+        """(phase, student, question) → right."""
+        return {(str(p), int(s), str(q)): bool(c) for p, s, q, c in self.db.execute(
+            "SELECT phase, student, question, correct FROM check_answers WHERE room = ?",
+            (room,))}
+
+    def gain(self, room: str, questions: Sequence[Question]) -> dict[str, Any]:
+        """The check's results: per question, of the students who answered it both times,
+        the share right before and after and the normalised gain ⟨g⟩ = (post − pre) /
+        (1 − pre) (Hake 1998; None when nobody answered both times, or pre is 1); overall,
+        the same over every student who answered the check both times, a question left
+        unanswered counting as wrong."""
+        grades = self._check_grades(room)
+        per: list[dict[str, Any]] = []
+        for q in questions:
+            both = [s for (p, s, qid) in grades if p == "pre" and qid == q.id
+                    and ("post", s, q.id) in grades]
+            pre = _share(grades[("pre", s, q.id)] for s in both)
+            post = _share(grades[("post", s, q.id)] for s in both)
+            per.append({"id": q.id, "prompt": q.prompt, "kind": q.kind, "n": len(both),
+                        "pre": pre, "post": post, "gain": _gain(pre, post, len(both))})
+        took = {phase: {s for (p, s, _) in grades if p == phase} for phase in PHASES}
+        both = sorted(took["pre"] & took["post"])
+        ids = [q.id for q in questions]
+
+        def mean(phase: str) -> float | None:
+            if not both or not ids:
+                return None
+            return sum(sum(grades.get((phase, s, qid), False) for qid in ids) / len(ids)
+                       for s in both) / len(both)
+
+        pre, post = mean("pre"), mean("post")
+        phase, state = self.check_state(room)
+        return {"phase": phase, "state": state,
+                "answered": {p: len(took[p]) for p in PHASES}, "questions": per,
+                "overall": {"n": len(both), "pre": pre, "post": post,
+                            "gain": _gain(pre, post, len(both))},
+                "sus": self.sus_summary(room)}
+
+    def sus_record(self, room: str, token: object, answers: Sequence[int]) -> float:
+        """A student's ten SUS answers (1 strongly disagree … 5 strongly agree) and their
+        score, 0 to 100 (odd items x − 1, even items 5 − x, the sum times 2.5); only while
+        the post-check is open."""
+        who = self.student(room, token)
+        if (len(answers) != len(SUS_ITEMS) or not all(
+                isinstance(a, int) and not isinstance(a, bool) and 1 <= a <= 5
+                for a in answers)):
+            raise AnswerRefusedError("answers", f"answers must be {len(SUS_ITEMS)} whole "
+                                                "numbers, each 1 (strongly disagree) to 5 "
+                                                "(strongly agree)")
+        score = sus_score(answers)
+
+        def keep() -> float:
+            if self.check_state(room) != ("post", "open"):
+                raise AnswerRefusedError("phase", "the questionnaire is open with the "
+                                                  "post-check only", 409)
+            self.db.execute("INSERT INTO sus VALUES (?, ?, ?, ?, ?) ON CONFLICT(room, student) "
+                            "DO UPDATE SET answers = excluded.answers, score = excluded.score, "
+                            "at = excluded.at", (room, who.id, json.dumps(list(answers)),
+                                                 score, self.clock()))
+            return score
+
+        return self._atomic(keep)
+
+    def sus_own(self, room: str, student: int) -> list[int] | None:
+        row = self.db.execute("SELECT answers FROM sus WHERE room = ? AND student = ?",
+                              (room, student)).fetchone()
+        return None if row is None else list(json.loads(row[0]))
+
+    def sus_summary(self, room: str) -> dict[str, Any] | None:
+        """How many filled in the questionnaire and their mean SUS score (None: nobody)."""
+        n, score = self.db.execute("SELECT COUNT(*), AVG(score) FROM sus WHERE room = ?",
+                                   (room,)).fetchone()
+        return None if not n else {"n": int(n), "score": round(float(score), 2)}
+
+    def check_csv(self, room: str, questions: Sequence[Question]) -> str:
+        """One row per student: each check question's point before and after (empty when
+        not answered), both totals, and the SUS score (empty when not filled in)."""
+        grades = self._check_grades(room)
+        sus = dict(self.db.execute("SELECT student, score FROM sus WHERE room = ?",
+                                   (room,)).fetchall())
+        out = io.StringIO()
+        w = csv.writer(out, lineterminator="\r\n")
+        w.writerow(["name", "student_id", *(f"{p}_{q.id}" for p in PHASES for q in questions),
+                    "pre_total", "post_total", "sus"])
+        for s in self.students(room):
+            cells, totals = [], []
+            for phase in PHASES:
+                marks = [grades.get((phase, s.id, q.id)) for q in questions]
+                cells += ["" if m is None else str(int(m)) for m in marks]
+                totals.append("" if all(m is None for m in marks)
+                              else str(sum(bool(m) for m in marks)))
+            w.writerow([spreadsheet_safe(s.name), spreadsheet_safe(s.student_id), *cells,
+                        *totals, "" if s.id not in sus else _points(float(sus[s.id]))])
+        return out.getvalue()
+
+    def rounds_view(self, room: str, q: Question) -> dict[str, Any]:
+        """The distribution of the question's current round (all its on-time answers for a
+        one-round question), its state, round and timer, the confidence of its votes; for a
+        question in its second round also the first round's distribution and who moved.
+        Whoever calls this decides what may be seen (a two-round question is sealed until
+        its reveal)."""
+        round_, deadline = self.round_of(room, q.id)
+        if q.rounds == 1:
+            out = self.distribution(room, q)
+        else:
+            out = {**self.round_distribution(room, q, round_), "state": self.state(room, q.id),
+                   "after_reveal": self.distribution(room, q)["after_reveal"]}
+            if round_ == 2:
+                out["first"] = self.round_distribution(room, q, 1)
+                out["moved"] = self.moved(room, q)
+        out.update(round=round_, rounds=q.rounds, deadline=deadline,
+                   remaining=None if deadline is None or out["state"] != "open"
+                   else max(0.0, round(deadline - self.clock(), 3)),
+                   confidence=self.confidence(room, q, round_))
+        return out
 
     # ------------------------------------------------------------------------- export
     def _scores(self, room: str) -> dict[tuple[int, str], float]:
@@ -606,26 +949,64 @@ class AnswerStore:
         return {"students": int(students), "answers": int(answers)}
 
     def raw_csv(self, room: str, q: Question) -> str:
-        """Every student's latest answer to ``q``, as given, with its grade; those given
-        after the reveal in rows of their own, marked, with no point."""
+        """Every student's latest answer to ``q``, as given, with its grade, the round it
+        was given in and the confidence said with it; those given after the reveal in rows
+        of their own, marked, with no point; a two-round question's first votes, where a
+        second one replaced them, in rows of their own with no point."""
         rows = self.db.execute(
             "SELECT s.name, s.student_id, a.answer, a.correct, a.score, a.misconception, a.at, "
-            "a.late FROM (SELECT *, 0 AS late FROM answers UNION ALL SELECT *, 1 AS late FROM "
-            "late_answers) a JOIN students s ON s.id = a.student WHERE a.room = ? AND "
-            "a.question = ? ORDER BY a.late, s.id", (room, q.id)).fetchall()
+            "a.late, a.student FROM (SELECT *, 0 AS late FROM answers UNION ALL SELECT *, 1 AS "
+            "late FROM late_answers) a JOIN students s ON s.id = a.student WHERE a.room = ? "
+            "AND a.question = ? ORDER BY a.late, s.id", (room, q.id)).fetchall()
+        votes: dict[int, dict[int, tuple[Any, ...]]] = {}
+        for student, round_, answer, correct, mis, said, at in self.db.execute(
+                "SELECT student, round, answer, correct, misconception, confidence, at FROM "
+                "votes WHERE room = ? AND question = ?", (room, q.id)):
+            votes.setdefault(int(student), {})[int(round_)] = (answer, correct, mis, said, at)
         out = io.StringIO()
         w = csv.writer(out, lineterminator="\r\n")
         w.writerow(["name", "student_id", "answer", "correct", "points", "misconception",
-                    "answered_at", "after_reveal"])
-        for name, sid, answer, correct, score, mis, at, late in rows:
-            shown = json.loads(answer)
+                    "answered_at", "after_reveal", "round", "confidence"])
+
+        def shown(answer: str) -> str:
+            value = json.loads(answer)
             if q.kind == "choice":
-                shown = q.options[shown]
-            w.writerow([spreadsheet_safe(name), spreadsheet_safe(sid),
-                        spreadsheet_safe(shown if isinstance(shown, str) else json.dumps(shown)),
+                value = q.options[value]
+            return spreadsheet_safe(value if isinstance(value, str) else json.dumps(value))
+
+        names = {}
+        for name, sid, answer, correct, score, mis, at, late, student in rows:
+            names[int(student)] = (name, sid)
+            mine = votes.get(int(student), {})
+            last = max(mine, default=1)
+            said = "" if late or last not in mine else str(mine[last][3])
+            w.writerow([spreadsheet_safe(name), spreadsheet_safe(sid), shown(answer),
                         0 if late else int(correct), "0" if late else _points(score), mis,
-                        _when(at), int(late)])
+                        _when(at), int(late), "" if late else last, said])
+        for student, mine in sorted(votes.items()):
+            if len(mine) > 1 and 1 in mine and student in names:
+                answer, correct, mis, said, at = mine[1]
+                name, sid = names[student]
+                w.writerow([spreadsheet_safe(name), spreadsheet_safe(sid), shown(answer),
+                            int(correct), "0", mis, _when(at), 0, 1, said])
         return out.getvalue()
+
+
+def sus_score(answers: Sequence[int]) -> float:
+    """The SUS score of ten answers 1 … 5: (Σ odd (x − 1) + Σ even (5 − x)) × 2.5."""
+    return 2.5 * sum(a - 1 if i % 2 == 0 else 5 - a for i, a in enumerate(answers))
+
+
+def _share(marks: Iterable[bool]) -> float | None:
+    values = list(marks)
+    return sum(values) / len(values) if values else None
+
+
+def _gain(pre: float | None, post: float | None, n: int) -> float | None:
+    """Hake's normalised gain; None without students, or when pre leaves no room (1)."""
+    if not n or pre is None or post is None or pre >= 1:
+        return None
+    return (post - pre) / (1 - pre)
 
 
 def _when(at: float) -> str:

@@ -7,6 +7,7 @@ the default; ``convlens demo --script FILE`` replaces it)::
     lr = 0.1                        # η of the update (optional, default 0.1)
     optimizer = { type = "adam" }   # the update (optional, default SGD; engine.optimizers)
     require_id = true               # a student joins only with a student ID (optional)
+    sus = true                      # the ten SUS items after the post-check (optional)
 
     [network]                       # optional: any network (engine.network's JSON form)
     input = { size = 8 }
@@ -27,6 +28,10 @@ the default; ``convlens demo --script FILE`` replaces it)::
     b1 = [0.1]
     W2 = [[-0.5, 0.8, -0.6, 0.9]]
     b2 = [-0.2]
+
+    [[check.question]]              # a concept check asked before the lesson and after
+    kind = "choice"                 # it, on examples of its own (3 to 6 questions of any
+    prompt = "..."                  # kind: app.demo.questions.read_check)
 
     [[slide]]                       # a slide of its own: a name, a title, narration
     kind = "intro"
@@ -87,7 +92,7 @@ from engine.network import _layer as _engine_layer  # the one reading of a layer
 
 from ..schemas import DEFAULT_LR  # the API's default η, the one home of it
 from .contrast import Contrast, ContrastError, comparison, labels, position, walk_body
-from .questions import Question
+from .questions import Question, read_check
 from .questions import check_lesson as check_questions
 from .source import inline_items, key_lines, line_of
 from .walk import first_known, slide_cursors
@@ -102,7 +107,7 @@ MAX_TITLE = 120
 KINDS = ("step", "intro", "loss-after", "contrast")
 MAX_DRAWN = 144  # numbers of one tensor (X aside) a phone draws: 12 × 12
 TOP_KEYS = {"title": True, "lr": False, "optimizer": False, "require_id": False,
-            "network": False, "example": True, "slide": True}
+            "network": False, "example": True, "slide": True, "check": False, "sus": False}
 EXAMPLE_KEYS = {"x": True, "y": True, "params": True, "config": False}
 SLIDE_KEYS = {
     "step": ("step", "kind", "phase", "title", "narration", "notes", "predict", "reveal",
@@ -179,6 +184,10 @@ class Lesson:
     optimizer: dict[str, Any] | None = None  # the update's, as engine.optimizers reads it
     questions: tuple[Question, ...] = ()  # the room answers them (app.demo.questions)
     require_id: bool = False  # a student joins the room's answers only with a student ID
+    # the concept check asked before and after the lesson ({"pre": ..., "post": ...}, each on
+    # an example of its own; empty: none), and whether the ten SUS items follow it
+    check: Mapping[str, tuple[Question, ...]] = field(default_factory=dict)
+    sus: bool = False
     # slides whose point (``shows``) the example's numbers do not show: the lesson still
     # runs, and the instructor is told ("FILE:LINE: ..."), so the text can be changed
     warnings: tuple[str, ...] = ()
@@ -347,6 +356,15 @@ class _Checker:
                         f"a question on the {slide.name} update is graded as gradient "
                         f"descent's, and this lesson's optimizer is {self.optimizer.type}: "
                         "ask it on another step"))
+        sus = raw.get("sus", False)
+        if not isinstance(sus, bool):
+            self.problem(("sus",), f"sus must be true or false, got {_kind(sus)}")
+        check = read_check(raw["check"], float(lr), self.problem, net=net or engine.SEED,
+                           resolving=not self.problems and net is not None) if (
+            "check" in raw) else {}
+        if sus is True and not check and "check" not in raw:
+            self.problem(("sus",), "sus = true asks the ten SUS items after the post-check: "
+                                   "the lesson needs a [check]")
         if self.problems:
             raise LessonError(self.source, self.problems)
         assert net is not None and x is not None and y is not None and params is not None
@@ -359,7 +377,8 @@ class _Checker:
                          if not points.holds(name, trace, float(lr)))
         return Lesson(warnings=warnings, title=title, network=net, x=x, y=y, params=params,
                       lr=float(lr), slides=tuple(slides), source=self.source, questions=questions,
-                      require_id=bool(require_id), optimizer=spec)
+                      require_id=bool(require_id), optimizer=spec, check=check,
+                      sus=sus is True)
 
     def update(self, raw: Mapping[str, Any]) -> optimizers.Optimizer | None:
         """``optimizer = { type = "adam", beta1 = 0.9 }``, by the engine's check of it."""

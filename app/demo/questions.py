@@ -28,6 +28,10 @@ A slide carries at most one question, as a ``[slide.question]`` table after its
     prompt = "Compute dZ1."
     step = "dZ1"                    # the engine step; its givens are the example's
 
+Any kind may be asked twice, as peer instruction: ``rounds = 2`` (a silent vote, closed
+sealed, discussion with a neighbour, a second vote, then the reveal with both rounds) and
+``timer = SECONDS`` (round 2's default time, which the presenter adjusts live).
+
 Questions work on any network (the lesson's ``[network]``): tensor names and grid steps are
 the network's own (``engine.practice.step_names``), and the givens and answers come from its
 trace.
@@ -44,6 +48,7 @@ checks a lesson.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections import Counter
@@ -56,12 +61,14 @@ import numpy as np
 import engine
 
 KINDS = ("choice", "number", "cells", "grid")
+ROUND_KEYS = ("rounds", "timer")  # peer instruction: any kind may have two rounds
 KEYS = {
-    "choice": ("kind", "prompt", "options", "answer"),
-    "number": ("kind", "prompt", "answer", "tolerance"),
-    "cells": ("kind", "prompt", "tensor", "answer"),
-    "grid": ("kind", "prompt", "step"),
+    "choice": ("kind", "prompt", "options", "answer", *ROUND_KEYS),
+    "number": ("kind", "prompt", "answer", "tolerance", *ROUND_KEYS),
+    "cells": ("kind", "prompt", "tensor", "answer", *ROUND_KEYS),
+    "grid": ("kind", "prompt", "step", *ROUND_KEYS),
 }
+MAX_TIMER = 3600  # seconds of a round's timer
 MAX_PROMPT = 300  # characters
 MAX_OPTIONS = 6
 MAX_OPTION = 80  # characters of one option
@@ -98,6 +105,8 @@ class Spec:
     tolerance: float | None = None
     tensor: str = ""
     step: str = ""
+    rounds: int = 1
+    timer: int | None = None
 
 
 @dataclass(frozen=True)
@@ -116,6 +125,8 @@ class Question:
     lr: float | None = None  # grid, for the update steps' misconceptions
     net: engine.Network | None = field(default=None, repr=False)  # grid: a network that is
     # not seed-shaped, for its misconceptions (None: the seed's sizes, read off the tensors)
+    rounds: int = 1  # 2: peer instruction (a silent vote, discussion, a second vote)
+    timer: int | None = None  # seconds round 2 is open by default (None: until closed)
 
     def public(self) -> dict[str, Any]:
         """What a phone may see while the question is open: nothing of the right answer."""
@@ -195,7 +206,28 @@ def read_question(table: object, path: Path, problem: Report,
                           f"a grid question needs step = one of the network's steps "
                           f"({', '.join(steps)}), got {step!r}")
         spec = Spec(kind, prompt, path, step=str(step))
+    rounds, timer = _read_rounds(table, path, before)
+    spec = dataclasses.replace(spec, rounds=rounds, timer=timer)
     return None if before.count else spec
+
+
+def _read_rounds(table: Mapping[str, Any], path: Path, out: _Count) -> tuple[int, int | None]:
+    """``rounds = 2`` (peer instruction) and ``timer = SECONDS`` (round 2's default)."""
+    rounds = table.get("rounds", 1)
+    if isinstance(rounds, bool) or rounds not in (1, 2):
+        out.report((*path, "rounds"), f"rounds must be 1 or 2 (a silent vote, then a second "
+                                      f"after discussion), got {rounds!r}")
+        rounds = 1
+    timer = table.get("timer")
+    if timer is not None:
+        if isinstance(timer, bool) or not isinstance(timer, int) or not 5 <= timer <= MAX_TIMER:
+            out.report((*path, "timer"), f"timer must be a whole number of seconds, 5 to "
+                                         f"{MAX_TIMER}, got {timer!r}")
+            timer = None
+        elif rounds != 2:
+            out.report((*path, "timer"), "timer is round 2's: it needs rounds = 2")
+            timer = None
+    return int(rounds), timer
 
 
 class _Count:
@@ -279,6 +311,24 @@ def resolve(spec: Spec, slide_id: str, *, trace: engine.Trace, lr: float,
     """The question with its right answer taken from the example's ``trace``. ``known`` is
     what the room has seen when the question is asked: a tensor to tap or a grid's givens
     must be among it, and the answer must not be (it would be on the screen already)."""
+    q = _resolve(spec, slide_id, trace=trace, lr=lr, known=known, problem=problem)
+    return None if q is None else dataclasses.replace(q, rounds=spec.rounds, timer=spec.timer)
+
+
+def answer_names(spec: Spec) -> tuple[str, ...]:
+    """The tensors that hold the answer of ``spec``: never on the screen when it is asked."""
+    if spec.kind == "number" and isinstance(spec.answer, str):
+        return (spec.answer,)
+    if spec.kind == "cells" and isinstance(spec.answer, str):
+        m = CONDITION.match(spec.answer)
+        return (m.group(1),) if m and m.group(1) != spec.tensor else ()
+    if spec.kind == "grid":
+        return (spec.step,)
+    return ()
+
+
+def _resolve(spec: Spec, slide_id: str, *, trace: engine.Trace, lr: float,
+             known: Sequence[str], problem: Report) -> Question | None:
     path = spec.path
     if spec.kind == "choice":
         return Question(slide_id, "choice", spec.prompt, spec.answer, options=spec.options)
@@ -497,3 +547,68 @@ def check_lesson(raw_slides: Sequence[object], slides: Sequence[Any],
             if q is not None:
                 out.append(q)
     return tuple(out)
+
+
+# ------------------------------------------------------------------- the concept check
+CHECK_SIZE = (3, 6)  # questions of a lesson's [check]
+CHECK_SEEDS = {"pre": 2_022, "post": 2_023}  # the variants drawn for the two checks
+PHASES = ("pre", "post")
+
+
+def check_id(i: int) -> str:
+    return f"check-{i + 1}"
+
+
+def read_check(table: object, lr: float, problem: Report, *, net: engine.Network,
+               resolving: bool = True) -> dict[str, tuple[Question, ...]]:
+    """A lesson's ``[check]``: 3 to 6 ``[[check.question]]`` tables of any kind, asked before
+    the lesson (``pre``) and again after it (``post``). Each check is on an example the
+    engine draws for it (:func:`engine.practice.variant`), the post-check's another than the
+    pre-check's, so the second time is not the same arithmetic; neither is the lesson's own
+    example. A phone shows a question with what it needs (the tensor to tap, a grid's
+    givens): the answer's tensors are never among them. ``{}`` when there are problems
+    (each reported) or ``resolving`` is off (the lesson has problems of its own)."""
+    path: Path = ("check",)
+    if not isinstance(table, dict):
+        problem(path, f"check must be a table ([[check.question]] tables), got "
+                      f"{_kind_of(table)}")
+        return {}
+    for key in table:
+        if key != "question":
+            problem((*path, key), f"unknown key {key!r} in the check (known: question)")
+    raw = table.get("question")
+    low, high = CHECK_SIZE
+    if not isinstance(raw, list) or not low <= len(raw) <= high:
+        problem((*path, "question") if "question" in table else path,
+                f"a check holds {low} to {high} questions ([[check.question]] tables), got "
+                f"{len(raw) if isinstance(raw, list) else _kind_of(raw)}")
+        return {}
+    before = _Count(problem)
+    specs = []
+    for i, one in enumerate(raw):
+        where: Path = (*path, "question", i)
+        if isinstance(one, dict) and ("rounds" in one or "timer" in one):
+            before.report((*where, "rounds" if "rounds" in one else "timer"),
+                          "a check question has one round: each student answers alone")
+        spec = read_question(one, where, before.report, net)
+        if spec is not None:
+            specs.append(spec)
+    if before.count or not resolving:
+        return {}
+    names = tuple(net.shapes())
+    out: dict[str, tuple[Question, ...]] = {}
+    for phase in PHASES:
+        try:
+            trace = engine.practice.variant(CHECK_SEEDS[phase], net).trace
+        except ValueError as exc:
+            problem(path, f"the engine cannot draw an example for the check: {exc}")
+            return {}
+        questions = []
+        for i, spec in enumerate(specs):
+            hidden = answer_names(spec)
+            q = resolve(spec, check_id(i), trace=trace, lr=lr,
+                        known=tuple(n for n in names if n not in hidden), problem=before.report)
+            if q is not None:
+                questions.append(q)
+        out[phase] = tuple(questions)
+    return {} if before.count else out

@@ -75,7 +75,8 @@ def test_answer_only_the_question_on_the_screen(client, demo):
     assert body["question"]["id"] == "dA2" and body["state"] == "open" and body["mine"] is None
     r = put(client, demo, "dA2", 0, token)
     assert r.status_code == 200
-    assert r.json() == {"answer": 0, "state": "open", "after_reveal": False}
+    assert r.json() == {"answer": 0, "state": "open", "after_reveal": False, "round": 1,
+                        "confidence": None}
     r = put(client, demo, "dA2", 1, token)  # changed: latest wins
     assert r.status_code == 200
     assert client.get(f"/api/demo/{demo.room}/question", headers=token).json()["mine"] == 1
@@ -92,7 +93,8 @@ def test_nothing_of_the_answer_before_the_reveal(client, demo):
         go(client, demo, q.id)
         assert put(client, demo, q.id, q.answer_json(), ada).status_code == 200
         body = client.get(f"/api/demo/{demo.room}/question", headers=bob).json()
-        assert set(body) == {"question", "state", "mine", "name", "require_id"}
+        assert set(body) == {"question", "state", "mine", "name", "require_id", "round",
+                             "rounds", "deadline", "remaining", "confidence"}
         assert body["mine"] is None
         shown = body["question"]
         extra = {"choice": {"options"}, "number": set(), "cells": {"tensor", "shape", "values"},

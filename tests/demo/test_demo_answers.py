@@ -160,7 +160,7 @@ def test_students_per_room_are_capped(tmp_path, monkeypatch):
 
 
 def test_a_full_file_refuses_with_507(tmp_path, questions):
-    store = AnswerStore(tmp_path / "full.sqlite3", max_bytes=64 * 1024)
+    store = AnswerStore(tmp_path / "full.sqlite3", max_bytes=128 * 1024)
     with pytest.raises(AnswerRefusedError) as refused:
         for i in range(5000):
             store.join(ROOM, f"student {i}")

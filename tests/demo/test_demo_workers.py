@@ -271,3 +271,55 @@ def test_a_move_on_one_worker_closes_the_question_for_the_other_at_once(workers)
     listed = httpx.get(f"{one.url}/api/demo/{ROOM}/students", headers=KEYED, timeout=5).json()
     holder = next(s for s in listed["students"] if s["student_id"] == "s-dz2")
     assert [d["name"] for d in holder["disputes"]] == ["Not Grace"]
+
+
+def test_a_closed_round_refuses_a_changed_answer_through_either_worker(workers):
+    """Round 1 closed on one worker: the other keeps no change to it, by REST or a replay;
+    round 2 opened on the other takes the change, sealed on the presenter's socket on both
+    workers until the reveal."""
+    one, two = workers
+    demo = DemoMode(DemoSettings(key=KEY))
+    q = next(q for q in demo.questions.values() if q.rounds == 2)
+    wrong = (q.truth + 1) % len(q.options)
+    url = f"/api/demo/{ROOM}/questions/{q.id}/answer"
+    state = f"/api/demo/{ROOM}/questions/{q.id}/state"
+
+    async def run():
+        ws = await presenter(two)
+        try:
+            assert goto(one, demo.ask_beats[q.id]).status_code == 200
+            joined = httpx.post(f"{one.url}/api/demo/{ROOM}/join", json={"name": "Lin"},
+                                timeout=5)
+            token = {"X-Student-Token": joined.json()["token"]}
+            first = {"answer": wrong, "confidence": "sure"}
+            assert httpx.put(one.url + url, json=first, headers=token,
+                             timeout=5).status_code == 200
+            pushed = await wait_for(ws, lambda m: m["type"] == "answers"
+                                    and m.get("question") == q.id, 5)
+            assert pushed["sealed"] and "counts" not in pushed and pushed["answered"] == 1
+            assert httpx.post(two.url + state, json={"state": "closed"}, headers=KEYED,
+                              timeout=5).status_code == 200
+            for server in (one, two):  # a changed answer and the first one replayed
+                for body in ({"answer": q.truth}, first):
+                    r = httpx.put(server.url + url, json=body, headers=token, timeout=5)
+                    assert r.status_code == 409, r.text
+            opened = httpx.post(one.url + state, json={"state": "open", "round": 2},
+                                headers=KEYED, timeout=5)
+            assert opened.status_code == 200 and opened.json()["round"] == 2
+            changed = httpx.put(two.url + url, json={"answer": q.truth}, headers=token,
+                                timeout=5)
+            assert changed.status_code == 200 and changed.json()["round"] == 2
+            await wait_for(ws, lambda m: m["type"] == "answers" and m.get("round") == 2
+                           and m["sealed"] and "counts" not in m, 5)
+            revealed = httpx.post(two.url + state, json={"state": "revealed"}, headers=KEYED,
+                                  timeout=5)
+            assert revealed.status_code == 200
+            seen = httpx.get(f"{one.url}/api/demo/{ROOM}/question", headers=token,
+                             timeout=5).json()
+            return seen
+        finally:
+            await ws.close()
+
+    seen = asyncio.run(run())
+    assert seen["mine_first"] == wrong and seen["mine"] == q.truth
+    assert seen["moved"]["wrong_to_right"] >= 1 and seen["first"]["counts"][wrong] >= 1
