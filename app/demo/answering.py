@@ -7,15 +7,26 @@ Students (the ``X-Student-Token`` header, given once by ``join``):
 - ``GET /api/demo/{room}/question`` → the question of the room's slide as a phone may see
   it: its prompt and options, its state, the student's own answer; the right answer, the
   student's result and the room's distribution only once it is revealed.
-- ``PUT /api/demo/{room}/questions/{id}/answer`` ``{answer}`` → ``{answer, state}``: the
-  answer as stored (no grade: that would tell the right answer before the reveal).
+- ``PUT /api/demo/{room}/questions/{id}/answer`` ``{answer, confidence?}`` → ``{answer,
+  state, round}``: the answer as stored (no grade: that would tell the right answer before
+  the reveal).
+- ``GET /api/demo/{room}/check``, ``PUT /api/demo/{room}/check/{phase}/{id}/answer`` and
+  ``PUT /api/demo/{room}/sus``: the concept check before and after the lesson, and the SUS
+  items after it (never graded on the phone).
 
 Presenter (``X-Demo-Key``):
 
 - ``GET /api/demo/{room}/questions/{id}/live``: the distribution, answered of following
-- ``POST /api/demo/{room}/questions/{id}/state`` ``{state}``: open, close or reveal
+- ``POST /api/demo/{room}/questions/{id}/state`` ``{state, round?, timer?}``: open, close
+  or reveal; a two-round question's second vote, and its timer
+- ``POST /api/demo/{room}/check/state`` ``{phase, state}``, ``GET /api/demo/{room}/gain``
+  and ``GET /api/demo/{room}/check.csv``: the check, its learning gain and its export
 - ``GET /api/demo/{room}/results.csv?layout=generic|canvas`` and
   ``GET /api/demo/{room}/questions/{id}/answers.csv``
+
+A two-round question (peer instruction) is sealed until its reveal: the presenter's view
+and pushes carry only how many answered and how many are right, the room nothing; the
+reveal carries both rounds and who moved from wrong to right.
 
 Over the room's socket, presenters get ``{"type": "answers", ...distribution}`` as answers
 arrive (at most every PUSH_EVERY seconds), and everyone ``{"type": "question", "id",

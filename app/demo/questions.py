@@ -490,7 +490,8 @@ def _bar_key(value: float) -> float:
 def distribution(q: Question, answers: Sequence[tuple[Any, Result]]) -> dict[str, Any]:
     """What the room answered, for the presenter while open and for everyone at the
     reveal: ``{kind, answered, right, ...}`` with, by kind, ``counts`` per option, ``bars``
-    of the most frequent numbers, ``taps`` per cell, or the grid's ``misconceptions``."""
+    of the most frequent numbers, ``taps`` per cell, or the grid's ``misconceptions`` and
+    ``cells_right`` (per cell, how many answers had it right)."""
     out: dict[str, Any] = {"question": q.id, "kind": q.kind, "answered": len(answers),
                            "right": sum(r.correct for _, r in answers)}
     if q.kind == "choice":
@@ -512,6 +513,12 @@ def distribution(q: Question, answers: Sequence[tuple[Any, Result]]) -> dict[str
     else:
         out["score"] = (round(sum(r.score for _, r in answers) / len(answers), 4)
                         if answers else 0.0)
+        # per cell, how many got it right: the reveal draws it over the true answer
+        right = np.zeros(q.shape, dtype=np.int64)
+        for a, _ in answers:
+            right += engine.practice.right_cells(np.asarray(a, dtype=np.float64),
+                                                 np.asarray(q.truth)).astype(np.int64)
+        out["cells_right"] = right.tolist()
         tally = Counter(r.misconception for _, r in answers if r.misconception)
         titles = {m.id: m.title for m in engine.MISCONCEPTIONS}
         out["misconceptions"] = [{"id": m, "title": titles.get(m, m), "count": n}

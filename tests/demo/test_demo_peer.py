@@ -9,6 +9,7 @@ import json
 import sqlite3
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from app.demo.answers import SUS_ITEMS, AnswerStore, sus_score
@@ -352,3 +353,20 @@ def test_a_results_file_of_the_previous_version_opens_with_its_answers(tmp_path)
         "overall"]["n"] == 0
     assert len(SUS_ITEMS) == 10
     store.close()
+
+
+def test_a_grid_reveal_counts_the_right_answers_cell_by_cell(client, demo):
+    q = next(q for q in LESSON.questions if q.kind == "grid")
+    go(client, demo, q.id)
+    a, b = students(client, demo, 2)
+    truth = np.asarray(q.answer_json(), dtype=float)
+    one_right = np.full(truth.shape, 123.0)
+    one_right.flat[0] = truth.flat[0]  # the first cell right, the rest wrong
+    assert put(client, demo, q.id, truth.tolist(), a).status_code == 200
+    assert put(client, demo, q.id, one_right.tolist(), b).status_code == 200
+    client.post(f"/api/demo/{demo.room}/questions/{q.id}/state", json={"state": "revealed"},
+                headers=demo.keyed)
+    right = np.asarray(seen(client, demo, a)["distribution"]["cells_right"])
+    expected = np.ones(truth.shape, dtype=int)
+    expected.flat[0] = 2
+    assert truth.size > 1 and np.array_equal(right, expected)
