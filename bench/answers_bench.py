@@ -44,7 +44,7 @@ from bench.demo_bench import HOST, KEY, ROOM, describe, follower_address, wait_l
 from tests.support.localserver import LocalServer
 
 MAX_PHONES = 500
-QUESTION = "dA2"  # the default lesson's choice question
+QUESTION = "dA2"  # the default lesson's choice question (--question dZ1: its two-round one)
 MOVE_EVERY = 0.5  # seconds between the presenter's moves during the burst
 
 
@@ -84,9 +84,11 @@ class Phone:
     async def answer(self, delay: float) -> tuple[float, float]:
         await asyncio.sleep(delay)
         sent = time.perf_counter()
+        body: dict[str, object] = {"answer": random.randrange(3)}
+        if random.random() < 0.7:  # most phones say how sure they are
+            body["confidence"] = random.choice(("sure", "unsure"))
         r = await self.client.put(f"{self.base}/api/demo/{ROOM}/questions/{QUESTION}/answer",
-                                  json={"answer": random.randrange(3)},
-                                  headers={"X-Student-Token": self.token})
+                                  json=body, headers={"X-Student-Token": self.token})
         r.raise_for_status()
         return sent, time.perf_counter()
 
@@ -189,7 +191,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="seconds over which the answers are sent (0..10, default 5)")
     parser.add_argument("--seconds", type=float, default=120,
                         help="the whole run stops after this long (default 120)")
+    parser.add_argument("--question", choices=("dA2", "dZ1"), default="dA2", help=(
+        "the default lesson's choice question (dA2) or its two-round one (dZ1: round 1, "
+        "sealed; the presenter's view counts it without its distribution)"))
     args = parser.parse_args(argv)
+    global QUESTION
+    QUESTION = args.question
     if not 1 <= args.phones <= MAX_PHONES:
         parser.error(f"--phones must be 1..{MAX_PHONES}")
     if not 0 <= args.spread <= 10 or not 1 <= args.seconds <= 600:
@@ -204,7 +211,8 @@ def main(argv: list[str] | None = None) -> int:
         with contextlib.closing(sqlite3.connect(results)) as db:
             stored = db.execute("SELECT COUNT(*) FROM answers WHERE question = ?",
                                 (QUESTION,)).fetchone()[0]
-    print(f"room answers on {HOST}: {args.phones} phones, spread {args.spread:g} s")
+    print(f"room answers on {HOST}: {args.phones} phones, spread {args.spread:g} s, "
+          f"question {QUESTION}")
     print(f"  stored: {stored} of {args.phones} answers in the results file; first sent to "
           f"last stored {result['first_to_last']:.2f} s (target: all within 10 s)")
     print("  " + describe("presenter live view", result["live"]) +

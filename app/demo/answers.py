@@ -879,8 +879,10 @@ class AnswerStore:
         if q.rounds == 1:
             out = self.distribution(room, q)
         else:
+            (late,) = self.db.execute("SELECT COUNT(*) FROM late_answers WHERE room = ? AND "
+                                      "question = ?", (room, q.id)).fetchone()
             out = {**self.round_distribution(room, q, round_), "state": self.state(room, q.id),
-                   "after_reveal": self.distribution(room, q)["after_reveal"]}
+                   "after_reveal": int(late)}
             if round_ == 2:
                 out["first"] = self.round_distribution(room, q, 1)
                 out["moved"] = self.moved(room, q)
