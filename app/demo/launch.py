@@ -206,6 +206,17 @@ def say_warnings(lesson: Lesson) -> None:
         print(f"convlens: check before class: {warning}", file=sys.stderr)
 
 
+def lesson_questions(lesson: Lesson) -> str:
+    """One line on what the room answers: the questions (two rounds named), the check."""
+    two = [q.id for q in lesson.questions if q.rounds > 1]
+    check = len(lesson.check.get("pre", ()))
+    return (f"{len(lesson.questions)} question{'s' if len(lesson.questions) != 1 else ''}"
+            + (f" ({', '.join(two)} in two rounds)" if two else "")
+            + (f"; a concept check of {check} before and after" if check else "; no check")
+            + (", then the SUS items" if lesson.sus else ""))
+
+
+
 def run(args: argparse.Namespace) -> int:
     if args.check is not None:
         try:
@@ -217,6 +228,7 @@ def run(args: argparse.Namespace) -> int:
             return 2
         print(f"convlens: the lesson {args.check} is fine: {lesson.title!r}, "
               f"{len(lesson.slides)} slides, {len(lesson.beats)} presses")
+        print("  " + lesson_questions(lesson))
         say_warnings(lesson)
         return 0
     try:

@@ -163,7 +163,9 @@ def test_check_reports_every_problem_and_starts_nothing(tmp_path, served, capsys
     assert "Y must be 0 or 1" in err and "'dW2' appears twice" in err
     assert "out of order" not in err
     assert cli.main(["demo", "--check", str(DEFAULT_LESSON)]) == 0
-    assert "is fine" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "is fine" in out
+    assert "6 questions (dZ1 in two rounds); a concept check of 3 before and after" in out
     assert served == []
 
 
