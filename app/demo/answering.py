@@ -377,6 +377,7 @@ async def question(request: Request, room: RoomId, token: TokenHeader = None) ->
                                  "misconception": _misconception(own[1].misconception)}
         vote = await book.run(book.store.vote, target.id, q, who.id, view["round"])
         out["confidence"] = (vote[2] or None) if vote else None
+        out["voted"] = vote is not None  # in this round (round 2 keeps round 1's as mine)
         if q.rounds > 1 and view["round"] > 1:
             first = await book.run(book.store.vote, target.id, q, who.id, 1)
             out["mine_first"] = first[0] if first else None

@@ -94,7 +94,7 @@ def test_nothing_of_the_answer_before_the_reveal(client, demo):
         assert put(client, demo, q.id, q.answer_json(), ada).status_code == 200
         body = client.get(f"/api/demo/{demo.room}/question", headers=bob).json()
         assert set(body) == {"question", "state", "mine", "name", "require_id", "round",
-                             "rounds", "deadline", "remaining", "confidence"}
+                             "rounds", "deadline", "remaining", "confidence", "voted"}
         assert body["mine"] is None
         shown = body["question"]
         extra = {"choice": {"options"}, "number": set(), "cells": {"tensor", "shape", "values"},

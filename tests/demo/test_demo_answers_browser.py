@@ -226,16 +226,16 @@ def test_a_room_answers_every_kind_and_the_results_survive_a_restart(
 
     # ---- the gradebook
     rows = download(presenter, "#tally-csv")
-    assert rows[0] == ["name", "student_id", "A1", "P1", "dA2", "dZ2", "dA1", "total",
+    assert rows[0] == ["name", "student_id", "A1", "P1", "dA2", "dZ2", "dA1", "dZ1", "total",
                        "after_reveal"]
-    assert rows[1] == ["Ada", "s-100", "1", "1", "1", "1", "1", "5", "0"]
+    assert rows[1] == ["Ada", "s-100", "1", "1", "1", "1", "1", "", "5", "0"]  # dZ1 unasked
     # Bob: cells A1 and number dZ2, and the share of P1 his averages got right (a window
     # ReLU zeroed averages to its maximum, 0)
     bob_p1 = float(np.isclose(average, p1).mean())
     assert rows[2][0] == "<b>Bob</b>" and rows[2][-2] == f"{2 + bob_p1:g}"
     assert rows[3][0] == "'=Cy" and rows[3][-2] == "3"
     canvas = download(presenter, "#tally-canvas")
-    assert canvas[1][0] == "Points Possible" and canvas[1][-1] == "5"
+    assert canvas[1][0] == "Points Possible" and canvas[1][-1] == "6"
     assert canvas[2][2] == "s-100" and canvas[2][-1] == "5"
     raw = download(presenter, "#tally-raw")
     assert [r[0] for r in raw[1:]] == ["Ada", "<b>Bob</b>", "'=Cy"]

@@ -101,15 +101,17 @@ export const answers = {
     request("POST", `${demoRoom(room)}/join`, { name, student_id: studentId || null }),
   question: (room, token) =>
     request("GET", `${demoRoom(room)}/question`, undefined, undefined, studentToken(token)),
-  answer: (room, question, token, answer) =>
+  // confidence: "sure" or "unsure" (a two-round question's), or none
+  answer: (room, question, token, answer, confidence) =>
     request("PUT", `${demoRoom(room)}/questions/${encodeURIComponent(question)}/answer`,
-      { answer }, undefined, studentToken(token)),
+      confidence ? { answer, confidence } : { answer }, undefined, studentToken(token)),
   live: (room, question, key) =>
     request("GET", `${demoRoom(room)}/questions/${encodeURIComponent(question)}/live`,
       undefined, undefined, demoKey(key)),
-  setState: (room, question, state, key) =>
+  // more: { round, timer } of a two-round question (round 2; its timer in seconds, 0 none)
+  setState: (room, question, state, key, more = {}) =>
     request("POST", `${demoRoom(room)}/questions/${encodeURIComponent(question)}/state`,
-      { state }, undefined, demoKey(key)),
+      { state, ...more }, undefined, demoKey(key)),
   // assignment: a Canvas assignment's ID for the total's column ("Title (ID)"), or empty
   resultsCsv: (room, layout, key, assignment = "") =>
     download(`${demoRoom(room)}/results.csv?layout=${encodeURIComponent(layout)}` +
@@ -123,6 +125,18 @@ export const answers = {
       undefined, demoKey(key)),
   answersCsv: (room, question, key) =>
     download(`${demoRoom(room)}/questions/${encodeURIComponent(question)}/answers.csv`, demoKey(key)),
+  // The concept check, before and after the lesson (phase "pre" or "post"), and the SUS.
+  check: (room, token) =>
+    request("GET", `${demoRoom(room)}/check`, undefined, undefined, studentToken(token)),
+  checkAnswer: (room, phase, question, token, answer) =>
+    request("PUT", `${demoRoom(room)}/check/${encodeURIComponent(phase)}/${encodeURIComponent(question)}/answer`,
+      { answer }, undefined, studentToken(token)),
+  sus: (room, token, values) =>
+    request("PUT", `${demoRoom(room)}/sus`, { answers: values }, undefined, studentToken(token)),
+  checkState: (room, phase, state, key) =>
+    request("POST", `${demoRoom(room)}/check/state`, { phase, state }, undefined, demoKey(key)),
+  gain: (room, key) => request("GET", `${demoRoom(room)}/gain`, undefined, undefined, demoKey(key)),
+  checkCsv: (room, key) => download(`${demoRoom(room)}/check.csv`, demoKey(key)),
 };
 
 // Practice: exercises graded on the server (the answer stays there until revealed).

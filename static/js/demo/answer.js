@@ -3,29 +3,45 @@
 // room's distribution at the reveal. Every name and answer is drawn as text, never HTML.
 // The token stays in this browser (localStorage), so a reload or a reconnect gets the
 // student's own answer back.
+// A two-round question (peer instruction): a silent vote, a discussion, a second vote with a
+// countdown; each answer says how sure the student is; the room's answers stay sealed until
+// the reveal, which shows both rounds and how many moved from wrong to right.
+// The sheet also holds the concept check (check.js draws it in #check-slot); joining is here,
+// for both.
 
 import { answers } from "../common/api.js";
 import { indexText, readNumber } from "../common/format.js";
 import { scrolling } from "./slide.js";
-import { cellGrids, el, drawDistribution, formatNumber, valueAt } from "./tally-draw.js";
+import { cellGrids, clockText, el, drawDistribution, drawRounds, formatNumber, valueAt } from "./tally-draw.js";
 
 const root = document.getElementById("demo-root");
 const room = root.dataset.room;
 const STORE = `convlens-answer-${room}`;
+// Round 2 keeps round 1's answer as the phone's own (`mine`), and counts a vote only once
+// the student sends one (again): the server says whether they have (`voted`, this round).
+const votedThisRound = () => Boolean(current && current.voted);
 
 let me = JSON.parse(localStorage.getItem(STORE) || "null"); // {token, name}
 let current = null; // the server's last answer to GET question
 let slide = null;
 let draft = null; // cells tapped or grid typed, not yet sent
+let sure = null; // "sure" or "unsure" pressed for this round, not yet sent with an answer
+let endsAt = null; // when this round's countdown ends (performance.now() ms), or null
+let lastLeft = null; // the seconds left at the countdown's last tick
+let ticker = null;
 // the join form as typed, and why the last join was refused: kept when it is drawn again
 const joining = { name: "", sid: "", refused: "" };
 
-const panel = el("section", { id: "answer-panel", class: "answer-panel", "aria-label": "Your answer", hidden: "" });
+const panel = el("section", { id: "answer-panel", class: "answer-panel", "aria-label": "Your answers", hidden: "" });
+const body = el("div", { class: "answer-body" }); // the question on the slide, or the join form
+const checkSlot = el("div", { id: "check-slot", class: "check-slot" }); // check.js's
+panel.append(body, checkSlot);
 document.body.append(panel);
 // The sheet is fixed to the bottom of a phone's screen, or to the right of a wider one
 // (answers.css): the page keeps as much room beside the slide, so nothing of the slide
 // stays under it (a phone scrolls to it; a laptop's slide is fitted again, narrower).
 new ResizeObserver(() => {
+  reachable();
   const side = !panel.hidden && !scrolling();
   panel.dataset.place = side ? "side" : "bottom";
   const bar = document.querySelector(".demo-bar");
@@ -39,8 +55,34 @@ new ResizeObserver(() => {
   window.dispatchEvent(new Event("resize"));
 }).observe(panel);
 
+// The sheet shows while it holds something: a question, the join form, the concept check.
+function place() {
+  panel.hidden = !body.childElementCount && !checkSlot.childElementCount;
+  reachable();
+}
+
+// A sheet taller than its room scrolls: the keyboard reaches it even when nothing in it is
+// a control (a reveal's buttons are all disabled).
+function reachable() {
+  if (!panel.hidden && panel.scrollHeight > panel.clientHeight + 1) panel.setAttribute("tabindex", "0");
+  else panel.removeAttribute("tabindex");
+}
+
+// The page's keys (follow.js) stop at the sheet: space presses its buttons, the arrows move
+// through a group of radio buttons, or scroll the sheet.
+const SHEET_KEYS = [" ", "Enter", "ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown", "Home", "End", "PageUp", "PageDown"];
+panel.addEventListener("keydown", (event) => {
+  if (SHEET_KEYS.includes(event.key)) event.stopPropagation();
+});
+
+// The page's keys (follow.js: + − 0 F) are not this field's: a typed "0" or "−" stays in it.
+function ownKeys(input) {
+  input.addEventListener("keydown", (event) => event.stopPropagation());
+  return input;
+}
+
 function say(message, kind = "info") {
-  const line = panel.querySelector(".answer-status");
+  const line = body.querySelector(".answer-status");
   if (line) {
     line.textContent = message;
     line.dataset.kind = kind;
@@ -59,8 +101,10 @@ function joinForm(question) {
   name.addEventListener("input", () => { joining.name = name.value; });
   sid.addEventListener("input", () => { joining.sid = sid.value; });
   const button = el("button", { type: "submit", id: "answer-join" }, "Join");
+  ownKeys(name);
+  ownKeys(sid);
   form.append(
-    el("p", { class: "answer-prompt" }, question.prompt),
+    el("p", { class: "answer-prompt" }, promptOf(question)),
     el("label", { for: "answer-name" }, "Your name (shown to the presenter)"), name,
     el("label", { for: "answer-sid" }, needId ? "Student ID (required: the gradebook matches you by it)" : "Student ID (optional, for the gradebook)"), sid,
     button,
@@ -74,7 +118,9 @@ function joinForm(question) {
       joining.refused = "";
       me = { token: joined.token, name: joined.name };
       localStorage.setItem(STORE, JSON.stringify(me));
+      document.dispatchEvent(new CustomEvent("convlens:joined", { detail: me })); // check.js
       await refresh();
+      if (!current || !current.question) render(); // the check's join: nothing else changed
     } catch (error) {
       joining.refused = error.message;
       say(error.message, "error");
@@ -84,24 +130,61 @@ function joinForm(question) {
   return form;
 }
 
+function promptOf(question) {
+  return question ? question.prompt : "Join to answer the concept check.";
+}
+
+const twoRounds = () => Boolean(current && current.rounds === 2);
+const picked = () => sure || (current && current.confidence) || null;
+
 async function send(value) {
   try {
-    const stored = await answers.answer(room, current.question.id, me.token, value);
+    const confidence = twoRounds() ? picked() : null;
+    const stored = await answers.answer(room, current.question.id, me.token, value, confidence || undefined);
     current.mine = stored.answer;
     current.after_reveal = stored.after_reveal;
+    if (stored.confidence !== undefined) current.confidence = stored.confidence;
+    current.voted = true;
+    sure = null;
     draft = null;
     render();
-    say(stored.after_reveal ? LATE : "Your answer is in. You can change it until the presenter closes the question.", "ok");
+    say(stored.after_reveal ? LATE : `Your answer is in${confidence ? ` (${confidence === "sure" ? "sure" : "not sure"})` : ""}. You can change it until the presenter closes the ${twoRounds() ? "round" : "question"}.`, "ok");
   } catch (error) {
     if (error.status === 403) { // the server forgot this student (another results file)
-      localStorage.removeItem(STORE);
-      me = null;
+      forget();
       render();
       return;
     }
     say(error.message, "error");
     if (error.status === 409) refresh();
   }
+}
+
+function forget() {
+  localStorage.removeItem(STORE);
+  me = null;
+  document.dispatchEvent(new CustomEvent("convlens:joined", { detail: null }));
+}
+
+// "How sure are you?": two toggles; pressed after answering, the same answer goes again with it.
+function confidenceInput(open) {
+  const wrap = el("div", { class: "answer-confidence" });
+  const label = el("p", { id: "answer-sure-label", class: "answer-sure-label" }, "How sure are you?");
+  const group = el("div", { class: "answer-sure-buttons", role: "group", "aria-labelledby": "answer-sure-label" });
+  for (const [value, text] of [["sure", "Sure"], ["unsure", "Not sure"]]) {
+    const b = el("button", { type: "button", class: "answer-sure", "data-value": value, "aria-pressed": String(picked() === value) }, text);
+    b.disabled = !open;
+    b.addEventListener("click", () => {
+      sure = value;
+      for (const each of group.children) each.setAttribute("aria-pressed", String(each.dataset.value === value));
+      // (round 2's vote is the student's to send: round 1's answer is not sent for them)
+      if (current.mine !== null && current.mine !== undefined && !current.after_reveal && votedThisRound()) send(current.mine);
+      else say(`${text}: it goes with your answer.`);
+    });
+    group.append(b);
+  }
+  wrap.append(label, group);
+  return wrap;
 }
 
 function choiceInput(q, open) {
@@ -117,7 +200,7 @@ function choiceInput(q, open) {
 
 function numberInput(q, open) {
   const form = el("form", { class: "answer-number" });
-  const input = el("input", { id: "answer-value", inputmode: "decimal", autocomplete: "off", "aria-label": "Your number", placeholder: "−0.626 or −0,626" });
+  const input = ownKeys(el("input", { id: "answer-value", inputmode: "decimal", autocomplete: "off", "aria-label": "Your number", placeholder: "−0.626 or −0,626" }));
   if (current.mine !== null) input.value = formatNumber(current.mine);
   const b = el("button", { type: "submit" }, current.mine === null ? "Send" : "Change");
   input.disabled = b.disabled = !open;
@@ -186,7 +269,7 @@ function gridInput(q, open) {
   grid.style.gridTemplateColumns = `repeat(${cols}, minmax(3.5rem, 1fr))`;
   const inputs = [];
   for (let i = 0; i < flat; i += 1) {
-    const input = el("input", { inputmode: "decimal", autocomplete: "off", "aria-label": `${q.step} cell ${i + 1} of ${flat}` });
+    const input = ownKeys(el("input", { inputmode: "decimal", autocomplete: "off", "aria-label": `${q.step} cell ${i + 1} of ${flat}` }));
     if (typed) input.value = typed[i];
     else if (mine.length) input.value = mine[i];
     input.disabled = !open;
@@ -225,76 +308,170 @@ function describe(q, value) {
   return gridText(value);
 }
 
+function resultText(q, mine, result) {
+  const score = q.kind === "grid" && !result.correct ? ` (${Math.round(result.score * 100)}% of the cells)` : "";
+  return `${describe(q, mine)} — ${result.correct ? "right ✓" : "not quite ✗"}${score}`;
+}
+
+function closedText(q) {
+  const mine = current.mine === null ? "" : ` Your answer: ${describe(q, current.mine)}.`;
+  if (!twoRounds()) return `The question is closed.${mine}`;
+  if (current.round === 1) return `Round 1 is closed.${mine} Talk it over with your neighbours: round 2 comes next.`;
+  return `Round 2 is closed.${mine} The answer comes next.`;
+}
+
+function reveal(q) {
+  const result = current.result;
+  const box = el("div", { class: "answer-reveal", "data-correct": result ? String(result.correct) : "none" });
+  box.append(el("p", { class: "answer-right" }, `Right answer: ${describe(q, current.answer)}`));
+  const two = twoRounds() && current.first;
+  if (two) {
+    const first = current.result_first;
+    box.append(el("p", { class: "answer-first", "data-correct": first ? String(first.correct) : "none" },
+      first ? `Round 1, yours: ${resultText(q, current.mine_first, first)}` : "Round 1: you did not answer."));
+  }
+  if (result && two && !current.voted) {
+    box.append(el("p", { class: "answer-yours" }, "Round 2: you did not vote again, so your round 1 answer counts."));
+  } else if (result) {
+    box.append(el("p", { class: "answer-yours" }, `${two ? "Round 2, yours" : "Yours"}: ${resultText(q, current.mine, result)}`));
+    if (result.misconception) {
+      box.append(el("p", { class: "answer-misconception" }, `${result.misconception.title}: ${result.misconception.message}`));
+    }
+  } else {
+    box.append(el("p", { class: "answer-yours" }, current.after_reveal ? "Your answer came after the answer was shown: it counts for no points."
+      : two ? "Round 2: you did not answer." : "You did not answer this one."));
+  }
+  if (two) {
+    const moved = current.moved || {};
+    box.append(el("p", { class: "answer-moved" }, `${moved.wrong_to_right || 0} moved from wrong to right`));
+    box.append(drawRounds(q, current.first, current.distribution, current.answer,
+      { mineFirst: current.mine_first, mine: current.mine }));
+  } else {
+    box.append(drawDistribution(q, current.distribution, current.answer, { mine: current.mine }));
+  }
+  return box;
+}
+
 function render() {
-  if (!current || !current.question) {
-    panel.replaceChildren();
-    panel.hidden = true;
+  const q = current && current.question;
+  const checking = checkSlot.dataset.open === "true"; // the concept check is open (check.js)
+  if (!q && !(checking && !me)) {
+    body.replaceChildren();
+    place();
     return;
   }
-  panel.hidden = false;
-  const q = current.question;
   if (!me) {
     // a phone typing its name keeps its form, its focus and its keyboard while the room moves on
-    const shown = panel.querySelector(".answer-join");
-    if (shown && shown.dataset.requireId === String(Boolean(current.require_id))) {
-      shown.querySelector(".answer-prompt").textContent = q.prompt;
-      return;
+    const shown = body.querySelector(".answer-join");
+    const requireId = String(Boolean(current && current.require_id));
+    if (shown && shown.dataset.requireId === requireId) {
+      shown.querySelector(".answer-prompt").textContent = promptOf(q);
+    } else {
+      body.replaceChildren(joinForm(q));
     }
-    panel.replaceChildren(joinForm(q));
+    place();
     return;
   }
-  panel.replaceChildren();
+  body.replaceChildren();
   const open = current.state === "open";
-  panel.append(
-    el("p", { class: "answer-who" }, `Answering as ${me.name}`),
-    el("p", { class: "answer-prompt" }, q.prompt),
-  );
-  const input = { choice: choiceInput, number: numberInput, cells: cellsInput, grid: gridInput }[q.kind](q, open);
-  panel.append(input, el("p", { class: "answer-status", role: "status" }, ""));
-  if (current.state === "closed") say(current.mine === null ? "The question is closed." : `The question is closed. Your answer: ${describe(q, current.mine)}.`);
-  else if (current.mine !== null && current.state === "open") say(current.after_reveal ? LATE : `Your answer: ${describe(q, current.mine)}. You can change it until the presenter closes the question.`, "ok");
-  if (current.state === "revealed") {
-    const result = current.result;
-    const box = el("div", { class: "answer-reveal", "data-correct": result ? String(result.correct) : "none" });
-    box.append(el("p", { class: "answer-right" }, `Right answer: ${describe(q, current.answer)}`));
-    if (result) {
-      const score = q.kind === "grid" && !result.correct ? ` (${Math.round(result.score * 100)}% of the cells)` : "";
-      box.append(el("p", { class: "answer-yours" }, `Yours: ${describe(q, current.mine)} — ${result.correct ? "right ✓" : "not quite ✗"}${score}`));
-      if (result.misconception) {
-        box.append(el("p", { class: "answer-misconception" }, `${result.misconception.title}: ${result.misconception.message}`));
-      }
-    } else {
-      box.append(el("p", { class: "answer-yours" }, current.after_reveal ? "Your answer came after the answer was shown: it counts for no points." : "You did not answer this one."));
-    }
-    box.append(drawDistribution(q, current.distribution, current.answer));
-    panel.append(box);
+  const two = twoRounds();
+  body.append(el("p", { class: "answer-who" }, `Answering as ${me.name}`));
+  if (two) body.append(el("p", { class: "answer-round" }, `Round ${current.round} of 2`));
+  body.append(el("p", { class: "answer-prompt" }, q.prompt));
+  if (open && endsAt !== null) {
+    const left = secondsLeft();
+    body.append(el("p", { class: "answer-timer", role: "timer" }, left ? `${clockText(left)} left` : "Time is up"),
+      // said at 30 s and 10 s only, not every second
+      el("p", { class: "answer-timer-say visually-hidden", "aria-live": "polite" }, ""));
   }
+  const input = { choice: choiceInput, number: numberInput, cells: cellsInput, grid: gridInput }[q.kind](q, open);
+  body.append(input);
+  if (two && current.state !== "revealed") body.append(confidenceInput(open));
+  body.append(el("p", { class: "answer-status", role: "status" }, ""));
+  const again = two && open && current.round === 2 && !votedThisRound();
+  if (current.state === "closed") say(closedText(q));
+  else if (again) {
+    say(current.mine === null ? "Round 2: vote again, after the discussion."
+      : `Round 2: vote again. Your round 1 answer was ${describe(q, current.mine)}: send it again or change it.`);
+  } else if (current.mine !== null && current.state === "open") say(current.after_reveal ? LATE : `Your answer: ${describe(q, current.mine)}. You can change it until the presenter closes the ${two ? "round" : "question"}.`, "ok");
+  if (current.state === "revealed") body.append(reveal(q));
+  place();
+}
+
+// ------------------------------------------------------------------ round 2's countdown
+const secondsLeft = () => (endsAt === null ? 0 : Math.max(0, Math.ceil((endsAt - performance.now()) / 1000)));
+
+function clock(next, before) {
+  const remaining = next && next.question && next.state === "open" ? next.remaining : null;
+  const again = !before || before.deadline !== next.deadline || before.round !== next.round;
+  endsAt = typeof remaining === "number" ? performance.now() + remaining * 1000 : null;
+  if (again) lastLeft = null;
+  clearTimeout(ticker);
+  ticker = null;
+  if (endsAt !== null) tick();
+}
+
+function tick() {
+  const left = secondsLeft();
+  const shown = body.querySelector(".answer-timer");
+  if (shown) shown.textContent = left ? `${clockText(left)} left` : "Time is up";
+  const line = body.querySelector(".answer-timer-say");
+  for (const mark of [30, 10]) {
+    if (line && lastLeft !== null && lastLeft > mark && left <= mark) line.textContent = `${mark} seconds left`;
+  }
+  lastLeft = left;
+  if (!left) {
+    // the server closes the round at its deadline: ask it (again each second until it has)
+    for (const each of body.querySelectorAll("button, input")) each.disabled = true;
+    ticker = setTimeout(refresh, 800);
+    return;
+  }
+  ticker = setTimeout(tick, ((endsAt - performance.now()) % 1000) + 20);
 }
 
 let asked = 0; // refreshes started: only the latest one is drawn
 
+// what a refresh compares: the seconds left change at every answer, the question need not
+const same = (c) => JSON.stringify(c && { ...c, remaining: null });
+
 async function refresh() {
-  const before = JSON.stringify(current);
+  const previous = current;
+  const before = same(current);
   const mine = ++asked;
   try {
     const next = await answers.question(room, me && me.token);
     if (mine !== asked) return; // a newer refresh is on its way
     const id = (q) => (q && q.question ? q.question.id : null);
     if (id(next) !== id(current)) draft = null; // another question: nothing typed carries over
+    if (id(next) !== id(current) || (next.round || 1) !== ((current && current.round) || 1)) sure = null;
     current = next;
-    if (JSON.stringify(current) === before && panel.childElementCount) return; // nothing new: keep what is typed
+    clock(next, previous);
+    if (same(current) === before && body.childElementCount) return; // nothing new: keep what is typed
   } catch (error) {
     if (mine !== asked) return;
     if (error.status === 403 && me) {
-      localStorage.removeItem(STORE);
-      me = null;
+      forget();
       current = await answers.question(room, null);
+      clock(current, previous);
     } else {
       return;
     }
   }
   render();
 }
+
+// check.js: the concept check opened or closed (the sheet shows it; joining is here), or a
+// join or a forgotten token there
+document.addEventListener("convlens:sheet", () => {
+  if (!current || !current.question) render();
+  else place();
+});
+document.addEventListener("convlens:joined", (event) => {
+  const now = event.detail ? event.detail.token : null;
+  if ((me ? me.token : null) === now) return; // (this page's own join)
+  me = event.detail;
+  refresh();
+});
 
 document.addEventListener("convlens:room", (event) => {
   const data = event.detail;

@@ -211,8 +211,8 @@ function fullscreen() {
 function keyboard(event) {
   if (event.altKey || event.ctrlKey || event.metaKey) return;
   const target = event.target;
-  // (the students' list is a page of its own: its buttons take the keys)
-  if (target.closest && target.closest("input:not([type=range]), select, textarea, #students-panel")) return;
+  // (the students' list and the concept check are pages of their own: their buttons take the keys)
+  if (target.closest && target.closest("input:not([type=range]), select, textarea, #students-panel, #check-panel")) return;
   // Keys drive the lesson, not the focused control: space must not also press a button,
   // nor an arrow move the speed slider.
   if (target.tagName === "BUTTON" || target.tagName === "INPUT") target.blur();
