@@ -295,6 +295,11 @@ def test_two_rounds_sealed_then_revealed_and_the_check_s_gain(open_page, demo_se
     axe_all(found, "revealed", {"presenter": presenter, "phone": phones[2]})
     shots(presenter, "presenter-revealed")
     shots(phones[2], "phone-revealed", ((390, 844), (1280, 720)))
+    # right and wrong are told by ✓ and ✗ as well as by colour: seen as a deuteranope sees it
+    cdp = phones[2].context.new_cdp_session(phones[2])
+    cdp.send("Emulation.setEmulatedVisionDeficiency", {"type": "deuteranopia"})
+    shots(phones[2], "phone-revealed-deuteranopia", ((390, 844),))
+    cdp.send("Emulation.setEmulatedVisionDeficiency", {"type": "none"})
     for width, height in SIZES:
         presenter.set_viewport_size({"width": width, "height": height})
         settle(presenter)
