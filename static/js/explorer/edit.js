@@ -140,19 +140,26 @@ export function setupEditors({ store, api, stepping, toast }) {
     if (datasetSamples.length) group("Dataset samples", datasetSamples);
   }
 
+  // A field shows the walk's value, unless it is being typed in: a refresh that lands
+  // between typing and Enter (the presets arriving, say) must not put the old value back,
+  // or the change is never sent.
+  const show = (id, value) => {
+    if (document.activeElement !== $(id)) $(id).value = value;
+  };
+
   // The fields show the walk as the server holds it.
   function refresh() {
     const { walk } = store.get();
     const shortcut = walk.config || seedShapeOf(walk.network);
-    for (const key of CONFIG_KEYS) $(`cfg-${key}`).value = shortcut[key];
+    for (const key of CONFIG_KEYS) show(`cfg-${key}`, shortcut[key]);
     labelOptions(walk.network);
     $("label-y").value = String(walk.tensors.Y);
     const from = [...presets, ...datasetSamples].find((p) => p.name === (store.get().start.presetName || shownSample));
     $("label-note").textContent = from && from.y === walk.tensors.Y
       ? `Y = ${walk.tensors.Y} is the label of "${from.title.replace(/ \(Y = \d\)$/, "")}".`
       : `Y = ${walk.tensors.Y}, set by hand.`;
-    $("lr").value = String(walk.lr);
-    $("seed").value = String(walk.seed);
+    show("lr", String(walk.lr));
+    show("seed", String(walk.seed));
     $("cfg-params").textContent = walk.config ? `${walk.network.n_params} trainable parameters`
       : `${walk.network.n_params} trainable parameters; this network is not the seed's shape (changing a size here makes it so)`;
     layers.refresh(walk);
